@@ -1,0 +1,42 @@
+"""`manage.py run [--host H] [--port P]`: serve the game with daphne; with no OPENAI_BASE_URL, also
+start and supervise the local model server; in the embedded mode, also run the periodic background
+jobs in-process (production runs Celery worker and beat instead)."""
+from __future__ import annotations
+
+import logging
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Start the game server (and, in the embedded mode, the local model and background jobs)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("TANKARD_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("TANKARD_PORT", "8000")))
+        parser.add_argument("--no-local-model", action="store_true", help="Do not start the local model server.")
+
+    def handle(self, *args, **options):
+        from daphne.cli import CommandLineInterface
+
+        from llm.local_server import llm_is_local, start_local_server, stop_local_server
+
+        supervised = False
+        if llm_is_local() and not options["no_local_model"]:
+            self.stdout.write("Starting the local model server (SmolLM2-135M)...")
+            start_local_server(wait=60)
+            supervised = True
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            from gameplay.background import background_start
+
+            background_start()
+        self.stdout.write(self.style.SUCCESS(f"The Living Rusted Tankard is open at http://{options['host']}:{options['port']}/"))
+        try:
+            CommandLineInterface().run(["-b", options["host"], "-p", str(options["port"]), "--proxy-headers", settings.ASGI_APPLICATION.replace(".application", ":application")])
+        finally:
+            if supervised:
+                stop_local_server()

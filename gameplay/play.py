@@ -1,0 +1,76 @@
+"""Playing one client frame to its end, asynchronously: commands through the rules, speech through
+an NPC's voice, every frame handed to `send`. Knows nothing of sockets: the consumer passes `send`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from channels.db import database_sync_to_async
+
+from npcs.persona import persona_reply
+
+from . import services
+from .protocol import ClientFrame, error_frame
+from .world import world_current
+
+logger = logging.getLogger(__name__)
+Send = Callable[[dict], Awaitable[None]]
+
+
+async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
+    """Answer one client frame with exactly one final frame, whatever happens inside."""
+    try:
+        async with lock:
+            if frame.type == "say":
+                result = await database_sync_to_async(services.say_prepare)(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
+            else:
+                result = await database_sync_to_async(services.turn_command)(game_id=game_id, client_id=frame.id, text=frame.text)
+        if result.say is not None:
+            await _aconverse(result.say, send=send, lock=lock, speaking=speaking)
+            return
+        await _asend_result(result, send)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("turn failed (game %s, frame %s)", game_id, frame.id)
+        await send(error_frame("server_busy", frame.id))
+
+
+async def _asend_result(result: services.TurnResult, send: Send) -> None:
+    await send(result.final)
+    for extra in result.extra:
+        await send(extra)
+    if result.state is not None:
+        await send(result.state)
+
+
+async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
+    if plan.npc in speaking:
+        await send(error_frame("npc_busy", plan.client_id, name=plan.npc_name))
+        return
+    speaking.add(plan.npc)
+    try:
+        await send({"type": "npc.start", "reply_to": plan.client_id, "npc": plan.npc, "name": plan.npc_name})
+        reply, source = await avoice_reply(plan, send)
+        async with lock:
+            result = await database_sync_to_async(services.say_commit)(plan=plan, reply=reply, source=source)
+        await _asend_result(result, send)
+    finally:
+        speaking.discard(plan.npc)
+
+
+async def avoice_reply(plan: services.SayPlan, send: Send) -> tuple[str, str]:
+    """The NPC's reply, streamed to the player as it comes; returns (whole text, source)."""
+    world = await database_sync_to_async(world_current)()
+    npc = world.npcs[plan.npc]
+    reply = persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=random.Random(plan.seed))
+    for piece in _pieces(reply):
+        await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
+    return reply, "fallback"
+
+
+def _pieces(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]

@@ -1,0 +1,85 @@
+"""Parsing and validating client frames of the websocket protocol (docs/protocol.md), and the
+in-world sentences that answer bad ones. Pure functions: no sockets, no database."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+
+CLIENT_TYPES = ("command", "say")
+MAX_ID_CHARS = 64
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+IN_WORLD = {
+    "bad_frame": "Your words come out garbled, like a drunk's at closing time. Try again.",
+    "frame_too_large": "That's more than anyone in the Tankard will sit through. Say less.",
+    "unknown_type": "Nobody in the Tankard knows what to make of that.",
+    "missing_field": "You open your mouth, but nothing comes out.",
+    "too_long": "You ramble on so long that folk turn back to their drinks. Keep it shorter.",
+    "npc_busy": "{name} holds up a finger: one thing at a time.",
+    "server_busy": "The tavern's too crowded for that just now; try again in a moment.",
+    "no_game": "The door sticks. Step back outside and come in again.",
+}
+
+
+@dataclass(frozen=True)
+class ClientFrame:
+    type: str
+    id: str | None
+    text: str
+    npc: str = ""
+
+
+@dataclass(frozen=True)
+class FrameError:
+    code: str
+    reply_to: str | None
+
+    def frame(self) -> dict:
+        return error_frame(self.code, self.reply_to)
+
+
+def error_frame(code: str, reply_to: str | None, **fmt: str) -> dict:
+    return {"type": "error", "reply_to": reply_to, "code": code, "text": IN_WORLD[code].format(**fmt)}
+
+
+def clean_line(text: str) -> str:
+    return re.sub(r"\s+", " ", _CONTROL.sub("", text)).strip()
+
+
+def _reply_to(data: dict) -> str | None:
+    raw = data.get("id")
+    if isinstance(raw, (str, int)) and not isinstance(raw, bool) and 0 < len(str(raw)) <= MAX_ID_CHARS:
+        return str(raw)
+    return None
+
+
+def frame_parse(text_data: str | None, bytes_data: bytes | None) -> ClientFrame | FrameError:
+    """A valid client frame, or the error to answer it with."""
+    if text_data is None:
+        return FrameError("bad_frame", None)
+    if len(text_data.encode("utf-8", "surrogatepass")) > settings.TANKARD_MAX_FRAME_BYTES:
+        return FrameError("frame_too_large", None)
+    try:
+        data = json.loads(text_data)
+    except (ValueError, RecursionError):
+        return FrameError("bad_frame", None)
+    if not isinstance(data, dict):
+        return FrameError("bad_frame", None)
+    reply_to = _reply_to(data)
+    if "id" in data and data["id"] is not None and reply_to is None:
+        return FrameError("bad_frame", None)
+    kind = data.get("type")
+    if kind not in CLIENT_TYPES:
+        return FrameError("unknown_type", reply_to)
+    raw_text, npc = data.get("text"), data.get("npc", "")
+    if not isinstance(raw_text, str) or not isinstance(npc, str):
+        return FrameError("bad_frame" if raw_text is not None else "missing_field", reply_to)
+    line = clean_line(raw_text)
+    if not line or (kind == "say" and not npc.strip()):
+        return FrameError("missing_field", reply_to)
+    if len(line) > settings.TANKARD_MAX_LINE_CHARS:
+        return FrameError("too_long", reply_to)
+    return ClientFrame(type=kind, id=reply_to, text=line, npc=clean_line(npc).lower()[:64])

@@ -1,0 +1,143 @@
+"""Money and goods: buying, drinking and eating, gifts, and honest work."""
+from __future__ import annotations
+
+from npcs.persona import tier_at_least
+
+from .context import Refusal, TurnContext
+from .info import tiredness_label
+from .lookup import find_item, find_job, find_npc, item_name
+from .parser import Intent
+
+WORK_TIREDNESS_LIMIT = 85
+WORK_HUNGER_LIMIT = 90
+
+
+def _for_sale_here(ctx: TurnContext):
+    present = {n.slug for n in ctx.present_npcs()}
+    return [
+        i for i in ctx.world.items.values()
+        if ctx.state.location in i.sold_at and (i.seller is None or i.seller in present)
+    ]
+
+
+def price_list(ctx: TurnContext) -> str:
+    wares = sorted(_for_sale_here(ctx), key=lambda i: (i.kind, i.price))
+    return ", ".join(f"{i.name} ({i.price}g)" for i in wares if i.slug != "room-key")
+
+
+def _buy(ctx: TurnContext, words: str, qty: int) -> tuple:
+    item = find_item(ctx.world, words)
+    if item is None:
+        wares = price_list(ctx)
+        raise Refusal(f"Nobody here sells that. {'On offer: ' + wares + '.' if wares else 'Nothing is on sale here.'}")
+    if item.slug == "room-key":
+        from .lodging import handle_rent
+
+        handle_rent(ctx, Intent("rent"))
+        return item, 0
+    if item not in _for_sale_here(ctx):
+        seller = ctx.world.npcs.get(item.seller) if item.seller else None
+        if item.sold_at and seller and ctx.state.location in item.sold_at:
+            raise Refusal(f"{seller.name} sells the {item.name}, and {seller.name} isn't here right now.")
+        where = ", ".join(ctx.world.locations[s].name for s in sorted(item.sold_at) if s in ctx.world.locations)
+        raise Refusal(f"You can't buy {item.name} here." + (f" Try {where}." if where else " It isn't for sale."))
+    cost = item.price * qty
+    if ctx.state.gold < cost:
+        raise Refusal(f"{item_name(ctx.world, item.slug, qty).capitalize()} costs {cost} gold and you have only {ctx.state.gold}.")
+    ctx.state.gold -= cost
+    ctx.state.add_item(item.slug, qty)
+    ctx.advance(5)
+    return item, cost
+
+
+def handle_buy(ctx: TurnContext, intent: Intent) -> None:
+    item, cost = _buy(ctx, intent.target, intent.qty)
+    if cost:
+        ctx.say(f"You pay {cost} gold for {item_name(ctx.world, item.slug, intent.qty)}. You have {ctx.state.gold} gold left.")
+
+
+def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:
+    npc = find_npc(ctx.present_npcs(), intent.npc)
+    if npc is None:
+        raise Refusal("There's nobody here by that name to treat.", code="npc_absent")
+    item, cost = _buy(ctx, intent.target, 1)
+    if not cost:
+        return
+    ctx.state.take_item(item.slug)
+    ctx.say(f"You pay {cost} gold and set {item.name} before {npc.name}.")
+    ctx.adjust_relationship(npc.slug, 5 if item.kind in {"drink", "food"} else 3)
+    ctx.set_mood(npc.slug, "cheerful")
+    ctx.say(f"{npc.name} raises it to you with a grin.")
+
+
+def handle_use(ctx: TurnContext, intent: Intent) -> None:
+    item = find_item(ctx.world, intent.target, among=list(ctx.state.inventory))
+    if item is None:
+        raise Refusal("You don't have that. Buy it first, or check your inventory.")
+    if not item.consumable:
+        ctx.say(item.use_text or f"You turn the {item.name} over in your hands. {item.description}")
+        return
+    ctx.state.take_item(item.slug)
+    effects = item.effects
+    ctx.state.tiredness = max(0, min(100, ctx.state.tiredness + int(effects.get("tiredness", 0))))
+    ctx.state.hunger = max(0, min(100, ctx.state.hunger + int(effects.get("hunger", 0))))
+    ctx.advance(10 if item.kind == "food" else 5)
+    verb = {"drink": "drink", "food": "eat"}.get(item.kind, "use")
+    ctx.say(item.use_text or f"You {verb} the {item.name}.")
+
+
+def handle_give(ctx: TurnContext, intent: Intent) -> None:
+    from .bounties import deliver
+
+    npc = find_npc(ctx.present_npcs(), intent.npc)
+    if npc is None:
+        raise Refusal("There's nobody here by that name.", code="npc_absent")
+    item = find_item(ctx.world, intent.target, among=list(ctx.state.inventory))
+    if item is None:
+        raise Refusal("You don't have that to give.")
+    if deliver(ctx, npc.slug, item.slug):
+        return
+    ctx.state.take_item(item.slug)
+    ctx.advance(2)
+    ctx.say(f"You give {item.name} to {npc.name}, who accepts it with a nod.")
+    ctx.adjust_relationship(npc.slug, max(1, min(10, item.price // 2 + 1)))
+    ctx.set_mood(npc.slug, "cheerful")
+
+
+def jobs_here(ctx: TurnContext):
+    return [j for j in ctx.world.jobs.values() if j.location == ctx.state.location]
+
+
+def handle_jobs(ctx: TurnContext, intent: Intent) -> None:
+    jobs = jobs_here(ctx)
+    if not jobs:
+        elsewhere = sorted({ctx.world.locations[j.location].name for j in ctx.world.jobs.values() if j.location in ctx.world.locations})
+        raise Refusal("There's no work to be had here. Ask about in " + ", ".join(elsewhere) + ".")
+    ctx.say("Work to be had here: " + "; ".join(f"{j.name} — {j.pay} gold, {j.minutes} minutes" for j in jobs) + ". Say 'work <job>'.")
+
+
+def handle_work(ctx: TurnContext, intent: Intent) -> None:
+    jobs = jobs_here(ctx)
+    job = find_job(jobs, intent.target) if intent.target else (jobs[0] if len(jobs) == 1 else None)
+    if job is None:
+        if intent.target and find_job(ctx.world.jobs.values(), intent.target):
+            other = find_job(ctx.world.jobs.values(), intent.target)
+            raise Refusal(f"That work is done in {ctx.world.locations[other.location].name}, not here.")
+        handle_jobs(ctx, intent)
+        return
+    if job.giver:
+        giver = ctx.world.npcs.get(job.giver)
+        if giver and giver.slug not in {n.slug for n in ctx.present_npcs()}:
+            raise Refusal(f"{giver.name} hands out that work, and {giver.name} isn't here to say yes.")
+        if giver and not tier_at_least(ctx.tier(giver.slug), job.min_tier):
+            raise Refusal(f"{giver.name} doesn't know you well enough to trust you with that yet.")
+    if ctx.state.tiredness >= WORK_TIREDNESS_LIMIT:
+        raise Refusal(f"You're {tiredness_label(ctx.state.tiredness)}; you'd drop the first thing you picked up. Sleep first.")
+    if ctx.state.hunger >= WORK_HUNGER_LIMIT:
+        raise Refusal("Your stomach growls so loud the cook looks over. Eat something first.")
+    ctx.state.gold += job.pay
+    ctx.advance(job.minutes)
+    ctx.state.tiredness = min(100, ctx.state.tiredness + job.tiredness)
+    ctx.say((job.work_text or f"You {job.name}.") + f" You earn {job.pay} gold (now {ctx.state.gold}).")
+    if job.giver:
+        ctx.adjust_relationship(job.giver, 1)

@@ -1,0 +1,132 @@
+"""One command, start to end: parse, run the rule, let bounties catch up; and what the player's
+screen should show afterwards (the state frame and suggestions)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import bounties, economy, gambling, info, lodging, movement, mystery, talk
+from .clock import time_frame
+from .context import Refusal, SayRequest, TurnContext
+from .parser import intent_parse
+
+HANDLERS = {
+    "help": info.handle_help,
+    "look": info.handle_look,
+    "examine": info.handle_examine,
+    "inventory": info.handle_inventory,
+    "status": info.handle_status,
+    "time": info.handle_time,
+    "rumours": info.handle_rumours,
+    "go": movement.handle_go,
+    "buy": economy.handle_buy,
+    "buy_for": economy.handle_buy_for,
+    "use": economy.handle_use,
+    "give": economy.handle_give,
+    "jobs": economy.handle_jobs,
+    "work": economy.handle_work,
+    "rent": lodging.handle_rent,
+    "sleep": lodging.handle_sleep,
+    "wait": lodging.handle_wait,
+    "wait_until": lodging.handle_wait_until,
+    "chest": lodging.handle_chest,
+    "store": lodging.handle_store,
+    "retrieve": lodging.handle_retrieve,
+    "gamble": gambling.handle_gamble,
+    "board": bounties.handle_board,
+    "accept": bounties.handle_accept,
+    "abandon": bounties.handle_abandon,
+    "report": bounties.handle_report,
+    "accuse": mystery.handle_accuse,
+    "say": talk.handle_say,
+    "talk": talk.handle_talk,
+}
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    text: str
+    changed: bool
+    say_request: SayRequest | None = None
+
+
+def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
+    """Apply one command to the context; raises Refusal when the rules say no."""
+    intent = intent_parse(text)
+    handler = HANDLERS.get(intent.verb)
+    if handler is None:
+        raise Refusal(not_understood(ctx), code="unknown_command")
+    handler(ctx, intent)
+    bounties.progress(ctx)
+    if ctx.changed:
+        ctx.state.turns += 1
+    return CommandOutcome(text="\n".join(ctx.lines), changed=ctx.changed or bool(ctx.changed_minds), say_request=ctx.say_request)
+
+
+def not_understood(ctx: TurnContext) -> str:
+    tips = ", ".join(f"'{s}'" for s in suggestions(ctx)[:5])
+    return f"The words hang in the smoky air; nobody quite follows. You might try {tips}, or 'help'."
+
+
+def suggestions(ctx: TurnContext) -> list[str]:
+    """What can sensibly be done here and now, for the input's suggestion chips."""
+    here = ctx.state.location
+    out = ["look"]
+    present = ctx.present_npcs()
+    out += [f"talk to {n.name.split()[0].lower()}" for n in present[:3]]
+    if here == bounties.BOARD_LOCATION:
+        out += ["board", "rumours"]
+    if any(here in i.sold_at for i in ctx.world.items.values()):
+        cheapest = min((i for i in ctx.world.items.values() if here in i.sold_at and i.kind == "drink"), key=lambda i: i.price, default=None)
+        if cheapest:
+            out.append(f"buy {cheapest.aliases[0] if cheapest.aliases else cheapest.name}")
+    if economy.jobs_here(ctx):
+        out.append("jobs")
+    if here == gambling.DEN:
+        out += ["dice 5", "flip coin 2 heads"]
+    if ctx.has_room and ctx.state.tiredness >= 20:
+        out.append("sleep")
+    if here == lodging.ROOM_LOCATION:
+        out.append("chest")
+    loc = ctx.world.locations.get(here)
+    if loc:
+        out += [f"go to {ctx.world.locations[e].name.lower().removeprefix('the ')}" for e in loc.exits if e in ctx.world.locations][:4]
+    out.append("help")
+    return list(dict.fromkeys(out))[:12]
+
+
+def state_frame(ctx: TurnContext, *, game_id: str, version: int) -> dict:
+    world, s = ctx.world, ctx.state
+    loc = world.locations.get(s.location)
+    here_exits = [{"slug": e, "name": world.locations[e].name} for e in (loc.exits if loc else ()) if e in world.locations]
+    active = []
+    for slug, step in s.bounties.items():
+        b = world.bounties.get(slug)
+        if b:
+            obj = b.objectives[step].text if step < len(b.objectives) else ""
+            active.append({"slug": slug, "title": b.title, "objective": obj, "done": step, "total": len(b.objectives)})
+    return {
+        "type": "state",
+        "session": game_id,
+        "version": version,
+        "time": time_frame(s.minute),
+        "location": {"slug": s.location, "name": loc.name if loc else s.location, "description": loc.description if loc else "", "exits": here_exits},
+        "player": {
+            "gold": s.gold, "tiredness": s.tiredness, "tiredness_label": info.tiredness_label(s.tiredness),
+            "hunger": s.hunger, "hunger_label": info.hunger_label(s.hunger),
+            "room": lodging.ROOM_LOCATION if ctx.has_room else None, "name": s.player_name,
+            "clues": len(s.clues), "clues_total": len(world.mystery.clues) if world.mystery else 0,
+            "mystery_solved": s.mystery_solved,
+        },
+        "inventory": [{"slug": k, "name": world.items[k].name if k in world.items else k, "qty": q} for k, q in sorted(s.inventory.items())],
+        "chest": [{"slug": k, "name": world.items[k].name if k in world.items else k, "qty": q} for k, q in sorted(s.chest.items())],
+        "npcs": [
+            {"slug": n.slug, "name": n.name, "role": n.role, "mood": ctx.mind(n.slug).mood, "tier": ctx.tier(n.slug)}
+            for n in ctx.present_npcs()
+        ],
+        "bounties": active,
+        "map": [
+            {"slug": l.slug, "name": l.name, "exits": list(l.exits), "here": l.slug == s.location}
+            for l in world.locations.values()
+        ],
+        "suggestions": suggestions(ctx),
+    }

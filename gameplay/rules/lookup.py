@@ -1,0 +1,51 @@
+"""Find the world's things by the words a player used for them."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from npcs.persona import NpcDef
+
+from ..world import BountyDef, FeatureDef, ItemDef, JobDef, LocationDef, World
+from .parser import words_match
+
+
+def _first(things: Iterable, words: str, names) -> object | None:
+    for thing in things:
+        if words_match(words, *names(thing)):
+            return thing
+    return None
+
+
+def find_item(world: World, words: str, among: Iterable[str] | None = None) -> ItemDef | None:
+    pool = [world.items[s] for s in among if s in world.items] if among is not None else world.items.values()
+    return _first(pool, words, lambda i: (i.slug, i.name, *i.aliases))
+
+
+def find_location(world: World, words: str) -> LocationDef | None:
+    return _first(world.locations.values(), words, lambda l: (l.slug, l.name, *l.aliases))
+
+
+def find_feature(location: LocationDef, words: str) -> FeatureDef | None:
+    return _first(location.features, words, lambda f: (f.slug, f.name, *f.aliases))
+
+
+def find_npc(npcs: Iterable[NpcDef], words: str) -> NpcDef | None:
+    def names(n: NpcDef):
+        first = n.name.split()[0]
+        return (n.slug, n.name, first, n.role, *n.role.split(" and "))
+
+    return _first(npcs, words, names)
+
+
+def find_job(jobs: Iterable[JobDef], words: str) -> JobDef | None:
+    return _first(jobs, words, lambda j: (j.slug, j.name, *j.aliases))
+
+
+def find_bounty(bounties: Iterable[BountyDef], words: str) -> BountyDef | None:
+    return _first(bounties, words, lambda b: (b.slug, b.title, b.title.lower().removeprefix("the ")))
+
+
+def item_name(world: World, slug: str, qty: int = 1) -> str:
+    item = world.items.get(slug)
+    name = item.name if item else slug.replace("-", " ")
+    return f"{qty} × {name}" if qty > 1 else name

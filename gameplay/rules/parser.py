@@ -1,0 +1,122 @@
+"""Turns what a player types into an intent: a verb and its words, in the common phrasings
+("buy an ale", "order ale", "drink my ale", "go to the cellar")."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}
+FILLER = {"a", "an", "the", "some", "my", "your", "this", "that", "please", "of", "to", "at", "into", "for", "me", "in", "on", "with"}
+
+
+@dataclass(frozen=True)
+class Intent:
+    verb: str
+    target: str = ""
+    qty: int = 1
+    amount: int | None = None
+    npc: str = ""
+    extra: str = ""
+
+
+def _clean(text: str) -> str:
+    text = text.lower().strip()
+    text = re.sub(r"[^\w\s'@:,-]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def strip_filler(words: str) -> str:
+    return " ".join(w for w in words.split() if w not in FILLER).strip()
+
+
+def _qty(target: str) -> tuple[int, str]:
+    parts = target.split()
+    if parts and (parts[0].isdigit() or parts[0] in NUMBER_WORDS):
+        qty = int(parts[0]) if parts[0].isdigit() else NUMBER_WORDS[parts[0]]
+        return max(1, min(qty, 20)), " ".join(parts[1:])
+    return 1, target
+
+
+# Each pattern maps a phrasing to a verb; named groups fill the intent. First match wins.
+PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"^(help|\?|commands|what can i do)$", "help"),
+    (r"^(look|l|look around|where am i|describe)$", "look"),
+    (r"^(inventory|inv|i|bag|pack|what do i have|what am i carrying)$", "inventory"),
+    (r"^(status|stats|me|score|how am i|health)$", "status"),
+    (r"^(time|what time is it|what's the time|the time|clock)$", "time"),
+    (r"^(notice ?board|board|bounties|bounty|quests|read (the )?(notice ?)?board|look at (the )?(notice ?)?board|examine (the )?(notice ?)?board)$", "board"),
+    (r"^(rumou?rs?|gossip|news|listen|eavesdrop|hear rumou?rs?|any news)$", "rumours"),
+    (r"^(jobs|work list|list jobs|what work is there|any work)$", "jobs"),
+    (r"^(chest|open (the |my )?chest|look in (the |my )?chest|check (the |my )?chest)$", "chest"),
+    (r"^(?:rent|hire|book|take|get)(?: me)? (?:a |the )?room(?: for the night)?$", "rent"),
+    (r"^(sleep|rest|go to (bed|sleep)|nap|turn in|retire)$", "sleep"),
+    (r"^wait(?: for)?(?: (?P<amount>\d+|an?|one|two|three|four|five|six))?(?: (?:bells?|hours?))?$", "wait"),
+    (r"^(?:wait|rest) until (?P<target>.+)$", "wait_until"),
+    (r"^(?P<extra>(?:gamble|bet|wager|play|roll|flip|toss|draw|dice|coin|high card|cards?)\b.*)$", "gamble"),
+    (r"^(?:accept|take on|sign up for|take up) (?:the )?(?:bounty )?(?P<target>.+)$", "accept"),
+    (r"^(?:abandon|drop|give up) (?:the )?(?:bounty )?(?P<target>.+)$", "abandon"),
+    (r"^(?:retrieve|withdraw|take|fetch|get) (?P<target>.+?) (?:from|out of) (?:the |my )?chest$", "retrieve"),
+    (r"^(?:retrieve|withdraw) (?P<target>.+)$", "retrieve"),
+    (r"^(?:store|stow|put|deposit|stash|leave) (?P<target>.+?)(?: (?:in|into) (?:the |my )?chest)?$", "store"),
+    (r"^(?:look at|examine|inspect|x|search|study|check|read) (?P<target>.+)$", "examine"),
+    (r"^(?:go|walk|head|move|run|climb|step|return|enter|go back)(?: (?:to|into|in|up|down|up to|down to|out to|back to|over to))?(?: the)? (?P<target>.+)$", "go"),
+    (r"^(?:buy|order|purchase|get|grab|have)(?: me)? (?P<target>.+?) for (?P<npc>[\w' -]+)$", "buy_for"),
+    (r"^(?:buy|order|purchase|i'll have|i will have|i'd like|get me|can i get|can i have|give me)(?: (?:a|an|some))? (?P<target>.+)$", "buy"),
+    (r"^(?:drink|eat|use|quaff|sip|gulp|consume|down|swig|chew|light|read) (?P<target>.+)$", "use"),
+    (r"^(?:give|hand|offer) (?P<target>.+?) to (?P<npc>.+)$", "give"),
+    (r"^(?:give|hand|offer) (?P<npc>[\w'-]+) (?P<target>.+)$", "give"),
+    (r"^(?:deliver|bring) (?P<target>.+?) to (?P<npc>.+)$", "give"),
+    (r"^(?:work|do|take)(?: (?:as|at|on|the|a|job|shift))*(?: (?P<target>.+))?$", "work"),
+    (r"^(?:report|report back|report in)(?: (?:to|back to))?(?: (?P<npc>.+))?$", "report"),
+    (r"^(?:accuse|blame|name the culprit|it was) (?P<npc>.+)$", "accuse"),
+    (r"^(?:talk|speak|chat|greet)(?: (?:to|with))? (?P<npc>.+)$", "talk"),
+    (r"^(?:ask|tell) (?P<npc>[\w'-]+) (?:about )?(?P<target>.+)$", "say"),
+    (r"^(?:say|whisper|shout)(?: (?P<target>.+?))? to (?P<npc>[\w'-]+)$", "say"),
+    (r"^@(?P<npc>[\w'-]+)[ :,]+(?P<target>.+)$", "say"),
+    (r"^(?P<npc>[\w'-]+)[:,] (?P<target>.+)$", "say"),
+)
+COMPILED = tuple((re.compile(p), verb) for p, verb in PATTERNS)
+
+
+def intent_parse(text: str) -> Intent:
+    """Parse a player's line; unrecognised lines give the verb `unknown`."""
+    line = _clean(text)
+    if not line:
+        return Intent("unknown")
+    for pattern, verb in COMPILED:
+        m = pattern.match(line)
+        if not m:
+            continue
+        groups = {k: (v or "").strip() for k, v in m.groupdict().items()}
+        target, npc, extra = groups.get("target", ""), groups.get("npc", ""), groups.get("extra", "")
+        if verb == "say":
+            return Intent("say", target=target or "hello", npc=strip_filler(npc))
+        amount = groups.get("amount")
+        qty, target = _qty(target) if verb in {"buy", "buy_for", "use", "store", "retrieve", "give"} else (1, target)
+        return Intent(
+            verb,
+            target=strip_filler(target) if verb != "wait_until" else target,
+            qty=qty,
+            amount=(int(amount) if amount.isdigit() else NUMBER_WORDS.get(amount, 1)) if amount else None,
+            npc=strip_filler(npc),
+            extra=extra.strip(),
+        )
+    return Intent("unknown", target=line)
+
+
+def words_match(query: str, *names: str) -> bool:
+    """Whether the player's words name this thing: exact, singular/plural, or all words contained."""
+    q = strip_filler(query)
+    if not q:
+        return False
+    variants = {q, q.rstrip("s"), q[:-2] if q.endswith("es") else q, q.replace("-", " ")}
+    for name in names:
+        n = name.lower().replace("-", " ").strip()
+        if not n:
+            continue
+        if n in variants or n.rstrip("s") in variants:
+            return True
+        n_words, q_words = set(strip_filler(n).split()), set(q.replace("-", " ").split())
+        if q_words and (q_words <= n_words or {w.rstrip("s") for w in q_words} <= n_words):
+            return True
+    return False

@@ -1,0 +1,48 @@
+"""Speech to NPCs, as far as the rules go: who can be spoken to, and what a conversation changes
+(standing, clues, bounty reports). What the NPC says comes from the persona or the LLM elsewhere."""
+from __future__ import annotations
+
+from npcs.persona import NpcDef
+
+from . import bounties, clock, mystery
+from .context import Refusal, SayRequest, TurnContext
+from .lookup import find_npc
+from .parser import Intent
+
+MINUTES_PER_EXCHANGE = 5
+DAILY_TALK_BONUS = 2
+
+
+def npc_to_address(ctx: TurnContext, words: str) -> NpcDef:
+    npc = ctx.world.npcs.get(words) or find_npc(ctx.world.npcs.values(), words)
+    if npc is None:
+        raise Refusal("You look around, but nobody here answers to that name.", code="unknown_npc")
+    if npc.slug not in {n.slug for n in ctx.present_npcs()}:
+        raise Refusal(f"{npc.name} isn't here just now.", code="npc_absent")
+    return npc
+
+
+def handle_say(ctx: TurnContext, intent: Intent) -> None:
+    npc = npc_to_address(ctx, intent.npc)
+    ctx.say_request = SayRequest(npc=npc.slug, text=intent.target or "Hello.")
+
+
+def handle_talk(ctx: TurnContext, intent: Intent) -> None:
+    npc = npc_to_address(ctx, intent.npc)
+    ctx.say_request = SayRequest(npc=npc.slug, text="Hello there.")
+
+
+def conversation_apply(ctx: TurnContext, npc_slug: str, line: str) -> str | None:
+    """What speaking once with an NPC changes; returns a clue the NPC let slip, if any."""
+    mind = ctx.mind(npc_slug)
+    today = clock.day_of(ctx.state.minute)
+    if mind.flags.get("talked_day") != today:
+        mind.flags["talked_day"] = today
+        mind.flags["met"] = True
+        ctx.changed_minds.add(npc_slug)
+        ctx.adjust_relationship(npc_slug, DAILY_TALK_BONUS)
+    ctx.advance(MINUTES_PER_EXCHANGE)
+    clue = mystery.clue_by_asking(ctx, npc_slug, line)
+    bounties.report(ctx, npc_slug)
+    bounties.progress(ctx)
+    return clue

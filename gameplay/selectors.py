@@ -1,0 +1,13 @@
+"""Reads of gameplay data for pages and the protocol."""
+from __future__ import annotations
+
+from .models import Turn
+
+
+def turns_recent(*, game_id: str, limit: int = 30) -> list[dict]:
+    """The game's last turns, oldest first, as the `history` frame lists them."""
+    rows = list(Turn.objects.filter(game_id=game_id).order_by("-id").only("kind", "text", "npc_slug", "final")[:limit])
+    return [
+        {"kind": t.kind, "text": t.text, "npc": t.npc_slug or None, "reply": t.final.get("text", ""), "reply_type": t.final.get("type")}
+        for t in reversed(rows)
+    ]

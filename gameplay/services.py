@@ -1,0 +1,255 @@
+"""Writes of gameplay: creating and resuming games, and playing turns.
+
+A turn loads the game's state, applies a rule in memory and saves everything in one transaction:
+state, snapshot, NPC states and the turn log. It runs a fixed number of queries whatever the size of
+the world or the game. The state's version guards against two tabs playing the same game at once.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.utils import OperationalError
+
+from npcs.selectors import NpcStateValue, npc_states_for_game
+from npcs.services import npc_states_create, npc_states_save
+
+from .models import Game, GameSnapshot, Turn
+from .rules import clock, engine, talk
+from .rules.context import NpcMind, Refusal, TurnContext
+from .rules.state import GameState, state_checksum, state_is_valid
+from .world import World, world_current
+
+logger = logging.getLogger(__name__)
+SNAPSHOTS_KEPT = 3
+TURN_ATTEMPTS = 4
+
+
+class GameNotFound(Exception):
+    pass
+
+
+class TurnConflict(Exception):
+    """The game changed under us (another tab's turn); the turn is tried again."""
+
+
+@dataclass(frozen=True)
+class SayPlan:
+    """Everything needed to voice an NPC's reply, as plain values; nothing is applied yet."""
+
+    game_id: str
+    client_id: str | None
+    npc: str
+    npc_name: str
+    line: str
+    tier: str
+    mood: str
+    first_meeting: bool
+    version: int
+    seed: str
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    final: dict
+    state: dict | None = None
+    extra: tuple[dict, ...] = ()
+    say: SayPlan | None = None
+    replayed: bool = False
+
+
+# --- games ---------------------------------------------------------------------------------------
+def game_create(*, session_key: str = "", user=None, world: World | None = None) -> Game:
+    world = world or world_current()
+    cfg = world.config
+    state = GameState(minute=clock.minute_of(cfg.start_day, cfg.start_hour), location=cfg.start_location, gold=cfg.start_gold)
+    data = state.to_json()
+    with transaction.atomic():
+        game = Game.objects.create(session_key=session_key, user=user if getattr(user, "is_authenticated", False) else None,
+                                   state=data, checksum=state_checksum(data))
+        GameSnapshot.objects.create(game=game, version=0, state=data, checksum=game.checksum)
+        npc_states_create(game_id=game.id, npcs=world.npcs.values())
+    return game
+
+
+def game_for_session(*, session, user=None) -> Game:
+    """The game tied to this browser session, created on the first visit."""
+    game_id = session.get("game_id")
+    if game_id:
+        game = Game.objects.filter(pk=game_id).only("id").first()
+        if game:
+            return game
+    if not session.session_key:
+        session.save()
+    game = game_create(session_key=session.session_key, user=user)
+    session["game_id"] = str(game.id)
+    return game
+
+
+def _load(game_id: str, *, for_update: bool) -> tuple[Game, GameState, bool]:
+    qs = Game.objects.select_for_update() if for_update else Game.objects
+    try:
+        game = qs.get(pk=game_id)
+    except (Game.DoesNotExist, ValueError, TypeError) as exc:
+        raise GameNotFound(game_id) from exc
+    if state_is_valid(game.state, game.checksum):
+        return game, GameState.from_json(game.state), False
+    logger.error("game %s: saved state failed its checksum; restoring a snapshot", game_id)
+    for snap in GameSnapshot.objects.filter(game=game).order_by("-version")[:SNAPSHOTS_KEPT + 2]:
+        if state_is_valid(snap.state, snap.checksum):
+            return game, GameState.from_json(snap.state), True
+    raise GameNotFound(game_id)
+
+
+def _minds(game_id) -> dict[str, NpcMind]:
+    return {slug: NpcMind(mood=v.mood, relationship=v.relationship, flags=dict(v.flags)) for slug, v in npc_states_for_game(game_id=game_id).items()}
+
+
+def _context(world: World, state: GameState, minds: dict[str, NpcMind], seed: str) -> TurnContext:
+    return TurnContext(world=world, state=state, minds=minds, rng=random.Random(seed))
+
+
+def _save(game: Game, ctx: TurnContext, *, restored: bool) -> int:
+    data = ctx.state.to_json()
+    checksum = state_checksum(data)
+    version = game.version + 1
+    if not Game.objects.filter(pk=game.pk, version=game.version).update(state=data, checksum=checksum, version=version):
+        raise TurnConflict(str(game.pk))
+    GameSnapshot.objects.create(game=game, version=version, state=data, checksum=checksum)
+    GameSnapshot.objects.filter(game=game, version__lte=version - SNAPSHOTS_KEPT).delete()
+    if ctx.changed_minds:
+        changed = {s: NpcStateValue(s, ctx.minds[s].mood, ctx.minds[s].relationship, ctx.minds[s].flags) for s in ctx.changed_minds}
+        npc_states_save(game_id=game.pk, changed=changed, npc_ids={s: ctx.world.npcs[s].id for s in changed if s in ctx.world.npcs})
+    game.version = version
+    return version
+
+
+def _replay(game_id: str, client_id: str | None) -> TurnResult | None:
+    if not client_id:
+        return None
+    turn = Turn.objects.filter(game_id=game_id, client_id=client_id).only("final").first()
+    if turn is None:
+        return None
+    return TurnResult(final={**turn.final, "replayed": True}, replayed=True)
+
+
+def _with_retries(fn: Callable[[], TurnResult]) -> TurnResult:
+    for attempt in range(TURN_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return fn()
+        except TurnConflict:
+            logger.info("turn conflict, retrying (attempt %d)", attempt + 1)
+        except OperationalError:
+            if attempt == TURN_ATTEMPTS - 1:
+                raise
+            logger.warning("database busy, retrying the turn (attempt %d)", attempt + 1)
+    raise TurnConflict("gave up")
+
+
+RESTORED_TEXT = "You blink. The last few moments blur, as if the tavern itself lost its place; you find yourself as you were a little earlier."
+
+
+def _restored_frames(restored: bool) -> tuple[dict, ...]:
+    return ({"type": "narration", "reply_to": None, "text": RESTORED_TEXT},) if restored else ()
+
+
+# --- commands ------------------------------------------------------------------------------------
+def turn_command(*, game_id: str, client_id: str | None, text: str) -> TurnResult:
+    """Apply a typed command; the result holds the final frame, and a say plan when it was speech."""
+
+    def run() -> TurnResult:
+        if (replayed := _replay(game_id, client_id)) is not None:
+            return replayed
+        world = world_current()
+        game, state, restored = _load(game_id, for_update=True)
+        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+        try:
+            outcome = engine.command_apply(ctx, text)
+        except Refusal as refusal:
+            final = {"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text}
+            _log_turn(game, client_id, "command", text, final, minute=state.minute)
+            return TurnResult(final=final)
+        if outcome.say_request is not None:
+            return TurnResult(final={}, say=_say_plan(ctx, game, client_id, outcome.say_request.npc, outcome.say_request.text))
+        version = _save(game, ctx, restored=restored) if outcome.changed or restored else game.version
+        final = {"type": "narration", "reply_to": client_id, "text": outcome.text}
+        _log_turn(game, client_id, "command", text, final, minute=ctx.state.minute)
+        state_frame = engine.state_frame(ctx, game_id=str(game.pk), version=version) if outcome.changed or restored else None
+        return TurnResult(final=final, state=state_frame, extra=_restored_frames(restored))
+
+    return _with_retries(run)
+
+
+def _log_turn(game: Game, client_id: str | None, kind: str, text: str, final: dict, *, minute: int, npc: str = "", source: str = "") -> None:
+    Turn.objects.create(game=game, version=game.version, client_id=client_id or None, kind=kind, npc_slug=npc,
+                        text=text, final=final, source=source, game_minute=minute)
+
+
+# --- speech --------------------------------------------------------------------------------------
+def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str, line: str) -> SayPlan:
+    npc = ctx.world.npcs[npc_slug]
+    mind = ctx.mind(npc_slug)
+    return SayPlan(
+        game_id=str(game.pk), client_id=client_id, npc=npc_slug, npc_name=npc.name, line=line,
+        tier=ctx.tier(npc_slug), mood=mind.mood, first_meeting=not mind.flags.get("met"),
+        version=game.version, seed=f"{game.pk}:{game.version}:{npc_slug}",
+    )
+
+
+def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> TurnResult:
+    """Check that the NPC can be spoken to now; nothing is applied until `say_commit`."""
+
+    def run() -> TurnResult:
+        if (replayed := _replay(game_id, client_id)) is not None:
+            return replayed
+        world = world_current()
+        game, state, _ = _load(game_id, for_update=False)
+        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+        try:
+            addressed = talk.npc_to_address(ctx, npc)
+        except Refusal as refusal:
+            return TurnResult(final={"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text})
+        return TurnResult(final={}, say=_say_plan(ctx, game, client_id, addressed.slug, text))
+
+    return _with_retries(run)
+
+
+def say_commit(*, plan: SayPlan, reply: str, source: str) -> TurnResult:
+    """Store a finished NPC reply as a turn and apply what the conversation changes, exactly once."""
+
+    def run() -> TurnResult:
+        if (replayed := _replay(plan.game_id, plan.client_id)) is not None:
+            return replayed
+        world = world_current()
+        game, state, restored = _load(plan.game_id, for_update=True)
+        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+        if plan.npc in world.npcs:
+            talk.conversation_apply(ctx, plan.npc, plan.line)
+        extra_lines = list(ctx.lines)
+        version = _save(game, ctx, restored=restored)
+        final = {"type": "npc.end", "reply_to": plan.client_id, "npc": plan.npc, "text": reply, "source": source}
+        _log_turn(game, plan.client_id, "say", plan.line, final, minute=ctx.state.minute, npc=plan.npc, source=source)
+        extra = _restored_frames(restored) + ((({"type": "narration", "reply_to": None, "text": "\n".join(extra_lines)}),) if extra_lines else ())
+        return TurnResult(final=final, state=engine.state_frame(ctx, game_id=str(game.pk), version=version), extra=extra)
+
+    return _with_retries(run)
+
+
+# --- reading -------------------------------------------------------------------------------------
+def game_state_frame(*, game_id: str) -> dict:
+    world = world_current()
+    game, state, _ = _load(game_id, for_update=False)
+    ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+    return engine.state_frame(ctx, game_id=str(game.pk), version=game.version)
+
+
+def game_exists(*, game_id: str) -> bool:
+    try:
+        return Game.objects.filter(pk=uuid.UUID(str(game_id))).exists()
+    except ValueError:
+        return False

@@ -1,0 +1,23 @@
+"""Edits of the world's content (admin, loadworld, shell) reach running games: the shared world is
+reloaded by every process, and an edited NPC's persona version moves on (stale cached replies stop
+matching)."""
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from npcs.models import Npc, NpcTopic, ScheduleSlot
+
+from .models import Bounty, BountyObjective, Clue, Feature, Item, Job, Location, Mystery, Rumour, WorldConfig
+from .world import world_changed
+
+WORLD_MODELS = (Location, Feature, Item, Job, Bounty, BountyObjective, Rumour, Mystery, Clue, WorldConfig, Npc, NpcTopic, ScheduleSlot)
+
+
+def _changed(**kwargs) -> None:
+    transaction.on_commit(world_changed)
+
+
+for model in WORLD_MODELS:
+    post_save.connect(_changed, sender=model, dispatch_uid=f"world-save-{model.__name__}")
+    post_delete.connect(_changed, sender=model, dispatch_uid=f"world-delete-{model.__name__}")
+for through in (Location.exits.through, Item.sold_at.through):
+    m2m_changed.connect(_changed, sender=through, dispatch_uid=f"world-m2m-{through.__name__}")

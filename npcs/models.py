@@ -1,0 +1,86 @@
+"""NPC definitions (edited in admin) and each game's NPC state (mood, relationship).
+
+NPC state rows carry the game id as a plain UUID: this app knows nothing of gameplay's models.
+"""
+from django.db import models
+
+TIERS = ("hostile", "wary", "stranger", "acquaintance", "friend", "confidant")
+TIER_CHOICES = [(t, t.capitalize()) for t in TIERS]
+MOODS = ("content", "cheerful", "weary", "irritable", "anxious", "gloomy", "wistful")
+MOOD_CHOICES = [(m, m.capitalize()) for m in MOODS]
+
+
+class Npc(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=80)
+    role = models.CharField(max_length=120)
+    appearance = models.TextField(blank=True)
+    personality = models.TextField(blank=True)
+    speech_style = models.TextField(blank=True)
+    knows = models.JSONField(default=list, blank=True, help_text="Facts the NPC shares: a JSON list of strings.")
+    hides = models.JSONField(default=list, blank=True, help_text="Secrets the NPC keeps unless trusted: a JSON list of strings.")
+    initial_mood = models.CharField(max_length=20, choices=MOOD_CHOICES, default="content")
+    greetings = models.JSONField(default=list, blank=True)
+    idle_lines = models.JSONField(default=list, blank=True)
+    busy_lines = models.JSONField(default=list, blank=True)
+    cutoff_lines = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    persona_version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "NPC"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+
+class NpcTopic(models.Model):
+    npc = models.ForeignKey(Npc, related_name="topics", on_delete=models.CASCADE)
+    keywords = models.CharField(max_length=400, help_text="Comma-separated words or phrases that raise this topic.")
+    lines = models.TextField(help_text="One reply per line; one is picked at random.")
+    min_tier = models.CharField(max_length=20, choices=TIER_CHOICES, default="stranger")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["npc", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.npc.slug}: {self.keywords[:40]}"
+
+
+class ScheduleSlot(models.Model):
+    npc = models.ForeignKey(Npc, related_name="schedule", on_delete=models.CASCADE)
+    days = models.CharField(max_length=40, default="all", help_text='"all" or day numbers 0-6 separated by commas (0 is Moonday).')
+    start_hour = models.PositiveSmallIntegerField()
+    end_hour = models.PositiveSmallIntegerField(help_text="Exclusive; may be 24.")
+    location_slug = models.SlugField(help_text="Slug of the location where the NPC is during these hours.")
+
+    class Meta:
+        ordering = ["npc", "start_hour"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(start_hour__lt=models.F("end_hour")), name="schedule_start_before_end"),
+            models.CheckConstraint(condition=models.Q(end_hour__lte=24), name="schedule_end_within_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.npc.slug} {self.days} {self.start_hour}-{self.end_hour} @ {self.location_slug}"
+
+
+class NpcState(models.Model):
+    game_id = models.UUIDField(db_index=True)
+    npc = models.ForeignKey(Npc, on_delete=models.CASCADE, related_name="states")
+    mood = models.CharField(max_length=20, choices=MOOD_CHOICES, default="content")
+    relationship = models.SmallIntegerField(default=0)
+    flags = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["game_id", "npc"], name="one_state_per_game_npc"),
+            models.CheckConstraint(condition=models.Q(relationship__gte=-100, relationship__lte=100), name="relationship_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.npc.slug} in {self.game_id}: {self.mood}, {self.relationship}"

@@ -1,0 +1,128 @@
+"""Pure NPC behaviour from persona data: relationship tiers, schedules, and in-character lines that
+need no model (the fallback ladder's persona rung and the say reply before any LLM is involved)."""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from .models import TIERS
+
+TIER_FLOORS = (("confidant", 60), ("friend", 30), ("acquaintance", 10), ("stranger", -9), ("wary", -49), ("hostile", -100))
+
+
+@dataclass(frozen=True)
+class TopicDef:
+    keywords: tuple[str, ...]
+    lines: tuple[str, ...]
+    min_tier: str
+
+
+@dataclass(frozen=True)
+class SlotDef:
+    days: frozenset[int] | None  # None: every day
+    start: int
+    end: int
+    location: str
+
+
+@dataclass(frozen=True)
+class NpcDef:
+    """An NPC's definition as plain values, shared read-only by every game."""
+
+    id: int
+    slug: str
+    name: str
+    role: str
+    appearance: str
+    personality: str
+    speech_style: str
+    knows: tuple[str, ...]
+    hides: tuple[str, ...]
+    initial_mood: str
+    greetings: tuple[str, ...]
+    idle_lines: tuple[str, ...]
+    busy_lines: tuple[str, ...]
+    cutoff_lines: tuple[str, ...]
+    topics: tuple[TopicDef, ...]
+    schedule: tuple[SlotDef, ...]
+    persona_version: int
+
+
+def relationship_tier(score: int) -> str:
+    for tier, floor in TIER_FLOORS:
+        if score >= floor:
+            return tier
+    return "hostile"
+
+
+def tier_at_least(tier: str, minimum: str) -> bool:
+    return TIERS.index(tier) >= TIERS.index(minimum or "stranger") if minimum else True
+
+
+def npc_location_at(npc: NpcDef, *, day: int, hour: int) -> str | None:
+    """Where the NPC's schedule puts them at this hour of this day of the week, or None (away)."""
+    weekday = day % 7
+    for slot in npc.schedule:
+        if slot.days is not None and weekday not in slot.days:
+            continue
+        if slot.start <= hour < slot.end:
+            return slot.location
+    return None
+
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def topic_match(npc: NpcDef, line: str, *, tier: str) -> TopicDef | None:
+    """The topic whose keywords best match the player's line, among those the tier allows."""
+    lowered = f" {line.lower()} "
+    words = _words(line)
+    best, best_score = None, 0
+    for topic in npc.topics:
+        if not tier_at_least(tier, topic.min_tier):
+            continue
+        score = 0
+        for keyword in topic.keywords:
+            kw = keyword.lower().strip()
+            if not kw:
+                continue
+            if " " in kw and kw in lowered:
+                score += 3
+            elif kw in words or (len(kw) > 4 and any(w.startswith(kw) for w in words)):
+                score += 2
+        if score > best_score:
+            best, best_score = topic, score
+    return best
+
+
+def persona_reply(npc: NpcDef, line: str, *, tier: str, first_meeting: bool, rng: random.Random) -> str:
+    """An in-character reply drawn from the NPC's persona data alone."""
+    topic = topic_match(npc, line, tier=tier)
+    if topic and topic.lines:
+        reply = rng.choice(topic.lines)
+    elif _words(line) & {"hello", "hi", "greetings", "evening", "morning", "hail", "hey"} and npc.greetings:
+        reply = rng.choice(npc.greetings)
+    elif npc.idle_lines:
+        reply = rng.choice(npc.idle_lines)
+    else:
+        reply = f"{npc.name} considers that for a moment, then shrugs."
+    if first_meeting and npc.greetings and topic is None and reply not in npc.greetings:
+        reply = f"{rng.choice(npc.greetings)} {reply}"
+    return reply
+
+
+def busy_line(npc: NpcDef, rng: random.Random) -> str:
+    if npc.busy_lines:
+        return rng.choice(npc.busy_lines)
+    return f"{npc.name} is busy for a moment and signals you to wait."
+
+
+def cutoff_line(npc: NpcDef, rng: random.Random) -> str:
+    if npc.cutoff_lines:
+        return rng.choice(npc.cutoff_lines)
+    return "... but that's a tale for another time."

@@ -1,0 +1,66 @@
+"""Reads of NPC definitions and per-game NPC state, returned as plain values."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from .models import Npc, NpcState
+from .persona import NpcDef, SlotDef, TopicDef
+
+
+@dataclass(frozen=True)
+class NpcStateValue:
+    npc_slug: str
+    mood: str
+    relationship: int
+    flags: dict
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _slot_days(days: str) -> frozenset[int] | None:
+    if days.strip().lower() in {"", "all", "*"}:
+        return None
+    return frozenset(int(d) % 7 for d in _split(days) if d.isdigit())
+
+
+def npc_definitions_all(*, limit: int = 500) -> tuple[NpcDef, ...]:
+    """Every active NPC with topics and schedule: three queries, whatever the number of NPCs."""
+    npcs = Npc.objects.filter(is_active=True).prefetch_related("topics", "schedule").order_by("slug")[:limit]
+    return tuple(
+        NpcDef(
+            id=npc.id,
+            slug=npc.slug,
+            name=npc.name,
+            role=npc.role,
+            appearance=npc.appearance,
+            personality=npc.personality,
+            speech_style=npc.speech_style,
+            knows=tuple(npc.knows or ()),
+            hides=tuple(npc.hides or ()),
+            initial_mood=npc.initial_mood,
+            greetings=tuple(npc.greetings or ()),
+            idle_lines=tuple(npc.idle_lines or ()),
+            busy_lines=tuple(npc.busy_lines or ()),
+            cutoff_lines=tuple(npc.cutoff_lines or ()),
+            topics=tuple(
+                TopicDef(keywords=_split(t.keywords), lines=tuple(l.strip() for l in t.lines.splitlines() if l.strip()), min_tier=t.min_tier)
+                for t in npc.topics.all()
+            ),
+            schedule=tuple(
+                SlotDef(days=_slot_days(s.days), start=s.start_hour, end=s.end_hour, location=s.location_slug)
+                for s in npc.schedule.all()
+            ),
+            persona_version=npc.persona_version,
+        )
+        for npc in npcs
+    )
+
+
+def npc_states_for_game(*, game_id: uuid.UUID, limit: int = 200) -> dict[str, NpcStateValue]:
+    rows = NpcState.objects.filter(game_id=game_id).select_related("npc").only(
+        "mood", "relationship", "flags", "npc__slug"
+    )[:limit]
+    return {r.npc.slug: NpcStateValue(npc_slug=r.npc.slug, mood=r.mood, relationship=r.relationship, flags=dict(r.flags)) for r in rows}

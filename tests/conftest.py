@@ -1,0 +1,61 @@
+"""Shared fixtures: the shipped world in the test database, games, and a way to play turns."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gameplay import services
+from gameplay.content import world_content_load
+from gameplay.world import world_changed, world_current
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def world(db):
+    """The shipped tavern, loaded fresh into the test database."""
+    world_content_load()
+    world_changed()
+    return world_current()
+
+
+@pytest.fixture
+def game(world):
+    return services.game_create(session_key="test")
+
+
+class Player:
+    """Plays turns against one game through the services, as the consumer would."""
+
+    def __init__(self, game_id: str) -> None:
+        self.game_id = str(game_id)
+
+    def do(self, text: str) -> dict:
+        result = services.turn_command(game_id=self.game_id, client_id=f"t{next(_ids)}", text=text)
+        if result.say is not None:
+            return self.answer(result.say)
+        return result.final
+
+    def say(self, npc: str, text: str) -> dict:
+        result = services.say_prepare(game_id=self.game_id, client_id=f"t{next(_ids)}", npc=npc, text=text)
+        if result.say is None:
+            return result.final
+        return self.answer(result.say)
+
+    def answer(self, plan) -> dict:
+        from npcs.persona import persona_reply
+        import random
+
+        npc = world_current().npcs[plan.npc]
+        reply = persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=random.Random(plan.seed))
+        return services.say_commit(plan=plan, reply=reply, source="fallback").final
+
+    @property
+    def state(self) -> dict:
+        return services.game_state_frame(game_id=self.game_id)
+
+
+@pytest.fixture
+def player(game):
+    return Player(game.id)
