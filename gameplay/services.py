@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -148,6 +149,7 @@ def _with_retries(fn: Callable[[], TurnResult]) -> TurnResult:
             if attempt == TURN_ATTEMPTS - 1:
                 raise
             logger.warning("database busy, retrying the turn (attempt %d)", attempt + 1)
+            time.sleep(0.05 * (attempt + 1))
     raise TurnConflict("gave up")
 
 

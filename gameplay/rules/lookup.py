@@ -10,9 +10,12 @@ from .parser import words_match
 
 
 def _first(things: Iterable, words: str, names) -> object | None:
-    for thing in things:
-        if words_match(words, *names(thing)):
-            return thing
+    """An exact match anywhere beats a loose one: "your room" is the guest room, not the common room."""
+    pool = list(things)
+    for strict in (True, False):
+        for thing in pool:
+            if words_match(words, *names(thing), strict=strict):
+                return thing
     return None
 
 

@@ -104,19 +104,24 @@ def intent_parse(text: str) -> Intent:
     return Intent("unknown", target=line)
 
 
-def words_match(query: str, *names: str) -> bool:
-    """Whether the player's words name this thing: exact, singular/plural, or all words contained."""
-    q = strip_filler(query)
-    if not q:
+def _variants(words: str) -> set[str]:
+    q = strip_filler(words.lower().replace("-", " "))
+    return {q, q.rstrip("s"), q[:-2] if q.endswith("es") else q} - {""}
+
+
+def words_match(query: str, *names: str, strict: bool = False) -> bool:
+    """Whether the player's words name this thing: exactly (singular or plural), or, unless strict,
+    when all the player's words are among the name's words."""
+    variants = _variants(query)
+    if not variants:
         return False
-    variants = {q, q.rstrip("s"), q[:-2] if q.endswith("es") else q, q.replace("-", " ")}
+    q_words = strip_filler(query.lower().replace("-", " ")).split()
     for name in names:
-        n = name.lower().replace("-", " ").strip()
-        if not n:
-            continue
-        if n in variants or n.rstrip("s") in variants:
+        if variants & _variants(name):
             return True
-        n_words, q_words = set(strip_filler(n).split()), set(q.replace("-", " ").split())
-        if q_words and (q_words <= n_words or {w.rstrip("s") for w in q_words} <= n_words):
+        if strict:
+            continue
+        n_words = set(strip_filler(name.lower().replace("-", " ")).split())
+        if q_words and (set(q_words) <= n_words or {w.rstrip("s") for w in q_words} <= n_words):
             return True
     return False

@@ -1,0 +1,277 @@
+"""The game's rules, played through the services as a player would."""
+import pytest
+
+from gameplay.models import Game
+from gameplay.rules import clock
+from gameplay.world import world_current
+
+pytestmark = pytest.mark.django_db
+
+
+def gold(player) -> int:
+    return player.state["player"]["gold"]
+
+
+def inv(player) -> dict:
+    return {i["slug"]: i["qty"] for i in player.state["inventory"]}
+
+
+def test_new_game__starts_in_common_room_with_gareth(player):
+    state = player.state
+    assert state["location"]["slug"] == "common-room"
+    assert "gareth" in {n["slug"] for n in state["npcs"]}
+    assert state["player"]["gold"] == 20
+
+
+@pytest.mark.parametrize("phrase", ["buy ale", "buy an ale", "order ale", "I'd like an ale", "buy a pint"])
+def test_buy__common_phrasings_take_the_price(player, phrase):
+    price = world_current().items["ale"].price
+    final = player.do(phrase)
+    assert final["type"] == "narration", final
+    assert gold(player) == 20 - price
+    assert inv(player) == {"ale": 1}
+
+
+def test_buy__not_enough_gold_keeps_inventory_and_gold(player):
+    Game.objects.filter(pk=player.game_id)  # the game exists
+    for _ in range(6):
+        player.do("buy ale")
+    before_gold, before_inv = gold(player), inv(player)
+    final = player.do("buy ale")
+    assert final["type"] == "error" and final["code"] == "not_allowed"
+    assert "gold" in final["text"]
+    assert gold(player) == before_gold and inv(player) == before_inv
+
+
+def test_drink__consumes_the_item(player):
+    player.do("buy ale")
+    final = player.do("drink my ale")
+    assert final["type"] == "narration"
+    assert inv(player) == {}
+
+
+def test_drink__without_the_item_is_refused(player):
+    final = player.do("drink ale")
+    assert final["code"] == "not_allowed"
+
+
+def test_go__moves_between_connected_rooms_only(player):
+    assert player.do("go to the kitchen")["type"] == "narration"
+    assert player.state["location"]["slug"] == "kitchen"
+    final = player.do("go to the cellar")  # the cellar opens off the common room, not the kitchen
+    assert final["code"] == "not_allowed"
+    assert player.state["location"]["slug"] == "kitchen"
+
+
+def test_guest_room__locked_without_a_room(player):
+    player.do("go upstairs")
+    final = player.do("go to your room")
+    assert final["code"] == "not_allowed"
+
+
+def test_work__pays_and_tires_and_takes_time(player):
+    player.do("go to the kitchen")
+    before = player.state
+    final = player.do("work wash dishes")
+    after = player.state
+    job = world_current().jobs["wash-dishes"]
+    assert final["type"] == "narration", final
+    assert after["player"]["gold"] == before["player"]["gold"] + job.pay
+    assert after["player"]["tiredness"] > before["player"]["tiredness"]
+    assert after["time"]["minute"] >= before["time"]["minute"] + job.minutes
+
+
+def test_work__too_tired_is_refused(player):
+    Game.objects.filter(pk=player.game_id).update()  # noqa: the state is edited through a fresh turn below
+    game = Game.objects.get(pk=player.game_id)
+    from gameplay.rules.state import state_checksum
+
+    game.state["tiredness"] = 90
+    game.checksum = state_checksum(game.state)
+    game.save()
+    player.do("go to the kitchen")
+    final = player.do("work wash dishes")
+    assert final["code"] == "not_allowed" and "sleep" in final["text"].lower()
+
+
+def test_work__needs_the_givers_trust(player):
+    player.do("go to the kitchen")
+    final = player.do("work turn the spit")  # needs acquaintance with the cook
+    assert final["code"] == "not_allowed"
+
+
+def test_gamble__only_in_the_den_and_within_limits(player):
+    assert player.do("dice 5")["code"] == "not_allowed"
+    player.do("go to the gambling den")
+    assert player.do("dice 500")["code"] == "not_allowed"
+    before = gold(player)
+    final = player.do("dice 5")
+    assert final["type"] == "narration"
+    assert gold(player) in {before - 5, before + 5}
+
+
+def test_gamble__many_rounds_move_gold_both_ways(player):
+    player.do("go to the gambling den")
+    results = set()
+    for _ in range(12):
+        before = gold(player)
+        if before < 1:
+            break
+        player.do("flip coin 1 heads")
+        results.add(gold(player) - before)
+    assert results <= {-1, 1}
+    assert len(results) == 2  # seeded per turn: both outcomes occur
+
+
+def test_rent_sleep_and_chest(player):
+    key = world_current().items["room-key"]
+    player.do("buy a candle")
+    assert player.do("sleep")["code"] == "not_allowed"
+    assert player.do("rent a room")["type"] == "narration"
+    assert player.state["player"]["room"] == "guest-room"
+    assert gold(player) == 20 - key.price - world_current().items["candle"].price
+    player.do("go upstairs")
+    assert player.do("go to my room")["type"] == "narration"
+    assert player.do("store candle")["type"] == "narration"
+    assert {c["slug"] for c in player.state["chest"]} == {"candle"}
+    assert "candle" not in inv(player)
+    assert player.do("retrieve candle")["type"] == "narration"
+    assert inv(player).get("candle") == 1
+    player.do("wait 4")
+    before_day = player.state["time"]["day"]
+    assert player.do("sleep")["type"] == "narration"
+    after = player.state
+    assert after["player"]["tiredness"] == 0
+    assert after["time"]["day"] == before_day + 1 and after["time"]["hour"] == 7
+
+
+def test_room__rent_runs_out_at_noon_next_day(player):
+    player.do("rent a room")
+    for _ in range(3):
+        player.do("wait 12")
+    state = player.state
+    assert state["player"]["room"] is None
+    assert "room-key" not in inv(player)
+
+
+def test_wait__advances_the_clock_and_moves_npcs(player):
+    start = player.state["time"]["minute"]
+    player.do("wait 3")
+    assert player.state["time"]["minute"] == start + 180
+    slugs_by_hour = set()
+    for _ in range(8):
+        player.do("wait 2")
+        slugs_by_hour.add(frozenset(n["slug"] for n in player.state["npcs"]))
+    assert len(slugs_by_hour) > 1  # people come and go over the day
+
+
+def test_clock__labels():
+    assert clock.bell_label(6) == "first bell of morning"
+    assert clock.bell_label(23) == "sixth bell of evening"
+    assert clock.time_frame(clock.minute_of(15, 9))["season"] == "Summer"
+    assert clock.time_frame(clock.minute_of(1, 0))["day_name"] == "Ironday"
+
+
+def test_bounty__accept_progress_and_complete(player):
+    world = world_current()
+    bounty = world.bounties["rats-in-the-cellar"]
+    assert player.do("board")["type"] == "narration"
+    assert player.do("accept rats in the cellar")["type"] == "narration"
+    assert player.state["bounties"][0]["slug"] == bounty.slug
+    start_gold = gold(player)
+    spent = 0
+    for objective in bounty.objectives:
+        if objective.kind == "obtain":
+            item = world.items[objective.item]
+            where = sorted(item.sold_at)[0]
+            _walk(player, where)
+            final = player.do(f"buy {item.name}")
+            assert final["type"] == "narration", final
+            spent += item.price
+        elif objective.kind == "visit":
+            _walk(player, objective.location)
+        elif objective.kind == "deliver":
+            _walk_to_npc(player, objective.npc)
+            assert player.do(f"give {world.items[objective.item].name} to {objective.npc}")["type"] == "narration"
+        elif objective.kind == "report":
+            _walk_to_npc(player, objective.npc)
+            final = player.do(f"report to {objective.npc}")
+            assert final["type"] == "narration", final
+    state = player.state
+    assert state["bounties"] == []
+    assert gold(player) == start_gold - spent + bounty.reward_gold
+    assert player.do("accept rats in the cellar")["code"] == "not_allowed"  # done once
+
+
+def _walk(player, slug):
+    if player.state["location"]["slug"] == slug:
+        return
+    if player.state["location"]["slug"] != "common-room":
+        player.do("go to the common room")
+    if slug != "common-room":
+        name = world_current().locations[slug].name
+        assert player.do(f"go to {name}")["type"] == "narration"
+
+
+def _walk_to_npc(player, npc_slug):
+    world = world_current()
+    for _ in range(24):
+        from npcs.persona import npc_location_at
+
+        minute = player.state["time"]["minute"]
+        where = npc_location_at(world.npcs[npc_slug], day=clock.day_of(minute), hour=clock.hour_of(minute))
+        if where and (where in world.locations["common-room"].exits or where == "common-room"):
+            _walk(player, where)
+            return
+        player.do("wait")
+    raise AssertionError(f"{npc_slug} never turned up")
+
+
+def test_mystery__accuse_needs_clues(player):
+    final = player.do("accuse vesna")
+    assert final["code"] == "not_allowed"
+
+
+def test_mystery__examining_finds_a_clue(player):
+    mystery = world_current().mystery
+    clue = next(c for c in mystery.clues if c.kind == "examine" and c.location == "common-room" and not c.hours)
+    feature = next(f for f in world_current().locations["common-room"].features if f.slug == clue.feature)
+    final = player.do(f"examine {feature.name}")
+    assert final["type"] == "narration"
+    assert clue.text in final["text"]
+    assert player.state["player"]["clues"] == 1
+
+
+def test_relationship__buying_a_drink_for_an_npc_raises_it(player):
+    player.do("buy ale for gareth")
+    gareth = next(n for n in player.state["npcs"] if n["slug"] == "gareth")
+    assert gareth["mood"] == "cheerful"
+    from npcs.models import NpcState
+
+    assert NpcState.objects.get(game_id=player.game_id, npc__slug="gareth").relationship == 5
+
+
+def test_unknown_command__answers_in_world_with_suggestions(player):
+    final = player.do("xyzzy plugh")
+    assert final["code"] == "unknown_command"
+    assert "help" in final["text"] and "'look'" in final["text"]
+
+
+def test_rumours__change_by_day(player):
+    first = player.do("rumours")["text"]
+    player.do("wait 12")
+    player.do("wait 12")
+    second = player.do("rumours")["text"]
+    assert first != second
+
+
+def test_say__persona_reply_in_character(player):
+    final = player.say("gareth", "Tell me about yourself")
+    assert final["type"] == "npc.end" and final["npc"] == "gareth" and final["source"] == "fallback"
+    assert final["text"]
+
+
+def test_say__absent_npc_is_refused(player):
+    final = player.say("quince", "hello")  # the merchant is away on Moonday
+    assert final["code"] == "npc_absent"
+    assert player.say("nobody-at-all", "hello")["code"] == "unknown_npc"
