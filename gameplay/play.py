@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 
 from npcs.persona import persona_reply
 
-from . import services
+from . import limits, services
 from .protocol import ClientFrame, error_frame
 from .world import world_current
 
@@ -22,6 +22,9 @@ Send = Callable[[dict], Awaitable[None]]
 async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     """Answer one client frame with exactly one final frame, whatever happens inside."""
     try:
+        if not await database_sync_to_async(limits.turn_allowed)(game_id=game_id):
+            await send(error_frame("rate_limited", frame.id))
+            return
         async with lock:
             if frame.type == "say":
                 result = await database_sync_to_async(services.say_prepare)(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)

@@ -20,6 +20,7 @@ IN_WORLD = {
     "too_long": "You ramble on so long that folk turn back to their drinks. Keep it shorter.",
     "npc_busy": "{name} holds up a finger: one thing at a time.",
     "server_busy": "The tavern's too crowded for that just now; try again in a moment.",
+    "rate_limited": "Slow down, friend: even Gareth can only pour so fast. Catch your breath and try again.",
     "no_game": "The door sticks. Step back outside and come in again.",
 }
 

@@ -1,6 +1,8 @@
 """Reads of gameplay data for pages and the protocol."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from .models import Turn
 
 
@@ -11,3 +13,8 @@ def turns_recent(*, game_id: str, limit: int = 30) -> list[dict]:
         {"kind": t.kind, "text": t.text, "npc": t.npc_slug or None, "reply": t.final.get("text", ""), "reply_type": t.final.get("type")}
         for t in reversed(rows)
     ]
+
+
+def games_active_count(*, since: datetime) -> int:
+    """Games that played a turn at or after `since`."""
+    return Turn.objects.filter(created_at__gte=since).values("game_id").distinct().count()

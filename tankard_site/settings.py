@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "health_check",
     "llm",
     "npcs",
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "tankard_site.urls"
@@ -106,7 +108,8 @@ else:
             },
             # A file, not shared-cache memory: concurrent turns in tests then wait on the busy timeout
             # as they do in play, instead of failing with "table is locked".
-            "TEST": {"NAME": os.environ.get("TANKARD_SQLITE_TEST_PATH", str(BASE_DIR / "var" / "test-db.sqlite3"))},
+            # One file per test process, so parallel runs do not share it.
+            "TEST": {"NAME": os.environ.get("TANKARD_SQLITE_TEST_PATH", str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3"))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -182,9 +185,28 @@ TANKARD_LLM = {
     "LOCAL_THREADS": env_int("TANKARD_LOCAL_LLM_THREADS", 2),
 }
 
+# --- Content-Security-Policy: no inline or foreign scripts; the socket on our own host ------------
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],  # the admin's inline styles; scripts stay strict
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF, "ws:", "wss:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
 # --- Game limits -------------------------------------------------------------------------------
 TANKARD_MAX_LINE_CHARS = env_int("TANKARD_MAX_LINE_CHARS", 500)
 TANKARD_MAX_FRAME_BYTES = env_int("TANKARD_MAX_FRAME_BYTES", 8192)
+TANKARD_TURNS_PER_MINUTE = env_int("TANKARD_TURNS_PER_MINUTE", 40)  # per game, across processes
+TANKARD_LLM_TOKENS_PER_HOUR = env_int("TANKARD_LLM_TOKENS_PER_HOUR", 20000)  # per game
 
 # --- Static files, i18n ------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -1,0 +1,45 @@
+"""Per-game limits kept as atomic counters in the cache (Redis in production, so they hold across
+processes): turns per minute and LLM tokens per hour. A cache outage lets play go on."""
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+def _window_count(key: str, window_seconds: int, amount: int = 1) -> int | None:
+    bucket = f"{key}:{int(time.time() // window_seconds)}"
+    try:
+        if cache.add(bucket, amount, timeout=window_seconds * 2):
+            return amount
+        return cache.incr(bucket, amount)
+    except ValueError:  # the bucket expired between add and incr
+        cache.set(bucket, amount, timeout=window_seconds * 2)
+        return amount
+    except Exception:
+        logger.warning("limit counter unavailable; allowing", exc_info=True)
+        return None
+
+
+def turn_allowed(*, game_id: str) -> bool:
+    """Count one turn for the game; False when it is over the per-minute limit."""
+    count = _window_count(f"limit:turns:{game_id}", 60)
+    return count is None or count <= settings.TANKARD_TURNS_PER_MINUTE
+
+
+def llm_tokens_left(*, game_id: str) -> bool:
+    """Whether the game may still spend LLM tokens this hour."""
+    try:
+        spent = cache.get(f"limit:tokens:{game_id}:{int(time.time() // 3600)}") or 0
+    except Exception:
+        return True
+    return spent < settings.TANKARD_LLM_TOKENS_PER_HOUR
+
+
+def llm_tokens_spend(*, game_id: str, tokens: int) -> None:
+    if tokens > 0:
+        _window_count(f"limit:tokens:{game_id}", 3600, tokens)

@@ -1,0 +1,86 @@
+"""Health at /ht/: the list of checks (built per request from settings) and the view that runs them.
+
+django-health-check 4.x runs the checks and renders HTML, text or `?format=json`; any failing
+check answers HTTP 500. `manage.py health_check ht --no-http` runs the same list through this view.
+The process-memory check lives here because it is about the server process, not about an app.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import resource
+import sys
+from collections.abc import Iterator
+from functools import partial
+
+from django.conf import settings
+from health_check.base import HealthCheck
+from health_check.checks import Cache, Database
+from health_check.exceptions import ServiceReturnedUnexpectedResult, ServiceUnavailable
+from health_check.views import HealthCheckView
+
+MIB = 1024 * 1024
+
+
+def process_rss_bytes() -> int | None:
+    """This process's resident memory now (Linux: /proc/self/status), else its peak; None if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if not peak:
+        return None
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
+
+
+@dataclasses.dataclass
+class ProcessMemory(HealthCheck):
+    """The server process's resident memory is below `max_rss_mb` (a leak shows here first)."""
+
+    max_rss_mb: int = 1024
+
+    def run(self) -> None:
+        rss = process_rss_bytes()
+        if rss is None:
+            raise ServiceReturnedUnexpectedResult("resident memory unknown")
+        if rss > self.max_rss_mb * MIB:
+            raise ServiceUnavailable(f"resident memory {rss / MIB:.0f} MiB above {self.max_rss_mb} MiB")
+
+
+def health_checks() -> list[HealthCheck]:
+    """The checks of this deployment, from the settings in force now."""
+    from llm.health import LLMBackend
+
+    checks: list[HealthCheck] = [Database(), Cache()]
+    if settings.REDIS_URL:
+        checks += _service_checks(settings.REDIS_URL)
+    checks += [LLMBackend(), ProcessMemory(max_rss_mb=settings.TANKARD_MAX_RSS_MB)]
+    return checks
+
+
+def _service_checks(redis_url: str) -> list[HealthCheck]:
+    """Redis, and the Celery workers when tasks go to them (not run eagerly in-process)."""
+    from health_check.contrib.redis import Redis
+    from redis.asyncio import Redis as RedisClient
+
+    checks: list[HealthCheck] = [
+        Redis(client_factory=partial(RedisClient.from_url, redis_url, socket_connect_timeout=1, socket_timeout=1))
+    ]
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        from health_check.contrib.celery import Ping
+
+        from tankard_site.celery import app
+
+        checks.append(Ping(app=app, timeout=datetime.timedelta(seconds=1)))
+    return checks
+
+
+class HealthView(HealthCheckView):
+    """/ht/: django-health-check's view over `health_checks()`."""
+
+    def get_checks(self) -> Iterator[HealthCheck]:
+        yield from health_checks()
