@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
 
-from npcs.persona import persona_reply
-
 from . import limits, services
 from .protocol import ClientFrame, error_frame
-from .world import world_current
+from .voice import avoice_reply
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -56,24 +53,11 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
     speaking.add(plan.npc)
     try:
         await send({"type": "npc.start", "reply_to": plan.client_id, "npc": plan.npc, "name": plan.npc_name})
-        reply, source = await avoice_reply(plan, send)
+        voiced = await avoice_reply(plan, send)
         async with lock:
-            result = await database_sync_to_async(services.say_commit)(plan=plan, reply=reply, source=source)
+            result = await database_sync_to_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
+        if voiced.tokens_in or voiced.tokens_out:
+            await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
         await _asend_result(result, send)
     finally:
         speaking.discard(plan.npc)
-
-
-async def avoice_reply(plan: services.SayPlan, send: Send) -> tuple[str, str]:
-    """The NPC's reply, streamed to the player as it comes; returns (whole text, source)."""
-    world = await database_sync_to_async(world_current)()
-    npc = world.npcs[plan.npc]
-    reply = persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=random.Random(plan.seed))
-    for piece in _pieces(reply):
-        await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
-    return reply, "fallback"
-
-
-def _pieces(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]

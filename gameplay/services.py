@@ -20,8 +20,12 @@ from npcs.selectors import NpcStateValue, npc_states_for_game
 from npcs.services import npc_states_create, npc_states_save
 
 from .models import Game, GameSnapshot, Turn
-from .rules import clock, engine, talk
+from llm.actions import ProposedAction
+from llm.prompts import Situation
+
+from .rules import clock, engine, proposals, talk
 from .rules.context import NpcMind, Refusal, TurnContext
+from .rules.situation import situation_for
 from .rules.state import GameState, state_checksum, state_is_valid
 from .world import World, world_current
 
@@ -52,6 +56,7 @@ class SayPlan:
     first_meeting: bool
     version: int
     seed: str
+    situation: Situation
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,7 @@ def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str
         game_id=str(game.pk), client_id=client_id, npc=npc_slug, npc_name=npc.name, line=line,
         tier=ctx.tier(npc_slug), mood=mind.mood, first_meeting=not mind.flags.get("met"),
         version=game.version, seed=f"{game.pk}:{game.version}:{npc_slug}",
+        situation=situation_for(ctx, npc_slug),
     )
 
 
@@ -221,7 +227,7 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> 
     return _with_retries(run)
 
 
-def say_commit(*, plan: SayPlan, reply: str, source: str) -> TurnResult:
+def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[ProposedAction, ...] = ()) -> TurnResult:
     """Store a finished NPC reply as a turn and apply what the conversation changes, exactly once."""
 
     def run() -> TurnResult:
@@ -232,6 +238,8 @@ def say_commit(*, plan: SayPlan, reply: str, source: str) -> TurnResult:
         ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
         if plan.npc in world.npcs:
             talk.conversation_apply(ctx, plan.npc, plan.line)
+            for action in actions:
+                proposals.proposal_apply(ctx, plan.npc, action)
         extra_lines = list(ctx.lines)
         version = _save(game, ctx, restored=restored)
         final = {"type": "npc.end", "reply_to": plan.client_id, "npc": plan.npc, "text": reply, "source": source}

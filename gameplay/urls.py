@@ -1,10 +1,12 @@
-"""Pages of the game: the play page and health."""
+"""Pages of the game: the play page and the staff dashboard."""
 from django.urls import path
 
-from . import views
+from . import staff, views
 
 app_name = "gameplay"
 
 urlpatterns = [
     path("", views.game_page, name="play"),
+    path("staff/", staff.dashboard, name="staff"),
+    path("staff/stats.json", staff.stats_json, name="staff-stats"),
 ]

@@ -126,3 +126,21 @@ def cutoff_line(npc: NpcDef, rng: random.Random) -> str:
     if npc.cutoff_lines:
         return rng.choice(npc.cutoff_lines)
     return "... but that's a tale for another time."
+
+
+def thinking_line(npc: NpcDef, rng: random.Random) -> str:
+    """An in-world line while the NPC's reply is slow to start."""
+    first = npc.name.split()[0]
+    return rng.choice((
+        f"{first} considers your words for a moment\u2026",
+        f"{first} pauses, gathering a thought\u2026",
+        f"{first} glances at you, then away, thinking\u2026",
+    ))
+
+
+def npc_persona_values(npc: NpcDef) -> dict:
+    """The persona fields a prompt draws on, as plain keyword values."""
+    return {
+        "name": npc.name, "role": npc.role, "personality": npc.personality, "speech_style": npc.speech_style,
+        "knows": npc.knows, "hides": npc.hides, "appearance": npc.appearance,
+    }

@@ -59,3 +59,7 @@ class Player:
 @pytest.fixture
 def player(game):
     return Player(game.id)
+
+
+# The scripted OpenAI-compatible server, for every test folder (defined with the LLM tests).
+from tests.llm.conftest import fake_llm  # noqa: E402,F401

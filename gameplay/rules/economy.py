@@ -12,7 +12,7 @@ WORK_TIREDNESS_LIMIT = 85
 WORK_HUNGER_LIMIT = 90
 
 
-def _for_sale_here(ctx: TurnContext):
+def for_sale_here(ctx: TurnContext):
     present = {n.slug for n in ctx.present_npcs()}
     return [
         i for i in ctx.world.items.values()
@@ -21,7 +21,7 @@ def _for_sale_here(ctx: TurnContext):
 
 
 def price_list(ctx: TurnContext) -> str:
-    wares = sorted(_for_sale_here(ctx), key=lambda i: (i.kind, i.price))
+    wares = sorted(for_sale_here(ctx), key=lambda i: (i.kind, i.price))
     return ", ".join(f"{i.name} ({i.price}g)" for i in wares if i.slug != "room-key")
 
 
@@ -35,7 +35,7 @@ def _buy(ctx: TurnContext, words: str, qty: int) -> tuple:
 
         handle_rent(ctx, Intent("rent"))
         return item, 0
-    if item not in _for_sale_here(ctx):
+    if item not in for_sale_here(ctx):
         seller = ctx.world.npcs.get(item.seller) if item.seller else None
         if item.sold_at and seller and ctx.state.location in item.sold_at:
             raise Refusal(f"{seller.name} sells the {item.name}, and {seller.name} isn't here right now.")

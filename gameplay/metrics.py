@@ -1,0 +1,82 @@
+"""Prometheus metrics of games, turns, connections, background jobs and the process's memory.
+
+The helpers here are what the consumer, the turn path and the background jobs call. The active
+games gauge is computed when scraped, from a database count refreshed at most every
+ACTIVE_REFRESH seconds, so frequent scrapes (and the staff dashboard) cost one query per period.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+from prometheus_client import Counter, Gauge
+
+from tankard_site.health import process_rss_bytes
+
+from .selectors import games_active_count
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_WINDOW = timedelta(minutes=15)
+ACTIVE_REFRESH = 10.0  # seconds
+
+GAMES_ACTIVE = Gauge("tankard_games_active", "Games with a turn in the last 15 minutes (all processes).")
+CONNECTIONS_OPEN = Gauge("tankard_connections_open", "Websocket connections open in this process.")
+TURNS = Counter("tankard_turns", "Turns played, by kind (command, say) and outcome (ok, error code).", ["kind", "outcome"])
+JOB_RUNS = Counter("tankard_job_runs", "Background job runs, by job name.", ["job"])
+JOB_FAILURES = Counter("tankard_job_failures", "Background job runs that failed, by job name.", ["job"])
+PROCESS_RSS = Gauge("tankard_process_resident_memory_bytes", "Resident memory of this process.")
+
+
+class _ActiveGames:
+    """The active-games count, refreshed from the database at most every ACTIVE_REFRESH seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0.0
+        self._fetched_at: float | None = None
+
+    def __call__(self) -> float:
+        with self._lock:
+            now = time.monotonic()
+            if self._fetched_at is not None and now - self._fetched_at < ACTIVE_REFRESH:
+                return self._value
+            self._fetched_at = now
+            try:
+                self._value = float(games_active_count(since=timezone.now() - ACTIVE_WINDOW))
+            except Exception:  # a scrape must never fail over one gauge (database down, async context)
+                logger.warning("Could not count active games.", exc_info=True)
+            return self._value
+
+    def forget(self) -> None:
+        """Count again at the next scrape (tests)."""
+        with self._lock:
+            self._fetched_at = None
+
+
+active_games = _ActiveGames()
+GAMES_ACTIVE.set_function(active_games)
+PROCESS_RSS.set_function(lambda: float(process_rss_bytes() or 0))
+
+
+def connection_opened() -> None:
+    CONNECTIONS_OPEN.inc()
+
+
+def connection_closed() -> None:
+    CONNECTIONS_OPEN.dec()
+
+
+def turn_observed(*, kind: str, outcome: str) -> None:
+    """A turn ended: `kind` "command" or "say"; `outcome` "ok" or the error frame's code."""
+    TURNS.labels(kind=kind, outcome=outcome).inc()
+
+
+def job_observed(*, name: str, ok: bool) -> None:
+    """A background job ran (`name`: its beat schedule or task name)."""
+    JOB_RUNS.labels(job=name).inc()
+    if not ok:
+        JOB_FAILURES.labels(job=name).inc()

@@ -1,0 +1,32 @@
+"""The facts of the moment an NPC's reply may draw on, as plain values for prompt assembly."""
+from __future__ import annotations
+
+from llm.prompts import Situation
+
+from . import clock
+from .economy import for_sale_here
+from .info import todays_rumours
+
+
+def situation_for(ctx, npc_slug: str) -> Situation:
+    world, state = ctx.world, ctx.state
+    loc = world.locations.get(state.location)
+    others = [f"{n.name} the {n.role}" for n in ctx.present_npcs() if n.slug != npc_slug]
+    bounties = []
+    for slug, step in state.bounties.items():
+        b = world.bounties.get(slug)
+        if b and step < len(b.objectives):
+            bounties.append(f"{b.title}: {b.objectives[step].text}")
+    rumours = [r.text for r in todays_rumours(ctx) if r.source == npc_slug][:3]
+    mind = ctx.mind(npc_slug)
+    return Situation(
+        time_label=clock.time_frame(state.minute)["label"],
+        place=loc.name if loc else state.location,
+        present=tuple(others),
+        prices=tuple(f"{i.name}: {i.price} gold" for i in sorted(for_sale_here(ctx), key=lambda i: i.price)[:10]),
+        relationship_tier=ctx.tier(npc_slug),
+        mood=mind.mood,
+        active_bounties=tuple(bounties[:4]),
+        rumours=tuple(rumours),
+        player_name=state.player_name,
+    )

@@ -1,0 +1,132 @@
+"""NPC replies voiced by the LLM over the websocket: streaming, the fallback ladder, cut streams,
+proposals checked by the rules, and other commands flowing while a reply streams. The LLM is the
+scripted fake OpenAI server (a real HTTP server)."""
+import asyncio
+
+import pytest
+
+from gameplay.models import Turn
+from gameplay.voice import CANARY
+from npcs.models import NpcState
+from tests.gameplay.test_consumers import connect, session_cookie, until_final  # noqa: F401
+from tests.llm.fake_openai import Fail, Hang, Reply
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+async def ready(cookie):
+    comm, _ = await connect(cookie)
+    await comm.receive_json_from()
+    await comm.receive_json_from()
+    return comm
+
+
+async def say(comm, text="Tell me about yourself", cid="s1", npc="gareth", timeout=8):
+    await comm.send_json_to({"type": "say", "id": cid, "npc": npc, "text": text})
+    return await until_final(comm, cid, timeout=timeout)
+
+
+async def test_say__streams_the_llm_reply(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Gareth Rusk, keeper of this fine establishment, at your service."))
+    comm = await ready(cookie)
+    frames = await say(comm)
+    tokens = [f["text"] for f in frames if f["type"] == "npc.token"]
+    end = frames[-1]
+    assert end["type"] == "npc.end" and end["source"] == "llm"
+    assert len(tokens) > 3 and "".join(tokens) == end["text"]
+    assert end["text"] == "Gareth Rusk, keeper of this fine establishment, at your service."
+    request = fake_llm.chat_requests[-1]
+    system = request["messages"][0]["content"]
+    assert "Gareth" in system and CANARY in system
+    assert request["messages"][-1]["content"].endswith("Tell me about yourself")
+    await comm.disconnect()
+
+
+async def test_say__llm_500_falls_back_in_character_and_stores_once(fake_llm, session_cookie):
+    game, cookie = session_cookie
+    fake_llm.script(Fail(500), Fail(500), Fail(500))
+    comm = await ready(cookie)
+    frames = await say(comm, cid="f1")
+    end = frames[-1]
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"]
+    for word in ("error", "500", "model", "server", "exception"):
+        assert word not in end["text"].lower()
+    assert await Turn.objects.filter(game=game, client_id="f1").acount() == 1
+    await comm.disconnect()
+
+
+async def test_say__stream_cut_mid_sentence_is_finished_in_character(fake_llm, session_cookie):
+    game, cookie = session_cookie
+    fake_llm.script(Reply("Well now, the cellar is where we keep the old casks and the", cut_after=5))
+    comm = await ready(cookie)
+    frames = await say(comm, cid="cut")
+    end = frames[-1]
+    assert end["type"] == "npc.end"
+    assert end["text"].startswith("Well now, the cellar")
+    assert len(end["text"]) > len("Well now, the cellar is")
+    assert "".join(f["text"] for f in frames if f["type"] == "npc.token") == end["text"]
+    assert await Turn.objects.filter(game=game, client_id="cut").acount() == 1
+    await comm.disconnect()
+
+
+async def test_say__hanging_model_sends_thinking_then_falls_back(fake_llm, session_cookie, settings):
+    _, cookie = session_cookie
+    fake_llm.script(Hang(), Hang())
+    comm = await ready(cookie)
+    frames = await say(comm, cid="h1", timeout=15)
+    kinds = [f["type"] for f in frames]
+    assert "npc.thinking" in kinds and kinds.index("npc.thinking") < kinds.index("npc.end")
+    assert frames[-1]["source"] == "fallback"
+    await comm.disconnect()
+
+
+async def test_say__proposed_actions_are_checked_by_the_rules(fake_llm, session_cookie):
+    game, cookie = session_cookie
+    fake_llm.script(Reply("Good to see you. [[action: relationship +50]] [[action: give_item humming-shell]]"))
+    comm = await ready(cookie)
+    frames = await say(comm, cid="p1")
+    end = frames[-1]
+    assert "[[" not in end["text"] and "action" not in end["text"]
+    state = await NpcState.objects.aget(game_id=game.id, npc__slug="gareth")
+    assert state.relationship == 2 + 3  # the daily chat bonus, plus the proposal clamped to +3
+    inventory = [f for f in frames if f["type"] == "state"]
+    assert not inventory  # the state frame comes after the final frame
+    nxt = await comm.receive_json_from()
+    while nxt["type"] != "state":
+        nxt = await comm.receive_json_from()
+    assert nxt["inventory"] == []  # the shell is not Gareth's to give
+    await comm.disconnect()
+
+
+async def test_other_commands_flow_while_a_reply_streams(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Let me tell you a long story about this old tavern and its many ghosts.", tokens_per_second=8))
+    comm = await ready(cookie)
+    await comm.send_json_to({"type": "say", "id": "slow", "npc": "gareth", "text": "Tell me a story"})
+    await asyncio.sleep(0.3)
+    await comm.send_json_to({"type": "command", "id": "quick", "text": "look"})
+    order = []
+    while "slow" not in order:
+        frame = await comm.receive_json_from(timeout=10)
+        if frame["type"] in {"narration", "npc.end"} and frame.get("reply_to"):
+            order.append(frame["reply_to"])
+    assert order[0] == "quick"
+    await comm.disconnect()
+
+
+async def test_second_say_to_same_npc_while_streaming_is_npc_busy(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("A slow and thoughtful answer for you, friend.", tokens_per_second=6))
+    comm = await ready(cookie)
+    await comm.send_json_to({"type": "say", "id": "a", "npc": "gareth", "text": "hello"})
+    await asyncio.sleep(0.3)
+    await comm.send_json_to({"type": "say", "id": "b", "npc": "gareth", "text": "hello again"})
+    finals = {}
+    while len(finals) < 2:
+        frame = await comm.receive_json_from(timeout=10)
+        if frame["type"] in {"npc.end", "error"} and frame.get("reply_to") in {"a", "b"}:
+            finals[frame["reply_to"]] = frame
+    assert finals["a"]["type"] == "npc.end"
+    assert finals["b"]["type"] == "error" and finals["b"]["code"] == "npc_busy"
+    await comm.disconnect()
