@@ -1,0 +1,38 @@
+"""One `AsyncOpenAI` client per event loop and backend.
+
+httpx connection pools belong to the loop that opened them, and tests (and `complete_sync`) run
+many loops, so clients are kept per running loop, in a weak mapping that forgets closed loops.
+"""
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+import openai
+
+from llm.client.events import LLMConfig
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, openai.AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client_for(base_url: str, api_key: str, config: LLMConfig) -> openai.AsyncOpenAI:
+    """The running loop's client for this backend and these timeouts."""
+    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    key = (base_url, api_key, config.connect, config.total)
+    if key not in clients:
+        clients[key] = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            # The read timeout is only a backstop: first-token and gap deadlines are enforced per call.
+            timeout=openai.Timeout(config.total, connect=config.connect),
+            max_retries=0,  # retries are ours: only before the first token
+        )
+    return clients[key]
+
+
+async def aclose_clients() -> None:
+    """Close the running loop's clients (before the loop ends, as `complete_sync` does)."""
+    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.close()

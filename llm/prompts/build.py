@@ -1,0 +1,195 @@
+"""Assembling an NPC prompt within its budget: section shares first, then a measured safety net."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from llm.prompts.render import (
+    render_instructions,
+    render_memories,
+    render_persona,
+    render_situation,
+    sanitize,
+)
+from llm.prompts.tokens import MESSAGE_OVERHEAD, count_tokens, messages_tokens, truncate_to_tokens
+from llm.prompts.values import Memory, Persona, PromptBudget, PromptResult, Situation, Turn
+
+SITUATION_TRIM_ORDER = ("rumours", "active_bounties", "present", "prices")
+
+
+def build_npc_messages(
+    *,
+    persona: Persona,
+    situation: Situation,
+    recent: Sequence[Turn],
+    memories: Sequence[Memory],
+    player_line: str,
+    budget: PromptBudget,
+    canary: str | None = None,
+) -> PromptResult:
+    """Chat messages for one NPC reply: system (rules, persona, situation, memories), the recent
+    turns oldest first, then the player's line. Always within `budget.prompt_limit`: the oldest
+    turns go first, then the lowest-ranked memories (`memories` come best first), then situation
+    list items, and the player's line is shortened last."""
+    draft = _Draft(
+        instructions=render_instructions(canary),
+        persona=sanitize(render_persona(persona)),
+        situation=_sanitized_situation(situation),
+        memories=[Memory(sanitize(m.text), sanitize(m.why)) for m in memories],
+        turns=[Turn(t.speaker, sanitize(t.text)) for t in recent],
+        player_line=sanitize(player_line).strip(),
+    )
+    spare = draft.fit_sections(budget)
+    draft.fit_turns(budget.recent + spare)
+    draft.fit_total(budget.prompt_limit)
+    return draft.result(budget)
+
+
+def _sanitized_situation(situation: Situation) -> Situation:
+    values = {}
+    for name, value in vars(situation).items():
+        if isinstance(value, str):
+            values[name] = sanitize(value)
+        elif isinstance(value, tuple):
+            values[name] = tuple(sanitize(v) for v in value)
+        else:
+            values[name] = value
+    return Situation(**values)
+
+
+class _Draft:
+    """The prompt being fitted; each trimming step records what it dropped."""
+
+    def __init__(self, *, instructions: str, persona: str, situation: Situation, memories: list[Memory], turns: list[Turn], player_line: str) -> None:
+        self.instructions = instructions
+        self.persona = persona
+        self.situation = situation
+        self.situation_limit: int | None = None
+        self.memories = list(enumerate(memories))
+        self.turns = list(enumerate(turns))
+        self.player_line = player_line
+        self.system_limit: int | None = None
+        self.dropped: list[str] = []
+
+    # sections within their shares
+    def fit_sections(self, budget: PromptBudget) -> int:
+        """Fit persona, situation, memories and player line to their shares; return the unused tokens."""
+        self.persona = self._truncated(self.persona, budget.persona, "persona")
+        self.player_line = self._truncated(self.player_line, budget.player_line, "player_line")
+        while count_tokens(render_situation(self.situation)) > budget.situation and self.trim_situation():
+            pass
+        if count_tokens(render_situation(self.situation)) > budget.situation:
+            self.situation_limit = budget.situation
+            self.dropped.append("situation:truncated")
+        while count_tokens(self.memories_text()) > budget.memories and self.drop_memory():
+            pass
+        used = (count_tokens(self.persona) + count_tokens(self.situation_text()) + count_tokens(self.memories_text())
+                + count_tokens(self.player_line))
+        return max(0, budget.persona + budget.situation + budget.memories + budget.player_line - used)
+
+    def fit_turns(self, limit: int) -> None:
+        kept, used = [], 0
+        for index, turn in reversed(self.turns):
+            used += count_tokens(turn.text) + MESSAGE_OVERHEAD
+            if used > limit:
+                break
+            kept.append((index, turn))
+        for index, _ in self.turns[: len(self.turns) - len(kept)]:
+            self.dropped.append(f"turn:{index}")
+        self.turns = kept[::-1]
+
+    def fit_total(self, limit: int) -> None:
+        """The safety net: measure the real messages and trim in the documented order."""
+        while (overflow := messages_tokens(self.messages()) - limit) > 0:
+            if not (self.drop_turn() or self.drop_memory() or self.trim_situation()
+                    or self.shorten_player_line(overflow) or self.shorten_system(overflow)):
+                raise ValueError("The prompt cannot fit its budget.")  # unreachable with a valid budget
+
+    # trimming steps (each returns False when it has nothing left to trim)
+    def drop_turn(self) -> bool:
+        if not self.turns:
+            return False
+        index, _ = self.turns.pop(0)
+        self.dropped.append(f"turn:{index}")
+        return True
+
+    def drop_memory(self) -> bool:
+        if not self.memories:
+            return False
+        index, _ = self.memories.pop()
+        self.dropped.append(f"memory:{index}")
+        return True
+
+    def trim_situation(self) -> bool:
+        for name in SITUATION_TRIM_ORDER:
+            items = getattr(self.situation, name)
+            if items:
+                self.situation = _replace(self.situation, name, items[:-1])
+                self.dropped.append(f"situation.{name}:{len(items) - 1}")
+                return True
+        return False
+
+    def shorten_player_line(self, overflow: int) -> bool:
+        tokens = count_tokens(self.player_line)
+        if tokens == 0:
+            return False
+        self.player_line = self._truncated(self.player_line, max(0, tokens - overflow), "player_line")
+        return True
+
+    def shorten_system(self, overflow: int) -> bool:
+        tokens = count_tokens(self.system_text())
+        if tokens <= 1:
+            return False
+        self.system_limit = max(1, tokens - overflow)
+        self.dropped.append("system:truncated")
+        return True
+
+    # rendering
+    def _truncated(self, text: str, limit: int, section: str) -> str:
+        cut = truncate_to_tokens(text, limit)
+        if cut != text and f"{section}:truncated" not in self.dropped:
+            self.dropped.append(f"{section}:truncated")
+        return cut
+
+    def memories_text(self) -> str:
+        return render_memories([m for _, m in self.memories])
+
+    def situation_text(self) -> str:
+        text = render_situation(self.situation)
+        return text if self.situation_limit is None else truncate_to_tokens(text, self.situation_limit)
+
+    def system_text(self) -> str:
+        parts = (self.instructions, self.persona, self.situation_text(), self.memories_text())
+        text = "\n\n".join(part for part in parts if part)
+        return text if self.system_limit is None else truncate_to_tokens(text, self.system_limit)
+
+    def messages(self) -> list[dict[str, str]]:
+        messages = [{"role": "system", "content": self.system_text()}]
+        for _, turn in self.turns:
+            _append(messages, "user" if turn.speaker == "player" else "assistant", turn.text)
+        _append(messages, "user", self.player_line)
+        return messages
+
+    def result(self, budget: PromptBudget) -> PromptResult:
+        messages = self.messages()
+        tokens = {
+            "instructions": count_tokens(self.instructions),
+            "persona": count_tokens(self.persona),
+            "situation": count_tokens(self.situation_text()),
+            "memories": count_tokens(self.memories_text()),
+            "recent": sum(count_tokens(t.text) + MESSAGE_OVERHEAD for _, t in self.turns),
+            "player_line": count_tokens(self.player_line),
+            "total": messages_tokens(messages),
+        }
+        return PromptResult(tuple(messages), tokens, tuple(self.dropped), budget)
+
+
+def _append(messages: list[dict[str, str]], role: str, content: str) -> None:
+    """Consecutive messages of one role are merged: some chat templates insist on alternation."""
+    if messages[-1]["role"] == role:
+        messages[-1] = {"role": role, "content": f"{messages[-1]['content']}\n{content}"}
+    else:
+        messages.append({"role": role, "content": content})
+
+
+def _replace(situation: Situation, name: str, value: tuple[str, ...]) -> Situation:
+    return Situation(**{**vars(situation), name: value})

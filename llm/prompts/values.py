@@ -1,0 +1,85 @@
+"""The plain values a prompt is built from, and the budget and result of building one."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llm.prompts.render import INSTRUCTIONS
+from llm.prompts.tokens import MESSAGE_OVERHEAD, REPLY_PRIMER, count_tokens
+
+CANARY_RESERVE = 24
+SEPARATOR_RESERVE = 8
+MIN_SECTION_SPACE = 64
+SHARES = {"persona": 0.25, "situation": 0.20, "memories": 0.20, "recent": 0.27, "player_line": 0.08}
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    role: str
+    personality: str
+    speech_style: str
+    knows: tuple[str, ...] = ()
+    hides: tuple[str, ...] = ()
+    appearance: str = ""
+
+
+@dataclass(frozen=True)
+class Situation:
+    time_label: str
+    place: str
+    present: tuple[str, ...] = ()
+    prices: tuple[str, ...] = ()
+    relationship_tier: str = "stranger"
+    mood: str = "calm"
+    active_bounties: tuple[str, ...] = ()
+    rumours: tuple[str, ...] = ()
+    player_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: Literal["player", "npc"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Memory:
+    text: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class PromptBudget:
+    """Token limits per section; their sum plus the fixed parts never exceeds the context window."""
+
+    context_window: int
+    reply: int
+    instructions: int
+    persona: int
+    situation: int
+    memories: int
+    recent: int
+    player_line: int
+
+    @property
+    def prompt_limit(self) -> int:
+        return self.context_window - self.reply
+
+    @classmethod
+    def from_context_window(cls, context_window: int, reply_tokens: int) -> PromptBudget:
+        instructions = count_tokens(INSTRUCTIONS) + CANARY_RESERVE
+        fixed = instructions + 2 * MESSAGE_OVERHEAD + REPLY_PRIMER + SEPARATOR_RESERVE
+        space = context_window - reply_tokens - fixed
+        if space < MIN_SECTION_SPACE:
+            raise ValueError(f"A context window of {context_window} leaves no room for a prompt and {reply_tokens} reply tokens.")
+        shares = {name: int(space * share) for name, share in SHARES.items()}
+        return cls(context_window=context_window, reply=reply_tokens, instructions=instructions, **shares)
+
+
+@dataclass(frozen=True)
+class PromptResult:
+    messages: tuple[dict[str, str], ...]
+    tokens: dict[str, int]  # per section, plus "total" (what the server will count, at most)
+    dropped: tuple[str, ...]  # e.g. "turn:0", "memory:5", "situation.rumours:2", "player_line:truncated"
+    budget: PromptBudget = field(repr=False)
