@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from contextlib import aclosing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -68,21 +69,23 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
             shown.append(text)
             await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": text})
 
+    stream = astream_reply(list(prompt.messages), priority=PRIORITY_PLAYER, conversation=f"{plan.game_id}:{plan.npc}")
     try:
-        async for event in astream_reply(list(prompt.messages), priority=PRIORITY_PLAYER, conversation=f"{plan.game_id}:{plan.npc}"):
-            if isinstance(event, (Queued, Thinking)) and not thinking_sent:
-                thinking_sent = True
-                line = busy_line(npc, rng) if isinstance(event, Queued) else thinking_line(npc, rng)
-                await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": line})
-            elif isinstance(event, Token):
-                first_token_s = first_token_s or time.monotonic() - started
-                raw.append(event.text)
-                await show(markers.feed(event.text))
-            elif isinstance(event, Finished):
-                await show(markers.flush())
-                if not "".join(shown).strip():
-                    return await _afallback(plan, npc, send, rng, reason="empty")
-                return _finished(plan, npc, raw, shown, event, first_token_s)
+        async with aclosing(stream):
+            async for event in stream:
+                if isinstance(event, (Queued, Thinking)) and not thinking_sent:
+                    thinking_sent = True
+                    line = busy_line(npc, rng) if isinstance(event, Queued) else thinking_line(npc, rng)
+                    await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": line})
+                elif isinstance(event, Token):
+                    first_token_s = first_token_s or time.monotonic() - started
+                    raw.append(event.text)
+                    await show(markers.feed(event.text))
+                elif isinstance(event, Finished):
+                    await show(markers.flush())
+                    if not "".join(shown).strip():
+                        return await _afallback(plan, npc, send, rng, reason="empty")
+                    return _finished(plan, npc, raw, shown, event, first_token_s)
     except LLMUnavailable as exc:
         logger.warning("LLM unavailable (%s) for %s; falling back", exc.kind, plan.npc)
         if shown:

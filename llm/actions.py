@@ -63,8 +63,16 @@ def parse_marker(body: str) -> ProposedAction | None:
 
 
 def clean_reply(text: str) -> str:
-    """The reply without any marker, finished or not, and without surrounding whitespace."""
-    return _UNFINISHED.sub("", _MARKER.sub("", text)).strip()
+    """The reply without any marker, finished or not, and without surrounding whitespace.
+
+    Every step is local (an unfinished marker is looked for in the original text, after the last
+    finished one), so the clean form of a prefix is a prefix of the clean form: streaming can show
+    text early and never take it back."""
+    last_end = max((m.end() for m in _MARKER.finditer(text)), default=0)
+    unfinished = text.find("[[", last_end)
+    if unfinished != -1:
+        text = text[:unfinished]
+    return _MARKER.sub("", text).strip()
 
 
 def _settled(raw: str) -> str:

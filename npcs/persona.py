@@ -143,4 +143,5 @@ def npc_persona_values(npc: NpcDef) -> dict:
     return {
         "name": npc.name, "role": npc.role, "personality": npc.personality, "speech_style": npc.speech_style,
         "knows": npc.knows, "hides": npc.hides, "appearance": npc.appearance,
+        "sample_lines": tuple(npc.greetings[:1]) + tuple(t.lines[0] for t in npc.topics[:2] if t.lines),
     }

@@ -158,7 +158,8 @@ class _Draft:
         return text if self.situation_limit is None else truncate_to_tokens(text, self.situation_limit)
 
     def system_text(self) -> str:
-        parts = (self.instructions, self.persona, self.situation_text(), self.memories_text())
+        # The persona leads: small models hold on to whatever the system message opens with.
+        parts = (self.persona, self.instructions, self.situation_text(), self.memories_text())
         text = "\n\n".join(part for part in parts if part)
         return text if self.system_limit is None else truncate_to_tokens(text, self.system_limit)
 

@@ -22,6 +22,7 @@ class Persona:
     knows: tuple[str, ...] = ()
     hides: tuple[str, ...] = ()
     appearance: str = ""
+    sample_lines: tuple[str, ...] = ()  # a few of the character's own lines: tiny models copy the voice
 
 
 @dataclass(frozen=True)
