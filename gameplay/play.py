@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 
 from . import limits, services
 from .protocol import ClientFrame, error_frame
-from .voice import avoice_reply
+from .voice import anarrate, avoice_reply
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -30,6 +30,10 @@ async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asy
         if result.say is not None:
             await _aconverse(result.say, send=send, lock=lock, speaking=speaking)
             return
+        if result.narrate is not None:
+            text = await anarrate(result.narrate)
+            async with lock:
+                result = await database_sync_to_async(services.narration_commit)(plan=result.narrate, text=text)
         await _asend_result(result, send)
     except asyncio.CancelledError:
         raise

@@ -60,12 +60,27 @@ class SayPlan:
 
 
 @dataclass(frozen=True)
+class NarratePlan:
+    """Free text the rules could not place, to be narrated; `fallback` is the in-world answer if not."""
+
+    game_id: str
+    client_id: str | None
+    line: str
+    situation: Situation
+    fallback: dict
+
+
+@dataclass(frozen=True)
 class TurnResult:
     final: dict
     state: dict | None = None
     extra: tuple[dict, ...] = ()
     say: SayPlan | None = None
+    narrate: NarratePlan | None = None
     replayed: bool = False
+
+
+NARRATABLE_MIN_WORDS = 3
 
 
 # --- games ---------------------------------------------------------------------------------------
@@ -179,6 +194,8 @@ def turn_command(*, game_id: str, client_id: str | None, text: str) -> TurnResul
             outcome = engine.command_apply(ctx, text)
         except Refusal as refusal:
             final = {"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text}
+            if refusal.code == "unknown_command" and len(text.split()) >= NARRATABLE_MIN_WORDS:
+                return TurnResult(final={}, narrate=NarratePlan(str(game.pk), client_id, text, situation_for(ctx, None), final))
             _log_turn(game, client_id, "command", text, final, minute=state.minute)
             return TurnResult(final=final)
         if outcome.say_request is not None:
@@ -246,6 +263,20 @@ def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[Propose
         _log_turn(game, plan.client_id, "say", plan.line, final, minute=ctx.state.minute, npc=plan.npc, source=source)
         extra = _restored_frames(restored) + ((({"type": "narration", "reply_to": None, "text": "\n".join(extra_lines)}),) if extra_lines else ())
         return TurnResult(final=final, state=engine.state_frame(ctx, game_id=str(game.pk), version=version), extra=extra)
+
+    return _with_retries(run)
+
+
+def narration_commit(*, plan: NarratePlan, text: str | None) -> TurnResult:
+    """Store a narrated turn (or, without narration, the in-world refusal) exactly once."""
+
+    def run() -> TurnResult:
+        if (replayed := _replay(plan.game_id, plan.client_id)) is not None:
+            return replayed
+        game, state, _ = _load(plan.game_id, for_update=True)
+        final = {"type": "narration", "reply_to": plan.client_id, "text": text} if text else plan.fallback
+        _log_turn(game, plan.client_id, "command", plan.line, final, minute=state.minute, source="llm" if text else "")
+        return TurnResult(final=final)
 
     return _with_retries(run)
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from prometheus_client import REGISTRY
-from prometheus_client.registry import Collector
+from prometheus_client.registry import CollectorRegistry
 from prometheus_client.samples import Sample
 
 import gameplay.metrics  # noqa: F401  (registers its metrics)
@@ -20,7 +20,7 @@ import llm.metrics as llm_metrics
 Samples = Mapping[str, list[Sample]]
 
 
-def registry_samples(registry: Collector = REGISTRY) -> dict[str, list[Sample]]:
+def registry_samples(registry: CollectorRegistry = REGISTRY) -> dict[str, list[Sample]]:
     """Every sample of the registry, by sample name (`tankard_replies_total`, `..._bucket`, ...)."""
     by_name: dict[str, list[Sample]] = defaultdict(list)
     for family in registry.collect():

@@ -15,9 +15,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from llm.actions import MarkerFilter, ProposedAction, parse_actions
-from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Thinking, Token, astream_reply
+from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
-from llm.prompts import Persona, PromptBudget, PromptResult, Turn, build_npc_messages
+from llm.prompts import Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
 from . import limits
@@ -126,3 +126,24 @@ async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reaso
 def _pieces(text: str) -> list[str]:
     words = text.split(" ")
     return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+NARRATION_TOKENS = 60
+
+
+async def anarrate(plan) -> str | None:
+    """A short narrated moment for free text, or None when the model cannot give one now."""
+    if not await database_sync_to_async(limits.llm_tokens_left)(game_id=plan.game_id):
+        return None
+    cfg = settings.TANKARD_LLM
+    messages = await database_sync_to_async(build_narration_messages)(
+        situation=plan.situation, player_line=plan.line, context_window=cfg["CONTEXT_WINDOW"], reply_tokens=NARRATION_TOKENS
+    )
+    try:
+        finished = await acomplete(list(messages), priority=PRIORITY_PLAYER, max_tokens=NARRATION_TOKENS, conversation=f"{plan.game_id}:narrator")
+    except (LLMUnavailable, LLMStreamCut) as exc:
+        logger.info("no narration (%s); answering with suggestions", exc.kind)
+        return None
+    text, _ = parse_actions(finished.text)  # the narrator proposes nothing: markers are dropped
+    await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=(finished.prompt_tokens or 0) + finished.completion_tokens)
+    return text or None

@@ -8,7 +8,8 @@ from .economy import for_sale_here
 from .info import todays_rumours
 
 
-def situation_for(ctx, npc_slug: str) -> Situation:
+def situation_for(ctx, npc_slug: str | None) -> Situation:
+    """The moment as `npc_slug` sees it (None: as the narrator does)."""
     world, state = ctx.world, ctx.state
     loc = world.locations.get(state.location)
     others = [f"{n.name} the {n.role}" for n in ctx.present_npcs() if n.slug != npc_slug]
@@ -18,14 +19,14 @@ def situation_for(ctx, npc_slug: str) -> Situation:
         if b and step < len(b.objectives):
             bounties.append(f"{b.title}: {b.objectives[step].text}")
     rumours = [r.text for r in todays_rumours(ctx) if r.source == npc_slug][:3]
-    mind = ctx.mind(npc_slug)
+    mind = ctx.mind(npc_slug) if npc_slug else None
     return Situation(
         time_label=clock.time_frame(state.minute)["label"],
         place=loc.name if loc else state.location,
         present=tuple(others),
         prices=tuple(f"{i.name}: {i.price} gold" for i in sorted(for_sale_here(ctx), key=lambda i: i.price)[:10]),
-        relationship_tier=ctx.tier(npc_slug),
-        mood=mind.mood,
+        relationship_tier=ctx.tier(npc_slug) if npc_slug else "stranger",
+        mood=mind.mood if mind else "calm",
         active_bounties=tuple(bounties[:4]),
         rumours=tuple(rumours),
         player_name=state.player_name,

@@ -10,6 +10,7 @@ context window.
     build.py   build_npc_messages: fitting the sections to the budget
 """
 from llm.prompts.build import build_npc_messages
+from llm.prompts.narration import build_narration_messages
 from llm.prompts.render import INSTRUCTIONS, render_instructions, sanitize
 from llm.prompts.tokens import (
     MESSAGE_OVERHEAD,
@@ -24,6 +25,7 @@ from llm.prompts.values import Memory, Persona, PromptBudget, PromptResult, Situ
 
 __all__ = [
     "Persona", "Situation", "Turn", "Memory", "PromptBudget", "PromptResult", "build_npc_messages",
+    "build_narration_messages",
     "count_tokens", "estimate_tokens", "messages_tokens", "truncate_to_tokens", "warm_tokenizer",
     "MESSAGE_OVERHEAD", "REPLY_PRIMER", "INSTRUCTIONS", "render_instructions", "sanitize",
 ]

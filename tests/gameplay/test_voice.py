@@ -130,3 +130,24 @@ async def test_second_say_to_same_npc_while_streaming_is_npc_busy(fake_llm, sess
     assert finals["a"]["type"] == "npc.end"
     assert finals["b"]["type"] == "error" and finals["b"]["code"] == "npc_busy"
     await comm.disconnect()
+
+
+async def test_free_text__becomes_a_narrated_turn(fake_llm, session_cookie):
+    game, cookie = session_cookie
+    fake_llm.script(Reply("You clamber onto the table and dance a jig; the regulars cheer and bang their mugs."))
+    comm = await ready(cookie)
+    await comm.send_json_to({"type": "command", "id": "n1", "text": "I dance a jig on the table"})
+    final = (await until_final(comm, "n1"))[-1]
+    assert final["type"] == "narration" and "jig" in final["text"]
+    assert await Turn.objects.filter(game=game, client_id="n1").acount() == 1
+    await comm.disconnect()
+
+
+async def test_free_text__without_the_model_answers_with_suggestions(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Fail(500), Fail(500), Fail(500))
+    comm = await ready(cookie)
+    await comm.send_json_to({"type": "command", "id": "n2", "text": "I dance a jig on the table"})
+    final = (await until_final(comm, "n2"))[-1]
+    assert final["type"] == "error" and final["code"] == "unknown_command" and "help" in final["text"]
+    await comm.disconnect()
