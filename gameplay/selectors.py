@@ -4,13 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from .models import Turn
+from .world import world_current
 
 
 def turns_recent(*, game_id: str, limit: int = 30) -> list[dict]:
     """The game's last turns, oldest first, as the `history` frame lists them."""
     rows = list(Turn.objects.filter(game_id=game_id).order_by("-id").only("kind", "text", "npc_slug", "final")[:limit])
+    npcs = world_current().npcs
     return [
-        {"kind": t.kind, "text": t.text, "npc": t.npc_slug or None, "reply": t.final.get("text", ""), "reply_type": t.final.get("type")}
+        {"kind": t.kind, "text": t.text, "npc": t.npc_slug or None,
+         "npc_name": npcs[t.npc_slug].name if t.npc_slug in npcs else None,
+         "reply": t.final.get("text", ""), "reply_type": t.final.get("type")}
         for t in reversed(rows)
     ]
 

@@ -165,14 +165,17 @@
     return appendLine(make("p", "line " + kind, text));
   }
 
-  function echoLine(text) {
+  function youLine(text) {
     var line = make("p", "line you");
     line.appendChild(make("span", "caret", "> "));
     line.appendChild(make("span", "said", text));
     var badge = make("span", "badge", "pending");
     badge.hidden = true;
     line.appendChild(badge);
-    return appendLine(line);
+    return line;
+  }
+  function echoLine(text) {
+    return appendLine(youLine(text));
   }
   function markLine(line, status) {
     if (!line) return;
@@ -181,10 +184,14 @@
     if (badge) badge.hidden = status !== "pending";
   }
 
-  function errorLine(text, retryText) {
+  function errorNode(text) {
     var line = make("p", "line error");
     line.appendChild(make("span", "glyph", "\u2767 "));
     line.appendChild(make("span", "words", text));
+    return line;
+  }
+  function errorLine(text, retryText) {
+    var line = errorNode(text);
     if (retryText) {
       var again = make("button", "link-button retry", "Try again");
       again.type = "button";
@@ -205,13 +212,26 @@
 
   function speechKey(frame) { return str(frame.reply_to, "-") + "|" + str(frame.npc, "?"); }
 
+  var knownNames = {};  // slug -> name, from state frames and npc.start (NPCs who left keep theirs)
+
   function npcName(slug, given) {
     if (given) return String(given);
     var npcs = arr(state && state.npcs);
     for (var i = 0; i < npcs.length; i++) {
       if (npcs[i] && npcs[i].slug === slug) return str(npcs[i].name, titleCase(slug));
     }
+    if (Object.prototype.hasOwnProperty.call(knownNames, slug)) return knownNames[slug];
     return titleCase(slug) || "Someone";
+  }
+  function speechLine(slug, name) {
+    var line = make("p", "line npc");
+    line.setAttribute("data-npc", str(slug));
+    line.appendChild(make("span", "speaker", npcName(slug, name)));
+    line.appendChild(make("span", "sep", ": "));
+    var words = make("span", "speech");
+    words.appendChild(document.createTextNode(""));
+    line.appendChild(words);
+    return { line: line, words: words };
   }
 
   function dropThinking(key) {
@@ -243,19 +263,23 @@
     });
   }
 
-  function startSpeech(frame) {
+  function startSpeech(frame, restart) {
     var key = speechKey(frame);
     var existing = speeches[key];
-    if (existing && !existing.done) return existing;
-    var line = make("p", "line npc");
-    line.setAttribute("data-npc", str(frame.npc));
+    if (existing && !existing.done) {
+      // A reply cut off by a dropped connection starts again from its first word when the
+      // line is resent: the words already shown are replaced, not added to.
+      if (restart) {
+        clear(existing.words);
+        existing.words.appendChild(document.createTextNode(""));
+      }
+      return existing;
+    }
+    if (frame.npc && frame.name) knownNames[frame.npc] = String(frame.name);
+    var built = speechLine(frame.npc, frame.name);
+    var line = built.line;
     line.setAttribute("aria-busy", "true");
-    line.appendChild(make("span", "speaker", npcName(frame.npc, frame.name)));
-    line.appendChild(make("span", "sep", ": "));
-    var words = make("span", "speech");
-    words.appendChild(document.createTextNode(""));
-    line.appendChild(words);
-    var speech = { line: line, words: words, done: false };
+    var speech = { line: line, words: built.words, done: false };
     speeches[key] = speech;
     // While a "thinking" line is showing, the reply waits (hidden) in the same place
     // and appears when the first words arrive.
@@ -313,9 +337,59 @@
     speech.done = true;
     speech.line.removeAttribute("aria-busy");
     speech.line.setAttribute("data-source", str(frame.source));
-    if (CONFIG.debug && frame.source) speech.line.appendChild(make("span", "source", " [" + frame.source + "]"));
+    // Where the words came from is for developers (hover, or data-source): never part of the story.
+    if (CONFIG.debug && frame.source) speech.line.title = "source: " + frame.source;
     delete speeches[key];
     afterLogChange();
+  }
+
+  // ------------------------------------------------------------------ the story so far
+  // On connect the server sends a `history` frame with the game's last turns. A page that has
+  // just loaded shows them above where the player now stands; a page that reconnects already has
+  // its own log and ignores them.
+  var historyShown = false;
+
+  function historyLines(turn) {
+    var lines = [];
+    var said = str(turn.text).trim();
+    var npc = str(turn.npc);
+    if (said) {
+      var you = youLine(turn.kind === "say" && npc ? "@" + npc + " " + said : said);
+      you.setAttribute("data-status", "done");
+      lines.push(you);
+    }
+    var reply = str(turn.reply);
+    if (!reply) return lines;
+    if (turn.reply_type === "npc.end") {
+      var speech = speechLine(npc, turn.npc_name || null);
+      speech.words.textContent = reply;
+      lines.push(speech.line);
+    } else if (turn.reply_type === "error") {
+      lines.push(errorNode(reply));
+    } else {
+      lines.push(make("p", "line narration", reply));
+    }
+    return lines;
+  }
+
+  function onHistory(frame) {
+    if (historyShown) return;
+    historyShown = true;
+    if (el.log.querySelector(".line.you")) return;
+    var lines = [];
+    arr(frame.turns).forEach(function (turn) {
+      if (turn && typeof turn === "object") lines = lines.concat(historyLines(turn));
+    });
+    if (!lines.length) return;
+    lines.push(make("p", "line divider", "You pick up where you left off."));
+    var fragment = document.createDocumentFragment();
+    lines.forEach(function (line) {
+      line.classList.add("past");
+      fragment.appendChild(line);
+    });
+    el.log.insertBefore(fragment, el.log.firstChild);
+    while (el.log.childNodes.length > LOG_MAX_LINES) el.log.removeChild(el.log.firstChild);
+    scrollToLatest();
   }
 
   // ------------------------------------------------------------------ outbox & sending
@@ -517,6 +591,7 @@
   // ------------------------------------------------------------------ state rendering
   var state = null;
   var shownLocation = null;
+  var lastAnswer = null;  // the latest narration answering a line: a move's room heading goes above it
 
   var PART_ICONS = {
     dawn: "\u263C", morning: "\u263C", midday: "\u2600", noon: "\u2600", afternoon: "\u2600",
@@ -541,6 +616,7 @@
     renderBounties(arr(frame.bounties));
     renderMap(arr(frame.map), frame.location || {});
     renderSuggestions(arr(frame.suggestions));
+    lastAnswer = null;
     updateHook();
   }
 
@@ -582,7 +658,15 @@
       var first = shownLocation === null && !el.log.querySelector(".line");
       shownLocation = location.slug;
       if (location.slug) {
-        addLine("place", name);
+        var heading = make("p", "line place", name);
+        // The state frame follows the narration of the move ("The Kitchen. Hot, loud..."):
+        // the room's heading belongs above that narration, not below it.
+        if (lastAnswer && lastAnswer === el.log.lastChild) {
+          el.log.insertBefore(heading, lastAnswer);
+          afterLogChange();
+        } else {
+          appendLine(heading);
+        }
         if (first && location.description) addLine("narration", location.description);
       }
     }
@@ -605,6 +689,7 @@
   }
 
   function renderNpcs(npcs) {
+    npcs.forEach(function (npc) { if (npc && npc.slug && npc.name) knownNames[npc.slug] = String(npc.name); });
     if (!changed(el.npcList, npcs)) return;
     var saved = focusWithin(el.npcList);
     clear(el.npcList);
@@ -850,16 +935,20 @@
       case "state":
         onState(frame);
         break;
+      case "history":
+        onHistory(frame);
+        break;
       case "narration":
         dropThinkingFor(replyTo);
         closeSpeechesFor(replyTo);
-        addLine("narration", str(frame.text));
+        var said = addLine("narration", str(frame.text));
+        if (replyTo !== null && replyTo !== undefined) lastAnswer = said;
         break;
       case "npc.thinking":
         onThinking(frame);
         break;
       case "npc.start":
-        startSpeech(frame);
+        startSpeech(frame, true);
         break;
       case "npc.token":
         onToken(frame);
