@@ -169,8 +169,10 @@ def game_server(browser_tools, fake_model: FakeOpenAI, tmp_path_factory) -> Iter
             shutil.copy(server.log_path, ROOT / "var" / "e2e-server.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(browser_tools):
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while open,
+    which async tests in later modules cannot share, so it is closed when the browser tests end."""
     with browser_tools() as playwright:
         try:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
