@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from django.db import close_old_connections
 
+from .metrics import job_observed
+
 logger = logging.getLogger(__name__)
 _started = threading.Event()
 
@@ -35,8 +37,10 @@ def _loop() -> None:
                 continue
             last[name] = time.monotonic()
             try:
-                app.tasks[task_name].apply()
+                result = app.tasks[task_name].apply()
+                job_observed(name=name, ok=result.successful())
             except Exception:
+                job_observed(name=name, ok=False)
                 logger.exception("background job %s failed", name)
             finally:
                 close_old_connections()

@@ -3,6 +3,7 @@ It holds no rules (see gameplay/play.py and gameplay/services.py)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 
@@ -10,12 +11,16 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import services
+from .metrics import connection_closed, connection_opened
 from .play import aframe_play
 from .protocol import FrameError, error_frame, frame_parse
 from .selectors import turns_recent
 
 logger = logging.getLogger(__name__)
 NO_GAME_CLOSE_CODE = 4001
+LAYER_RETRY_SECONDS = (0.5, 4.0)  # first and longest wait between tries while the channel layer is down
+GROUP_REFRESH_SECONDS = 30.0  # how often a socket renews its game group (a restarted Redis forgot it)
+MAX_TURNS_IN_FLIGHT = 16  # per socket: a flood of frames is refused at once instead of queueing tasks
 
 
 def game_group(game_id: str) -> str:
@@ -24,23 +29,70 @@ def game_group(game_id: str) -> str:
 
 class PlayConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
+        connection_opened()
         self.tasks: set[asyncio.Task] = set()
         self.lock = asyncio.Lock()
         self.speaking: set[str] = set()
         self.game_id = await database_sync_to_async(self._session_game)()
         await self.accept()
-        if not self.game_id:
+        state = await self._astate() if self.game_id else None
+        if state is None:
             await self.send_json(error_frame("no_game", None))
             await self.close(code=NO_GAME_CLOSE_CODE)
             return
-        try:
-            await self.channel_layer.group_add(game_group(self.game_id), self.channel_name)
-        except Exception:  # a channel layer outage must not keep the player out
-            logger.warning("channel layer unavailable; playing without cross-tab updates", exc_info=True)
-        state = await database_sync_to_async(services.game_state_frame)(game_id=self.game_id)
+        await self._join_group()
+        self._start(self._akeep_joined())
         history = await database_sync_to_async(turns_recent)(game_id=self.game_id, limit=30)
         await self.send_json(state)
         await self.send_json({"type": "history", "turns": history})
+
+    async def _astate(self) -> dict | None:
+        try:
+            return await database_sync_to_async(services.game_state_frame)(game_id=self.game_id)
+        except services.GameNotFound:  # state and every snapshot unreadable: the page starts a new game
+            logger.error("game %s cannot be loaded; answering no_game", self.game_id)
+            self.game_id = None
+            return None
+
+    def _start(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _join_group(self, *, quiet: bool = False) -> bool:
+        try:
+            await self.channel_layer.group_add(game_group(self.game_id), self.channel_name)
+        except Exception as exc:  # a channel layer outage must not keep the player out
+            (logger.debug if quiet else logger.warning)("channel layer unavailable (%s); playing without cross-tab updates", exc)
+            return False
+        return True
+
+    async def _akeep_joined(self) -> None:
+        """Renew the group membership now and then: after a Redis restart (groups lost) or a long
+        stay (groups expire), the other tabs' turns reach this socket again."""
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_SECONDS)
+            await self._join_group(quiet=True)
+
+    # Channels sets `channel_receive` in __call__ and ends the socket when it raises, so a Redis
+    # outage would drop every player at once. Wrapped, the socket waits the outage out.
+    @property
+    def channel_receive(self):
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive) -> None:
+        self._channel_receive = functools.partial(self._alayer_receive, receive)
+
+    async def _alayer_receive(self, receive) -> dict:
+        wait, longest = LAYER_RETRY_SECONDS
+        while True:
+            try:
+                return await receive()
+            except Exception as exc:
+                logger.warning("channel layer unavailable (%s); trying again in %.1fs", exc, wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, longest)
 
     def _session_game(self) -> str | None:
         session = self.scope.get("session")
@@ -48,6 +100,7 @@ class PlayConsumer(AsyncWebsocketConsumer):
         return game_id if game_id and services.game_exists(game_id=game_id) else None
 
     async def disconnect(self, code: int) -> None:
+        connection_closed()
         for task in list(getattr(self, "tasks", ())):
             task.cancel()
         if getattr(self, "game_id", None):
@@ -63,9 +116,10 @@ class PlayConsumer(AsyncWebsocketConsumer):
         if isinstance(parsed, FrameError):
             await self.send_json(parsed.frame())
             return
-        task = asyncio.create_task(aframe_play(game_id=self.game_id, frame=parsed, send=self._send_turn_frame, lock=self.lock, speaking=self.speaking))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        if len(self.tasks) > MAX_TURNS_IN_FLIGHT:  # (one task is the group keeper)
+            await self.send_json(error_frame("rate_limited", parsed.id))
+            return
+        self._start(aframe_play(game_id=self.game_id, frame=parsed, send=self._send_turn_frame, lock=self.lock, speaking=self.speaking))
 
     async def _send_turn_frame(self, frame: dict) -> None:
         await self.send_json(frame)
@@ -88,4 +142,9 @@ class PlayConsumer(AsyncWebsocketConsumer):
         await self.send_json(event["frame"])
 
     async def send_json(self, content: dict) -> None:
-        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+        text = json.dumps(content, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the server would fail to send it, escaped it goes
+            text = json.dumps(content)
+        await self.send(text_data=text)

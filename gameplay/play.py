@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
 
+from llm.metrics import reply_observed
+from llm.reply_cache import reply_cache_flag
+from tankard_site.logging import log_context
+
 from . import limits, services
+from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
 from .voice import anarrate, avoice_reply
 
@@ -16,11 +22,28 @@ logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
 
 
+FINAL_TYPES = frozenset({"narration", "npc.end", "error"})
+
+
 async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     """Answer one client frame with exactly one final frame, whatever happens inside."""
+
+    async def send_observed(out: dict) -> None:
+        await send(out)
+        if out.get("type") in FINAL_TYPES and out.get("reply_to") == frame.id:
+            turn_observed(kind=frame.type, outcome=out.get("code", "ok") if out["type"] == "error" else "ok")
+
+    with log_context(game_id=game_id, turn_id=frame.id):
+        await _aframe_play(game_id=game_id, frame=frame, send=send_observed, lock=lock, speaking=speaking)
+
+
+async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     try:
         if not await database_sync_to_async(limits.turn_allowed)(game_id=game_id):
             await send(error_frame("rate_limited", frame.id))
+            return
+        if frame.type == "flag":
+            await _aflag(game_id, frame, send)
             return
         async with lock:
             if frame.type == "say":
@@ -56,12 +79,33 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
         return
     speaking.add(plan.npc)
     try:
+        started = time.monotonic()
         await send({"type": "npc.start", "reply_to": plan.client_id, "npc": plan.npc, "name": plan.npc_name})
-        voiced = await avoice_reply(plan, send)
+        first_token: list[float] = []
+
+        async def send_timed(out: dict) -> None:
+            if out.get("type") == "npc.token" and not first_token:
+                first_token.append(time.monotonic() - started)
+            await send(out)
+
+        voiced = await avoice_reply(plan, send_timed)
         async with lock:
             result = await database_sync_to_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
         if voiced.tokens_in or voiced.tokens_out:
             await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
         await _asend_result(result, send)
+        reply_observed(npc=plan.npc, source=voiced.source, ttft_s=first_token[0] if first_token else None,
+                       total_s=time.monotonic() - started, tokens_in=voiced.tokens_in, tokens_out=voiced.tokens_out)
     finally:
         speaking.discard(plan.npc)
+
+
+FLAGGED = '{name} catches your puzzled look and waves the words away. "Forget I said that, friend. Ask me again."'
+FLAGGED_UNKNOWN = "You frown at what you last heard, but nobody seems to know what you mean."
+
+
+async def _aflag(game_id: str, frame: ClientFrame, send: Send) -> None:
+    """A reply made no sense to the player: the cached entry behind it is evicted and the flag counted."""
+    outcome = await database_sync_to_async(reply_cache_flag)(game_id=game_id, target=frame.target)
+    name = outcome.npc_name.split()[0] if outcome.npc_name else ""
+    await send({"type": "narration", "reply_to": frame.id, "text": FLAGGED.format(name=name) if name else FLAGGED_UNKNOWN})

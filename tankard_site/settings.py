@@ -229,11 +229,80 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Logs: plain lines by default, one JSON object a line with TANKARD_LOG_FORMAT=json -----------
+# Every record carries the game and turn ids of `tankard_site.logging.log_context`; secrets are masked.
+TANKARD_LOG_FORMAT = "json" if os.environ.get("TANKARD_LOG_FORMAT", "").strip().lower() == "json" else "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": sys.stderr}},
+    "filters": {
+        "context": {"()": "tankard_site.logging.ContextFilter"},
+        "redact": {"()": "tankard_site.logging.RedactFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(log_context)s %(message)s"},
+        "json": {"()": "tankard_site.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": TANKARD_LOG_FORMAT,
+            "filters": ["context", "redact"],
+            "stream": sys.stderr,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("TANKARD_LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Operations: health, metrics -----------------------------------------------------------------
+TANKARD_MAX_RSS_MB = env_int("TANKARD_MAX_RSS_MB", 1024)  # /ht/ fails above this resident memory
+TANKARD_METRICS_TOKEN = os.environ.get("TANKARD_METRICS_TOKEN", "")  # Bearer token for /metrics; "" = staff only
+
+# --- NPC memory (memory/conf.py documents each key and its default) -----------------------------
+TANKARD_MEMORY = {
+    "SUMMARISE_AFTER": env_int("TANKARD_MEMORY_SUMMARISE_AFTER", 40),  # raw turns per game and NPC before a fold
+    "KEEP_RAW": 12,  # turns a fold leaves in place (the recent conversation)
+    "HARD_RAW_LIMIT": 120,  # past this, recording folds at once without the model
+    "MAX_SUMMARIES": 20,
+    "MAX_FACTS": 40,
+    "RECENCY_HALF_LIFE": 1440.0,  # game minutes
+    "USE_LLM": env_bool("TANKARD_MEMORY_USE_LLM", True),  # model-written summaries and importance ratings
+    "CACHE_MAX_BYTES": env_int("TANKARD_MEMORY_CACHE_BYTES", 32 * 1024 * 1024),
+}
+CELERY_BEAT_SCHEDULE["memory-summarise"] = {"task": "memory.tasks.summarise_due", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["memory-refine-importance"] = {"task": "memory.tasks.refine_due", "schedule": 60.0}
+
+# --- Database connections kept between turns ---------------------------------------------------
+# Websocket turns reach the database through channels' database_sync_to_async, which closes any
+# connection older than CONN_MAX_AGE before and after every call: at 0, each step of a turn opened a
+# new connection (and closing SQLite's last WAL connection checkpoints the file). Measured in
+# docs/benchmarks.md ("Load test"). DATABASE_CONN_MAX_AGE still overrides; health checks drop dead ones.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Reply cache and pre-generation (llm/reply_cache; docs/benchmarks.md "Reply cache") ----------
+TANKARD_REPLY_CACHE = {
+    "ENABLED": env_bool("TANKARD_REPLY_CACHE", True),
+    "MEMORY_ENTRIES": env_int("TANKARD_REPLY_CACHE_MEMORY_ENTRIES", 4096),  # in-process LRU, per process
+    "SHARED_TTL": env_int("TANKARD_REPLY_CACHE_SHARED_TTL", 24 * 3600),  # seconds in the Django cache (Redis)
+    "PREGEN_CONTEXTS_PER_PART": 2,  # most-asked contexts per part of the day, per NPC
+    "PREGEN_MAX_REPLIES": env_int("TANKARD_PREGEN_MAX_REPLIES", 60),  # model calls per run, all NPCs
+    "PREGEN_SKIP_FLAGGED": 3,  # a question flagged this often is no longer pre-generated
+    "PRUNE_UNSERVED_DAYS": 30,  # entries never reused are dropped after this
+    "PRUNE_SERVES_DAYS": 30,  # served-reply records (statistics) are kept this long
+}
+CELERY_BEAT_SCHEDULE["npcs-pregenerate"] = {"task": "npcs.tasks.pregenerate", "schedule": env_float("TANKARD_PREGEN_EVERY", 900.0)}
+
+# --- Holding the fort: a busy database, lost workers (docs/security.md) --------------------------
+# A turn retries a busy or locked database for at most this long, then answers `server_busy`.
+TANKARD_TURN_BUSY_SECONDS = env_float("TANKARD_TURN_BUSY_SECONDS", 8.0)
+# PostgreSQL waits for a row lock at most this long (its default is forever): a stuck transaction
+# elsewhere must not hang the turn, and with it every socket sharing the process's database thread.
+TANKARD_DB_LOCK_TIMEOUT_MS = env_int("TANKARD_DB_LOCK_TIMEOUT_MS", 3000)
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = f"{_pg_options.get('options', '')} -c lock_timeout={TANKARD_DB_LOCK_TIMEOUT_MS}".strip()
+# A job whose worker died (acks_late) goes back to the queue after this many seconds (kombu's
+# default is an hour); tasks are idempotent, so one that outlives it and runs twice does no harm.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}

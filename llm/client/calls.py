@@ -22,6 +22,7 @@ from llm.gate import (
     withdraw_player,
 )
 from llm.local_server import llm_api_key, llm_base_url, llm_model_name
+from llm.metrics import llm_call_observed, llm_error_observed
 
 RETRY_BACKOFF = 0.25  # seconds, times the attempt number
 RETRYABLE = frozenset({"timeout", "connect", "http_5xx", "malformed"})
@@ -152,6 +153,8 @@ async def _call_with_retries(
                 yield event
         except LLMUnavailable as error:
             _record(breaker, error.kind)
+            llm_call_observed(outcome="error")
+            llm_error_observed(kind=error.kind)
             if progress.pieces:
                 raise LLMStreamCut(error.kind, progress.text, error.detail) from error
             if error.kind not in RETRYABLE or attempt == config.retries:
@@ -160,8 +163,10 @@ async def _call_with_retries(
             continue
         except BaseException:  # cancelled, or the caller stopped iterating
             breaker.release()
+            llm_call_observed(outcome="cancelled")
             raise
         breaker.record_success()
+        llm_call_observed(outcome="ok")
         yield _finished(progress, attempt)
         return
 
