@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-CLIENT_TYPES = ("command", "say")
+CLIENT_TYPES = ("command", "say", "flag")
 MAX_ID_CHARS = 64
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# Control and invisible direction characters, and lone UTF-16 surrogates (JSON's "\ud800" escapes
+# decode to them; they cannot be stored or sent as UTF-8).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 IN_WORLD = {
     "bad_frame": "Your words come out garbled, like a drunk's at closing time. Try again.",
@@ -31,6 +33,7 @@ class ClientFrame:
     id: str | None
     text: str
     npc: str = ""
+    target: str = ""  # flag: the id of the say whose reply is flagged
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def clean_line(text: str) -> str:
 
 def _reply_to(data: dict) -> str | None:
     raw = data.get("id")
-    if isinstance(raw, (str, int)) and not isinstance(raw, bool) and 0 < len(str(raw)) <= MAX_ID_CHARS:
+    if isinstance(raw, (str, int)) and not isinstance(raw, bool) and 0 < len(str(raw)) <= MAX_ID_CHARS and str(raw).isprintable():
         return str(raw)
     return None
 
@@ -75,6 +78,8 @@ def frame_parse(text_data: str | None, bytes_data: bytes | None) -> ClientFrame 
     kind = data.get("type")
     if kind not in CLIENT_TYPES:
         return FrameError("unknown_type", reply_to)
+    if kind == "flag":
+        return _flag_parse(data, reply_to)
     raw_text, npc = data.get("text"), data.get("npc", "")
     if not isinstance(raw_text, str) or not isinstance(npc, str):
         return FrameError("bad_frame" if raw_text is not None else "missing_field", reply_to)
@@ -84,3 +89,13 @@ def frame_parse(text_data: str | None, bytes_data: bytes | None) -> ClientFrame 
     if len(line) > settings.TANKARD_MAX_LINE_CHARS:
         return FrameError("too_long", reply_to)
     return ClientFrame(type=kind, id=reply_to, text=line, npc=clean_line(npc).lower()[:64])
+
+
+def _flag_parse(data: dict, reply_to: str | None) -> ClientFrame | FrameError:
+    """`{"type": "flag", "id": ..., "target": <id of the say whose reply made no sense>}`."""
+    target = data.get("target")
+    if target is None or target == "":
+        return FrameError("missing_field", reply_to)
+    if not isinstance(target, (str, int)) or isinstance(target, bool) or len(str(target)) > MAX_ID_CHARS:
+        return FrameError("bad_frame", reply_to)
+    return ClientFrame(type="flag", id=reply_to, text="", target=str(target))

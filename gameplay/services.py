@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.utils import OperationalError
 
@@ -57,6 +58,7 @@ class SayPlan:
     version: int
     seed: str
     situation: Situation
+    minute: int = 0  # the game clock when the line was said (the reply cache keys the part of the day)
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,14 @@ def game_create(*, session_key: str = "", user=None, world: World | None = None)
 
 
 def game_for_session(*, session, user=None) -> Game:
-    """The game tied to this browser session, created on the first visit."""
+    """The game tied to this browser session, created on the first visit (and again when the saved
+    game and all its snapshots are unreadable: better a fresh start than a door that never opens)."""
     game_id = session.get("game_id")
     if game_id:
-        game = Game.objects.filter(pk=game_id).only("id").first()
-        if game:
-            return game
+        try:
+            return _load(game_id, for_update=False)[0]
+        except GameNotFound:
+            logger.error("game %s of a session cannot be loaded; starting a new one", game_id)
     if not session.session_key:
         session.save()
     game = game_create(session_key=session.session_key, user=user)
@@ -141,7 +145,9 @@ def _save(game: Game, ctx: TurnContext, *, restored: bool) -> int:
     if not Game.objects.filter(pk=game.pk, version=game.version).update(state=data, checksum=checksum, version=version):
         raise TurnConflict(str(game.pk))
     GameSnapshot.objects.create(game=game, version=version, state=data, checksum=checksum)
-    GameSnapshot.objects.filter(game=game, version__lte=version - SNAPSHOTS_KEPT).delete()
+    # Never a negative bound: Django would skip the query, and a young game's turn would cost one
+    # query less than an old one's (tests/scale/test_turn_queries.py holds the count fixed).
+    GameSnapshot.objects.filter(game=game, version__lt=max(0, version + 1 - SNAPSHOTS_KEPT)).delete()
     if ctx.changed_minds:
         changed = {s: NpcStateValue(s, ctx.minds[s].mood, ctx.minds[s].relationship, ctx.minds[s].flags) for s in ctx.changed_minds}
         npc_states_save(game_id=game.pk, changed=changed, npc_ids={s: ctx.world.npcs[s].id for s in changed if s in ctx.world.npcs})
@@ -159,6 +165,10 @@ def _replay(game_id: str, client_id: str | None) -> TurnResult | None:
 
 
 def _with_retries(fn: Callable[[], TurnResult]) -> TurnResult:
+    """Run a turn in one transaction, again after a conflict or a busy database; past the attempts
+    or TANKARD_TURN_BUSY_SECONDS the error goes up and the player is told `server_busy`. The bound
+    matters: every socket of a process shares one database thread, so a stuck turn stalls them all."""
+    deadline = time.monotonic() + settings.TANKARD_TURN_BUSY_SECONDS
     for attempt in range(TURN_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -166,7 +176,7 @@ def _with_retries(fn: Callable[[], TurnResult]) -> TurnResult:
         except TurnConflict:
             logger.info("turn conflict, retrying (attempt %d)", attempt + 1)
         except OperationalError:
-            if attempt == TURN_ATTEMPTS - 1:
+            if attempt == TURN_ATTEMPTS - 1 or time.monotonic() >= deadline:
                 raise
             logger.warning("database busy, retrying the turn (attempt %d)", attempt + 1)
             time.sleep(0.05 * (attempt + 1))
@@ -222,7 +232,7 @@ def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str
         game_id=str(game.pk), client_id=client_id, npc=npc_slug, npc_name=npc.name, line=line,
         tier=ctx.tier(npc_slug), mood=mind.mood, first_meeting=not mind.flags.get("met"),
         version=game.version, seed=f"{game.pk}:{game.version}:{npc_slug}",
-        situation=situation_for(ctx, npc_slug),
+        situation=situation_for(ctx, npc_slug), minute=ctx.state.minute,
     )
 
 
@@ -277,6 +287,31 @@ def narration_commit(*, plan: NarratePlan, text: str | None) -> TurnResult:
         final = {"type": "narration", "reply_to": plan.client_id, "text": text} if text else plan.fallback
         _log_turn(game, plan.client_id, "command", plan.line, final, minute=state.minute, source="llm" if text else "")
         return TurnResult(final=final)
+
+    return _with_retries(run)
+
+
+# --- from outside play ---------------------------------------------------------------------------
+def game_grant(*, game_id: str, key: str, text: str, gold: int = 0, item: str = "") -> TurnResult:
+    """Give a game gold or an item from outside play (staff making good after an outage), at most
+    once per `key`: the grant is logged as a turn whose client id is the key, in the same
+    transaction, so a job that runs twice (its worker died before acknowledging it) applies it once.
+    The result says `replayed` when an earlier run already applied it."""
+    client_id = f"grant:{key}"[:64]
+
+    def run() -> TurnResult:
+        if (replayed := _replay(game_id, client_id)) is not None:
+            return replayed
+        world = world_current()
+        game, state, restored = _load(game_id, for_update=True)
+        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+        ctx.state.gold += max(0, gold)
+        if item in world.items:
+            ctx.state.add_item(item)
+        version = _save(game, ctx, restored=restored)
+        final = {"type": "narration", "reply_to": None, "text": text}
+        _log_turn(game, client_id, "event", "", final, minute=ctx.state.minute)
+        return TurnResult(final=final, state=engine.state_frame(ctx, game_id=str(game.pk), version=version))
 
     return _with_retries(run)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from contextlib import aclosing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -17,10 +18,14 @@ from django.conf import settings
 from llm.actions import MarkerFilter, ProposedAction, parse_actions
 from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
-from llm.prompts import Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages
+from llm.prompts import Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, sanitize
+from llm.reply_cache import (
+    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_finish,
+)
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
 from . import limits
+from .rules import clock
 from .world import world_current
 
 logger = logging.getLogger(__name__)
@@ -50,18 +55,75 @@ def prompt_build(plan, npc: NpcDef, *, memories=(), recent=()) -> PromptResult:
 
 
 async def avoice_reply(plan, send: Send) -> VoicedReply:
-    """Stream the NPC's reply to `send` as it is generated; always returns a whole reply."""
+    """Stream the NPC's reply to `send` as it is generated; always returns a whole reply.
+
+    The first rung is the reply cache: the same question asked of the same NPC in the same context
+    is answered from it (source "cache" or "pregen"); a new cacheable model reply is kept there."""
     world = await database_sync_to_async(world_current)()
     npc = world.npcs[plan.npc]
     rng = random.Random(plan.seed)
+    prompt = await database_sync_to_async(prompt_build)(plan, npc)
+
+    async def waiting() -> None:  # the same question is with the model for another player: share it
+        await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": thinking_line(npc, rng)})
+
+    ticket = await areply_cache_open(_cache_request(plan, npc, world), cacheable=reply_cacheable(prompt), on_wait=waiting)
+    try:
+        if ticket.hit is not None:
+            voiced = await _aserve_cached(plan, ticket, send)
+        else:
+            voiced = await _avoice_fresh(plan, npc, prompt, ticket, send, rng)
+        await database_sync_to_async(reply_cache_finish)(ticket, text=voiced.text, source=voiced.source, storable=not voiced.actions)
+        return voiced
+    finally:
+        reply_cache_close(ticket)
+
+
+def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> bool:
+    """Whether a reply may come from, and go to, the reply cache: not when it draws on the player's
+    own memories or on the conversation so far (pass `memories_used=True` where memories were
+    retrieved; a prompt holding memories or recent turns counts as using them anyway)."""
+    return not memories_used and not prompt.tokens.get("memories") and not prompt.tokens.get("recent")
+
+
+def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
+    """The plain values the reply cache keys on: the part of the day, and the time words as slots."""
+    now = clock.time_frame(plan.minute)
+    own = {w.lower() for w in npc.name.split()}
+    others = {w.lower() for other in world.npcs.values() if other.slug != npc.slug for w in other.name.split()} - own
+    time_words = (("bell", now["bell"]), ("bell_short", now["bell"].split(" of ")[0]), ("day_name", now["day_name"]),
+                  ("season", now["season"]))
+    return ReplyCacheRequest(
+        npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
+        persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
+        situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
+        game_id=plan.game_id, client_id=plan.client_id,
+    )
+
+
+CACHED_PIECE_WORDS = 4  # a cached reply streams in pieces of a few words, like the model's tokens
+
+
+async def _aserve_cached(plan, ticket: CacheTicket, send: Send) -> VoicedReply:
+    text = ticket.reply_text()
+    words = _pieces(text)
+    for start in range(0, len(words), CACHED_PIECE_WORDS):
+        piece = "".join(words[start:start + CACHED_PIECE_WORDS])
+        await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
+    return VoicedReply(text=text, source=ticket.source, first_token_s=0.0)
+
+
+async def _avoice_fresh(plan, npc: NpcDef, prompt: PromptResult, ticket: CacheTicket, send: Send, rng: random.Random) -> VoicedReply:
     if not await database_sync_to_async(limits.llm_tokens_left)(game_id=plan.game_id):
         return await _afallback(plan, npc, send, rng, reason="token_budget")
-    prompt = await database_sync_to_async(prompt_build)(plan, npc)
+    if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
+        prompt = await database_sync_to_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)
     return await _astream(plan, npc, prompt, send, rng)
 
 
 async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: random.Random) -> VoicedReply:
-    markers, shown, raw = MarkerFilter(), [], []
+    protected = protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc))
+    markers, guard, shown, raw = MarkerFilter(), LeakGuard(canary=CANARY, protected=protected), [], []
     started, first_token_s, thinking_sent = time.monotonic(), None, False
 
     async def show(text: str) -> None:
@@ -80,9 +142,14 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
                 elif isinstance(event, Token):
                     first_token_s = first_token_s or time.monotonic() - started
                     raw.append(event.text)
-                    await show(markers.feed(event.text))
+                    await show(guard.feed(markers.feed(event.text)))
+                    if guard.leaked:
+                        return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
                 elif isinstance(event, Finished):
-                    await show(markers.flush())
+                    await show(guard.feed(markers.flush()))
+                    await show(guard.flush())
+                    if guard.leaked:
+                        return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
                     if not "".join(shown).strip():
                         return await _afallback(plan, npc, send, rng, reason="empty")
                     return _finished(plan, npc, raw, shown, event, first_token_s)
@@ -93,7 +160,9 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
         return await _afallback(plan, npc, send, rng, reason=exc.kind)
     except LLMStreamCut as exc:
         logger.warning("LLM stream cut (%s) for %s; finishing in character", exc.kind, plan.npc)
-        await show(markers.flush())
+        await show(guard.feed(markers.flush()))
+        if guard.leaked:
+            return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
         return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s)
     return await _afallback(plan, npc, send, rng, reason="empty")
 
@@ -111,6 +180,14 @@ async def _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s) -> Voice
     await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": sep + ending})
     text = ("".join(shown) + sep + ending).strip()
     return VoicedReply(text=text, source="fallback", tokens_out=len(raw), first_token_s=first_token_s)
+
+
+async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> VoicedReply:
+    """The reply began to give its prompt away: it stops there and ends in character, proposing nothing."""
+    logger.warning("reply for %s recited its prompt; stopped and finished in character", plan.npc)
+    if not "".join(shown).strip():
+        return await _afallback(plan, npc, send, rng, reason="leak")
+    return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s)
 
 
 async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str) -> VoicedReply:
@@ -145,5 +222,117 @@ async def anarrate(plan) -> str | None:
         logger.info("no narration (%s); answering with suggestions", exc.kind)
         return None
     text, _ = parse_actions(finished.text)  # the narrator proposes nothing: markers are dropped
+    if leak_found(text, protected=protected_text(messages[0]["content"], shareable=shareable_values(plan.situation))):
+        logger.warning("narration recited its prompt; answering with suggestions")
+        text = ""
     await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=(finished.prompt_tokens or 0) + finished.completion_tokens)
     return text or None
+
+
+# --- the leak guard ------------------------------------------------------------------------------
+LEAK_RUN_WORDS = 8  # this many words in a row of a protected prompt text, in a reply, are a leak
+_WORD = re.compile(r"[^\W_]+")
+
+
+def shareable_values(situation, npc: NpcDef | None = None) -> list[str]:
+    """The prompt's values a reply may repeat word for word: the moment (place, time, prices, rumours,
+    bounties, who is here) and what the NPC knows, looks like and typically says."""
+    values = [v for v in vars(situation).values() if isinstance(v, str)]
+    values += [item for v in vars(situation).values() if isinstance(v, tuple) for item in v if isinstance(item, str)]
+    if npc is not None:
+        persona = npc_persona_values(npc)
+        values += [persona["name"], persona["role"], persona["appearance"], *persona["knows"], *persona.get("sample_lines", ())]
+    return values
+
+
+def protected_text(system: str, *, shareable: list[str]) -> str:
+    """What a reply must never recite: the system prompt without its shareable values, that is the
+    instructions, the prompt's own sentences and the character sheet (personality, secrets)."""
+    for value in sorted({v for raw in shareable if len(raw) > 2 for v in (raw, sanitize(raw))}, key=len, reverse=True):
+        system = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "\n", system)  # whole words: a name "e" cuts little
+    return system
+
+
+def _squashed(text: str) -> tuple[str, list[int]]:
+    """Letters and digits only, lower-cased, with where each came from: "T.A n-K" reads "tank"."""
+    chars, where = [], []
+    for i, ch in enumerate(text):
+        if ch.isalnum():
+            low = ch.lower()
+            chars.append(low if len(low) == 1 else ch)
+            where.append(i)
+    return "".join(chars), where
+
+
+def _runs(text: str) -> frozenset[tuple[str, ...]]:
+    """Every LEAK_RUN_WORDS words in a row within a line (a cut-out value ends a line)."""
+    runs = set()
+    for line in text.splitlines():
+        words = [w.lower() for w in _WORD.findall(line)]
+        runs.update(tuple(words[i:i + LEAK_RUN_WORDS]) for i in range(len(words) - LEAK_RUN_WORDS + 1))
+    return frozenset(runs)
+
+
+class LeakGuard:
+    """Streams the shown text of a reply, as MarkerFilter does for markers: `feed` each piece, show
+    what it returns, then show `flush()`. A tail that could be the start of the canary is held back
+    until the next pieces rule it out; once the canary (in any case, spacing or punctuation) or a
+    long verbatim run of the protected text appears, `leaked` is set and nothing more is released."""
+
+    def __init__(self, *, canary: str, protected: str = "") -> None:
+        self._canary = _squashed(canary)[0]
+        self._runs = _runs(protected)
+        self._text = ""
+        self._squashed, self._where = "", []  # the letters and digits so far, and where each came from
+        self._words: list[tuple[int, str]] = []  # (start, word) so far; the last one may still grow
+        self._released = 0
+        self.leaked = False
+
+    def feed(self, text: str) -> str:
+        """Work per piece is bounded by the piece, the canary and LEAK_RUN_WORDS, not the reply."""
+        if self.leaked or not text:
+            return ""
+        offset = len(self._text)
+        self._text += text
+        squashed, where = _squashed(text)
+        self._squashed += squashed
+        self._where += [offset + i for i in where]
+        seen = self._squashed[-(len(squashed) + len(self._canary)):]
+        if (self._canary and self._canary in seen) or self._recites():
+            self.leaked = True
+            return ""
+        start = max(0, len(self._squashed) - len(self._canary) + 1)
+        held = next((i for i in range(start, len(self._squashed)) if self._canary.startswith(self._squashed[i:])), None)
+        return self._release(len(self._text) if held is None else self._where[held])
+
+    def flush(self) -> str:
+        """The held tail, at the end of the reply; a tail that is most of the canary is a leak."""
+        if self.leaked:
+            return ""
+        if len(_squashed(self._text[self._released:])[0]) > len(self._canary) // 2:
+            self.leaked = True
+            return ""
+        return self._release(len(self._text))
+
+    def _recites(self) -> bool:
+        """Whether a run of LEAK_RUN_WORDS words ending in the new ones is protected; the last few
+        words are read again, since a piece may have lengthened the last of them."""
+        kept = self._words[:-LEAK_RUN_WORDS] if len(self._words) > LEAK_RUN_WORDS else []
+        again_from = self._words[len(kept)][0] if len(self._words) > len(kept) else 0
+        self._words = kept + [(m.start(), m.group().lower()) for m in _WORD.finditer(self._text, again_from)]
+        words = [w for _, w in self._words]
+        first = max(0, len(kept) - LEAK_RUN_WORDS + 1)
+        return any(tuple(words[i:i + LEAK_RUN_WORDS]) in self._runs for i in range(first, len(words) - LEAK_RUN_WORDS + 1))
+
+    def _release(self, upto: int) -> str:
+        out = self._text[self._released:upto]
+        self._released = max(self._released, upto)
+        return out
+
+
+def leak_found(text: str, *, protected: str = "") -> bool:
+    """Whether a whole reply gives away the canary or recites the protected text."""
+    guard = LeakGuard(canary=CANARY, protected=protected)
+    guard.feed(text)
+    guard.flush()
+    return guard.leaked

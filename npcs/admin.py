@@ -1,6 +1,8 @@
 """Admin for NPCs: persona, topics and schedule, edited by content editors."""
 from django.contrib import admin
 
+from llm.reply_cache import reply_cache_purge
+
 from .models import Npc, NpcState, NpcTopic, ScheduleSlot
 from .services import npc_persona_touch
 
@@ -28,6 +30,7 @@ class NpcAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         if change:
             npc_persona_touch(npc=form.instance)
+            reply_cache_purge(npc_id=form.instance.pk)  # the version in the key already stops old replies; this frees them
 
 
 @admin.register(NpcState)

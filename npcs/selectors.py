@@ -60,7 +60,6 @@ def npc_definitions_all(*, limit: int = 500) -> tuple[NpcDef, ...]:
 
 
 def npc_states_for_game(*, game_id: uuid.UUID, limit: int = 200) -> dict[str, NpcStateValue]:
-    rows = NpcState.objects.filter(game_id=game_id).select_related("npc").only(
-        "mood", "relationship", "flags", "npc__slug"
-    )[:limit]
-    return {r.npc.slug: NpcStateValue(npc_slug=r.npc.slug, mood=r.mood, relationship=r.relationship, flags=dict(r.flags)) for r in rows}
+    # Plain tuples, not model instances: read on every turn, and building models was most of its cost.
+    rows = NpcState.objects.filter(game_id=game_id).values_list("npc__slug", "mood", "relationship", "flags")[:limit]
+    return {slug: NpcStateValue(npc_slug=slug, mood=mood, relationship=rel, flags=dict(flags)) for slug, mood, rel, flags in rows}

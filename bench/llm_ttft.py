@@ -1,0 +1,372 @@
+"""Time to first token, straight to the LLM server and through the game, in one run: what the game adds.
+
+Run from the project root (loopback only; it starts and stops everything itself):
+
+    .venv/bin/python bench/llm_ttft.py                 # the real local model (SmolLM2 via llama.cpp)
+    .venv/bin/python bench/llm_ttft.py --fake          # the scripted fake server (tests/llm/fake_openai.py)
+
+It starts an LLM server (by default `llm.local_server.LocalModelSupervisor` on a free port; with
+`--fake`, `FakeOpenAI` with a first-token delay and a token rate) and a game server
+(`manage.py run --no-local-model` with OPENAI_BASE_URL pointing at that LLM server, on a fresh
+SQLite file in a temp dir, migrated first). Or give both with `--url` and `--llm-url` (the game's
+database must then be this process's too: `--sqlite` or TANKARD_SQLITE_PATH).
+
+Each turn is one player line (all lines differ), sent both ways:
+
+- straight: the exact messages the game would send, via `openai.AsyncOpenAI` (streaming, the same
+  request body as `llm.client`), timed from the request to the first non-empty content delta;
+- through the game: `say` to the NPC over the websocket of a fresh game (a fresh cookie from
+  GET /, so no memory, history or cache from earlier turns), timed from the frame leaving to the
+  first `npc.token` arriving.
+
+The straight messages come from the game's own prompt assembly: `gameplay.services.say_prepare`
+gives the `SayPlan` for that line in a fresh game of the same database, and
+`gameplay.voice.prompt_build` the messages. With `--fake`, the fake server records every request
+body, and the run checks that the two bodies of each line are identical.
+
+The game server it starts runs with the reply cache off (TANKARD_REPLY_CACHE=false) unless
+`--reply-cache on`, so what is measured is the model path, and with its first-token and total LLM
+timeouts raised to `--timeout`, so that a slow machine measures a late token, not a fallback. (With it on, a miss also pays the cache's
+lookup, and a line that asks a canonical question is put to the model in the canonical words.)
+
+Order: both ways alternate, and a line never follows itself (step k sends line k straight and
+line k-2 through the game, in alternating order), so drift cancels and llama.cpp's prompt-prefix
+reuse treats both ways alike (every request shares the system prompt with the one before, never
+the player's line). Each way stops reading at the first token (closing the HTTP stream, or the
+websocket, which cancels the game's turn and so its stream; llama.cpp's server stops generating
+when its client goes), then waits until the model is idle (GET /models, which llama.cpp's server
+answers only once its model lock is free) before the next request: only time to first token is
+measured, and a long reply under load does not cost minutes. `--whole-replies` reads every reply
+to its end instead. The first `--warmup` steps are not counted.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._ws import (  # noqa: E402
+    GameServer, Player, check_loopback, command_line, machine_load, markdown_table, ms, new_game, percentile, stop_on_sigterm,
+)
+
+# Every line opens differently, and none asks one of the reply cache's canonical questions.
+LINES = (
+    "Whose is the crooked weathervane on the stable roof?",
+    "Did the blacksmith ever pay off his slate here?",
+    "Might a traveller borrow a lantern for the north road tonight?",
+    "Was that a wolf howling behind the woodpile last night?",
+    "Ever seen a coin like this one, stamped with a heron?",
+    "Remember the summer the river froze solid?",
+    "Honestly, does anyone here play the lute well?",
+    "Quite a crowd for a Tuesday, isn't it?",
+    "Someone left a muddy boot by the hearth; yours?",
+    "Any chance the miller's daughter sings here on feast days?",
+    "Lately the roads smell of smoke; any idea why?",
+    "Your cat keeps staring at the cellar door, why is that?",
+    "Perhaps you could settle a bet about the old bell tower?",
+    "Under the third table there's a carving of a ship; who made it?",
+    "Between us, who waters down the cider?",
+    "Old maps on the wall there, are they accurate?",
+    "Five crowns says the rain stops by noon; care to wager?",
+    "Nobody seems to sit in the corner booth, why not?",
+    "Goats got into the herb garden again, did you see?",
+    "Fancy a game of knucklebones after your shift?",
+    "Xander the tinker owes me a kettle; seen him?",
+    "Yesterday a raven landed on the sign outside; an omen?",
+    "Jars of pickled eggs on the shelf: how old are they?",
+    "Keep any spare candles behind the counter?",
+    "Unless I'm mistaken, the chimney smokes more than usual?",
+    "Vinegar or lye for scrubbing these old floorboards?",
+    "Zealous lot, those pilgrims by the window, aren't they?",
+    "Tell me, how did the tavern get its name?",
+    "Beards like yours take years; any secret to it?",
+    "Careful with that shelf, it wobbles; want it fixed?",
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring for the method.")
+    parser.add_argument("--turns", type=int, default=20, help="counted turns (each sent both ways); default 20")
+    parser.add_argument("--warmup", type=int, default=2, help="uncounted steps first; default 2")
+    parser.add_argument("--npc", default="gareth", help="the NPC spoken to (present at the start of a fresh game)")
+    parser.add_argument("--fake", action="store_true", help="use the scripted fake server instead of the local model")
+    parser.add_argument("--first-token-delay", type=float, default=0.3, help="--fake: seconds before the first token")
+    parser.add_argument("--tokens-per-second", type=float, default=20.0, help="--fake: token rate")
+    parser.add_argument("--reply-cache", choices=("off", "on"), default="off", help="the game server's reply cache; default off")
+    parser.add_argument("--url", help="an already running game server (needs --llm-url and its database via --sqlite)")
+    parser.add_argument("--llm-url", help="the OpenAI-compatible base URL the --url game server uses (…/v1)")
+    parser.add_argument("--sqlite", default=os.environ.get("TANKARD_SQLITE_PATH"), help="with --url: the game's SQLite file")
+    parser.add_argument("--model", default=None, help="the model name in requests (default: smollm2, or fake-model)")
+    parser.add_argument("--whole-replies", action="store_true",
+                        help="read every reply to its end (default: stop at the first token, then wait for the model to be idle)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="longest wait for one reply, seconds")
+    parser.add_argument("--json", help="also write the samples to this file")
+    args = parser.parse_args(argv)
+    if args.url and not (args.llm_url and args.sqlite) or args.url and args.fake:
+        parser.error("--url needs --llm-url and --sqlite, and cannot be used with --fake")
+    total = args.turns + args.warmup + 1
+    if total > len(LINES) * 9:
+        parser.error(f"at most {len(LINES) * 9 - args.warmup - 1} turns")
+    args.model = args.model or ("fake-model" if args.fake else "smollm2")
+    for url in filter(None, (args.url, args.llm_url)):
+        check_loopback(url)
+    return args
+
+
+def lines(count: int) -> list[str]:
+    """`count` distinct lines; past the list, the same lines again with a different opening word."""
+    openings = ("", "Friend, ", "Barkeep, ", "Say, ", "Listen, ", "Well, ", "Now, ", "So, ", "Oh, ")
+    return [openings[i // len(LINES)] + LINES[i % len(LINES)] for i in range(count)]
+
+
+# --- the LLM server -----------------------------------------------------------------------------------
+def llm_server_start(args: argparse.Namespace, stack: ExitStack):
+    """(base URL, fake or None): the fake, the supervised local model, or the given URL."""
+    if args.llm_url:
+        return args.llm_url, None
+    if args.fake:
+        from tests.llm.fake_openai import FakeOpenAI, Reply
+
+        reply = Reply("Aye, that I can tell you, friend. Sit down, have an ale, and listen while I pour. " * 2,
+                      tokens_per_second=args.tokens_per_second, first_token_delay=args.first_token_delay)
+        arrivals: dict[str, list[float]] = {}
+
+        def answer(body: dict) -> Reply:  # called as each request arrives: note when, per player line
+            arrivals.setdefault(player_line(body), []).append(time.perf_counter())
+            return reply
+
+        fake = stack.enter_context(FakeOpenAI(default=answer, model=args.model))
+        fake.arrivals = arrivals
+        return fake.base_url, fake
+    from llm.local_server import LocalModelSupervisor
+    from bench._ws import free_port
+
+    supervisor = LocalModelSupervisor(port=free_port())
+    supervisor.start()
+    stack.callback(supervisor.stop)
+    if not supervisor.wait_ready(180):
+        raise RuntimeError("the local model server did not answer within 180 s")
+    return supervisor.base_url, None
+
+
+def django_setup(sqlite_path: str) -> None:
+    os.environ["TANKARD_SQLITE_PATH"] = sqlite_path
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tankard_site.settings")
+    import django
+
+    django.setup()
+    for chatty in ("httpx", "httpx2", "openai"):  # one INFO line per request would bury the results
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+# --- the two ways -------------------------------------------------------------------------------------
+def game_messages(game_id: str, npc: str, line: str) -> list[dict]:
+    """The messages the game sends the model for `line` said to `npc` in this game (sync: the ORM)."""
+    from gameplay.services import say_prepare
+    from gameplay.voice import prompt_build
+    from gameplay.world import world_current
+
+    plan = say_prepare(game_id=game_id, client_id=None, npc=npc, text=line).say
+    if plan is None:
+        raise RuntimeError(f"{npc} cannot be spoken to at the start of a fresh game")
+    return [dict(m) for m in prompt_build(plan, world_current().npcs[plan.npc]).messages]
+
+
+def request_body(messages: list[dict], model: str) -> dict:
+    """What `llm.client.calls._request` sends for a player's reply."""
+    from django.conf import settings
+
+    return {"model": model, "messages": messages, "max_tokens": settings.TANKARD_LLM["MAX_REPLY_TOKENS"],
+            "temperature": 0.7, "stream": True, "stream_options": {"include_usage": True}}
+
+
+@dataclass(frozen=True)
+class Sample:
+    way: str  # "straight" or "game"
+    line: str
+    ttft: float  # seconds
+    started: float  # perf_counter when the request or frame left
+    total: float
+    tokens: int
+    source: str = "llm"
+    counted: bool = True
+
+
+async def straight(client, body: dict, line: str, timeout: float, whole: bool) -> Sample:
+    async def call() -> Sample:
+        first, tokens = None, 0
+        started = time.perf_counter()
+        stream = await client.chat.completions.create(**body)
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                first = first or time.perf_counter()
+                tokens += 1
+                if not whole:
+                    break
+        end = time.perf_counter()
+        await stream.close()
+        if first is None:
+            raise RuntimeError("the model sent no content")
+        return Sample("straight", line, first - started, started, end - started, tokens)
+
+    return await asyncio.wait_for(call(), timeout)
+
+
+async def through_game(url: str, npc: str, line: str, index: int, timeout: float, whole: bool) -> Sample:
+    player = await Player(url, await new_game(url)).open()
+    try:
+        pending = await player.send({"type": "say", "id": f"ttft-{index}", "npc": npc, "text": line})
+        await asyncio.wait_for((pending.done if whole else pending.first_token).wait(), timeout)
+        final = pending.final or {}
+        if pending.first_token_at is None or whole and final.get("type") != "npc.end":
+            raise RuntimeError(f"no reply through the game: {final}")
+        end = pending.final_at or pending.first_token_at
+        return Sample("game", line, pending.first_token_at - pending.sent_at, pending.sent_at, end - pending.sent_at,
+                      pending.tokens, final.get("source", "–"))
+    finally:
+        await player.close()  # without --whole-replies, this cancels the turn and with it the model's stream
+
+
+async def llm_idle(client, timeout: float) -> None:
+    """Until the LLM server has finished with the last request: llama.cpp's server answers
+    GET /models only once its model lock is free (the fake answers at once)."""
+    await asyncio.wait_for(client.models.list(), timeout)
+
+
+def schedule(count: int) -> list[tuple[str, int]]:
+    """Both ways for lines 0..count-1: step k sends line k straight and line k-2 through the game,
+    in alternating order, so that no request follows one with the same line."""
+    order: list[tuple[str, int]] = []
+    for step in range(count + 2):
+        pair = [("straight", step)] * (step < count) + [("game", step - 2)] * (step >= 2)
+        order += pair if step % 2 == 0 else pair[::-1]
+    assert all(a[1] != b[1] for a, b in zip(order, order[1:]))
+    return order
+
+
+async def measure(args: argparse.Namespace, game_url: str, llm_url: str) -> list[Sample]:
+    import openai
+
+    said = lines(args.turns + args.warmup)
+    games = [await new_game(game_url) for _ in said]  # the straight way's messages, each from a fresh game
+    bodies = [request_body(await asyncio.to_thread(game_messages, g.game_id, args.npc, line), args.model)
+              for g, line in zip(games, said)]
+    client = openai.AsyncOpenAI(base_url=llm_url, api_key="bench", max_retries=0, timeout=openai.Timeout(args.timeout, connect=3.0))
+    samples: list[Sample] = []
+    try:
+        for way, k in schedule(len(said)):
+            if way == "straight":
+                sample = await straight(client, bodies[k], said[k], args.timeout, args.whole_replies)
+            else:
+                sample = await through_game(game_url, args.npc, said[k], k, args.timeout, args.whole_replies)
+            await llm_idle(client, args.timeout)
+            sample = replace(sample, counted=k >= args.warmup)
+            samples.append(sample)
+            print(f"  {sample.way:8} {k:3}  ttft {ms(sample.ttft):>8} ms  total {ms(sample.total):>8} ms  {sample.tokens:3} tokens"
+                  f"  {sample.source if args.whole_replies else ''}{'' if sample.counted else '  (warm-up)'}", flush=True)
+    finally:
+        await client.close()
+    return samples
+
+
+# --- report -------------------------------------------------------------------------------------------
+def report(args: argparse.Namespace, samples: list[Sample], fake) -> dict:
+    counted = [s for s in samples if s.counted]
+    by_way = {way: [s.ttft for s in counted if s.way == way] for way in ("straight", "game")}
+    straight_by_line = {s.line: s.ttft for s in counted if s.way == "straight"}
+    paired = [s.ttft - straight_by_line[s.line] for s in counted if s.way == "game" and s.line in straight_by_line]
+    rows = [[label, len(v), ms(statistics.median(v)), ms(percentile(v, 90)), ms(min(v)), ms(max(v))]
+            for label, v in (("straight to the LLM server", by_way["straight"]), ("through the game's websocket", by_way["game"]))]
+    overhead = statistics.median(by_way["game"]) - statistics.median(by_way["straight"])
+    rows.append(["game − straight (medians, p90s)", "", ms(overhead),
+                 ms(percentile(by_way["game"], 90) - percentile(by_way["straight"], 90)), "", ""])
+    rows.append(["game − straight, per line (paired)", len(paired), ms(statistics.median(paired)), ms(percentile(paired, 90)),
+                 ms(min(paired)), ms(max(paired))])
+    print("\n" + markdown_table(["time to first token", "n", "median ms", "p90 ms", "min ms", "max ms"], rows))
+    if args.whole_replies:
+        print(f"\nreply sources through the game: {', '.join(sorted({s.source for s in counted if s.way == 'game'}))}")
+    summary = {"command": command_line(), "load": machine_load(), "median_overhead_ms": overhead * 1000,
+               "paired_median_ms": statistics.median(paired) * 1000, "samples": [s.__dict__ for s in samples]}
+    if fake is not None:
+        summary["identical_bodies"] = bodies_identical(fake, [s.line for s in samples if s.way == "game"])
+        print(f"request bodies identical both ways (fake server's record): {summary['identical_bodies']} of "
+              f"{len([s for s in samples if s.way == 'game'])} lines")
+    if fake is not None:
+        print("\n" + split_table(args, counted, fake.arrivals))
+    target = "met" if overhead < 0.005 else "MISSED"
+    print(f"target (the game adds under 5 ms at the median): {target}; {machine_load()}")
+    return summary
+
+
+def split_table(args: argparse.Namespace, counted: list[Sample], arrivals: dict[str, list[float]]) -> str:
+    """Where the time goes, from when the fake server saw each request arrive: before the request
+    reached it, and after it sent the first token (it sends it `--first-token-delay` s later)."""
+    parts: dict[str, dict[str, list[float]]] = {"straight": {"to": [], "back": []}, "game": {"to": [], "back": []}}
+    for sample in counted:
+        arrived = next((t for t in arrivals.get(sample.line, ()) if sample.started <= t <= sample.started + sample.ttft), None)
+        if arrived is not None:
+            parts[sample.way]["to"].append(arrived - sample.started)
+            parts[sample.way]["back"].append(sample.started + sample.ttft - arrived - args.first_token_delay)
+    rows = []
+    for key, label in (("to", "send → request arrives at the LLM server"), ("back", "first token sent → first token received")):
+        straight_ms, game_ms = (statistics.median(parts[w][key]) for w in ("straight", "game"))
+        rows.append([label, ms(straight_ms), ms(game_ms), ms(game_ms - straight_ms)])
+    return markdown_table(["where the time goes (medians)", "straight ms", "game ms", "game − straight ms"], rows)
+
+
+def player_line(body: dict) -> str:
+    return next((m["content"] for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+
+
+def bodies_identical(fake, said: list[str]) -> int:
+    """How many lines reached the model as two byte-identical request bodies."""
+    bodies: dict[str, list[dict]] = {}
+    for body in fake.chat_requests:
+        bodies.setdefault(player_line(body), []).append(body)
+    return sum(1 for line in said if len(bodies.get(line, [])) == 2 and bodies[line][0] == bodies[line][1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop_on_sigterm()
+    print(command_line())
+    print(machine_load(), flush=True)
+    with ExitStack() as stack:
+        if args.url:
+            django_setup(args.sqlite)
+            game_url, llm_url, fake = args.url, args.llm_url, None
+        else:
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tankard_site.settings")
+            game_env = {"TANKARD_REPLY_CACHE": "true" if args.reply_cache == "on" else "false",
+                        "TANKARD_LLM_FIRST_TOKEN_TIMEOUT": str(args.timeout), "TANKARD_LLM_TOTAL_TIMEOUT": str(args.timeout)}
+            server = GameServer(llm_base_url="http://127.0.0.1:1/v1", model=args.model, env=game_env)
+            django_setup(server.sqlite_path)
+            llm_url, fake = llm_server_start(args, stack)
+            server.env["OPENAI_BASE_URL"] = llm_url
+            stack.enter_context(server)
+            game_url = server.url
+            print(f"LLM server {llm_url}; game server {game_url} (pid {server.pid}, log {server.log_path})", flush=True)
+        try:
+            samples = asyncio.run(measure(args, game_url, llm_url))
+        except KeyboardInterrupt:
+            print("interrupted; stopping the servers", file=sys.stderr)
+            return 130
+        summary = report(args, samples, fake)
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The semantic reply cache: common questions answered in milliseconds, and never wrongly.
+
+A reply is reused only for the same NPC (id and persona version), the same context fingerprint
+(mood, relationship tier, part of the day, and every fact of the prompt's situation; the day too
+when today's rumours were in it) and the same question: either one of the canonical tavern
+questions, matched by an embedding search over exemplars that a word guard must confirm, or the
+very same words. Replies that drew on the player's memories or the conversation so far, proposed
+game actions, or fell back are never kept. See docs/benchmarks.md, "Reply cache".
+
+    questions.py  the canonical questions and their exemplar phrasings
+    lexicon.py    the words that change a question's meaning (the guard's classes)
+    matcher.py    line -> question: guard, nearest exemplar, score and margin
+    keys.py       the request's plain values and the context fingerprint
+    slots.py      player's name and time words as slots, filled on reuse
+    levels.py     in-process LRU, Django cache (Redis), database; promotion; generations
+    flight.py     one model call for identical asks in flight
+    services.py   open / finish / close a ticket, flag, purge, prune, store pre-generated
+    selectors.py  dashboard statistics, pre-generation targets
+"""
+from .keys import ReplyCacheRequest, persona_digest
+from .levels import CachedReply, memory_clear
+from .matcher import QuestionMatch, index_warm, question_match
+from .questions import QUESTIONS, Question
+from .services import (
+    CacheTicket,
+    FlagOutcome,
+    areply_cache_open,
+    reply_cache_close,
+    reply_cache_finish,
+    reply_cache_flag,
+    reply_cache_prune,
+    reply_cache_purge,
+    reply_cache_store_pregen,
+)
+
+__all__ = [
+    "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
+    "areply_cache_open", "reply_cache_close", "reply_cache_finish", "reply_cache_flag", "reply_cache_purge",
+    "reply_cache_prune", "reply_cache_store_pregen", "question_match", "index_warm", "memory_clear",
+]

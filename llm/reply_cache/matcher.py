@@ -1,0 +1,240 @@
+"""Deciding which canonical question a player's line asks, if any: the reply cache's notion of
+"the same question".
+
+Two checks must agree. The guard (`lexicon.py`) lets a question through only when every
+distinctive word of the line is one the question allows: the right topic, no other time, tense,
+negation, request, number, name or unknown content word. The nearest-neighbour search then
+embeds the line and scores each question by its closest exemplar; the nearest question must be
+one the guard let through, close enough (`MIN_SCORE`) and clear of the runner-up (`MIN_MARGIN`).
+A line whose content words are exactly an exemplar's needs no embedding (the guard already holds).
+Lines that match no question are keyed by their normalised text, so only a repeat of the very
+same words (give or take case, punctuation, contractions and a vocative) can share a reply.
+The thresholds are measured, not guessed: docs/benchmarks.md, "Reply cache".
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from llm import embeddings
+
+from .lexicon import Word, line_words, normalise, strip_vocatives
+from .questions import QUESTIONS, Question
+
+MIN_SCORE = 0.55
+MIN_MARGIN = 0.05
+MATCH_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class QuestionMatch:
+    """The outcome for one line: `key` names what the line asks ("q:<question>" or "t:<hash>")."""
+
+    key: str
+    question: str | None  # the canonical question's key, when there is one
+    prompt_line: str  # the words put to the model: the canonical question's text, or the line
+    score: float = 0.0
+    margin: float = 0.0
+    reason: str = ""  # why no canonical question: "guard:<word>", "score", "margin", "nearest:<key>"
+
+
+def guard_veto(question: Question, words: tuple[Word, ...], tokens: frozenset[str] = frozenset()) -> str | None:
+    """Why `words` (a line's content words; `tokens`: all its normalised words) cannot mean exactly
+    `question` (a short reason), or None when they may."""
+    vocabulary = _vocabulary(question)
+    for word in words:
+        if word.cls is not None:
+            if word.cls not in question.allows:
+                return f"{word.cls}:{word.stem}"
+        elif word.stem not in vocabulary:
+            return f"word:{word.stem}"
+    for group in question.needs:
+        if not (any(w.cls in group or w.stem in group for w in words) or group & tokens):
+            return "needs"
+    return None
+
+
+def question_match(line: str, *, names: tuple[str, ...] = (), others: tuple[str, ...] = ()) -> QuestionMatch:
+    """The canonical question `line` asks, or its own text key. `names`: how the addressed NPC may
+    be called (dropped as a vocative); `others`: name words of everyone else (never a match)."""
+    found = question_match_quick(line, names=names, others=others)
+    if found is None:
+        found = _semantic(line, names, _lexical(line, names, others))
+        _matches.put(_cache_key(line, names, others), found)
+    return found
+
+
+def question_match_quick(line: str, *, names: tuple[str, ...] = (), others: tuple[str, ...] = ()) -> QuestionMatch | None:
+    """The match when it needs no embedding (a line seen before, or decided by its words alone:
+    about a millisecond of pure Python, fine on an event loop); None when it needs one."""
+    key = _cache_key(line, names, others)
+    found = _matches.get(key)
+    if found is None:
+        lexical = _lexical(line, names, others)
+        if isinstance(lexical, QuestionMatch):
+            _matches.put(key, lexical)
+            found = lexical
+    return found
+
+
+def _cache_key(line: str, names: tuple[str, ...], others: tuple[str, ...]) -> tuple:
+    return (line, names, others, embeddings.embedding_model_name())
+
+
+def text_key(line: str, *, names: tuple[str, ...] = ()) -> str:
+    """The key of a line that matches no canonical question: its normalised words."""
+    return "t:" + hashlib.sha1(normalise(line, names=names).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class _Undecided:
+    """The guard's verdicts, when the words alone cannot decide and the embedding must."""
+
+    own: QuestionMatch
+    vetoes: dict
+    allowed: tuple[Question, ...]
+
+
+def _lexical(line: str, names: tuple[str, ...], others: tuple[str, ...]) -> QuestionMatch | _Undecided:
+    own = QuestionMatch(key=text_key(line, names=names), question=None, prompt_line=line)
+    words = line_words(line, names=names)
+    other_words = {w.lower() for w in others}
+    if any(w.stem in other_words for w in words):
+        return _own(own, "guard:name")
+    tokens = frozenset(normalise(line, names=names).split())
+    vetoes = {q.key: guard_veto(q, words, tokens) for q in QUESTIONS}
+    allowed = tuple(q for q in QUESTIONS if vetoes[q.key] is None)
+    if not allowed:
+        return _own(own, "guard")
+    known = _SIGNATURES.get(_signature(words))
+    if known is not None and len(known) == 1 and known[0] in allowed:
+        return _matched(known[0], line, names, score=1.0, margin=1.0, reason="match:exemplar-words")
+    return _Undecided(own=own, vetoes=vetoes, allowed=allowed)
+
+
+def _semantic(line: str, names: tuple[str, ...], undecided: QuestionMatch | _Undecided) -> QuestionMatch:
+    if isinstance(undecided, QuestionMatch):
+        return undecided
+    own, vetoes, allowed = undecided.own, undecided.vetoes, undecided.allowed
+    scores = _index().scores(_vocative_free(line, names))
+    best = max(QUESTIONS, key=lambda q: scores[q.key])
+    rivals = [scores[q.key] for q in allowed if q is not best]
+    score = scores[best.key]
+    margin = score - max(rivals) if rivals else score
+    if vetoes[best.key] is not None:
+        return _own(own, f"nearest:{best.key}", score, margin)
+    if score < MIN_SCORE:
+        return _own(own, "score", score, margin)
+    if margin < MIN_MARGIN:
+        return _own(own, "margin", score, margin)
+    return _matched(best, line, names, score=score, margin=margin, reason="match")
+
+
+def _matched(question: Question, line: str, names: tuple[str, ...], *, score: float, margin: float, reason: str) -> QuestionMatch:
+    same_words = normalise(line, names=names) == normalise(question.text)
+    return QuestionMatch(key=f"q:{question.key}", question=question.key, prompt_line=line if same_words else question.text,
+                         score=score, margin=margin, reason=reason)
+
+
+def _signature(words: tuple[Word, ...]) -> tuple[str, ...]:
+    return tuple(sorted(w.stem for w in words))
+
+
+def _exemplar_signatures() -> dict[tuple[str, ...], tuple[Question, ...]]:
+    """Content words of each exemplar -> its questions. A line with exactly an exemplar's content
+    words (only articles, pronouns, modal verbs and the like differ) needs no embedding."""
+    owners: dict[tuple[str, ...], list[Question]] = {}
+    for question in QUESTIONS:
+        for text in question.exemplars:
+            found = owners.setdefault(_signature(line_words(text)), [])
+            if question not in found:
+                found.append(question)
+    return {signature: tuple(questions) for signature, questions in owners.items()}
+
+
+def _own(own: QuestionMatch, reason: str, score: float = 0.0, margin: float = 0.0) -> QuestionMatch:
+    return QuestionMatch(key=own.key, question=None, prompt_line=own.prompt_line, score=score, margin=margin, reason=reason)
+
+
+def _vocative_free(line: str, names: tuple[str, ...]) -> str:
+    return strip_vocatives(line.lower(), names).strip() or line
+
+
+def _vocabulary(question: Question) -> frozenset[str]:
+    """The content words of no class that a question knows: its exemplars' and its own `words`."""
+    return _VOCABULARIES[question.key]
+
+
+_VOCABULARIES: dict[str, frozenset[str]] = {
+    q.key: frozenset({w.stem for text in q.exemplars for w in line_words(text) if w.cls is None} | q.words) for q in QUESTIONS
+}
+
+
+class _Index:
+    """Exemplar vectors of every question, embedded once per process and model."""
+
+    def __init__(self, model: str) -> None:
+        texts = [text for q in QUESTIONS for text in q.exemplars]
+        self.model = model
+        self.owners = np.array([i for i, q in enumerate(QUESTIONS) for _ in q.exemplars])
+        self.matrix = embeddings.embed([t.lower() for t in texts])
+
+    def scores(self, line: str) -> dict[str, float]:
+        sims = self.matrix @ embeddings.embed_one(line)
+        best = np.full(len(QUESTIONS), -1.0, dtype=np.float32)
+        np.maximum.at(best, self.owners, sims)
+        return {q.key: float(best[i]) for i, q in enumerate(QUESTIONS)}
+
+
+_index_lock = threading.Lock()
+_index_holder: list[_Index] = []
+
+
+def _index() -> _Index:
+    model = embeddings.embedding_model_name()
+    with _index_lock:
+        if not _index_holder or _index_holder[0].model != model:
+            _index_holder[:] = [_Index(model)]
+        return _index_holder[0]
+
+
+def index_warm() -> None:
+    """Embed the exemplars now (a background job's first step), not on a player's first line."""
+    _index()
+
+
+class _Bounded:
+    """A small thread-safe LRU of match results: a line seen before costs no embedding."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_matches = _Bounded(MATCH_CACHE_SIZE)
+
+
+_SIGNATURES = _exemplar_signatures()

@@ -1,0 +1,252 @@
+"""Writes and the reply path's calls of the reply cache: open a ticket for a player's line (match,
+look up, join an identical ask in flight), finish it (record what the player received, keep a
+cacheable model reply), flag, purge, prune, and store pre-generated replies."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from llm import metrics
+from llm.models import ReplyCacheEntry, ReplyDemand, ReplyFlag, ReplyServe
+
+from . import levels
+from .flight import flight_land, flight_lead, flight_running
+from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
+from .levels import CachedReply
+from .matcher import QuestionMatch, question_match, question_match_quick
+from .slots import slots_fill, slots_make
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CacheTicket:
+    """One reply's passage through the cache: what it asks, and the hit if there was one."""
+
+    request: ReplyCacheRequest | None = None
+    match: QuestionMatch | None = None
+    context: str = ""
+    key: str = ""
+    hit: CachedReply | None = None
+    flight: asyncio.Event | None = None
+
+    @property
+    def cacheable(self) -> bool:
+        return bool(self.key)
+
+    @property
+    def prompt_line(self) -> str | None:
+        """The words to put to the model: the canonical question when the line asks one."""
+        return self.match.prompt_line if self.match is not None else None
+
+    @property
+    def source(self) -> str:
+        """The `source` of a hit on the protocol: "pregen" or "cache"."""
+        return "pregen" if self.hit is not None and self.hit.source == "pregen" else "cache"
+
+    def reply_text(self) -> str:
+        """The hit's words for this player: slots filled with their name and time."""
+        assert self.hit is not None and self.request is not None
+        return slots_fill(self.hit.text, values=self.request.slot_values())
+
+
+def _enabled() -> bool:
+    return bool(settings.TANKARD_REPLY_CACHE["ENABLED"])
+
+
+async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool,
+                            on_wait: Callable[[], Awaitable[None]] | None = None) -> CacheTicket:
+    """Look the line up; on a miss the ticket leads its key's single flight (close it with
+    `reply_cache_close`). A line asked while an identical one is with the model waits for it,
+    calling `on_wait` first (to show the player a thinking line)."""
+    if not cacheable or not _enabled():
+        return CacheTicket(request=request)
+    try:
+        return await _aopen(request, on_wait)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the cache must never cost a player their reply
+        logger.exception("reply cache lookup failed for %s; asking the model", request.npc)
+        return CacheTicket(request=request)
+
+
+async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[None]] | None) -> CacheTicket:
+    match = question_match_quick(request.line, names=request.names, others=request.others)
+    if match is None:  # an embedding: a model forward pass, off the event loop
+        match = await asyncio.to_thread(question_match, request.line, names=request.names, others=request.others)
+    context = context_of(request.situation, part=request.part, day=request.day)
+    key = entry_key(npc_id=request.npc_id, persona_version=request.persona_version, persona_digest=request.persona_digest,
+                    context=context, question=match.key)
+    waited = False
+    while True:
+        hit, level = await database_sync_to_async(levels.level_get)(key, npc_id=request.npc_id)
+        if hit is not None:
+            metrics.cache_lookup_observed(level=level)
+            return CacheTicket(request=request, match=match, context=context, key=key, hit=hit)
+        running = flight_running(key)
+        if running is None or waited:
+            break
+        if on_wait is not None:
+            await on_wait()
+        await running.wait()
+        waited = True
+    metrics.cache_lookup_observed(level=None)
+    return CacheTicket(request=request, match=match, context=context, key=key, flight=flight_lead(key))
+
+
+def reply_cache_close(ticket: CacheTicket) -> None:
+    """Release the ticket's single flight: asks waiting on it look the cache up again."""
+    if ticket.flight is not None:
+        flight_land(ticket.key, ticket.flight)
+
+
+def reply_cache_finish(ticket: CacheTicket, *, text: str, source: str, storable: bool) -> int | None:
+    """Record the reply the player received; keep a model reply that may serve others.
+
+    `storable` is False for replies that proposed game actions. Returns the entry that served or
+    now holds the reply, if any."""
+    if ticket.request is None:
+        return None
+    try:
+        return _finish(ticket, text, source, storable)
+    except Exception:  # statistics and storage must never cost a player their reply
+        logger.exception("reply cache could not record a reply of %s", ticket.request.npc)
+        return None
+
+
+def _finish(ticket: CacheTicket, text: str, source: str, storable: bool) -> int | None:
+    request = ticket.request
+    stored: CachedReply | None = None
+    with transaction.atomic():
+        if ticket.hit is not None:
+            entry_id = _count_served(ticket.hit.entry_id)
+        elif ticket.cacheable and source == "llm" and storable and text.strip():
+            stored = _store(ticket, text, source="llm")
+            entry_id = stored.entry_id
+        else:
+            entry_id = None
+        ReplyServe.objects.create(game_id=request.game_id, client_id=request.client_id or "", npc_slug=request.npc,
+                                  npc_name=request.npc_name, source=source, entry_id=entry_id)
+        if ticket.cacheable:
+            _count_demand(ticket)
+    if stored is not None:
+        levels.level_put(ticket.key, stored, npc_id=request.npc_id)
+    return entry_id
+
+
+def _count_served(entry_id: int) -> int | None:
+    updated = ReplyCacheEntry.objects.filter(pk=entry_id).update(served=F("served") + 1, last_served_at=timezone.now())
+    return entry_id if updated else None  # pruned or evicted meanwhile
+
+
+def _store(ticket: CacheTicket, text: str, *, source: str) -> CachedReply:
+    request = ticket.request
+    slotted = slots_make(text, values=request.slot_values())
+    entry, _ = ReplyCacheEntry.objects.update_or_create(
+        **entry_key_parts(ticket.key),
+        defaults={"npc_slug": request.npc, "text": slotted, "source": source, "mood": request.situation.mood,
+                  "tier": request.situation.relationship_tier, "part": request.part},
+    )
+    return CachedReply(entry_id=entry.id, text=slotted, source=source, question=ticket.match.key)
+
+
+def _count_demand(ticket: CacheTicket) -> None:
+    request, match = ticket.request, ticket.match
+    where = {"npc_slug": request.npc, "question": match.key, "context": ticket.context}
+    if ReplyDemand.objects.filter(**where).update(asks=F("asks") + 1, last_asked_at=timezone.now()):
+        return
+    try:
+        with transaction.atomic():
+            ReplyDemand.objects.create(
+                **where, line=match.prompt_line[:500], situation=situation_to_json(request.situation),
+                time_words=dict(request.time_words), part=request.part, mood=request.situation.mood,
+                tier=request.situation.relationship_tier, asks=1,
+            )
+    except IntegrityError:  # another process counted the first ask
+        ReplyDemand.objects.filter(**where).update(asks=F("asks") + 1)
+
+
+# --- flags, purges ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FlagOutcome:
+    npc: str
+    npc_name: str
+    evicted: bool  # a cached entry served that reply, and it is gone from every level
+    counted: bool  # False when this reply was flagged before
+
+
+def reply_cache_flag(*, game_id: str, target: str) -> FlagOutcome:
+    """A player says the reply to their say `target` made no sense: evict the entry that served
+    it (all levels) and count the flag, once per reply."""
+    serve = ReplyServe.objects.filter(game_id=game_id, client_id=target).select_related("entry").order_by("-id").first()
+    entry = serve.entry if serve is not None else None
+    with transaction.atomic():
+        flag, created = ReplyFlag.objects.get_or_create(game_id=game_id, target=target, defaults={
+            "npc_slug": serve.npc_slug if serve else "", "source": serve.source if serve else "",
+            "question": entry.question if entry else "", "text": entry.text if entry else "",
+        })
+        evicted = False
+        if created and entry is not None:
+            _evict(entry)
+            flag.evicted = evicted = True
+            flag.save(update_fields=["evicted"])
+    if created:
+        metrics.reply_flag_observed(npc=serve.npc_slug if serve else "unknown")
+    return FlagOutcome(npc=serve.npc_slug if serve else "", npc_name=serve.npc_name if serve else "",
+                       evicted=evicted, counted=created)
+
+
+def _evict(entry: ReplyCacheEntry) -> None:
+    key = entry_key(npc_id=entry.npc_id, persona_version=entry.persona_version, persona_digest=entry.persona_digest,
+                    context=entry.context, question=entry.question)
+    ReplyDemand.objects.filter(npc_slug=entry.npc_slug, question=entry.question, context=entry.context).update(flags=F("flags") + 1)
+    entry.delete()
+    transaction.on_commit(lambda: levels.level_evict(key, npc_id=entry.npc_id))
+
+
+def reply_cache_purge(*, npc_id: int) -> int:
+    """Forget every cached reply of one NPC (its persona or facts were edited); returns how many."""
+    deleted, _ = ReplyCacheEntry.objects.filter(npc_id=npc_id).delete()
+    levels.generation_bump(npc_id)
+    return deleted
+
+
+def reply_cache_prune(*, unserved_days: int, serves_days: int) -> int:
+    """Drop entries never reused in `unserved_days`, lines asked once that long ago, and serve
+    records older than `serves_days`; returns how many entries went."""
+    now = timezone.now()
+    stale = ReplyCacheEntry.objects.filter(served=0, created_at__lt=now - timedelta(days=unserved_days))
+    npc_ids = set(stale.values_list("npc_id", flat=True).distinct())
+    deleted, _ = stale.delete()
+    ReplyDemand.objects.filter(asks__lte=1, last_asked_at__lt=now - timedelta(days=unserved_days)).delete()
+    ReplyServe.objects.filter(created_at__lt=now - timedelta(days=serves_days)).delete()
+    for npc_id in npc_ids:
+        levels.generation_bump(npc_id)
+    return deleted
+
+
+def reply_cache_store_pregen(*, npc_id: int, npc_slug: str, persona_version: int, persona_digest: str, target,
+                             text: str) -> int:
+    """Keep a reply made in the background for a likely question (`target`: a PregenTarget)."""
+    values = dict(target.time_words)
+    if target.situation.player_name:
+        values["player"] = target.situation.player_name
+    slotted = slots_make(text, values=values)
+    key = entry_key(npc_id=npc_id, persona_version=persona_version, persona_digest=persona_digest,
+                    context=target.context, question=target.question)
+    entry, _ = ReplyCacheEntry.objects.update_or_create(
+        **entry_key_parts(key),
+        defaults={"npc_slug": npc_slug, "text": slotted, "source": "pregen", "mood": target.mood, "tier": target.tier,
+                  "part": target.part},
+    )
+    levels.level_put(key, CachedReply(entry_id=entry.id, text=slotted, source="pregen", question=target.question), npc_id=npc_id)
+    return entry.id

@@ -1,0 +1,78 @@
+"""Which canonical question a line asks: the guard and the nearest-exemplar search. Uses the local
+embedding model; no database."""
+import json
+from pathlib import Path
+
+import pytest
+
+from llm.reply_cache.lexicon import line_words, normalise
+from llm.reply_cache.matcher import guard_veto, question_match, text_key
+from llm.reply_cache.questions import QUESTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+GARETH = ("Gareth Rusk", "Gareth", "Rusk")
+OTHERS = ("wren", "abney", "magda", "crumb", "varr", "captain")
+
+
+def ask(line: str):
+    return question_match(line, names=GARETH, others=OTHERS)
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.key)
+def test_every_exemplar_passes_its_own_questions_guard(question):
+    for text in question.exemplars:
+        assert guard_veto(question, line_words(text), frozenset(normalise(text).split())) is None, text
+
+
+@pytest.mark.parametrize("line, question", [
+    ("Who are you, really?", "about_self"), ("Tell me about yourself.", "about_self"),
+    ("Is there any food?", "food"), ("What have you got to drink, barkeep?", "drinks"),
+    ("Gareth, any rooms free tonight?", "room"), ("Any news?", "rumours"), ("Good evening, Gareth.", "greeting"),
+])
+def test_paraphrases_ask_the_canonical_question(line, question):
+    match = ask(line)
+    assert match.question == question, match
+
+
+@pytest.mark.parametrize("first, second", [
+    ("What do you have to drink?", "What do you have to eat?"),
+    ("What's in the stew today?", "What was in the stew yesterday?"),
+    ("Where is the cellar?", "What is in the cellar?"),
+    ("Do you have a room for tonight?", "Do you have a room for next week?"),
+    ("Tell me about yourself.", "Tell me about your wife."),
+    ("Tell me about yourself.", "Tell me about Wren."),
+    ("What's your name?", "What's your brother's name?"),
+    ("Do you have any work for me?", "I don't want any work."),
+    ("I'd like a pint of ale.", "I'd like a pint of cider."),
+    ("What do you have to drink?", "Do you drink?"),
+    ("How are you?", "How is business?"),
+    ("Do you have a room for the night?", "Where is my room?"),
+])
+def test_near_misses_never_share_a_key(first, second):
+    assert ask(first).key != ask(second).key
+
+
+def test_embeddings_benchmark_near_miss_pairs_never_share_a_key():
+    """The near-miss pairs of bench/data/paraphrases.json, written for the embeddings benchmark."""
+    pairs = json.loads((ROOT / "bench" / "data" / "paraphrases.json").read_text())
+    for pair in pairs:
+        if not pair["match"]:
+            assert ask(pair["a"]).key != ask(pair["b"]).key, pair
+
+
+def test_a_line_of_no_question_is_keyed_by_its_normalised_words():
+    assert ask("Where's the cellar?").key == ask("where is the cellar").key == text_key("Gareth, where is the cellar?", names=GARETH)
+    assert ask("Where's the cellar?").question is None
+    assert ask("Where's the cellar?").key != ask("What's in the cellar?").key
+
+
+def test_a_vocative_is_not_part_of_the_question_but_a_name_in_the_middle_is():
+    assert ask("Gareth, what's your name?").question == "name"
+    assert ask("Tell me about Wren.").question is None
+    assert ask("Tell me about Wren.").reason == "guard:name"
+
+
+def test_the_model_is_asked_the_canonical_question_unless_the_player_used_its_words():
+    assert ask("Who are you?").prompt_line == "Tell me about yourself"
+    assert ask("Tell me about yourself").prompt_line == "Tell me about yourself"
+    assert ask("Where's the cellar?").prompt_line == "Where's the cellar?"

@@ -1,0 +1,78 @@
+"""Pre-generation: likely replies made in the background at background priority, then served to
+players with source "pregen"; the Celery task, the beat entry and the management command."""
+import asyncio
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+
+from llm.gate import PLAYERS_KEY
+from llm.models import ReplyCacheEntry
+from llm.reply_cache import reply_cache_purge
+from llm.reply_cache.questions import QUESTIONS
+from llm.reply_cache.selectors import reply_cache_stats
+from npcs.models import Npc
+from npcs.pregen import npc_replies_pregenerate
+from tests.cache.conftest import ask
+from tests.llm.fake_openai import Reply
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+async def test_pregeneration_fills_the_canonical_questions_of_a_context_players_meet(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "Where's the cellar?")  # any cacheable ask tells the cache where players meet Gareth
+    asked = fake_llm.chat_count
+
+    report = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
+    assert report.made == len(QUESTIONS) and report.failed == 0
+    assert await ReplyCacheEntry.objects.filter(source="pregen", npc_slug="gareth").acount() == len(QUESTIONS)
+    assert fake_llm.chat_count == asked + len(QUESTIONS)
+
+    frames = await ask(bob, "What drinks are there?")
+    assert frames[-1]["type"] == "npc.end" and frames[-1]["source"] == "pregen"
+    assert fake_llm.chat_count == asked + len(QUESTIONS)  # no new model call
+
+    again = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
+    assert again.made == 0  # idempotent: nothing is made twice
+    stats = await asyncio.to_thread(reply_cache_stats, days=1)
+    assert stats.served == {"llm": 1, "pregen": 1}
+    assert stats.pregen_share == 0.5 and stats.pregen_used_share == pytest.approx(1 / len(QUESTIONS))
+
+
+async def test_pregeneration_waits_while_a_player_is_being_answered(fake_llm, new_player):
+    _, alice = await new_player()
+    await ask(alice, "Hello there!")
+    asked = fake_llm.chat_count
+    await asyncio.to_thread(cache.set, PLAYERS_KEY, 1, 60)  # a player's request is with the model
+
+    job = asyncio.create_task(asyncio.to_thread(npc_replies_pregenerate, max_replies=2))
+    await asyncio.sleep(0.8)
+    assert fake_llm.chat_count == asked  # background priority: nothing sent while the player waits
+    await asyncio.to_thread(cache.set, PLAYERS_KEY, 0, 60)
+    report = await asyncio.wait_for(job, 10)
+    assert report.made == 2 and fake_llm.chat_count == asked + 2
+
+
+async def test_after_a_purge_the_most_asked_replies_are_made_first_and_action_replies_are_not_kept(fake_llm, new_player):
+    _, alice = await new_player()
+    for _ in range(3):
+        await ask(alice, "Where's the cellar?")
+    gareth = await Npc.objects.aget(slug="gareth")
+    await asyncio.to_thread(reply_cache_purge, npc_id=gareth.pk)  # as an edit in admin does: what players asked is kept
+    fake_llm.script(Reply("Down the hatch in the yard. [[action: relationship +1]]"))
+    report = await asyncio.to_thread(npc_replies_pregenerate, max_replies=1)
+    assert report.skipped == 1 and report.made == 0  # the most asked line came first; it proposed an action
+    assert fake_llm.chat_requests[-1]["messages"][-1]["content"].endswith("Where's the cellar?")
+
+
+def test_pregenerate_is_a_periodic_celery_task_and_a_command(fake_llm, world, capsys):
+    entry = settings.CELERY_BEAT_SCHEDULE["npcs-pregenerate"]
+    assert entry["task"] == "npcs.tasks.pregenerate"
+    from npcs.tasks import pregenerate
+
+    assert pregenerate.apply().get() == 0  # nothing asked yet: nothing to make
+    call_command("pregenerate", "--max", "5")
+    assert "Pre-generated 0 replies" in capsys.readouterr().out

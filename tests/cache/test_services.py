@@ -1,0 +1,241 @@
+"""The reply cache over the websocket, end to end: hits across players, near-misses and other
+contexts that must miss, flags, NPC edits, single flight, the levels, and what is never kept.
+The LLM is the scripted fake OpenAI server; `fake_llm.chat_count` says how many replies it made."""
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+
+from gameplay import voice
+from gameplay.world import world_changed
+from llm import metrics
+from llm.models import ReplyCacheEntry, ReplyFlag, ReplyServe
+from llm.prompts import Memory
+from llm.reply_cache import memory_clear
+from npcs.models import Npc, NpcState
+from tests.cache.conftest import ask, send_frame
+from tests.llm.fake_openai import Fail, Reply
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+ABOUT = "Gareth Rusk, keeper of the Rusted Tankard these twenty years."
+
+
+def final(frames: list[dict]) -> dict:
+    return frames[-1]
+
+
+def tokens(frames: list[dict]) -> str:
+    return "".join(f["text"] for f in frames if f["type"] == "npc.token")
+
+
+async def test_second_player_asking_in_other_words__is_served_from_the_cache(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply(ABOUT))
+    first = await ask(alice, "Tell me about yourself")
+    assert final(first)["source"] == "llm" and fake_llm.chat_count == 1
+
+    second = await ask(bob, "Who are you, really?")
+    end = final(second)
+    assert end["type"] == "npc.end" and end["source"] == "cache"
+    assert end["text"] == ABOUT and tokens(second) == ABOUT  # streamed as npc.token pieces
+    assert [f["type"] for f in second][:2] == ["npc.start", "npc.token"]
+    assert fake_llm.chat_count == 1
+
+
+async def test_canonical_question_is_what_the_model_is_asked_for_a_paraphrase(fake_llm, new_player):
+    """So the kept reply fits every phrasing of the question, not just the first asker's."""
+    _, alice = await new_player()
+    await ask(alice, "Who are you, scoundrel?")  # an unknown word: a question of its own
+    await ask(alice, "Who are you, really?")
+    lines = [r["messages"][-1]["content"] for r in fake_llm.chat_requests]
+    assert lines[0].endswith("Who are you, scoundrel?")
+    assert lines[1].endswith("Tell me about yourself")
+
+
+async def test_near_miss__what_to_eat_after_what_to_drink_never_hits(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply("Ale, cider, red wine, and rustgut if you're brave."), Reply("Mutton stew and meat pie."))
+    await ask(alice, "What do you have to drink?")
+    frames = await ask(bob, "What do you have to eat?")
+    assert final(frames)["source"] == "llm" and final(frames)["text"] == "Mutton stew and meat pie."
+    for line in ("What was in the stew yesterday?", "Do you serve cider?", "Where can I get a drink?", "Do you drink?"):
+        assert final(await ask(bob, line))["source"] == "llm", line
+    assert fake_llm.chat_count == 6
+
+
+@pytest.mark.parametrize("change", ["mood", "tier"])
+async def test_other_mood_or_tier__misses(fake_llm, new_player, change):
+    _, alice = await new_player()
+    bob_game, bob = await new_player()
+    await ask(alice, "What is your name?")
+    fields = {"mood": "gloomy"} if change == "mood" else {"relationship": 40}  # 40: a friend
+    await NpcState.objects.filter(game_id=bob_game, npc__slug="gareth").aupdate(**fields)
+    assert final(await ask(bob, "What's your name?"))["source"] == "llm"
+    assert fake_llm.chat_count == 2
+
+
+async def test_other_part_of_the_day__misses(fake_llm, new_player):
+    _, alice = await new_player()
+    bob_game, bob = await new_player()
+    await ask(alice, "How are you?")
+    await send_frame(bob, {"type": "command", "id": "w1", "text": "wait 6"})  # morning -> afternoon
+    frames = await ask(bob, "How are you?")
+    assert final(frames)["source"] == "llm"
+    assert fake_llm.chat_count == 2
+
+
+async def test_flag__evicts_the_entry_from_every_level_and_counts(fake_llm, new_player):
+    game, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply("Nonsense about turnips."), Reply(ABOUT))
+    await ask(alice, "Tell me about yourself", cid="a1")
+    served = await ask(bob, "Who are you?", cid="b1")
+    assert final(served)["source"] == "cache"
+    flagged_before = metrics.REPLIES_FLAGGED.labels(npc="gareth")._value.get()
+
+    bob_game = (await ReplyServe.objects.aget(client_id="b1")).game_id
+    flag = await send_frame(bob, {"type": "flag", "id": "f1", "target": "b1"})
+    assert [f["type"] for f in flag] == ["narration"] and flag[-1]["reply_to"] == "f1" and "Gareth" in flag[-1]["text"]
+    assert await ReplyFlag.objects.filter(game_id=bob_game, target="b1", evicted=True).acount() == 1
+    assert await ReplyCacheEntry.objects.acount() == 0
+    assert metrics.REPLIES_FLAGGED.labels(npc="gareth")._value.get() == flagged_before + 1
+
+    again = await send_frame(bob, {"type": "flag", "id": "f2", "target": "b1"})  # counted once
+    assert again[-1]["type"] == "narration"
+    assert await ReplyFlag.objects.acount() == 1
+
+    fresh = await ask(alice, "Tell me about yourself")
+    assert final(fresh)["source"] == "llm" and final(fresh)["text"] == ABOUT
+    assert fake_llm.chat_count == 2
+
+
+async def test_flag__of_a_fresh_model_reply_evicts_what_was_kept_from_it(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "What is your name?", cid="n1")
+    await send_frame(alice, {"type": "flag", "id": "f1", "target": "n1"})
+    assert final(await ask(bob, "What's your name?"))["source"] == "llm"
+
+
+async def test_flag__without_target_is_missing_field(fake_llm, new_player):
+    _, alice = await new_player()
+    frames = await send_frame(alice, {"type": "flag", "id": "f1"})
+    assert frames[-1]["type"] == "error" and frames[-1]["code"] == "missing_field"
+
+
+async def test_npc_edit_in_admin__invalidates_its_replies(fake_llm, new_player, client):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "Tell me about yourself")
+    assert await ReplyCacheEntry.objects.acount() == 1
+
+    await database_sync_to_async(_edit_in_admin)(client, "gareth", personality="Gruff now, and sad.")
+    assert await ReplyCacheEntry.objects.acount() == 0
+    frames = await ask(bob, "Who are you?")
+    assert final(frames)["source"] == "llm"
+    assert "Gruff now" in fake_llm.chat_requests[-1]["messages"][0]["content"]
+
+
+async def test_persona_changed_outside_admin__misses_too(fake_llm, new_player):
+    """A content reload or the shell does not bump persona_version; the persona's own hash is keyed."""
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "Tell me about yourself")
+    await Npc.objects.filter(slug="gareth").aupdate(personality="Cheerful to a fault.")
+    await database_sync_to_async(world_changed)()
+    assert final(await ask(bob, "Who are you?"))["source"] == "llm"
+
+
+def _edit_in_admin(client, slug: str, **changes) -> None:
+    from django.contrib.auth.models import User
+
+    admin = User.objects.create_superuser("editor", "editor@example.com", "pw")
+    client.force_login(admin)
+    npc = Npc.objects.get(slug=slug)
+    data = {f: getattr(npc, f) for f in ("slug", "name", "role", "appearance", "personality", "speech_style", "initial_mood")}
+    import json
+
+    data.update({f: json.dumps(getattr(npc, f)) for f in ("knows", "hides", "greetings", "idle_lines", "busy_lines", "cutoff_lines")})
+    data.update(is_active="on", **changes)
+    for prefix in ("topics", "schedule"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"})
+    response = client.post(f"/admin/npcs/npc/{npc.pk}/change/", data)
+    assert response.status_code == 302, response.content[:2000]
+
+
+async def test_identical_asks_in_flight__share_one_model_call(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply("Business is slow but steady, friend, slow but steady.", tokens_per_second=20))
+    first, second = await asyncio.gather(ask(alice, "How are you?"), ask(bob, "How are you?"))
+    sources = sorted([final(first)["source"], final(second)["source"]])
+    assert sources == ["cache", "llm"]
+    assert final(first)["text"] == final(second)["text"]
+    assert fake_llm.chat_count == 1
+    follower = first if final(first)["source"] == "cache" else second
+    assert follower[1]["type"] == "npc.thinking"  # shown while the other player's reply is written
+
+
+def _hits(level: str) -> float:
+    return metrics.CACHE_HITS.labels(level=level)._value.get()
+
+
+async def test_levels__a_hit_below_is_promoted_above(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "What is your name?")
+    before = {level: _hits(level) for level in ("memory", "redis", "db")}
+
+    memory_clear()  # this process's LRU forgets: the shared cache answers
+    assert final(await ask(bob, "What's your name?"))["source"] == "cache"
+    memory_clear()
+    await database_sync_to_async(cache.clear)()  # a restart: only the database remembers
+    assert final(await ask(bob, "What are you called?"))["source"] == "cache"
+    assert final(await ask(bob, "Do you have a name?"))["source"] == "cache"  # promoted to memory
+
+    assert _hits("redis") == before["redis"] + 1
+    assert _hits("db") == before["db"] + 1
+    assert _hits("memory") == before["memory"] + 1
+    assert fake_llm.chat_count == 1
+
+
+async def test_replies_that_propose_actions_or_fall_back__are_not_kept(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply("Good to see you. [[action: relationship +1]]"))
+    await ask(alice, "Hello there!")
+    fake_llm.script(Fail(500), Fail(500))  # the first try and its one retry
+    assert final(await ask(alice, "What is your name?"))["source"] == "fallback"
+    assert await ReplyCacheEntry.objects.acount() == 0
+    assert final(await ask(bob, "Hello."))["source"] == "llm"
+
+
+async def test_replies_that_drew_on_memories__are_not_kept_nor_served(fake_llm, new_player, monkeypatch):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "Tell me about yourself")
+    build = voice.prompt_build
+
+    def with_memories(plan, npc, **kwargs):
+        return build(plan, npc, memories=[Memory("The player once paid Gareth twice for one ale.")])
+
+    monkeypatch.setattr(voice, "prompt_build", with_memories)
+    frames = await ask(bob, "Tell me about yourself")
+    assert final(frames)["source"] == "llm"  # not served: this player's reply draws on their memories
+    assert await ReplyCacheEntry.objects.acount() == 1  # and not kept for others
+    assert fake_llm.chat_count == 2
+
+
+async def test_every_reply_on_the_path_is_recorded_with_its_source(fake_llm, new_player):
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "What is your name?")
+    await ask(bob, "What's your name?")
+    sources = sorted([s async for s in ReplyServe.objects.values_list("source", flat=True)])
+    assert sources == ["cache", "llm"]
+    entry = await ReplyCacheEntry.objects.aget()
+    assert entry.served == 1

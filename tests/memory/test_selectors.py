@@ -1,0 +1,163 @@
+"""Retrieval under a token budget (pinned facts first, relevance, recency), the recent turns, the cache."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from memory import services
+from django.db.models import F
+
+from memory.models import FACT, MemoryLedger, MemoryRecord
+from memory.selectors import memory_footprint, memory_matrix, memory_recent_turns, memory_retrieve
+from tests.memory.conftest import words
+
+pytestmark = pytest.mark.django_db
+
+TOPICS = [
+    ("Where do you keep the spare barrels?", "Down in the cellar, behind the old cider press."),
+    ("Has it rained much this week?", "Buckets. The roof leaks by the hearth."),
+    ("Who plays dice in the corner?", "Tinkers from the east road. Don't bet with them."),
+    ("What's the stew tonight?", "Mutton and turnip, same as ever."),
+    ("Any news of the bandits on the north road?", "The watch hanged two at dawn."),
+    ("I hear music upstairs.", "That's the bard. He owes me for three nights."),
+]
+
+
+def say(game_id, line, reply="Aye.", minute=0):
+    services.memory_record_exchange(game_id=game_id, npc_slug="bram", player_line=line, npc_reply=reply, game_minute=minute)
+
+
+def retrieve(game_id, query, *, budget=200, now=1000, **extra):
+    return memory_retrieve(game_id=game_id, npc_slug="bram", query=query, now_minute=now, token_budget=budget,
+                           count_tokens=words, **extra)
+
+
+@pytest.fixture
+def tavern_talk(game_id):
+    say(game_id, "My name is Aldric and my sister is called Mira.", "Welcome, Aldric.", minute=0)
+    for minute, (line, reply) in enumerate(TOPICS, start=1):
+        say(game_id, line, reply, minute=minute * 10)
+    for minute in range(100, 106):  # recent small talk: the 12 turns the prompt shows as recent
+        say(game_id, "Another ale.", "Here you are.", minute=minute)
+    return game_id
+
+
+def test_retrieve__pinned_facts_first(tavern_talk):
+    found = retrieve(tavern_talk, "Tell me about the bandits.")
+    assert [m.kind for m in found[:2]] == [FACT, FACT]
+    assert {m.text for m in found[:2]} == {"The player's name is Aldric.", "The player's sister is called Mira."}
+    assert all(m.pinned for m in found[:2]) and not any(m.pinned for m in found[2:])
+    assert "pinned fact" in found[0].why
+
+
+def test_retrieve__prefers_relevant_memories(tavern_talk):
+    found = [m for m in retrieve(tavern_talk, "Is anything stored down in the cellar?") if not m.pinned]
+    assert "cellar" in found[0].text
+    assert found[0].relevance == max(m.relevance for m in found)
+    assert "relevant" in found[0].why
+    found = [m for m in retrieve(tavern_talk, "Were the north road bandits caught?") if not m.pinned]
+    assert "bandits" in found[0].text or "hanged" in found[0].text
+
+
+def test_retrieve__leaves_out_the_recent_turns(tavern_talk):
+    texts = [m.text for m in retrieve(tavern_talk, "ale", budget=10_000)]
+    assert "Another ale." not in texts and "Here you are." not in texts
+    texts = [m.text for m in retrieve(tavern_talk, "ale", budget=10_000, skip_recent_turns=0)]
+    assert "Another ale." in texts
+
+
+def test_retrieve__tight_budget_still_starts_with_the_best_fact(tavern_talk):
+    found = retrieve(tavern_talk, "What was my name again?", budget=6)
+    assert found[0].text == "The player's name is Aldric."
+    assert sum(words(m.text) for m in found) <= 6
+
+
+def test_retrieve__facts_take_half_the_budget_when_others_need_room(tavern_talk, memory_settings):
+    both = {"The player's name is Aldric.", "The player's sister is called Mira."}  # 11 words together
+    found = retrieve(tavern_talk, "Any news of the bandits?", budget=12)
+    assert found[0].pinned and sum(m.pinned for m in found) == 1 and len(found) > 1
+    memory_settings["PINNED_SHARE"] = 1.0
+    found = retrieve(tavern_talk, "Any news of the bandits?", budget=12)
+    assert {m.text for m in found if m.pinned} == both and [m.pinned for m in found[:2]] == [True, True]
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(budget=st.integers(min_value=0, max_value=120), limit=st.integers(min_value=0, max_value=30),
+       query=st.sampled_from(["", "cellar", "my sister", "What did I tell you my name was?", "dice!"]))
+def test_retrieve__never_over_budget(tavern_talk, budget, limit, query):
+    found = retrieve(tavern_talk, query, budget=budget, limit=limit)
+    assert sum(words(m.text) for m in found) <= budget
+    assert len(found) <= limit
+    assert len({m.id for m in found}) == len(found)
+    pins = [m.pinned for m in found]
+    assert pins == sorted(pins, reverse=True)
+
+
+def test_retrieve__older_memories_fade_unless_used(game_id):
+    say(game_id, "The harvest festival is next week.", "Aye, with a pie contest.", minute=0)
+    say(game_id, "The harvest festival is next week.", "Aye, with a pie contest.", minute=2880)
+    found = [m for m in retrieve(game_id, "festival", now=2880, skip_recent_turns=0) if m.text.startswith("The harvest")]
+    old, new = sorted(found, key=lambda m: m.game_minute)
+    assert old.recency == pytest.approx(0.25) and new.recency == pytest.approx(1.0)
+    assert new.score > old.score
+
+
+def test_retrieve__unknown_game_or_npc_is_empty(game_id):
+    assert retrieve(game_id, "anything") == ()
+    say(game_id, "Hello there, friend.")
+    assert memory_retrieve(game_id=game_id, npc_slug="mags", query="x", now_minute=0, token_budget=50, count_tokens=words) == ()
+
+
+def test_cache__appended_records_are_seen_without_a_reload(tavern_talk):
+    first = memory_matrix(game_id=tavern_talk, npc_slug="bram")
+    say(tavern_talk, "The blacksmith's daughter eloped with a sailor.", "Scandal!", minute=200)
+    second = memory_matrix(game_id=tavern_talk, npc_slug="bram")
+    assert second.version == first.version and second.size == first.size + 2
+    assert second.texts[: first.size] == first.texts
+    assert any("eloped" in m.text for m in retrieve(tavern_talk, "Who eloped?", now=200, skip_recent_turns=0))
+
+
+def test_cache__a_replaced_fact_invalidates_it(tavern_talk):
+    retrieve(tavern_talk, "name")
+    say(tavern_talk, "My name is Aldo, not Aldric.", minute=300)
+    facts = {m.text for m in retrieve(tavern_talk, "name", now=300) if m.pinned}
+    assert "The player's name is Aldo." in facts and "The player's name is Aldric." not in facts
+
+
+def test_cache__a_fold_elsewhere_invalidates_it(tavern_talk):
+    before = memory_matrix(game_id=tavern_talk, npc_slug="bram")
+    assert services.memory_summarise(game_id=tavern_talk, npc_slug="bram") > 0  # as a worker would
+    after = memory_matrix(game_id=tavern_talk, npc_slug="bram")
+    assert after.version > before.version and "summary" in after.kinds
+    assert after.size == MemoryRecord.objects.filter(game_id=tavern_talk).count()
+
+
+def test_cache__a_missed_append_is_caught_by_the_raw_count(tavern_talk):
+    """A row committed out of id order would not be appended; the ledger's raw count gives it away."""
+    before = memory_matrix(game_id=tavern_talk, npc_slug="bram")
+    victim = MemoryRecord.objects.filter(game_id=tavern_talk, kind="turn").order_by("id").first()
+    victim.delete()
+    MemoryLedger.objects.filter(game_id=tavern_talk).update(raw_count=F("raw_count") - 1)
+    after = memory_matrix(game_id=tavern_talk, npc_slug="bram")
+    assert after.size == before.size - 1 and victim.text not in after.texts[:1]
+
+
+def test_recent_turns__oldest_first_limited(tavern_talk):
+    turns = memory_recent_turns(game_id=tavern_talk, npc_slug="bram", limit=3)
+    assert turns == (("npc", "Here you are."), ("player", "Another ale."), ("npc", "Here you are."))
+    assert len(memory_recent_turns(game_id=tavern_talk, npc_slug="bram")) == 12
+    assert memory_recent_turns(game_id=tavern_talk, npc_slug="nobody") == ()
+
+
+def test_footprint__counts_rows_and_bytes(tavern_talk):
+    footprint = memory_footprint(game_id=tavern_talk, npc_slug="bram")
+    assert footprint.facts == 2 and footprint.raw == 2 * (1 + len(TOPICS) + 6)
+    assert footprint.records == footprint.facts + footprint.raw and footprint.database_bytes > 768 * footprint.records
+
+
+def test_retrieve__accepts_the_callers_query_vector(tavern_talk):
+    from llm.embeddings import embed_one
+
+    vector = embed_one("Is anything stored down in the cellar?")
+    given = retrieve(tavern_talk, "", query_vector=vector)
+    assert given == retrieve(tavern_talk, "Is anything stored down in the cellar?")
