@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 
 from llm.metrics import reply_observed
 from llm.reply_cache import reply_cache_flag
+from memory.services import memory_record_exchange
 from tankard_site.logging import log_context
 
 from . import limits, services
@@ -91,6 +92,9 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
         voiced = await avoice_reply(plan, send_timed)
         async with lock:
             result = await database_sync_to_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
+        if not result.replayed:
+            await database_sync_to_async(memory_record_exchange)(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
+                                                                 npc_reply=voiced.text, game_minute=plan.minute)
         if voiced.tokens_in or voiced.tokens_out:
             await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
         await _asend_result(result, send)

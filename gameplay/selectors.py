@@ -22,3 +22,12 @@ def turns_recent(*, game_id: str, limit: int = 30) -> list[dict]:
 def games_active_count(*, since: datetime) -> int:
     """Games that played a turn at or after `since`."""
     return Turn.objects.filter(created_at__gte=since).values("game_id").distinct().count()
+
+
+def say_turns_recent(*, limit: int = 50) -> list[Turn]:
+    """The latest NPC replies across all games, newest first, for the prompt inspector."""
+    return list(Turn.objects.filter(kind="say").order_by("-id").only("id", "game_id", "client_id", "npc_slug", "text", "final", "source", "created_at")[:limit])
+
+
+def turn_get(*, turn_id: int) -> Turn | None:
+    return Turn.objects.filter(pk=turn_id).first()

@@ -22,6 +22,7 @@ from npcs.services import npc_states_create, npc_states_save
 
 from .models import Game, GameSnapshot, Turn
 from llm.actions import ProposedAction
+from memory.facts import player_name_in
 from llm.prompts import Situation
 
 from .rules import clock, engine, proposals, talk
@@ -254,6 +255,16 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> 
     return _with_retries(run)
 
 
+def say_plan_inspect(*, game_id: str, npc: str, text: str) -> SayPlan:
+    """A say plan for the prompt inspector: like `say_prepare`, but for any NPC, present or not."""
+    world = world_current()
+    game, state, _ = _load(game_id, for_update=False)
+    ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+    if npc not in world.npcs:
+        raise Refusal("No such NPC.", code="unknown_npc")
+    return _say_plan(ctx, game, None, npc, text)
+
+
 def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[ProposedAction, ...] = ()) -> TurnResult:
     """Store a finished NPC reply as a turn and apply what the conversation changes, exactly once."""
 
@@ -264,6 +275,7 @@ def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[Propose
         game, state, restored = _load(plan.game_id, for_update=True)
         ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
         if plan.npc in world.npcs:
+            ctx.state.player_name = player_name_in(plan.line) or ctx.state.player_name
             talk.conversation_apply(ctx, plan.npc, plan.line)
             for action in actions:
                 proposals.proposal_apply(ctx, plan.npc, action)

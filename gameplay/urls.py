@@ -9,4 +9,6 @@ urlpatterns = [
     path("", views.game_page, name="play"),
     path("staff/", staff.dashboard, name="staff"),
     path("staff/stats.json", staff.stats_json, name="staff-stats"),
+    path("staff/prompts/", staff.prompts, name="staff-prompts"),
+    path("staff/prompts/<int:turn_id>/", staff.prompt_detail, name="staff-prompt"),
 ]

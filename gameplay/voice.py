@@ -18,13 +18,18 @@ from django.conf import settings
 from llm.actions import MarkerFilter, ProposedAction, parse_actions
 from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
-from llm.prompts import Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, sanitize
+from llm.prompts import (
+    Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens, sanitize,
+)
+from memory.selectors import memory_recent_turns, memory_retrieve
+from memory.services import memory_mark_used
 from llm.reply_cache import (
     CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_finish,
 )
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
 from . import limits
+from .inspector import prompt_report, prompt_report_keep
 from .rules import clock
 from .world import world_current
 
@@ -43,15 +48,35 @@ class VoicedReply:
     first_token_s: float | None = None
 
 
-def prompt_build(plan, npc: NpcDef, *, memories=(), recent=()) -> PromptResult:
-    """The messages for this reply, fitted to the model's context window."""
+RECENT_TURNS = 12
+
+
+def prompt_build(plan, npc: NpcDef, *, use_memory: bool = True) -> PromptResult:
+    """The messages for this reply, fitted to the model's context window, with what the NPC
+    remembers of this player (the most relevant memories that fit their share of the budget).
+    The prompt and the memories' scores are kept for the prompt inspector."""
+    prompt, recalled = prompt_inspect(plan, npc, use_memory=use_memory)
+    prompt_report_keep(game_id=plan.game_id, client_id=plan.client_id, report=prompt_report(prompt, recalled))
+    return prompt
+
+
+def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: bool = True) -> tuple[PromptResult, tuple]:
+    """The prompt and the memories chosen for it (with their scores), for the prompt inspector too."""
     cfg = settings.TANKARD_LLM
     budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"])
-    return build_npc_messages(
+    recalled, recent = (), ()
+    if use_memory:
+        recent = memory_recent_turns(game_id=plan.game_id, npc_slug=plan.npc, limit=RECENT_TURNS)
+        recalled = memory_retrieve(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,
+                                   token_budget=budget.memories, count_tokens=count_tokens, skip_recent_turns=len(recent))
+        if recalled and mark_used:
+            memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
+    prompt = build_npc_messages(
         persona=Persona(**npc_persona_values(npc)), situation=plan.situation,
-        recent=[Turn(speaker, text) for speaker, text in recent], memories=memories,
+        recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text, m.why) for m in recalled],
         player_line=plan.line, budget=budget, canary=CANARY,
     )
+    return prompt, recalled
 
 
 async def avoice_reply(plan, send: Send) -> VoicedReply:

@@ -63,6 +63,16 @@ def facts_extract(line: str) -> tuple[Fact, ...]:
     return tuple(found.values())
 
 
+def player_name_in(line: str) -> str | None:
+    """The name the player gives for themselves in this line, if any ("call me Ros" -> "Ros")."""
+    name = None
+    for kind, pattern in _PATTERNS:
+        if kind == "name":
+            for match in pattern.finditer(line):
+                name = _clean_name(match.group(1)) or name
+    return name
+
+
 def _fact(kind: str, match: re.Match[str]) -> Fact | None:
     if kind == "name":
         name = _clean_name(match.group(1))

@@ -7,11 +7,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
-from gameplay import voice
 from gameplay.world import world_changed
 from llm import metrics
 from llm.models import ReplyCacheEntry, ReplyFlag, ReplyServe
-from llm.prompts import Memory
 from llm.reply_cache import memory_clear
 from npcs.models import Npc, NpcState
 from tests.cache.conftest import ask, send_frame
@@ -28,6 +26,13 @@ def final(frames: list[dict]) -> dict:
 
 def tokens(frames: list[dict]) -> str:
     return "".join(f["text"] for f in frames if f["type"] == "npc.token")
+
+
+async def ask_new(new_player, line: str, **kwargs) -> list[dict]:
+    """A new player's first line. Later lines of a conversation carry it in the prompt (recent
+    turns), and those replies are never taken from nor kept in the cache."""
+    _, cookie = await new_player()
+    return await ask(cookie, line, **kwargs)
 
 
 async def test_second_player_asking_in_other_words__is_served_from_the_cache(fake_llm, new_player):
@@ -47,9 +52,8 @@ async def test_second_player_asking_in_other_words__is_served_from_the_cache(fak
 
 async def test_canonical_question_is_what_the_model_is_asked_for_a_paraphrase(fake_llm, new_player):
     """So the kept reply fits every phrasing of the question, not just the first asker's."""
-    _, alice = await new_player()
-    await ask(alice, "Who are you, scoundrel?")  # an unknown word: a question of its own
-    await ask(alice, "Who are you, really?")
+    await ask_new(new_player, "Who are you, scoundrel?")  # an unknown word: a question of its own
+    await ask_new(new_player, "Who are you, really?")
     lines = [r["messages"][-1]["content"] for r in fake_llm.chat_requests]
     assert lines[0].endswith("Who are you, scoundrel?")
     assert lines[1].endswith("Tell me about yourself")
@@ -63,7 +67,7 @@ async def test_near_miss__what_to_eat_after_what_to_drink_never_hits(fake_llm, n
     frames = await ask(bob, "What do you have to eat?")
     assert final(frames)["source"] == "llm" and final(frames)["text"] == "Mutton stew and meat pie."
     for line in ("What was in the stew yesterday?", "Do you serve cider?", "Where can I get a drink?", "Do you drink?"):
-        assert final(await ask(bob, line))["source"] == "llm", line
+        assert final(await ask_new(new_player, line))["source"] == "llm", line
     assert fake_llm.chat_count == 6
 
 
@@ -108,7 +112,7 @@ async def test_flag__evicts_the_entry_from_every_level_and_counts(fake_llm, new_
     assert again[-1]["type"] == "narration"
     assert await ReplyFlag.objects.acount() == 1
 
-    fresh = await ask(alice, "Tell me about yourself")
+    fresh = await ask_new(new_player, "Tell me about yourself")
     assert final(fresh)["source"] == "llm" and final(fresh)["text"] == ABOUT
     assert fake_llm.chat_count == 2
 
@@ -194,8 +198,8 @@ async def test_levels__a_hit_below_is_promoted_above(fake_llm, new_player):
     assert final(await ask(bob, "What's your name?"))["source"] == "cache"
     memory_clear()
     await database_sync_to_async(cache.clear)()  # a restart: only the database remembers
-    assert final(await ask(bob, "What are you called?"))["source"] == "cache"
-    assert final(await ask(bob, "Do you have a name?"))["source"] == "cache"  # promoted to memory
+    assert final(await ask_new(new_player, "What are you called?"))["source"] == "cache"
+    assert final(await ask_new(new_player, "Do you have a name?"))["source"] == "cache"  # promoted to memory
 
     assert _hits("redis") == before["redis"] + 1
     assert _hits("db") == before["db"] + 1
@@ -209,25 +213,35 @@ async def test_replies_that_propose_actions_or_fall_back__are_not_kept(fake_llm,
     fake_llm.script(Reply("Good to see you. [[action: relationship +1]]"))
     await ask(alice, "Hello there!")
     fake_llm.script(Fail(500), Fail(500))  # the first try and its one retry
-    assert final(await ask(alice, "What is your name?"))["source"] == "fallback"
+    assert final(await ask_new(new_player, "What is your name?"))["source"] == "fallback"
     assert await ReplyCacheEntry.objects.acount() == 0
     assert final(await ask(bob, "Hello."))["source"] == "llm"
 
 
-async def test_replies_that_drew_on_memories__are_not_kept_nor_served(fake_llm, new_player, monkeypatch):
+async def test_replies_that_drew_on_memories__are_not_kept_nor_served(fake_llm, new_player):
     _, alice = await new_player()
     _, bob = await new_player()
     await ask(alice, "Tell me about yourself")
-    build = voice.prompt_build
-
-    def with_memories(plan, npc, **kwargs):
-        return build(plan, npc, memories=[Memory("The player once paid Gareth twice for one ale.")])
-
-    monkeypatch.setattr(voice, "prompt_build", with_memories)
+    await ask(bob, "My name is Bob and my sister Mira is lost.")  # Gareth now remembers Bob
+    entries = await ReplyCacheEntry.objects.acount()
+    calls = fake_llm.chat_count
     frames = await ask(bob, "Tell me about yourself")
     assert final(frames)["source"] == "llm"  # not served: this player's reply draws on their memories
-    assert await ReplyCacheEntry.objects.acount() == 1  # and not kept for others
-    assert fake_llm.chat_count == 2
+    assert await ReplyCacheEntry.objects.acount() == entries  # and not kept for others
+    assert fake_llm.chat_count == calls + 1
+    system = fake_llm.chat_requests[-1]["messages"][0]["content"]
+    assert "Bob" in system and "Mira" in system
+
+
+async def test_a_line_later_in_a_conversation__is_neither_served_nor_kept(fake_llm, new_player):
+    """The conversation so far is in that prompt: a reply to it belongs to that conversation."""
+    _, alice = await new_player()
+    _, bob = await new_player()
+    await ask(alice, "What is your name?")
+    await ask(bob, "Hello there!")
+    entries = await ReplyCacheEntry.objects.acount()
+    assert final(await ask(bob, "What's your name?"))["source"] == "llm"
+    assert await ReplyCacheEntry.objects.acount() == entries
 
 
 async def test_every_reply_on_the_path_is_recorded_with_its_source(fake_llm, new_player):

@@ -151,3 +151,39 @@ async def test_free_text__without_the_model_answers_with_suggestions(fake_llm, s
     final = (await until_final(comm, "n2"))[-1]
     assert final["type"] == "error" and final["code"] == "unknown_command" and "help" in final["text"]
     await comm.disconnect()
+
+
+async def test_gareth_remembers_name_and_lost_sister_days_later(fake_llm, session_cookie, settings):
+    """The memory issue's promise: told once, remembered after hours of play and days of game time,
+    while the prompt stays within its budget."""
+    from channels.db import database_sync_to_async
+
+    from memory.services import memory_summarise_due
+
+    _, cookie = session_cookie
+    settings.TANKARD_TURNS_PER_MINUTE = 1000  # hours of play, compressed into seconds
+    settings.TANKARD_LLM_TOKENS_PER_HOUR = 10**7
+    fake_llm.script(Reply("Rowan, is it? And Mira... I'll keep an ear out, friend."))
+    comm = await ready(cookie)
+    await say(comm, "My name is Rowan, and my sister Mira is lost somewhere in Brackwater.", cid="intro")
+    for i in range(45):  # hours of talk about other things
+        await say(comm, f"What do you think of the weather, number {i}?", cid=f"chat{i}")
+    for day in range(3):  # and days of game time
+        await comm.send_json_to({"type": "command", "id": f"w{day}", "text": "wait 12"})
+        await until_final(comm, f"w{day}")
+        await comm.send_json_to({"type": "command", "id": f"v{day}", "text": "wait 12"})
+        await until_final(comm, f"v{day}")
+    await database_sync_to_async(memory_summarise_due)()  # the periodic job folds the old talk
+    await comm.send_json_to({"type": "command", "id": "back", "text": "go to the common room"})
+    await until_final(comm, "back")
+    frames = await say(comm, "Do you remember my name, and who I'm looking for?", cid="later")
+    assert frames[-1]["type"] == "npc.end", frames[-1]
+    assert frames[-1]["source"] == "llm", frames[-1]
+    request = next(r for r in reversed(fake_llm.chat_requests) if "Do you remember my name" in r["messages"][-1]["content"])
+    system = request["messages"][0]["content"]
+    assert "Rowan" in system and "Mira" in system
+    from llm.prompts import messages_tokens
+
+    cfg = settings.TANKARD_LLM
+    assert messages_tokens(request["messages"]) <= cfg["CONTEXT_WINDOW"] - cfg["MAX_REPLY_TOKENS"]
+    await comm.disconnect()
