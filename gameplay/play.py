@@ -29,9 +29,16 @@ FINAL_TYPES = frozenset({"narration", "npc.end", "error"})
 async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     """Answer one client frame with exactly one final frame, whatever happens inside."""
 
+    answered = False
+
     async def send_observed(out: dict) -> None:
+        nonlocal answered
+        final = out.get("type") in FINAL_TYPES and out.get("reply_to") == frame.id
+        if final and answered and out.get("code") == "server_busy":
+            return  # something failed after the answer was sent (metrics, memory): one final frame only
         await send(out)
-        if out.get("type") in FINAL_TYPES and out.get("reply_to") == frame.id:
+        if final and not answered:
+            answered = True
             turn_observed(kind=frame.type, outcome=out.get("code", "ok") if out["type"] == "error" else "ok")
 
     with log_context(game_id=game_id, turn_id=frame.id):
@@ -93,8 +100,7 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
         async with lock:
             result = await database_sync_to_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
         if not result.replayed:
-            await database_sync_to_async(memory_record_exchange)(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
-                                                                 npc_reply=voiced.text, game_minute=plan.minute)
+            await _aremember(plan, voiced.text)
         if voiced.tokens_in or voiced.tokens_out:
             await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
         await _asend_result(result, send)
@@ -102,6 +108,16 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
                        total_s=time.monotonic() - started, tokens_in=voiced.tokens_in, tokens_out=voiced.tokens_out)
     finally:
         speaking.discard(plan.npc)
+
+
+async def _aremember(plan: services.SayPlan, reply: str) -> None:
+    """Record the exchange in the NPC's memory. The turn is already committed: a failure here is
+    logged, never answered with `server_busy` (which would tell the player nothing was applied)."""
+    try:
+        await database_sync_to_async(memory_record_exchange)(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
+                                                             npc_reply=reply, game_minute=plan.minute)
+    except Exception:
+        logger.exception("memory of the exchange not recorded (game %s, npc %s)", plan.game_id, plan.npc)
 
 
 FLAGGED = '{name} catches your puzzled look and waves the words away. "Forget I said that, friend. Ask me again."'

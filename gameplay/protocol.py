@@ -96,6 +96,6 @@ def _flag_parse(data: dict, reply_to: str | None) -> ClientFrame | FrameError:
     target = data.get("target")
     if target is None or target == "":
         return FrameError("missing_field", reply_to)
-    if not isinstance(target, (str, int)) or isinstance(target, bool) or len(str(target)) > MAX_ID_CHARS:
+    if not isinstance(target, (str, int)) or isinstance(target, bool) or len(str(target)) > MAX_ID_CHARS or not str(target).isprintable():
         return FrameError("bad_frame", reply_to)
     return ClientFrame(type="flag", id=reply_to, text="", target=str(target))

@@ -166,8 +166,9 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
                     await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": line})
                 elif isinstance(event, Token):
                     first_token_s = first_token_s or time.monotonic() - started
-                    raw.append(event.text)
-                    await show(guard.feed(markers.feed(event.text)))
+                    piece = _LONE_SURROGATE.sub("\ufffd", event.text)  # half a UTF-16 pair: unsendable, unstorable
+                    raw.append(piece)
+                    await show(guard.feed(markers.feed(piece)))
                     if guard.leaked:
                         return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
                 elif isinstance(event, Finished):
@@ -256,6 +257,7 @@ async def anarrate(plan) -> str | None:
 
 # --- the leak guard ------------------------------------------------------------------------------
 LEAK_RUN_WORDS = 8  # this many words in a row of a protected prompt text, in a reply, are a leak
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _WORD = re.compile(r"[^\W_]+")
 
 

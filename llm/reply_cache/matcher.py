@@ -161,7 +161,10 @@ def _own(own: QuestionMatch, reason: str, score: float = 0.0, margin: float = 0.
 
 
 def _vocative_free(line: str, names: tuple[str, ...]) -> str:
-    return strip_vocatives(line.lower(), names).strip() or line
+    """The words to embed: without a vocative; else the line as said (the model is uncased), so the
+    embedding the memory path makes of the same line comes from the embedding cache."""
+    stripped = strip_vocatives(line.lower(), names).strip()
+    return stripped if stripped and stripped != line.lower().strip() else line.strip()
 
 
 def _vocabulary(question: Question) -> frozenset[str]:

@@ -57,9 +57,9 @@ async def test_pregeneration_waits_while_a_player_is_being_answered(fake_llm, ne
 
 
 async def test_after_a_purge_the_most_asked_replies_are_made_first_and_action_replies_are_not_kept(fake_llm, new_player):
-    _, alice = await new_player()
-    for _ in range(3):
-        await ask(alice, "Where's the cellar?")
+    for _ in range(3):  # three players' first lines
+        _, cookie = await new_player()
+        await ask(cookie, "Where's the cellar?")
     gareth = await Npc.objects.aget(slug="gareth")
     await asyncio.to_thread(reply_cache_purge, npc_id=gareth.pk)  # as an edit in admin does: what players asked is kept
     fake_llm.script(Reply("Down the hatch in the yard. [[action: relationship +1]]"))
