@@ -99,11 +99,12 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
         voiced = await avoice_reply(plan, send_timed)
         async with lock:
             result = await database_sync_to_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
+        await _asend_result(result, send)
+        # After the player has the reply: remembering it costs an embedding pass.
         if not result.replayed:
             await _aremember(plan, voiced.text)
         if voiced.tokens_in or voiced.tokens_out:
             await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
-        await _asend_result(result, send)
         reply_observed(npc=plan.npc, source=voiced.source, ttft_s=first_token[0] if first_token else None,
                        total_s=time.monotonic() - started, tokens_in=voiced.tokens_in, tokens_out=voiced.tokens_out)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -34,9 +35,25 @@ class Command(BaseCommand):
             from gameplay.background import background_start
 
             background_start()
+        threading.Thread(target=_warm_up, name="tankard-warm-up", daemon=True).start()
         self.stdout.write(self.style.SUCCESS(f"The Living Rusted Tankard is open at http://{options['host']}:{options['port']}/"))
         try:
             CommandLineInterface().run(["-b", options["host"], "-p", str(options["port"]), "--proxy-headers", settings.ASGI_APPLICATION.replace(".application", ":application")])
         finally:
             if supervised:
                 stop_local_server()
+
+
+def _warm_up() -> None:
+    """Load the embedding model, the tokenizer and the reply cache's question index before the first
+    player needs them, so that player does not wait a second for it."""
+    try:
+        from llm.embeddings import embed_one
+        from llm.prompts import warm_tokenizer
+        from llm.reply_cache import index_warm
+
+        embed_one("Good evening.")
+        warm_tokenizer()
+        index_warm()
+    except Exception:
+        logger.warning("warm-up failed; the first replies may be slower", exc_info=True)
