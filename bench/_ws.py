@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -57,8 +58,9 @@ def machine_load() -> str:
 
 # --- the game server ---------------------------------------------------------------------------------
 class GameServer:
-    """`manage.py migrate` then `manage.py run --no-local-model` on a fresh SQLite file, in its own
-    process group (stopped, with anything it started, by `stop()` or on leaving the `with`)."""
+    """`manage.py migrate` then `manage.py run --no-local-model` on a fresh SQLite file in a temp dir,
+    in its own process group (stopped, with anything it started, by `stop()` or on leaving the
+    `with`, which also removes the temp dir unless the run failed)."""
 
     def __init__(self, *, llm_base_url: str, model: str, env: dict[str, str] | None = None) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="tankard-bench-"))
@@ -124,8 +126,12 @@ class GameServer:
             self.stop()
             raise
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type, *exc: object) -> None:
         self.stop()
+        if exc_type is None or exc_type is KeyboardInterrupt:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            print(f"the game server's files are kept in {self.workdir}", file=sys.stderr)
 
 
 # --- games and players ---------------------------------------------------------------------------------

@@ -21,13 +21,17 @@ Each turn is one player line (all lines differ), sent both ways:
 
 The straight messages come from the game's own prompt assembly: `gameplay.services.say_prepare`
 gives the `SayPlan` for that line in a fresh game of the same database, and
-`gameplay.voice.prompt_build` the messages. With `--fake`, the fake server records every request
-body, and the run checks that the two bodies of each line are identical.
+`gameplay.voice.prompt_build` the messages; the rest of the body copies `llm.client`'s request.
+With `--fake` (the fake runs in this process), the fake server records every request body, and
+the run checks that the two bodies of each line are identical; it also notes when each request
+arrived, and so splits each way's time into "send -> request arrives" and "first token sent ->
+first token received".
 
 The game server it starts runs with the reply cache off (TANKARD_REPLY_CACHE=false) unless
-`--reply-cache on`, so what is measured is the model path, and with its first-token and total LLM
-timeouts raised to `--timeout`, so that a slow machine measures a late token, not a fallback. (With it on, a miss also pays the cache's
-lookup, and a line that asks a canonical question is put to the model in the canonical words.)
+`--reply-cache on`, so that what is measured is the model path (with it on, a miss also pays the
+cache's lookup, and a line that asks a canonical question goes to the model in the canonical
+words), and with its first-token and total LLM timeouts raised to `--timeout`, so that a slow
+machine measures a late token, not a fallback.
 
 Order: both ways alternate, and a line never follows itself (step k sends line k straight and
 line k-2 through the game, in alternating order), so drift cancels and llama.cpp's prompt-prefix
@@ -37,7 +41,10 @@ websocket, which cancels the game's turn and so its stream; llama.cpp's server s
 when its client goes), then waits until the model is idle (GET /models, which llama.cpp's server
 answers only once its model lock is free) before the next request: only time to first token is
 measured, and a long reply under load does not cost minutes. `--whole-replies` reads every reply
-to its end instead. The first `--warmup` steps are not counted.
+to its end instead. The first `--warmup` lines are not counted.
+
+What it does not cover: a fresh game has no memories, so the memory retrieval of a game in
+progress (embedding the line, ranking records) is not in these numbers.
 """
 from __future__ import annotations
 
@@ -56,7 +63,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._ws import (  # noqa: E402
-    GameServer, Player, check_loopback, command_line, machine_load, markdown_table, ms, new_game, percentile, stop_on_sigterm,
+    GameServer, Player, check_loopback, command_line, free_port, machine_load, markdown_table, ms, new_game, percentile,
+    stop_on_sigterm,
 )
 
 # Every line opens differently, and none asks one of the reply cache's canonical questions.
@@ -97,7 +105,7 @@ LINES = (
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring for the method.")
     parser.add_argument("--turns", type=int, default=20, help="counted turns (each sent both ways); default 20")
-    parser.add_argument("--warmup", type=int, default=2, help="uncounted steps first; default 2")
+    parser.add_argument("--warmup", type=int, default=2, help="lines sent both ways first and not counted; default 2")
     parser.add_argument("--npc", default="gareth", help="the NPC spoken to (present at the start of a fresh game)")
     parser.add_argument("--fake", action="store_true", help="use the scripted fake server instead of the local model")
     parser.add_argument("--first-token-delay", type=float, default=0.3, help="--fake: seconds before the first token")
@@ -149,7 +157,6 @@ def llm_server_start(args: argparse.Namespace, stack: ExitStack):
         fake.arrivals = arrivals
         return fake.base_url, fake
     from llm.local_server import LocalModelSupervisor
-    from bench._ws import free_port
 
     supervisor = LocalModelSupervisor(port=free_port())
     supervisor.start()
@@ -356,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             server.env["OPENAI_BASE_URL"] = llm_url
             stack.enter_context(server)
             game_url = server.url
-            print(f"LLM server {llm_url}; game server {game_url} (pid {server.pid}, log {server.log_path})", flush=True)
+            print(f"LLM server {llm_url}; game server {game_url} (pid {server.pid})", flush=True)
         try:
             samples = asyncio.run(measure(args, game_url, llm_url))
         except KeyboardInterrupt:

@@ -1,15 +1,17 @@
 """`look` latency for other players, idle and while slow NPC replies stream.
 
-Run from the project root (loopback only; it starts and stops everything itself, in about 40 s):
+Run from the project root (loopback only; it starts and stops everything itself, in about a minute):
 
     .venv/bin/python bench/look_latency.py
 
-It starts the scripted fake LLM server (tests/llm/fake_openai.py: every reply `--tokens` tokens at
+It starts the scripted fake LLM server (bench/fake_llm_server.py, the test fake of
+tests/llm/fake_openai.py in a process of its own: every reply `--tokens` tokens at
 `--tokens-per-second`, 60 at 5/s by default, so 12 s a reply) and a game server
 (`manage.py run --no-local-model`, fresh SQLite file in a temp dir, migrated first). Then, each
 player in a fresh game of its own (a fresh cookie from GET /):
 
-0. warm-up (not counted): one look per looker, and one say from another player, up to its first token;
+0. warm-up (not counted): one look per looker, and one whole reply to another player (the first
+   reply's end loads the embedding model of NPC memory: seconds, once per server process);
 1. idle: `--lookers` players send `look` every `--interval` s for `--idle-seconds`;
 2. streaming: the lookers go on, and after one interval `--talkers` other players each `say` a
    line to Gareth at the same moment, so that many slow replies stream at once; the lookers stop
@@ -34,6 +36,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import socket
+import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -43,7 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._ws import (  # noqa: E402
-    GameServer, Player, check_loopback, command_line, machine_load, markdown_table, ms, new_game, percentile, stop_on_sigterm,
+    ROOT, GameServer, Player, check_loopback, command_line, free_port, machine_load, markdown_table, ms, new_game, percentile,
+    stop_on_sigterm,
 )
 
 TALK_LINES = (
@@ -124,25 +130,27 @@ async def look_for(lookers: list[Player], args: argparse.Namespace, phase: Phase
     await asyncio.gather(*(looker(p, i, args, phase, stop, offsets[i]) for i, p in enumerate(lookers)))
 
 
-async def warm_up(url: str, lookers: list[Player]) -> None:
-    """The server's first look and first say pay one-off costs (loading the world, the tokenizer,
-    the HTTP client): one of each, not counted, before the idle phase."""
+async def warm_up(url: str, lookers: list[Player], timeout: float) -> None:
+    """A server's first look and first whole reply pay one-off costs (loading the world, the
+    tokenizer, the HTTP client, and at the reply's end the embedding model that memory recording
+    uses): one look per looker and one whole reply, not counted, before the idle phase."""
     for index, player in enumerate(lookers):
         pending = await player.send({"type": "command", "id": f"warm-look-{index}", "text": "look"})
         await asyncio.wait_for(pending.done.wait(), LOOK_TIMEOUT)
     warm = await Player(url, await new_game(url)).open()
     try:
         pending = await warm.send({"type": "say", "id": "warm-say", "npc": "gareth", "text": "Good morning to you."})
-        await asyncio.wait_for(pending.first_token.wait(), LOOK_TIMEOUT * 3)
+        await asyncio.wait_for(pending.done.wait(), timeout)
     finally:
-        await warm.close()  # the reply is cancelled with the socket
+        await warm.close()
 
 
 async def measure(args: argparse.Namespace, url: str) -> dict:
     lookers = [await Player(url, await new_game(url)).open() for _ in range(args.lookers)]
     talkers = [await Player(url, await new_game(url)).open() for _ in range(args.talkers)]
+    running: asyncio.Task | None = None
     try:
-        await warm_up(url, lookers)
+        await warm_up(url, lookers, args.timeout)
         idle, stop = Phase(), asyncio.Event()
         running = asyncio.create_task(look_for(lookers, args, idle, stop))
         await asyncio.sleep(args.idle_seconds)
@@ -162,6 +170,9 @@ async def measure(args: argparse.Namespace, url: str) -> dict:
         await running
         return {"idle": idle, "busy": busy, "replies": replies}
     finally:
+        if running is not None and not running.done():  # interrupted: stop looking before closing the sockets
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
         for player in lookers + talkers:
             await player.close()
 
@@ -214,6 +225,41 @@ def _row(label: str, values: list[float]) -> list[object]:
             ms(max(values, default=float("nan")))]
 
 
+class FakeLLMProcess:
+    """bench/fake_llm_server.py (the test fake on a fixed port) in a process of its own, so that its
+    ten streaming threads do not share this process's GIL with the clients that time the looks."""
+
+    def __init__(self, text: str, tokens_per_second: float, first_token_delay: float) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.command = [sys.executable, str(ROOT / "bench" / "fake_llm_server.py"), "--port", str(self.port), "--text", text,
+                        "--tokens-per-second", str(tokens_per_second), "--first-token-delay", str(first_token_delay), "--seconds", "3600"]
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> FakeLLMProcess:
+        self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError("the fake LLM server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
@@ -225,16 +271,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.url:
             url = args.url
         else:
-            from tests.llm.fake_openai import FakeOpenAI, Reply
-
-            reply = Reply(" ".join(words), tokens_per_second=args.tokens_per_second, first_token_delay=args.first_token_delay)
-            fake = stack.enter_context(FakeOpenAI(default=reply))
+            fake = stack.enter_context(FakeLLMProcess(" ".join(words), args.tokens_per_second, args.first_token_delay))
             env = {"TANKARD_TURNS_PER_MINUTE": "1000000", "TANKARD_LLM_CONCURRENCY": str(args.talkers),
                    "TANKARD_REPLY_CACHE": "true" if args.reply_cache == "on" else "false"}
             server = stack.enter_context(GameServer(llm_base_url=fake.base_url, model="fake-model", env=env))
             url, pid = server.url, server.pid
             print(f"fake LLM {fake.base_url} ({args.tokens} tokens at {args.tokens_per_second:g}/s); "
-                  f"game server {url} (pid {pid}, log {server.log_path})", flush=True)
+                  f"game server {url} (pid {pid})", flush=True)
         cpu_before = server_cpu_seconds(pid)
         started = time.perf_counter()
         try:

@@ -1,7 +1,8 @@
 """Voicing an NPC's reply: prompt from plain values, streamed from the LLM token by token, and the
 fallback ladder when the model is slow, wrong or gone (persona lines that fit the moment, then an
-in-world deferral). A stream cut mid-sentence is finished in character. No technical word ever
-reaches the player."""
+in-world deferral). A stream cut mid-sentence is finished in character, and so is one that starts
+to give away its prompt or canary (the leak guard, at the end of this module). No technical word
+ever reaches the player."""
 from __future__ import annotations
 
 import logging

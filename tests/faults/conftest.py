@@ -1,15 +1,18 @@
-"""Fixtures for the fault tests: a private Redis server that a test may kill and restart, and the
-game's cache and channel layer pointed at it. The machine's Redis on 6379 is never touched."""
+"""Fixtures and helpers for the fault tests: a private Redis server that a test may kill and
+restart, the game's cache and channel layer pointed at it (the machine's Redis on 6379 is never
+touched), and a write lock held on the SQLite file from another connection."""
 from __future__ import annotations
 
 import shutil
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 
 def free_port() -> int:
@@ -87,3 +90,22 @@ def redis_settings(settings, url: str) -> None:
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                     "CONFIG": {"hosts": [url], "capacity": 1000, "expiry": 30}}
     }
+
+
+def sqlite_path() -> str:
+    settings_dict = connections["default"].settings_dict
+    if settings_dict["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("the SQLite lock tests need the embedded database")
+    return settings_dict["NAME"]
+
+
+class WriteLock:
+    """BEGIN IMMEDIATE from another connection: nobody else may write until it is released."""
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()

@@ -4,10 +4,8 @@ long one is refused in the world with `server_busy` and nothing is half-applied 
 turn row: all or nothing); the same id sent again later applies once."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,28 +16,10 @@ from channels.db import database_sync_to_async
 from django.db import connections
 
 from gameplay.models import Game, GameSnapshot, Turn
+from tests.faults.conftest import WriteLock, sqlite_path
 from tests.faults.websocket import drain, game_with_cookie, play, ready
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def sqlite_path() -> str:
-    settings_dict = connections["default"].settings_dict
-    if settings_dict["ENGINE"] != "django.db.backends.sqlite3":
-        pytest.skip("the SQLite lock tests need the embedded database")
-    return settings_dict["NAME"]
-
-
-class WriteLock:
-    """BEGIN IMMEDIATE from another connection: nobody else may write until it is released."""
-
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        self.conn.execute("ROLLBACK")
-        self.conn.close()
 
 
 async def snapshot_of(game_id: str) -> dict:
@@ -127,7 +107,7 @@ def postgres_database():
 
 
 @pytest.mark.services
-def test_postgres_row_locked__server_busy_then_resend_applies_once(postgres_database, tmp_path):
+def test_postgres_row_locked__server_busy_then_resend_applies_once(postgres_database):
     env = {**os.environ, "DATABASE_URL": postgres_database, "TANKARD_DB_LOCK_TIMEOUT_MS": "300",
            "TANKARD_TURN_BUSY_SECONDS": "1", "REDIS_URL": "", "DJANGO_SETTINGS_MODULE": "tankard_site.settings"}
     result = subprocess.run([sys.executable, "-m", "tests.faults.pg_lock_scenario"], cwd=ROOT, env=env,

@@ -90,3 +90,51 @@ async def test_lone_surrogate_from_the_model__reply_still_sent_and_stored(world,
     assert frames[-1]["text"].startswith("Aye")
     assert await Turn.objects.filter(game_id=game_id, client_id="s1").aexists()
     await comm.disconnect()
+
+
+async def test_memory_failing_after_the_turn_committed__player_still_gets_the_reply(world, fake_llm, monkeypatch):
+    """`server_busy` promises that nothing was applied; after the commit it would be a lie."""
+    from gameplay import play as play_module
+
+    def broken(**kwargs):
+        raise RuntimeError("the embedding model fell over")
+
+    monkeypatch.setattr(play_module, "memory_record_exchange", broken)
+    fake_llm.script(Reply("Aye, the stew's good tonight."))
+    game_id, cookie = await database_sync_to_async(game_with_cookie)()
+    comm, _ = await ready(cookie)
+    frames = await play(comm, "What's good tonight?", "m1", kind="say")
+    assert frames[-1]["type"] == "npc.end" and frames[-1]["text"] == "Aye, the stew's good tonight."
+    assert await Turn.objects.filter(game_id=game_id, client_id="m1").acount() == 1
+    await comm.disconnect()
+
+
+async def test_send_json__a_frame_with_a_lone_surrogate_goes_out_escaped():
+    from gameplay.consumers import PlayConsumer
+
+    consumer, sent = PlayConsumer(), []
+
+    async def send(text_data=None, bytes_data=None, close=False):
+        sent.append(text_data)
+
+    consumer.send = send
+    await consumer.send_json({"type": "narration", "text": "half a pair: \ud83c, then é"})
+    sent[0].encode("utf-8")
+    assert json.loads(sent[0])["text"] == "half a pair: \ud83c, then é"
+
+
+async def test_failure_after_the_answer_was_sent__no_second_final_frame(world, fake_llm, monkeypatch):
+    from gameplay import play as play_module
+
+    def broken(**kwargs):
+        raise RuntimeError("the metrics registry fell over")
+
+    monkeypatch.setattr(play_module, "reply_observed", broken)
+    fake_llm.script(Reply("Aye."))
+    _, cookie = await database_sync_to_async(game_with_cookie)()
+    comm, _ = await ready(cookie)
+    frames = await play(comm, "hello", "once", kind="say")
+    frames += await drain(comm)
+    finals = [f for f in frames if f.get("reply_to") == "once" and f["type"] in {"narration", "npc.end", "error"}]
+    assert [f["type"] for f in finals] == ["npc.end"]
+    await comm.disconnect()

@@ -17,10 +17,11 @@ from celery import Celery
 
 from gameplay import services
 from gameplay.models import Game, Turn
-from tests.faults.test_database_faults import WriteLock, sqlite_path
+from tests.faults.conftest import WriteLock, sqlite_path
 
 ROOT = Path(__file__).resolve().parents[2]
 GRANT = "gameplay.tasks.grant"
+VISIBILITY_TIMEOUT = 2
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
@@ -30,7 +31,7 @@ class Worker:
     def __init__(self, broker: str, log: Path) -> None:
         self.log = log
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tankard_site.settings", "REDIS_URL": broker,
-               "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_VISIBILITY_TIMEOUT": "2",
+               "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
                "TANKARD_SQLITE_PATH": sqlite_path()}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "tankard_site", "worker", "--pool=solo", "--loglevel=INFO",
@@ -63,7 +64,7 @@ def wait_until(condition, timeout: float = 40.0) -> None:
 
 def test_worker_killed_mid_job__job_runs_again_and_applies_once(world, private_redis, tmp_path):
     game = services.game_create(session_key="worker")
-    broker = Celery(broker=private_redis.url)
+    broker = Celery(broker=private_redis.url, set_as_current=False)  # never the app shared tasks resolve to
     args = {"game_id": str(game.id), "key": "outage-1", "text": "A courier brings five gold: the house's apology.", "gold": 5}
     workers = []
     try:
@@ -73,11 +74,15 @@ def test_worker_killed_mid_job__job_runs_again_and_applies_once(world, private_r
         first.wait_for("ready.")
         sent = broker.send_task(GRANT, kwargs=args)
         first.wait_for(f"{GRANT}[{sent.id}] received")
+        taken = time.monotonic()
         time.sleep(0.5)
         first.kill()
         lock.release()
         assert Game.objects.get(pk=game.id).version == 0, "the killed job applied nothing"
 
+        # A starting worker sweeps the jobs unacknowledged for longer than the visibility timeout
+        # (2 s here); later sweeps come about every 100 s (kombu: interval 10 s, every 10th call).
+        time.sleep(max(0.0, taken + VISIBILITY_TIMEOUT + 0.5 - time.monotonic()))
         second = Worker(private_redis.url, tmp_path / "second.log")
         workers.append(second)
         second.wait_for(f"{GRANT}[{sent.id}] succeeded", timeout=60)  # the same job, redelivered

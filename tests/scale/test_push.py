@@ -1,5 +1,6 @@
 """Frames pushed from outside a socket (a Celery task, another process) reach the game's sockets
-through the channel layer; here the embedded in-memory layer, eager Celery."""
+through the channel layer; here the embedded in-memory layer, the task run in-process (a real
+worker on Redis is in test_scale_out.py)."""
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -31,7 +32,7 @@ async def test_game_push__reaches_every_tab_of_the_game(session_cookie):
 async def test_announce_task__pushes_an_unprompted_narration(session_cookie):
     game, cookie = session_cookie
     comm = await ready(cookie)
-    await sync_to_async(announce.delay)(str(game.id), "The bell over the door rings.")
+    await sync_to_async(announce.apply)(args=(str(game.id), "The bell over the door rings."))  # as a worker runs it
     assert await comm.receive_json_from() == {"type": "narration", "reply_to": None, "text": "The bell over the door rings."}
     await comm.disconnect()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from websockets.asyncio.client import connect
 
 from bench.loadtest import http_get_session, main_async, parse_args
 from tests.llm.fake_openai import FakeOpenAI, Reply
-from tests.scale.conftest import BIN, Proc, free_port, manage
+from tests.scale.servers import BIN, Proc, free_port, manage
 
 pytestmark = [pytest.mark.services]
 FINAL = {"narration", "npc.end", "error"}
@@ -34,8 +35,6 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(postgres_url, redis_url, tmp_path_factory):
     """Migrate a fresh database, then start daphne A, daphne B and a Celery worker."""
-    import os
-
     logs = tmp_path_factory.mktemp("scale-logs")
     with FakeOpenAI(default=Reply("Aye, the cellar's quiet tonight.", tokens_per_second=50)) as fake:
         env = {

@@ -2,7 +2,6 @@
 production settings pass Django's deploy checks; the game page carries its CSP."""
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess

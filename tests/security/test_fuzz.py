@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gameplay import services
 from gameplay.models import Game
-from gameplay.protocol import IN_WORLD, MAX_ID_CHARS, ClientFrame, FrameError, clean_line, frame_parse
+from gameplay.protocol import CLIENT_TYPES, IN_WORLD, MAX_ID_CHARS, ClientFrame, FrameError, clean_line, frame_parse
 from gameplay.rules.engine import HANDLERS
 from gameplay.rules.parser import intent_parse
 from gameplay.rules.state import state_is_valid
@@ -75,7 +75,8 @@ json_values = st.recursive(
 )
 frame_dicts = st.fixed_dictionaries(
     {},
-    optional={"type": st.sampled_from(["command", "say", "Command", "", "state"]) | json_values,
+    optional={"type": st.sampled_from(["command", "say", "flag", "Command", "", "state"]) | json_values,
+              "target": st.text(max_size=70) | st.sampled_from(["fz1", "fz2"]) | json_values,
               "id": st.text(max_size=70) | st.integers() | json_values,
               "text": player_lines | json_values, "npc": st.sampled_from(["gareth", "wren", "nobody", ""]) | json_values,
               "session": st.text(max_size=40), "game_id": st.uuids().map(str)},
@@ -92,10 +93,13 @@ def test_frame_parse__a_valid_frame_or_an_in_world_error(raw):
         frame = parsed.frame()
         assert frame["code"] in IN_WORLD and frame["text"]
         return
-    assert isinstance(parsed, ClientFrame) and parsed.type in {"command", "say"}
+    assert isinstance(parsed, ClientFrame) and parsed.type in CLIENT_TYPES
+    assert parsed.id is None or (len(parsed.id) <= MAX_ID_CHARS and parsed.id.isprintable())
+    if parsed.type == "flag":
+        assert parsed.target and len(parsed.target) <= MAX_ID_CHARS and parsed.target.isprintable()
+        return
     assert parsed.text and parsed.text == clean_line(parsed.text) and len(parsed.text) <= 500
     parsed.text.encode("utf-8")
-    assert parsed.id is None or (len(parsed.id) <= MAX_ID_CHARS and parsed.id.isprintable())
 
 
 # --- random frames through the real consumer --------------------------------------------------------
