@@ -97,6 +97,9 @@ class LiveServer:
             TANKARD_LLM_MODEL="fake-model",
             DJANGO_DEBUG="true",
             PYTHONUNBUFFERED="1",
+            # The scripted model answers by the player's words; the reply cache would ask it a
+            # canonical question instead (tests/cache covers the cache end to end).
+            TANKARD_REPLY_CACHE="false",
         )
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
