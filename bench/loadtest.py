@@ -348,7 +348,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--url", action="append", help="a server's base URL (repeat for several processes); loopback only")
     parser.add_argument("--steps", default="50,100,200", help="total games after each step, e.g. 50,100,200")
     parser.add_argument("--step-seconds", type=float, default=60.0, help="how long each step plays once its games joined")
-    parser.add_argument("--join-rate", type=float, default=25.0, help="new games per second while a step ramps up")
+    parser.add_argument("--join-rate", type=float, default=10.0, help="new games per second while a step ramps up")
     parser.add_argument("--pid", type=int, action="append", default=[], help="a server process whose RSS to report (repeat)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="also write the results to this file")

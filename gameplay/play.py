@@ -7,13 +7,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from channels.db import database_sync_to_async
 
 from llm.metrics import reply_observed
 from llm.reply_cache import reply_cache_flag
 from memory.services import memory_record_exchange
 from tankard_site.logging import log_context
 
+from .aio import db_async
 from . import limits, services
 from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
@@ -47,7 +47,7 @@ async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asy
 
 async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     try:
-        if not await database_sync_to_async(limits.turn_allowed)(game_id=game_id):
+        if not await db_async(limits.turn_allowed)(game_id=game_id):
             await send(error_frame("rate_limited", frame.id))
             return
         if frame.type == "flag":
@@ -55,16 +55,16 @@ async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: as
             return
         async with lock:
             if frame.type == "say":
-                result = await database_sync_to_async(services.say_prepare)(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
+                result = await db_async(services.say_prepare)(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
             else:
-                result = await database_sync_to_async(services.turn_command)(game_id=game_id, client_id=frame.id, text=frame.text)
+                result = await db_async(services.turn_command)(game_id=game_id, client_id=frame.id, text=frame.text)
         if result.say is not None:
             await _aconverse(result.say, send=send, lock=lock, speaking=speaking)
             return
         if result.narrate is not None:
             text = await anarrate(result.narrate)
             async with lock:
-                result = await database_sync_to_async(services.narration_commit)(plan=result.narrate, text=text)
+                result = await db_async(services.narration_commit)(plan=result.narrate, text=text)
         await _asend_result(result, send)
     except asyncio.CancelledError:
         raise
@@ -98,13 +98,15 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
 
         voiced = await avoice_reply(plan, send_timed)
         async with lock:
-            result = await database_sync_to_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
-        await _asend_result(result, send)
-        # After the player has the reply: remembering it costs an embedding pass.
+            result = await db_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
+        if voiced.tokens_in or voiced.tokens_out:  # counted before the next line can be sent
+            await db_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
+        # Remembered before the player can say more, so their next line's prompt holds this exchange
+        # (on a pooled thread: the embedding pass holds up no other player; for a cached reply both
+        # texts are usually embedded already).
         if not result.replayed:
             await _aremember(plan, voiced.text)
-        if voiced.tokens_in or voiced.tokens_out:
-            await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
+        await _asend_result(result, send)
         reply_observed(npc=plan.npc, source=voiced.source, ttft_s=first_token[0] if first_token else None,
                        total_s=time.monotonic() - started, tokens_in=voiced.tokens_in, tokens_out=voiced.tokens_out)
     finally:
@@ -115,7 +117,7 @@ async def _aremember(plan: services.SayPlan, reply: str) -> None:
     """Record the exchange in the NPC's memory. The turn is already committed: a failure here is
     logged, never answered with `server_busy` (which would tell the player nothing was applied)."""
     try:
-        await database_sync_to_async(memory_record_exchange)(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
+        await db_async(memory_record_exchange)(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
                                                              npc_reply=reply, game_minute=plan.minute)
     except Exception:
         logger.exception("memory of the exchange not recorded (game %s, npc %s)", plan.game_id, plan.npc)
@@ -127,6 +129,6 @@ FLAGGED_UNKNOWN = "You frown at what you last heard, but nobody seems to know wh
 
 async def _aflag(game_id: str, frame: ClientFrame, send: Send) -> None:
     """A reply made no sense to the player: the cached entry behind it is evicted and the flag counted."""
-    outcome = await database_sync_to_async(reply_cache_flag)(game_id=game_id, target=frame.target)
+    outcome = await db_async(reply_cache_flag)(game_id=game_id, target=frame.target)
     name = outcome.npc_name.split()[0] if outcome.npc_name else ""
     await send({"type": "narration", "reply_to": frame.id, "text": FLAGGED.format(name=name) if name else FLAGGED_UNKNOWN})

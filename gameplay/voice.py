@@ -13,7 +13,6 @@ from contextlib import aclosing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from llm.actions import MarkerFilter, ProposedAction, parse_actions
@@ -29,6 +28,7 @@ from llm.reply_cache import (
 )
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
+from .aio import db_async
 from . import limits
 from .inspector import prompt_report, prompt_report_keep
 from .rules import clock
@@ -85,10 +85,10 @@ async def avoice_reply(plan, send: Send) -> VoicedReply:
 
     The first rung is the reply cache: the same question asked of the same NPC in the same context
     is answered from it (source "cache" or "pregen"); a new cacheable model reply is kept there."""
-    world = await database_sync_to_async(world_current)()
+    world = await db_async(world_current)()
     npc = world.npcs[plan.npc]
     rng = random.Random(plan.seed)
-    prompt = await database_sync_to_async(prompt_build)(plan, npc)
+    prompt = await db_async(prompt_build)(plan, npc)
 
     async def waiting() -> None:  # the same question is with the model for another player: share it
         await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": thinking_line(npc, rng)})
@@ -99,7 +99,7 @@ async def avoice_reply(plan, send: Send) -> VoicedReply:
             voiced = await _aserve_cached(plan, ticket, send)
         else:
             voiced = await _avoice_fresh(plan, npc, prompt, ticket, send, rng)
-        await database_sync_to_async(reply_cache_finish)(ticket, text=voiced.text, source=voiced.source, storable=not voiced.actions)
+        await db_async(reply_cache_finish)(ticket, text=voiced.text, source=voiced.source, storable=not voiced.actions)
         return voiced
     finally:
         reply_cache_close(ticket)
@@ -140,10 +140,10 @@ async def _aserve_cached(plan, ticket: CacheTicket, send: Send) -> VoicedReply:
 
 
 async def _avoice_fresh(plan, npc: NpcDef, prompt: PromptResult, ticket: CacheTicket, send: Send, rng: random.Random) -> VoicedReply:
-    if not await database_sync_to_async(limits.llm_tokens_left)(game_id=plan.game_id):
+    if not await db_async(limits.llm_tokens_left)(game_id=plan.game_id):
         return await _afallback(plan, npc, send, rng, reason="token_budget")
     if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
-        prompt = await database_sync_to_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)
+        prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)
     return await _astream(plan, npc, prompt, send, rng)
 
 
@@ -237,10 +237,10 @@ NARRATION_TOKENS = 60
 
 async def anarrate(plan) -> str | None:
     """A short narrated moment for free text, or None when the model cannot give one now."""
-    if not await database_sync_to_async(limits.llm_tokens_left)(game_id=plan.game_id):
+    if not await db_async(limits.llm_tokens_left)(game_id=plan.game_id):
         return None
     cfg = settings.TANKARD_LLM
-    messages = await database_sync_to_async(build_narration_messages)(
+    messages = await db_async(build_narration_messages)(
         situation=plan.situation, player_line=plan.line, context_window=cfg["CONTEXT_WINDOW"], reply_tokens=NARRATION_TOKENS
     )
     try:
@@ -252,7 +252,7 @@ async def anarrate(plan) -> str | None:
     if leak_found(text, protected=protected_text(messages[0]["content"], shareable=shareable_values(plan.situation))):
         logger.warning("narration recited its prompt; answering with suggestions")
         text = ""
-    await database_sync_to_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=(finished.prompt_tokens or 0) + finished.completion_tokens)
+    await db_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=(finished.prompt_tokens or 0) + finished.completion_tokens)
     return text or None
 
 

@@ -2,7 +2,6 @@
 every game; reloaded when an editor changes it (a version stamp in the cache says when)."""
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -293,9 +292,6 @@ def world_current() -> World:
                 logger.warning("world stamp not stored", exc_info=True)
         _holder.world = world_load(stamp=stamp)
         _holder.checked_at = now
-        # The world, like the modules imported before it, lives as long as the process: keep the
-        # cyclic collector off it, so full collections under load stay short (docs/benchmarks.md).
-        gc.freeze()
         return _holder.world
 
 

@@ -88,7 +88,7 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
                     context=context, question=match.key)
     waited = False
     while True:
-        hit, level = await database_sync_to_async(levels.level_get)(key, npc_id=request.npc_id)
+        hit, level = await database_sync_to_async(levels.level_get, thread_sensitive=False)(key, npc_id=request.npc_id)
         if hit is not None:
             metrics.cache_lookup_observed(level=level)
             return CacheTicket(request=request, match=match, context=context, key=key, hit=hit)

@@ -45,13 +45,13 @@ def cluster(postgres_url, redis_url, tmp_path_factory):
         }
         manage(env, "migrate", "--noinput")
         ports = (free_port(), free_port())
-        procs = [
-            Proc(f"daphne-{p}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(p), "tankard_site.asgi:application"], env, logs)
-            for p in ports
-        ]
-        procs.append(Proc("celery", [str(BIN / "celery"), "-A", "tankard_site", "worker", "-l", "info", "-P", "solo",
-                                     "--without-gossip", "--without-mingle", "--without-heartbeat"], env, logs))
+        procs: list[Proc] = []
         try:
+            for port in ports:
+                procs.append(Proc(f"daphne-{port}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+                                                     "tankard_site.asgi:application"], env, logs))
+            procs.append(Proc("celery", [str(BIN / "celery"), "-A", "tankard_site", "worker", "-l", "info", "-P", "solo",
+                                         "--without-gossip", "--without-mingle", "--without-heartbeat"], env, logs))
             urls = tuple(f"http://127.0.0.1:{p}" for p in ports)
             for proc, url in zip(procs, urls):
                 proc.wait_for_http(url + "/", timeout=60)

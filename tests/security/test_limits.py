@@ -142,7 +142,7 @@ async def test_llm_token_budget__spent_means_persona_fallback_without_asking_the
     assert first["source"] == "llm" and fake_llm.chat_count == 1
     for n in range(3):
         frames = await play(comm, f"And what else, friend? ({n})", f"b{n + 2}", kind="say")
-        assert frames[-1]["type"] == "npc.end" and frames[-1]["source"] == "fallback" and frames[-1]["text"]
+        assert frames[-1]["type"] == "npc.end" and frames[-1]["source"] == "fallback" and frames[-1]["text"], frames[-1]
     assert fake_llm.chat_count == 1, "a spent budget asks the model nothing"
 
     time_travel(monkeypatch, 3601)
