@@ -139,6 +139,14 @@ def _context(world: World, state: GameState, minds: dict[str, NpcMind], seed: st
     return TurnContext(world=world, state=state, minds=minds, rng=random.Random(seed))
 
 
+def _open(game_id: str, *, for_update: bool) -> tuple[Game, TurnContext, bool]:
+    """The game, a context to play a turn in (seeded by the game's version), and whether its state
+    had to be restored from a snapshot."""
+    world = world_current()
+    game, state, restored = _load(game_id, for_update=for_update)
+    return game, _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}"), restored
+
+
 def _save(game: Game, ctx: TurnContext, *, restored: bool) -> int:
     data = ctx.state.to_json()
     checksum = state_checksum(data)
@@ -198,16 +206,14 @@ def turn_command(*, game_id: str, client_id: str | None, text: str) -> TurnResul
     def run() -> TurnResult:
         if (replayed := _replay(game_id, client_id)) is not None:
             return replayed
-        world = world_current()
-        game, state, restored = _load(game_id, for_update=True)
-        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+        game, ctx, restored = _open(game_id, for_update=True)
         try:
             outcome = engine.command_apply(ctx, text)
         except Refusal as refusal:
             final = {"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text}
             if refusal.code == "unknown_command" and len(text.split()) >= NARRATABLE_MIN_WORDS:
                 return TurnResult(final={}, narrate=NarratePlan(str(game.pk), client_id, text, situation_for(ctx, None), final))
-            _log_turn(game, client_id, "command", text, final, minute=state.minute)
+            _log_turn(game, client_id, "command", text, final, minute=ctx.state.minute)
             return TurnResult(final=final)
         if outcome.say_request is not None:
             return TurnResult(final={}, say=_say_plan(ctx, game, client_id, outcome.say_request.npc, outcome.say_request.text))
@@ -243,9 +249,7 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> 
     def run() -> TurnResult:
         if (replayed := _replay(game_id, client_id)) is not None:
             return replayed
-        world = world_current()
-        game, state, _ = _load(game_id, for_update=False)
-        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+        game, ctx, _ = _open(game_id, for_update=False)
         try:
             addressed = talk.npc_to_address(ctx, npc)
         except Refusal as refusal:
@@ -257,10 +261,8 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> 
 
 def say_plan_inspect(*, game_id: str, npc: str, text: str) -> SayPlan:
     """A say plan for the prompt inspector: like `say_prepare`, but for any NPC, present or not."""
-    world = world_current()
-    game, state, _ = _load(game_id, for_update=False)
-    ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
-    if npc not in world.npcs:
+    game, ctx, _ = _open(game_id, for_update=False)
+    if npc not in ctx.world.npcs:
         raise Refusal("No such NPC.", code="unknown_npc")
     return _say_plan(ctx, game, None, npc, text)
 
@@ -271,10 +273,8 @@ def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[Propose
     def run() -> TurnResult:
         if (replayed := _replay(plan.game_id, plan.client_id)) is not None:
             return replayed
-        world = world_current()
-        game, state, restored = _load(plan.game_id, for_update=True)
-        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
-        if plan.npc in world.npcs:
+        game, ctx, restored = _open(plan.game_id, for_update=True)
+        if plan.npc in ctx.world.npcs:
             ctx.state.player_name = player_name_in(plan.line) or ctx.state.player_name
             talk.conversation_apply(ctx, plan.npc, plan.line)
             for action in actions:
@@ -314,11 +314,9 @@ def game_grant(*, game_id: str, key: str, text: str, gold: int = 0, item: str = 
     def run() -> TurnResult:
         if (replayed := _replay(game_id, client_id)) is not None:
             return replayed
-        world = world_current()
-        game, state, restored = _load(game_id, for_update=True)
-        ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+        game, ctx, restored = _open(game_id, for_update=True)
         ctx.state.gold += max(0, gold)
-        if item in world.items:
+        if item in ctx.world.items:
             ctx.state.add_item(item)
         version = _save(game, ctx, restored=restored)
         final = {"type": "narration", "reply_to": None, "text": text}
@@ -330,9 +328,7 @@ def game_grant(*, game_id: str, key: str, text: str, gold: int = 0, item: str = 
 
 # --- reading -------------------------------------------------------------------------------------
 def game_state_frame(*, game_id: str) -> dict:
-    world = world_current()
-    game, state, _ = _load(game_id, for_update=False)
-    ctx = _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}")
+    game, ctx, _ = _open(game_id, for_update=False)
     return engine.state_frame(ctx, game_id=str(game.pk), version=game.version)
 
 

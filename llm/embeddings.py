@@ -20,7 +20,6 @@ cosine by under 1e-4 (measured), far below any useful threshold step.
 
 from __future__ import annotations
 
-import collections
 import importlib.util
 import json
 import logging
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from llm.lru import BoundedLRU
 
 log = logging.getLogger(__name__)
 
@@ -441,43 +442,8 @@ def _server_embed(texts: list[str]) -> np.ndarray:
 # Cache
 # --------------------------------------------------------------------------
 
-class _LRU:
-    """Bounded, thread-safe text -> vector map.
-
-    Not ``functools.lru_cache``: ``embed`` must look up a whole batch and then
-    embed only the misses in one forward pass, which lru_cache cannot do.
-    """
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: collections.OrderedDict[tuple[str, str], np.ndarray] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> np.ndarray | None:
-        with self._lock:
-            vec = self._data.get(key)
-            if vec is not None:
-                self._data.move_to_end(key)
-            return vec
-
-    def put(self, key: tuple[str, str], vec: np.ndarray) -> None:
-        vec = np.array(vec, dtype=np.float32)  # own copy, then freeze it
-        vec.setflags(write=False)
-        with self._lock:
-            self._data[key] = vec
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-_cache = _LRU(CACHE_SIZE)
+# Not functools.lru_cache: `embed` looks up a whole batch, then embeds only the misses in one pass.
+_cache: BoundedLRU[tuple[str, str], np.ndarray] = BoundedLRU(CACHE_SIZE)
 
 
 def clear_cache() -> None:
@@ -534,7 +500,9 @@ def _embed_cached(texts: list[str], name: str, compute: Any) -> np.ndarray:
     if missing:
         vecs = compute(missing)
         for text, vec in zip(missing, vecs):
-            _cache.put((name, text), vec)
+            frozen = np.array(vec, dtype=np.float32)  # own copy, read-only: callers share it
+            frozen.setflags(write=False)
+            _cache.put((name, text), frozen)
             found[text] = vec
     dim = next(iter(found.values())).shape[0] if found else EMBEDDING_DIM
     out = np.empty((len(texts), dim), dtype=np.float32)

@@ -13,7 +13,6 @@ The thresholds are measured, not guessed: docs/benchmarks.md, "Reply cache".
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llm import embeddings
+from llm.lru import BoundedLRU
 
 from .lexicon import Word, line_words, normalise, strip_vocatives
 from .questions import QUESTIONS, Question
@@ -210,34 +210,7 @@ def index_warm() -> None:
     _index()
 
 
-class _Bounded:
-    """A small thread-safe LRU of match results: a line seen before costs no embedding."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: collections.OrderedDict = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-_matches = _Bounded(MATCH_CACHE_SIZE)
+_matches: BoundedLRU = BoundedLRU(MATCH_CACHE_SIZE)  # a line seen before costs no embedding
 
 
 _SIGNATURES = _exemplar_signatures()
