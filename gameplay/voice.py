@@ -85,24 +85,45 @@ async def avoice_reply(plan, send: Send) -> VoicedReply:
 
     The first rung is the reply cache: the same question asked of the same NPC in the same context
     is answered from it (source "cache" or "pregen"); a new cacheable model reply is kept there."""
-    world = await db_async(world_current)()
-    npc = world.npcs[plan.npc]
+    inputs = await db_async(voice_inputs)(plan)
+    npc, prompt = inputs.npc, inputs.prompt
     rng = random.Random(plan.seed)
-    prompt = await db_async(prompt_build)(plan, npc)
 
     async def waiting() -> None:  # the same question is with the model for another player: share it
         await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": thinking_line(npc, rng)})
 
-    ticket = await areply_cache_open(_cache_request(plan, npc, world), cacheable=reply_cacheable(prompt), on_wait=waiting)
+    ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), on_wait=waiting)
     try:
         if ticket.hit is not None:
             voiced = await _aserve_cached(plan, ticket, send)
         else:
-            voiced = await _avoice_fresh(plan, npc, prompt, ticket, send, rng)
+            voiced = await _avoice_fresh(plan, inputs, ticket, send, rng)
         await db_async(reply_cache_finish)(ticket, text=voiced.text, source=voiced.source, storable=not voiced.actions)
         return voiced
     finally:
         reply_cache_close(ticket)
+
+
+@dataclass(frozen=True)
+class VoiceInputs:
+    """Everything a reply needs before the model is asked, gathered in one call off the event loop."""
+
+    npc: NpcDef
+    prompt: PromptResult
+    cache_request: ReplyCacheRequest
+    tokens_left: bool
+    protected: str  # what the leak guard must never let through (the system prompt's own words)
+
+
+def voice_inputs(plan) -> VoiceInputs:
+    world = world_current()
+    npc = world.npcs[plan.npc]
+    prompt = prompt_build(plan, npc)
+    return VoiceInputs(
+        npc=npc, prompt=prompt, cache_request=_cache_request(plan, npc, world),
+        tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
+        protected=protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc)),
+    )
 
 
 def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> bool:
@@ -139,16 +160,18 @@ async def _aserve_cached(plan, ticket: CacheTicket, send: Send) -> VoicedReply:
     return VoicedReply(text=text, source=ticket.source, first_token_s=0.0)
 
 
-async def _avoice_fresh(plan, npc: NpcDef, prompt: PromptResult, ticket: CacheTicket, send: Send, rng: random.Random) -> VoicedReply:
-    if not await db_async(limits.llm_tokens_left)(game_id=plan.game_id):
+async def _avoice_fresh(plan, inputs: VoiceInputs, ticket: CacheTicket, send: Send, rng: random.Random) -> VoicedReply:
+    npc, prompt = inputs.npc, inputs.prompt
+    if not inputs.tokens_left:
         return await _afallback(plan, npc, send, rng, reason="token_budget")
     if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
         prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)
-    return await _astream(plan, npc, prompt, send, rng)
+    return await _astream(plan, npc, prompt, send, rng, protected=inputs.protected)
 
 
-async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: random.Random) -> VoicedReply:
-    protected = protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc))
+async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: random.Random, *, protected: str | None = None) -> VoicedReply:
+    if protected is None:
+        protected = protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc))
     markers, guard, shown, raw = MarkerFilter(), LeakGuard(canary=CANARY, protected=protected), [], []
     started, first_token_s, thinking_sent = time.monotonic(), None, False
 
