@@ -47,17 +47,17 @@ async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asy
 
 async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     try:
-        if not await db_async(limits.turn_allowed)(game_id=game_id):
-            await send(error_frame("rate_limited", frame.id))
-            return
         if frame.type == "flag":
+            if not await db_async(limits.turn_allowed)(game_id=game_id):
+                await send(error_frame("rate_limited", frame.id))
+                return
             await _aflag(game_id, frame, send)
             return
         async with lock:
-            if frame.type == "say":
-                result = await db_async(services.say_prepare)(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
-            else:
-                result = await db_async(services.turn_command)(game_id=game_id, client_id=frame.id, text=frame.text)
+            result = await db_async(_turn_start)(game_id, frame)
+        if result is None:
+            await send(error_frame("rate_limited", frame.id))
+            return
         if result.say is not None:
             await _aconverse(result.say, send=send, lock=lock, speaking=speaking)
             return
@@ -71,6 +71,16 @@ async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: as
     except Exception:
         logger.exception("turn failed (game %s, frame %s)", game_id, frame.id)
         await send(error_frame("server_busy", frame.id))
+
+
+def _turn_start(game_id: str, frame: ClientFrame) -> services.TurnResult | None:
+    """The rate limit and the turn (or a say's preparation) in one call off the event loop; None
+    when the game is over its limit."""
+    if not limits.turn_allowed(game_id=game_id):
+        return None
+    if frame.type == "say":
+        return services.say_prepare(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
+    return services.turn_command(game_id=game_id, client_id=frame.id, text=frame.text)
 
 
 async def _asend_result(result: services.TurnResult, send: Send) -> None:

@@ -256,7 +256,7 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> 
             return TurnResult(final={"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text})
         return TurnResult(final={}, say=_say_plan(ctx, game, client_id, addressed.slug, text))
 
-    return _with_retries(run)
+    return run()  # it only reads: no transaction, so no write lock taken on SQLite
 
 
 def say_plan_inspect(*, game_id: str, npc: str, text: str) -> SayPlan:
