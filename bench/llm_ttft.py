@@ -373,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             django_setup(server.sqlite_path)
             llm_url, fake = llm_server_start(args, stack)
             server.env["OPENAI_BASE_URL"] = llm_url
+            server.env["TANKARD_NEW_GAMES_PER_HOUR"] = "1000000"  # every turn is a fresh game from 127.0.0.1
             stack.enter_context(server)
             game_url = server.url
             print(f"LLM server {llm_url}; game server {game_url} (pid {server.pid})", flush=True)

@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             url = args.url
         else:
             fake = stack.enter_context(FakeLLMProcess(" ".join(words), args.tokens_per_second, args.first_token_delay))
-            env = {"TANKARD_TURNS_PER_MINUTE": "1000000", "TANKARD_LLM_CONCURRENCY": str(args.talkers),
+            env = {"TANKARD_TURNS_PER_MINUTE": "1000000", "TANKARD_NEW_GAMES_PER_HOUR": "1000000", "TANKARD_LLM_CONCURRENCY": str(args.talkers),
                    "TANKARD_REPLY_CACHE": "true" if args.reply_cache == "on" else "false"}
             server = stack.enter_context(GameServer(llm_base_url=fake.base_url, model="fake-model", env=env))
             url, pid = server.url, server.pid

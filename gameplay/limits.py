@@ -1,5 +1,6 @@
-"""Per-game limits kept as atomic counters in the cache (Redis in production, so they hold across
-processes): turns per minute and LLM tokens per hour. A cache outage lets play go on."""
+"""Limits kept as atomic counters in the cache (Redis in production, so they hold across
+processes): turns per minute and LLM tokens per hour for each game, new games per hour for each
+client address. A cache outage lets play go on."""
 from __future__ import annotations
 
 import logging
@@ -29,6 +30,13 @@ def turn_allowed(*, game_id: str) -> bool:
     """Count one turn for the game; False when it is over the per-minute limit."""
     count = _window_count(f"limit:turns:{game_id}", 60)
     return count is None or count <= settings.TANKARD_TURNS_PER_MINUTE
+
+
+def game_create_allowed(*, client: str) -> bool:
+    """Count one new game for this client address; False when it started too many this hour
+    (a script fetching the page without its cookie would otherwise create games without end)."""
+    count = _window_count(f"limit:new-games:{client or 'unknown'}", 3600)
+    return count is None or count <= settings.TANKARD_NEW_GAMES_PER_HOUR
 
 
 def llm_tokens_left(*, game_id: str) -> bool:

@@ -207,6 +207,7 @@ TANKARD_MAX_LINE_CHARS = env_int("TANKARD_MAX_LINE_CHARS", 500)
 TANKARD_MAX_FRAME_BYTES = env_int("TANKARD_MAX_FRAME_BYTES", 8192)
 TANKARD_TURNS_PER_MINUTE = env_int("TANKARD_TURNS_PER_MINUTE", 40)  # per game, across processes
 TANKARD_LLM_TOKENS_PER_HOUR = env_int("TANKARD_LLM_TOKENS_PER_HOUR", 100000)  # per game
+TANKARD_NEW_GAMES_PER_HOUR = env_int("TANKARD_NEW_GAMES_PER_HOUR", 30)  # per client address
 
 # --- Static files, i18n ------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -12,6 +12,18 @@ from gameplay.world import world_changed, world_current
 _ids = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty local cache: counters (rate limits, new games) and cached
+    replies never carry over from one test to the next."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # a test that points the cache at a stopped service clears nothing
+        pass
+
+
 @pytest.fixture
 def world(db):
     """The shipped tavern, loaded fresh into the test database."""

@@ -100,6 +100,7 @@ class LiveServer:
             # The scripted model answers by the player's words; the reply cache would ask it a
             # canonical question instead (tests/cache covers the cache end to end).
             TANKARD_REPLY_CACHE="false",
+            TANKARD_NEW_GAMES_PER_HOUR="100000",  # every test is a new player from 127.0.0.1
         )
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)

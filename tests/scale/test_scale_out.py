@@ -40,6 +40,7 @@ def cluster(postgres_url, redis_url, tmp_path_factory):
         env = {
             **os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "OPENAI_BASE_URL": fake.base_url,
             "OPENAI_API_KEY": "scale-test", "TANKARD_LLM_MODEL": "", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "TANKARD_NEW_GAMES_PER_HOUR": "100000",
             "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "scale-test-key-not-secret", "DJANGO_SECURE_SSL_REDIRECT": "false",
             "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1",
         }

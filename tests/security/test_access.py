@@ -198,3 +198,20 @@ def test_server_error_with_debug_off__no_traceback_on_the_page(client, world, se
     assert response.status_code == 500
     body = response.content.decode()
     assert "Traceback" not in body and "ZeroDivisionError" not in body and "game_for_session" not in body
+
+
+def test_new_games__limited_per_client_address_in_world(world, settings):
+    """A script fetching the page without its cookie cannot create games without end; a player who
+    already has a game is never barred."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    settings.TANKARD_NEW_GAMES_PER_HOUR = 3
+    cache.clear()
+    player = Client()
+    assert player.get("/").status_code == 200
+    statuses = [Client().get("/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 429, 429]
+    barred = Client().get("/")
+    assert barred.status_code == 429 and b"door is barred" in barred.content and b"Traceback" not in barred.content
+    assert player.get("/").status_code == 200

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         threading.Thread(target=_warm_up, name="tankard-warm-up", daemon=True).start()
         self.stdout.write(self.style.SUCCESS(f"The Living Rusted Tankard is open at http://{options['host']}:{options['port']}/"))
         try:
-            CommandLineInterface().run(["-b", options["host"], "-p", str(options["port"]), "--proxy-headers", settings.ASGI_APPLICATION.replace(".application", ":application")])
+            CommandLineInterface().run(["-b", options["host"], "-p", str(options["port"]), settings.ASGI_APPLICATION.replace(".application", ":application")])
         finally:
             if supervised:
                 stop_local_server()
