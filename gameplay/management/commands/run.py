@@ -8,7 +8,7 @@ import os
 import threading
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +24,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from daphne.cli import CommandLineInterface
 
-        from llm.local_server import llm_is_local, start_local_server, stop_local_server
+        from llm.local_server import LocalServerError, llm_base_url, llm_is_local, probe_models, start_local_server, stop_local_server
 
         supervised = False
         if llm_is_local() and not options["no_local_model"]:
             self.stdout.write("Starting the local model server (SmolLM2-135M)...")
-            start_local_server(wait=60)
-            supervised = True
+            try:
+                start_local_server(wait=60)
+                supervised = True
+            except LocalServerError as exc:
+                if not probe_models(llm_base_url()):
+                    raise CommandError(f"{exc} Set TANKARD_LOCAL_LLM_PORT to a free port, or OPENAI_BASE_URL to another server.") from exc
+                # A model server left running on that port (an earlier run that was killed): use it.
+                self.stdout.write(self.style.WARNING(f"A model server already answers at {llm_base_url()}; using it."))
         if settings.CELERY_TASK_ALWAYS_EAGER:
             from gameplay.background import background_start
 
