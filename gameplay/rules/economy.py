@@ -5,7 +5,7 @@ from npcs.persona import tier_at_least
 
 from .context import Refusal, TurnContext
 from .info import tiredness_label
-from .lookup import find_item, find_job, find_npc, item_name
+from .lookup import find_item, find_job, find_npc, item_name, with_article
 from .parser import Intent
 
 WORK_TIREDNESS_LIMIT = 85
@@ -53,7 +53,7 @@ def _buy(ctx: TurnContext, words: str, qty: int) -> tuple:
 def handle_buy(ctx: TurnContext, intent: Intent) -> None:
     item, cost = _buy(ctx, intent.target, intent.qty)
     if cost:
-        ctx.say(f"You pay {cost} gold for {item_name(ctx.world, item.slug, intent.qty)}. You have {ctx.state.gold} gold left.")
+        ctx.say(f"You pay {cost} gold for {with_article(item_name(ctx.world, item.slug, intent.qty))}. You have {ctx.state.gold} gold left.")
 
 
 def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:

@@ -52,3 +52,10 @@ def item_name(world: World, slug: str, qty: int = 1) -> str:
     item = world.items.get(slug)
     name = item.name if item else slug.replace("-", " ")
     return f"{qty} × {name}" if qty > 1 else name
+
+
+def with_article(name: str) -> str:
+    """'a mug of ale', 'an old map', 'the rusted tankard' as it stands."""
+    if name.lower().startswith(("the ", "a ", "an ", "some ")) or "×" in name:
+        return name
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
