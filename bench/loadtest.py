@@ -28,7 +28,6 @@ import json
 import os
 import random
 import resource
-import statistics
 import sys
 import time
 from collections import Counter, defaultdict

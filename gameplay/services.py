@@ -147,7 +147,7 @@ def _open(game_id: str, *, for_update: bool) -> tuple[Game, TurnContext, bool]:
     return game, _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}"), restored
 
 
-def _save(game: Game, ctx: TurnContext, *, restored: bool) -> int:
+def _save(game: Game, ctx: TurnContext) -> int:
     data = ctx.state.to_json()
     checksum = state_checksum(data)
     version = game.version + 1
@@ -217,7 +217,7 @@ def turn_command(*, game_id: str, client_id: str | None, text: str) -> TurnResul
             return TurnResult(final=final)
         if outcome.say_request is not None:
             return TurnResult(final={}, say=_say_plan(ctx, game, client_id, outcome.say_request.npc, outcome.say_request.text))
-        version = _save(game, ctx, restored=restored) if outcome.changed or restored else game.version
+        version = _save(game, ctx) if outcome.changed or restored else game.version
         final = {"type": "narration", "reply_to": client_id, "text": outcome.text}
         _log_turn(game, client_id, "command", text, final, minute=ctx.state.minute)
         state_frame = engine.state_frame(ctx, game_id=str(game.pk), version=version) if outcome.changed or restored else None
@@ -280,7 +280,7 @@ def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[Propose
             for action in actions:
                 proposals.proposal_apply(ctx, plan.npc, action)
         extra_lines = list(ctx.lines)
-        version = _save(game, ctx, restored=restored)
+        version = _save(game, ctx)
         final = {"type": "npc.end", "reply_to": plan.client_id, "npc": plan.npc, "text": reply, "source": source}
         _log_turn(game, plan.client_id, "say", plan.line, final, minute=ctx.state.minute, npc=plan.npc, source=source)
         extra = _restored_frames(restored) + ((({"type": "narration", "reply_to": None, "text": "\n".join(extra_lines)}),) if extra_lines else ())
@@ -318,7 +318,7 @@ def game_grant(*, game_id: str, key: str, text: str, gold: int = 0, item: str = 
         ctx.state.gold += max(0, gold)
         if item in ctx.world.items:
             ctx.state.add_item(item)
-        version = _save(game, ctx, restored=restored)
+        version = _save(game, ctx)
         final = {"type": "narration", "reply_to": None, "text": text}
         _log_turn(game, client_id, "event", "", final, minute=ctx.state.minute)
         return TurnResult(final=final, state=engine.state_frame(ctx, game_id=str(game.pk), version=version))

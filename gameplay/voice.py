@@ -202,7 +202,7 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
                         return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
                     if not "".join(shown).strip():
                         return await _afallback(plan, npc, send, rng, reason="empty")
-                    return _finished(plan, npc, raw, shown, event, first_token_s)
+                    return _finished(raw, shown, event, first_token_s)
     except LLMUnavailable as exc:
         logger.warning("LLM unavailable (%s) for %s; falling back", exc.kind, plan.npc)
         if shown:
@@ -217,7 +217,7 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
     return await _afallback(plan, npc, send, rng, reason="empty")
 
 
-def _finished(plan, npc, raw, shown, event: Finished, first_token_s) -> VoicedReply:
+def _finished(raw, shown, event: Finished, first_token_s) -> VoicedReply:
     _, actions = parse_actions("".join(raw))
     text = "".join(shown).strip()
     return VoicedReply(text=text, source="llm", actions=actions, tokens_in=event.prompt_tokens or 0,
@@ -242,6 +242,7 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> Voic
 
 async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str) -> VoicedReply:
     """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral."""
+    logger.info("%s answers from the persona (%s)", npc.slug, reason)
     text = persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng)
     if not text:
         text = busy_line(npc, rng)

@@ -69,6 +69,16 @@ class Player:
 
 
 @pytest.fixture
+def session_cookie(world):
+    """A game tied to a saved session: (the game, the Cookie header that opens it on a socket)."""
+    from gameplay.models import Game
+    from tests.websocket import game_with_cookie
+
+    game_id, cookie = game_with_cookie("ws")
+    return Game.objects.get(pk=game_id), cookie
+
+
+@pytest.fixture
 def player(game):
     return Player(game.id)
 

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from gameplay import services
 from llm.reply_cache import memory_clear
 from llm.reply_cache.matcher import _matches
-from tests.gameplay.test_consumers import connect, until_final
+from tests.websocket import connect, until_final
 
 _ids = itertools.count(1)
 

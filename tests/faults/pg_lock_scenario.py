@@ -20,7 +20,7 @@ from django.core.management import call_command  # noqa: E402
 from gameplay.content import world_content_load  # noqa: E402
 from gameplay.models import Game, GameSnapshot, Turn  # noqa: E402
 from gameplay.world import world_changed  # noqa: E402
-from tests.faults.websocket import drain, game_with_cookie, play, ready  # noqa: E402
+from tests.websocket import drain, game_with_cookie, play, ready  # noqa: E402
 
 
 def hold_row_lock(game_id: str) -> psycopg.Connection:

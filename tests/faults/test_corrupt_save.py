@@ -10,7 +10,7 @@ from django.test import AsyncClient
 from gameplay.models import Game, GameSnapshot
 from gameplay.rules.state import state_checksum
 from gameplay.services import RESTORED_TEXT
-from tests.faults.websocket import connect, drain, game_with_cookie, play, ready
+from tests.websocket import connect, drain, game_with_cookie, play, ready
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -17,7 +17,7 @@ from django.db import connections
 
 from gameplay.models import Game, GameSnapshot, Turn
 from tests.faults.conftest import WriteLock, sqlite_path
-from tests.faults.websocket import drain, game_with_cookie, play, ready
+from tests.websocket import drain, game_with_cookie, play, ready
 
 ROOT = Path(__file__).resolve().parents[2]
 

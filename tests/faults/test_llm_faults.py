@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from gameplay.models import Game, Turn
-from tests.faults.websocket import drain, game_with_cookie, play, ready
+from tests.websocket import drain, game_with_cookie, play, ready
 from tests.llm.fake_openai import Fail, Hang, Reply
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from gameplay import consumers
 from gameplay.models import Game, Turn
 from tests.faults.conftest import redis_settings
-from tests.faults.websocket import drain, game_with_cookie, play, ready
+from tests.websocket import drain, game_with_cookie, play, ready
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

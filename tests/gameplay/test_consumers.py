@@ -2,41 +2,10 @@
 import json
 
 import pytest
-from channels.testing import WebsocketCommunicator
-from django.contrib.sessions.backends.db import SessionStore
 
-from gameplay import services
-from tankard_site.asgi import application
+from tests.websocket import connect, until_final
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def session_cookie(world):
-    game = services.game_create(session_key="ws")
-    session = SessionStore()
-    session["game_id"] = str(game.id)
-    session.create()
-    return game, f"sessionid={session.session_key}"
-
-
-async def connect(cookie: str | None, origin: str = "http://localhost"):
-    headers = [(b"origin", origin.encode())]
-    if cookie:
-        headers.append((b"cookie", cookie.encode()))
-    comm = WebsocketCommunicator(application, "/ws/play/", headers=headers)
-    connected, _ = await comm.connect()
-    return comm, connected
-
-
-async def until_final(comm, reply_to, timeout=5):
-    """Frames up to and including the final frame for reply_to."""
-    frames = []
-    while True:
-        frame = await comm.receive_json_from(timeout=timeout)
-        frames.append(frame)
-        if frame.get("reply_to") == reply_to and frame["type"] in {"narration", "npc.end", "error"}:
-            return frames
 
 
 async def test_connect__sends_state_and_history(session_cookie):

@@ -4,7 +4,6 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from gameplay import services
 from memory.services import memory_record_exchange
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from gameplay.models import Turn
 from gameplay.voice import CANARY
 from npcs.models import NpcState
-from tests.gameplay.test_consumers import connect, session_cookie, until_final  # noqa: F401
+from tests.websocket import connect, until_final
 from tests.llm.fake_openai import Fail, Hang, Reply
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 
 from gameplay.push import game_announce, game_push
 from gameplay.tasks import announce
-from tests.gameplay.test_consumers import connect, session_cookie  # noqa: F401
+from tests.websocket import connect
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

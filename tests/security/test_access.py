@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from gameplay.models import Game, Turn
-from tests.faults.websocket import connect, drain, game_with_cookie, play, ready
+from tests.websocket import connect, drain, game_with_cookie, play, ready
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_PATHS = {"", "ht/"}  # the game page and the health check; everything else is staff only

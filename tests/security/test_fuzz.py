@@ -18,7 +18,7 @@ from gameplay.protocol import CLIENT_TYPES, IN_WORLD, MAX_ID_CHARS, ClientFrame,
 from gameplay.rules.engine import HANDLERS
 from gameplay.rules.parser import intent_parse
 from gameplay.rules.state import state_is_valid
-from tests.faults.websocket import FINAL_TYPES, game_with_cookie, ready
+from tests.websocket import FINAL_TYPES, game_with_cookie, ready
 from tests.security.support import fuzz
 
 WORDS = ["buy", "ale", "a", "the", "go", "to", "cellar", "kitchen", "give", "gareth", "wren", "for", "drink",

@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from gameplay import limits
 from gameplay.models import Game, Turn
 from tests.faults.conftest import redis_settings
-from tests.faults.websocket import drain, game_with_cookie, play, ready, until_final
+from tests.websocket import drain, game_with_cookie, play, ready, until_final
 from tests.llm.fake_openai import Reply
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from llm.breaker import reset_breakers
 from llm.local_server import LocalModelSupervisor, local_model_path
 from tests.faults.conftest import free_port
-from tests.faults.websocket import game_with_cookie, play, ready
+from tests.websocket import game_with_cookie, play, ready
 from tests.security.support import squashed_canary_in
 
 pytestmark = [pytest.mark.localmodel, pytest.mark.django_db(transaction=True)]

@@ -16,7 +16,7 @@ from gameplay.models import Game, Turn
 from gameplay.voice import CANARY, LEAK_RUN_WORDS
 from llm.prompts import INSTRUCTIONS
 from gameplay.world import world_current
-from tests.faults.websocket import arrive, drain, game_with_cookie, play, ready
+from tests.websocket import arrive, drain, game_with_cookie, play, ready
 from tests.llm.fake_openai import Reply
 from tests.security.support import squashed_canary_in
 

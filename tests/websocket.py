@@ -1,5 +1,5 @@
-"""Playing over the real ASGI application (origin check, session, consumer), for the security and
-fault tests: a game bound to a session cookie, a connected socket, and reading up to a final frame."""
+"""Playing over the real ASGI application (origin check, session, consumer), for every test that
+talks over a socket: a game bound to a session cookie, a connected socket, reading up to a final frame."""
 from __future__ import annotations
 
 import json
