@@ -1,15 +1,26 @@
 """The embedded mode's background worker: runs the Celery beat schedule's tasks in a daemon thread
 of the game process, so no broker, worker or beat process is needed. Production runs Celery worker
-and beat instead, with the same schedule (settings.CELERY_BEAT_SCHEDULE)."""
+and beat instead, with the same schedule (settings.CELERY_BEAT_SCHEDULE).
+
+`embed_soon` is the reply path's one piece of background work: the embeddings of an exchange just
+remembered, computed after the player has the reply."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import close_old_connections
 
+from llm import embeddings
+from memory import tasks as memory_tasks
+from memory.services import memory_embeddings_store, memory_pending_texts
+
+from .aio import db_async
 from .metrics import job_observed
 
 logger = logging.getLogger(__name__)
@@ -53,3 +64,41 @@ def background_start() -> None:
         return
     _started.set()
     threading.Thread(target=_loop, name="tankard-background", daemon=True).start()
+
+
+# One thread: the embeddings of ended replies never take more than one core from the players.
+_embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tankard-embed")
+_embedding: set[asyncio.Task] = set()
+
+
+def embed_soon(*, game_id: str, npc_slug: str) -> None:
+    """Have the (game, NPC)'s new memories embedded in the background: by a Celery worker when
+    tasks go to one, else in this process on one low-priority thread. Returns at once; if it never
+    happens (a process stopped, the broker is down), retrieval embeds what it needs and the
+    periodic `memory.tasks.embed_due` the rest."""
+    task = asyncio.get_running_loop().create_task(_aembed(game_id, npc_slug))
+    _embedding.add(task)
+    task.add_done_callback(_embedding.discard)
+
+
+async def _aembed(game_id: str, npc_slug: str) -> None:
+    try:
+        if not settings.CELERY_TASK_ALWAYS_EAGER:  # retry=False: a broker outage costs nothing here
+            await asyncio.to_thread(memory_tasks.embed_pending.apply_async, kwargs={"game_id": game_id, "npc_slug": npc_slug},
+                                    retry=False)
+            return
+        pending = await db_async(memory_pending_texts)(game_id=game_id, npc_slug=npc_slug)
+        if not pending:
+            return
+        vectors = await asyncio.get_running_loop().run_in_executor(_embedder, embeddings.embed, [text for _, text in pending])
+        await db_async(memory_embeddings_store)(game_id=game_id, npc_slug=npc_slug,
+                                                vectors={record_id: vector for (record_id, _), vector in zip(pending, vectors)})
+    except Exception:
+        logger.warning("new memories of %s in game %s not embedded yet; retrieval or the periodic job will", npc_slug,
+                       game_id, exc_info=True)
+
+
+async def aembedding_settled() -> None:
+    """Wait for this process's background embeddings (tests, and a clean shutdown)."""
+    while _embedding:
+        await asyncio.gather(*list(_embedding), return_exceptions=True)

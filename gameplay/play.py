@@ -17,7 +17,8 @@ from .aio import db_async
 from . import limits, services
 from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
-from .voice import anarrate, avoice_reply
+from .background import embed_soon
+from .voice import VoiceInputs, VoicedReply, anarrate, avoice_reply, voice_inputs
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -54,12 +55,13 @@ async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: as
             await _aflag(game_id, frame, send)
             return
         async with lock:
-            result = await db_async(_turn_start)(game_id, frame)
-        if result is None:
+            started = await db_async(_turn_start)(game_id, frame)
+        if started is None:
             await send(error_frame("rate_limited", frame.id))
             return
+        result, inputs = started
         if result.say is not None:
-            await _aconverse(result.say, send=send, lock=lock, speaking=speaking)
+            await _aconverse(result.say, inputs, send=send, lock=lock, speaking=speaking)
             return
         if result.narrate is not None:
             text = await anarrate(result.narrate)
@@ -73,14 +75,17 @@ async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: as
         await send(error_frame("server_busy", frame.id))
 
 
-def _turn_start(game_id: str, frame: ClientFrame) -> services.TurnResult | None:
-    """The rate limit and the turn (or a say's preparation) in one call off the event loop; None
-    when the game is over its limit."""
+def _turn_start(game_id: str, frame: ClientFrame) -> tuple[services.TurnResult, VoiceInputs | None] | None:
+    """The rate limit and the turn in one call off the event loop; for speech, the say's
+    preparation and everything its reply needs before the model is asked. None when the game is
+    over its limit."""
     if not limits.turn_allowed(game_id=game_id):
         return None
     if frame.type == "say":
-        return services.say_prepare(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
-    return services.turn_command(game_id=game_id, client_id=frame.id, text=frame.text)
+        result = services.say_prepare(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
+    else:
+        result = services.turn_command(game_id=game_id, client_id=frame.id, text=frame.text)
+    return result, (voice_inputs(result.say) if result.say is not None else None)
 
 
 async def _asend_result(result: services.TurnResult, send: Send) -> None:
@@ -91,7 +96,7 @@ async def _asend_result(result: services.TurnResult, send: Send) -> None:
         await send(result.state)
 
 
-async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
+async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     if plan.npc in speaking:
         await send(error_frame("npc_busy", plan.client_id, name=plan.npc_name))
         return
@@ -106,31 +111,38 @@ async def _aconverse(plan: services.SayPlan, *, send: Send, lock: asyncio.Lock, 
                 first_token.append(time.monotonic() - started)
             await send(out)
 
-        voiced = await avoice_reply(plan, send_timed)
-        async with lock:
-            result = await db_async(services.say_commit)(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
-        if voiced.tokens_in or voiced.tokens_out:  # counted before the next line can be sent
-            await db_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
-        # Remembered before the player can say more, so their next line's prompt holds this exchange
-        # (on a pooled thread: the embedding pass holds up no other player; for a cached reply both
-        # texts are usually embedded already).
-        if not result.replayed:
-            await _aremember(plan, voiced.text)
+        async def finish(voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> tuple[VoicedReply, services.TurnResult, bool]:
+            async with lock:
+                result, embed_later = await db_async(_say_finish)(plan, voiced, keep_in_cache)
+            return voiced, result, embed_later
+
+        voiced, result, embed_later = await avoice_reply(plan, send_timed, inputs=inputs, finish=finish)
         await _asend_result(result, send)
+        if embed_later:
+            embed_soon(game_id=plan.game_id, npc_slug=plan.npc)
         reply_observed(npc=plan.npc, source=voiced.source, ttft_s=first_token[0] if first_token else None,
                        total_s=time.monotonic() - started, tokens_in=voiced.tokens_in, tokens_out=voiced.tokens_out)
     finally:
         speaking.discard(plan.npc)
 
 
-async def _aremember(plan: services.SayPlan, reply: str) -> None:
-    """Record the exchange in the NPC's memory. The turn is already committed: a failure here is
-    logged, never answered with `server_busy` (which would tell the player nothing was applied)."""
-    try:
-        await db_async(memory_record_exchange)(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
-                                                             npc_reply=reply, game_minute=plan.minute)
+def _say_finish(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> tuple[services.TurnResult, bool]:
+    """Everything after a reply, in one call off the event loop: the reply cache's record, the turn
+    (exactly once), the tokens spent, and the exchange in the NPC's memory, before the player can
+    say more, so their next line's prompt holds it. Returns the turn's result and whether the
+    exchange waits for its embeddings (`embed_soon`)."""
+    keep_in_cache()
+    result = services.say_commit(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
+    if voiced.tokens_in or voiced.tokens_out:  # counted before the next line can be sent
+        limits.llm_tokens_spend(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
+    if result.replayed:
+        return result, False
+    try:  # the turn is committed: a failure here is logged, never answered with `server_busy`
+        return result, memory_record_exchange(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
+                                              npc_reply=voiced.text, game_minute=plan.minute)
     except Exception:
         logger.exception("memory of the exchange not recorded (game %s, npc %s)", plan.game_id, plan.npc)
+        return result, False
 
 
 FLAGGED = '{name} catches your puzzled look and waves the words away. "Forget I said that, friend. Ask me again."'

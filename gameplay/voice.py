@@ -12,6 +12,8 @@ import time
 from contextlib import aclosing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -21,7 +23,7 @@ from llm.gate import PRIORITY_PLAYER
 from llm.prompts import (
     Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens, sanitize,
 )
-from memory.selectors import memory_recent_turns, memory_retrieve
+from memory.selectors import memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
     CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_finish,
@@ -36,6 +38,7 @@ from .world import world_current
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
+R = TypeVar("R")
 CANARY = "TANKARD-CANARY-7f3a"
 
 
@@ -67,9 +70,9 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"])
     recalled, recent = (), ()
     if use_memory:
-        recent = memory_recent_turns(game_id=plan.game_id, npc_slug=plan.npc, limit=RECENT_TURNS)
-        recalled = memory_retrieve(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,
-                                   token_budget=budget.memories, count_tokens=count_tokens, skip_recent_turns=len(recent))
+        memory = memory_recall(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,
+                               token_budget=budget.memories, count_tokens=count_tokens, recent_limit=RECENT_TURNS)
+        recent, recalled = memory.recent, memory.recalled
         if recalled and mark_used:
             memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
     prompt = build_npc_messages(
@@ -80,12 +83,17 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     return prompt, recalled
 
 
-async def avoice_reply(plan, send: Send) -> VoicedReply:
-    """Stream the NPC's reply to `send` as it is generated; always returns a whole reply.
+Finish = Callable[["VoicedReply", Callable[[], object]], Awaitable[R]]
+
+
+async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish) -> R:
+    """Stream the NPC's reply to `send` as it is generated, then hand the whole reply to `finish`
+    and return what it returns. `finish` gets the reply and a synchronous call that records it in
+    the reply cache, to run in the same call off the event loop as storing the turn; identical
+    asks waiting for this one look the cache up again only after `finish`.
 
     The first rung is the reply cache: the same question asked of the same NPC in the same context
     is answered from it (source "cache" or "pregen"); a new cacheable model reply is kept there."""
-    inputs = await db_async(voice_inputs)(plan)
     npc, prompt = inputs.npc, inputs.prompt
     rng = random.Random(plan.seed)
 
@@ -98,8 +106,8 @@ async def avoice_reply(plan, send: Send) -> VoicedReply:
             voiced = await _aserve_cached(plan, ticket, send)
         else:
             voiced = await _avoice_fresh(plan, inputs, ticket, send, rng)
-        await db_async(reply_cache_finish)(ticket, text=voiced.text, source=voiced.source, storable=not voiced.actions)
-        return voiced
+        return await finish(voiced, partial(reply_cache_finish, ticket, text=voiced.text, source=voiced.source,
+                                            storable=not voiced.actions))
     finally:
         reply_cache_close(ticket)
 
@@ -301,8 +309,28 @@ def protected_text(system: str, *, shareable: list[str]) -> str:
     """What a reply must never recite: the system prompt without its shareable values, that is the
     instructions, the prompt's own sentences and the character sheet (personality, secrets)."""
     for value in sorted({v for raw in shareable if len(raw) > 2 for v in (raw, sanitize(raw))}, key=len, reverse=True):
-        system = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "\n", system)  # whole words: a name "e" cuts little
+        system = _cut_whole(system, value)  # whole words: a name "e" cuts little
     return system
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"  # what `\w` matches
+
+
+def _cut_whole(text: str, value: str) -> str:
+    r"""`text` with every whole-word occurrence of `value` replaced by a line break: what
+    `re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "\n", text)` gives, found with `str.find` (a
+    reply's guard is built before its request goes out, so this is on the way to the first token)."""
+    pieces, start, at = [], 0, text.find(value)
+    while at != -1:
+        end = at + len(value)
+        if (at == 0 or not _is_word(text[at - 1])) and (end == len(text) or not _is_word(text[end])):
+            pieces += (text[start:at], "\n")
+            start = end
+            at = text.find(value, end)
+        else:
+            at = text.find(value, at + 1)
+    return "".join(pieces) + text[start:] if pieces else text
 
 
 def _squashed(text: str) -> tuple[str, list[int]]:

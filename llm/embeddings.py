@@ -520,6 +520,13 @@ def embed(texts: list[str]) -> np.ndarray:
     return embed_with_model(texts)[1]
 
 
+def embedded_already(texts: list[str]) -> list[np.ndarray | None]:
+    """The vectors of texts this process embedded recently (the model the setting selects), None
+    for the others; nothing is computed (callers store None as "to embed later")."""
+    name = embedding_model_name()
+    return [_cache.get((name, text)) for text in texts]
+
+
 def embed_one(text: str) -> np.ndarray:
     """Embed one text: float32 vector of shape (dim,), L2-normalised."""
     return embed([text])[0]
@@ -553,6 +560,7 @@ __all__ = [
     "clear_cache",
     "embed",
     "embed_one",
+    "embedded_already",
     "embed_with_model",
     "embedding_model_name",
     "from_bytes",

@@ -11,6 +11,7 @@ background callers (Celery workers) wait while it is non-zero.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import itertools
 import logging
 import threading
@@ -218,21 +219,21 @@ def players_active() -> int:
         return 0
 
 
-async def announce_player() -> None:
-    """Count one player request in the cache; the count is taken back even if we are cancelled."""
-    future = asyncio.get_running_loop().run_in_executor(None, _cache_incr)
-    try:
-        await asyncio.shield(future)
-    except asyncio.CancelledError:
-        future.add_done_callback(lambda _: withdraw_player())
-        raise
+# Announcements go through one thread, in order: a withdrawal never overtakes its announcement,
+# and neither is waited for (a cache round trip is not worth a player's time to first token).
+_announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tankard-announce")
+
+
+def announce_player() -> None:
+    """Count one player request in the cache, without waiting; `withdraw_player` takes it back."""
+    _announcer.submit(_cache_incr)
 
 
 def withdraw_player() -> None:
     """Take back one announced player request, without waiting (safe inside `finally`)."""
     try:
-        asyncio.get_running_loop().run_in_executor(None, _cache_decr)
-    except RuntimeError:  # no running loop (interpreter shutting down)
+        _announcer.submit(_cache_decr)
+    except RuntimeError:  # the executor is shut down (interpreter exiting)
         _cache_decr()
 
 

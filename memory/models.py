@@ -29,7 +29,9 @@ class MemoryRecord(models.Model):
     importance = models.FloatField()
     importance_source = models.CharField(max_length=10, choices=IMPORTANCE_SOURCES, default="heuristic")
     refine_pending = models.BooleanField(default=False, help_text="Waiting for the model to rate its importance.")
-    embedding = models.BinaryField()
+    embedding = models.BinaryField(blank=True, help_text="Empty while waiting to be embedded (embedding_pending).")
+    embedding_pending = models.BooleanField(
+        default=False, help_text="Recorded before its embedding: filled in the background, or at retrieval if sooner.")
     pinned = models.BooleanField(default=False)
     game_minute = models.IntegerField()
     last_used_minute = models.IntegerField()
@@ -41,6 +43,7 @@ class MemoryRecord(models.Model):
         indexes = [
             models.Index(fields=["game_id", "npc_slug", "kind"], name="memory_rec_game_npc_kind"),
             models.Index(fields=["refine_pending"], condition=models.Q(refine_pending=True), name="memory_rec_refine_pending"),
+            models.Index(fields=["game_id", "npc_slug"], condition=models.Q(embedding_pending=True), name="memory_rec_embed_pending"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -35,6 +35,7 @@ class MemoryMatrix:
     pinned: np.ndarray  # bool
     is_turn: np.ndarray  # bool
     is_raw: np.ndarray  # bool (turns and observations)
+    pending: np.ndarray  # bool: recorded before its embedding (a zero row until filled)
     kinds: tuple[str, ...]
     texts: tuple[str, ...]
     text_bytes: int = 0  # characters of `texts` plus Python's per-string overhead
@@ -49,7 +50,8 @@ class MemoryMatrix:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.ids, self.vectors, self.importance, self.minute, self.last_used, self.pinned, self.is_turn, self.is_raw)
+        arrays = (self.ids, self.vectors, self.importance, self.minute, self.last_used, self.pinned, self.is_turn, self.is_raw,
+                  self.pending)
         return sum(a.nbytes for a in arrays) + self.text_bytes + 16 * self.size
 
     def appended(self, other: MemoryMatrix) -> MemoryMatrix:
@@ -65,6 +67,7 @@ class MemoryMatrix:
             pinned=np.concatenate([self.pinned, other.pinned]),
             is_turn=np.concatenate([self.is_turn, other.is_turn]),
             is_raw=np.concatenate([self.is_raw, other.is_raw]),
+            pending=np.concatenate([self.pending, other.pending]),
             kinds=self.kinds + other.kinds,
             texts=self.texts + other.texts,
             text_bytes=self.text_bytes + other.text_bytes,
@@ -74,16 +77,29 @@ class MemoryMatrix:
         hit = np.isin(self.ids, np.asarray(list(ids), dtype=np.int64))
         return replace(self, last_used=np.where(hit, np.maximum(self.last_used, now_minute), self.last_used))
 
+    def embedded(self, vectors: dict[int, np.ndarray]) -> MemoryMatrix:
+        """With the vectors of pending records filled in (by record id; other ids are ignored)."""
+        rows = [(i, vectors[int(record_id)]) for i, record_id in enumerate(self.ids) if int(record_id) in vectors]
+        rows = [(i, v) for i, v in rows if v.shape[0] == self.vectors.shape[1]]
+        if not rows:
+            return self
+        filled, pending = self.vectors.copy(), self.pending.copy()
+        for i, vector in rows:
+            filled[i], pending[i] = vector, False
+        return replace(self, vectors=filled, pending=pending)
+
 
 def matrix_from_rows(rows: Sequence[tuple], *, version: int, dim: int | None = None) -> MemoryMatrix:
     """Rows of (id, kind, text, importance, embedding bytes, pinned, game_minute, last_used_minute).
 
-    `dim` defaults to the commonest stored size; vectors of another size (another model's) get zeros.
+    `dim` defaults to the commonest stored size; vectors of another size (another model's) get zeros,
+    and so do records still waiting for their embedding (empty bytes; `pending` marks them).
     """
     n = len(rows)
     blobs = [bytes(row[4]) for row in rows]
     if dim is None:
-        dim = Counter(len(b) for b in blobs).most_common(1)[0][0] // 2 if blobs else EMBEDDING_DIM
+        sizes = Counter(len(b) for b in blobs if b)
+        dim = sizes.most_common(1)[0][0] // 2 if sizes else EMBEDDING_DIM
     vectors = np.zeros((n, dim), dtype=np.float32)
     width = 2 * dim  # float16 storage, see llm.embeddings.to_bytes
     usable = np.fromiter((len(b) == width for b in blobs), dtype=bool, count=n)
@@ -101,6 +117,7 @@ def matrix_from_rows(rows: Sequence[tuple], *, version: int, dim: int | None = N
         pinned=np.fromiter((bool(row[5]) for row in rows), dtype=bool, count=n),
         is_turn=np.fromiter((k == TURN for k in kinds), dtype=bool, count=n),
         is_raw=np.fromiter((k in RAW_KINDS for k in kinds), dtype=bool, count=n),
+        pending=np.fromiter((not b for b in blobs), dtype=bool, count=n),
         kinds=kinds,
         texts=tuple(row[2] for row in rows),
         text_bytes=sum(len(row[2]) + _TEXT_OVERHEAD for row in rows),

@@ -2,8 +2,11 @@
 
 `memory_retrieve` reads nothing but the ledger's version and any records appended since the
 cached matrix was built (usually two small queries), embeds the query (served from the
-embedding cache when the line was embedded before) and scores with numpy. It writes nothing:
-the caller reports what it used with `services.memory_mark_used`.
+embedding cache when the line was embedded before; not at all when no record can be chosen) and
+scores with numpy. Records still waiting for their embedding (`embedding_pending`) are read again
+or, if still waiting, embedded here when they could be chosen. It writes nothing to the database:
+the caller reports what it used with `services.memory_mark_used`. `memory_recall` is what a
+prompt needs (the recent turns and the memories) in as few reads as possible.
 """
 from __future__ import annotations
 
@@ -46,6 +49,35 @@ class RecalledMemory:
     why: str  # why it was chosen, for the prompt inspector
 
 
+@dataclass(frozen=True)
+class MemoryRecall:
+    recent: tuple[tuple[str, str], ...]  # (speaker, text) of the newest turns, oldest first
+    recalled: tuple[RecalledMemory, ...]  # the older memories chosen, best first
+
+
+def memory_recall(*, game_id: uuid.UUID | str, npc_slug: str, query: str, now_minute: int, token_budget: int,
+                  count_tokens: Callable[[str], int], recent_limit: int = 12) -> MemoryRecall:
+    """The recent conversation and the memories to put in a prompt; one read when the NPC
+    remembers nothing of this game (a player's first line to them)."""
+    ledger = _ledger(str(game_id), npc_slug)
+    if ledger is None:
+        matrix_cache().drop((str(game_id), npc_slug))
+        return MemoryRecall(recent=(), recalled=())
+    recent = memory_recent_turns(game_id=game_id, npc_slug=npc_slug, limit=recent_limit)
+    recalled = memory_retrieve(game_id=game_id, npc_slug=npc_slug, query=query, now_minute=now_minute,
+                               token_budget=token_budget, count_tokens=count_tokens, skip_recent_turns=len(recent),
+                               ledger=ledger)
+    return MemoryRecall(recent=recent, recalled=recalled)
+
+
+def _ledger(game_id: str, npc_slug: str) -> tuple[int, int] | None:
+    """(version, raw count) of the (game, NPC)'s ledger, None when it has no memory."""
+    return MemoryLedger.objects.filter(game_id=game_id, npc_slug=npc_slug).values_list("version", "raw_count").first()
+
+
+_UNREAD = object()
+
+
 def memory_retrieve(
     *,
     game_id: uuid.UUID | str,
@@ -57,6 +89,7 @@ def memory_retrieve(
     limit: int = 40,
     skip_recent_turns: int = 12,
     query_vector: np.ndarray | None = None,
+    ledger=_UNREAD,
 ) -> tuple[RecalledMemory, ...]:
     """The memories to put in the NPC's prompt, best first; pinned facts first, within the budget.
 
@@ -67,12 +100,16 @@ def memory_retrieve(
     """
     if token_budget <= 0 or limit <= 0:
         return ()
-    matrix = memory_matrix(game_id=game_id, npc_slug=npc_slug)
+    matrix = memory_matrix(game_id=game_id, npc_slug=npc_slug, ledger=ledger)
     if matrix is None or matrix.size == 0:
         return ()
     config = memory_config()
     weights = Weights(config.weight_recency, config.weight_importance, config.weight_relevance, config.recency_half_life)
     eligible = eligible_mask(matrix, skip_recent_turns=skip_recent_turns)
+    if not eligible.any():  # only the recent turns, which the prompt shows anyway: nothing to rank
+        return ()
+    if (eligible & matrix.pending).any():
+        matrix = _pending_filled((str(game_id), npc_slug), matrix, eligible & matrix.pending)
     if query_vector is None and query.strip():
         query_vector = embeddings.embed_one(query)
     scores = memory_scores(matrix, query_vector, now_minute=now_minute, weights=weights, eligible=eligible)
@@ -92,11 +129,30 @@ def memory_retrieve(
     )
 
 
-def memory_matrix(*, game_id: uuid.UUID | str, npc_slug: str) -> MemoryMatrix | None:
-    """The (game, NPC)'s records as a matrix, from the process cache when still valid; None if none."""
+def _pending_filled(key: tuple[str, str], matrix: MemoryMatrix, waiting: np.ndarray) -> MemoryMatrix:
+    """The matrix with the vectors of the `waiting` rows: stored since it was read, or computed now
+    (the background embedding has not come yet). This process's cached matrix takes them too."""
+    ids = [int(i) for i in matrix.ids[waiting]]
+    stored = MemoryRecord.objects.filter(id__in=ids, embedding_pending=False).values_list("id", "embedding")
+    vectors = {record_id: embeddings.from_bytes(bytes(blob)) for record_id, blob in stored if blob}
+    missing = [(record_id, text) for record_id, text in zip(ids, (matrix.texts[i] for i in np.flatnonzero(waiting)))
+               if record_id not in vectors]
+    if missing:
+        vectors |= dict(zip((record_id for record_id, _ in missing), embeddings.embed([text for _, text in missing])))
+    filled = matrix.embedded(vectors)
+    cached = matrix_cache().get(key)
+    if cached is not None and cached.version == matrix.version and cached.size == matrix.size:
+        matrix_cache().put(key, filled)
+    return filled
+
+
+def memory_matrix(*, game_id: uuid.UUID | str, npc_slug: str, ledger=_UNREAD) -> MemoryMatrix | None:
+    """The (game, NPC)'s records as a matrix, from the process cache when still valid; None if none.
+    `ledger` is its (version, raw count) when the caller has just read it."""
     key = (str(game_id), npc_slug)
     cache = matrix_cache()
-    ledger = MemoryLedger.objects.filter(game_id=key[0], npc_slug=npc_slug).values_list("version", "raw_count").first()
+    if ledger is _UNREAD:
+        ledger = _ledger(key[0], npc_slug)
     if ledger is None:
         cache.drop(key)
         return None

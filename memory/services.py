@@ -2,7 +2,10 @@
 
 Every write to one (game, NPC) locks its ledger row first, so writes to it are serial; appends
 leave the ledger's version alone (cached matrices take them on incrementally) and every other
-change bumps it. Embeddings are computed before the transaction, never inside it. Folding old
+change bumps it. Embeddings are computed before the transaction, never inside it. An exchange is
+recorded at once, with only the embeddings this process already has; the rest are marked
+`embedding_pending` and filled by `memory_embed_pending` in the background (or by retrieval, if it
+needs them first), so that remembering costs a reply no model pass. Folding old
 turns into summaries lives in `memory.folding`; `memory_summarise` and `memory_summarise_due`
 are its entry points here.
 """
@@ -32,21 +35,25 @@ FACT_IMPORTANCE = {"name": 1.0, "kin": 0.9, "debt": 0.85, "promise": 0.85, "goal
 
 
 def _record(game_id: str, npc_slug: str, *, kind: str, speaker: str, text: str, vector, minute: int, refine: bool) -> MemoryRecord:
+    """`vector` None: recorded now, embedded later (`embedding_pending`)."""
     return MemoryRecord(
         game_id=game_id, npc_slug=npc_slug, kind=kind, speaker=speaker, text=text,
         importance=importance_heuristic(text, kind=kind, speaker=speaker), refine_pending=refine,
-        embedding=embeddings.to_bytes(vector), game_minute=minute, last_used_minute=minute,
+        embedding=b"" if vector is None else embeddings.to_bytes(vector), embedding_pending=vector is None,
+        game_minute=minute, last_used_minute=minute,
     )
 
 
-def memory_record_exchange(*, game_id: uuid.UUID | str, npc_slug: str, player_line: str, npc_reply: str, game_minute: int) -> None:
-    """Remember one exchange: the player's line (and the facts in it) and the NPC's reply."""
+def memory_record_exchange(*, game_id: uuid.UUID | str, npc_slug: str, player_line: str, npc_reply: str, game_minute: int) -> bool:
+    """Remember one exchange: the player's line (and the facts in it) and the NPC's reply. Texts this
+    process has not embedded yet are kept without their vectors; returns True when some wait for
+    `memory_embed_pending`."""
     game_id = str(game_id)
     turns = [(s, t.strip()[:MAX_TEXT_CHARS]) for s, t in (("player", player_line), ("npc", npc_reply)) if t.strip()]
     facts = facts_extract(player_line[:MAX_TEXT_CHARS])
     if not turns:
-        return
-    vectors = embeddings.embed([t for _, t in turns] + [f.text for f in facts])
+        return False
+    vectors = embeddings.embedded_already([t for _, t in turns] + [f.text for f in facts])
     refine = memory_config().use_llm
     with transaction.atomic():
         ledger = ledger_locked(game_id, npc_slug)
@@ -58,6 +65,47 @@ def memory_record_exchange(*, game_id: uuid.UUID | str, npc_slug: str, player_li
         changed = _facts_store(game_id, npc_slug, zip(facts, vectors[len(turns):]), game_minute)
         _ledger_count(ledger, added=len(turns), changed=changed)
     _fold_if_overfull(game_id, npc_slug, ledger.raw_count)
+    return any(vector is None for vector in vectors)
+
+
+EMBED_BATCH = 64
+
+
+def memory_pending_texts(*, game_id: uuid.UUID | str, npc_slug: str, limit: int = EMBED_BATCH) -> list[tuple[int, str]]:
+    """(id, text) of the (game, NPC)'s records still waiting for their embedding, oldest first."""
+    pending = MemoryRecord.objects.filter(game_id=str(game_id), npc_slug=npc_slug, embedding_pending=True)
+    return list(pending.order_by("id").values_list("id", "text")[:limit])
+
+
+def memory_embeddings_store(*, game_id: uuid.UUID | str, npc_slug: str, vectors: dict[int, object]) -> int:
+    """Store the embeddings of pending records (by id); returns how many were still waiting. Records
+    folded away meanwhile are skipped; this process's cached matrix takes the vectors at once."""
+    stored = 0
+    with transaction.atomic():
+        for record_id, vector in vectors.items():
+            stored += MemoryRecord.objects.filter(id=record_id, embedding_pending=True).update(
+                embedding=embeddings.to_bytes(vector), embedding_pending=False)
+    matrix_cache().update((str(game_id), npc_slug), lambda matrix: matrix.embedded(vectors))
+    return stored
+
+
+def memory_embed_pending(*, game_id: uuid.UUID | str, npc_slug: str) -> int:
+    """Embed the (game, NPC)'s records that were recorded without their vectors; returns how many."""
+    done = 0
+    while pending := memory_pending_texts(game_id=game_id, npc_slug=npc_slug):
+        vectors = embeddings.embed([text for _, text in pending])
+        done += memory_embeddings_store(game_id=game_id, npc_slug=npc_slug,
+                                        vectors={record_id: vector for (record_id, _), vector in zip(pending, vectors)})
+        if len(pending) < EMBED_BATCH:
+            break
+    return done
+
+
+def memory_embed_due(*, limit: int = 200) -> int:
+    """Embed every record still waiting (a background embedding that never ran: a process that
+    stopped, a broker that was down); returns how many."""
+    pairs = MemoryRecord.objects.filter(embedding_pending=True).values_list("game_id", "npc_slug").distinct()[:limit]
+    return sum(memory_embed_pending(game_id=game_id, npc_slug=npc_slug) for game_id, npc_slug in list(pairs))
 
 
 def memory_record_observation(*, game_id: uuid.UUID | str, npc_slug: str, text: str, game_minute: int) -> None:
@@ -92,7 +140,9 @@ def _facts_store(game_id: str, npc_slug: str, facts: Iterable[tuple[Fact, object
         base = FACT_IMPORTANCE.get(fact.key.split(":")[0], 0.8)
         importance = round(min(1.0, 0.7 * base + 0.3 * importance_heuristic(fact.text, kind=FACT)), 4)
         record = existing.get(fact.key) or MemoryRecord(game_id=game_id, npc_slug=npc_slug, kind=FACT, key=fact.key, pinned=True)
-        record.text, record.importance, record.embedding = fact.text, importance, embeddings.to_bytes(vector)
+        record.text, record.importance = fact.text, importance
+        record.embedding = b"" if vector is None else embeddings.to_bytes(vector)
+        record.embedding_pending = vector is None
         record.game_minute = record.last_used_minute = minute
         record.save()
     _facts_trim(game_id, npc_slug, memory_config().max_facts)

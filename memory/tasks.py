@@ -35,3 +35,15 @@ def refine_importance(record_id: int) -> bool:
 def refine_due(limit: int = 20) -> int:
     """Periodic: rate pending records while the model is available (also `manage.py refine_importance`)."""
     return services.memory_refine_due(limit=limit)
+
+
+@shared_task(ignore_result=True, **_RETRY)
+def embed_pending(game_id: str, npc_slug: str) -> int:
+    """Embed the records of one (game, NPC) that were remembered before their embedding."""
+    return services.memory_embed_pending(game_id=game_id, npc_slug=npc_slug)
+
+
+@shared_task(ignore_result=True)
+def embed_due(limit: int = 200) -> int:
+    """Periodic: embed any record still waiting (its own background embedding never ran)."""
+    return services.memory_embed_due(limit=limit)

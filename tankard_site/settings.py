@@ -273,6 +273,7 @@ TANKARD_MEMORY = {
 }
 CELERY_BEAT_SCHEDULE["memory-summarise"] = {"task": "memory.tasks.summarise_due", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["memory-refine-importance"] = {"task": "memory.tasks.refine_due", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["memory-embed"] = {"task": "memory.tasks.embed_due", "schedule": 60.0}  # any the reply path left
 
 # --- Database connections kept between turns ---------------------------------------------------
 # Websocket turns reach the database through channels' database_sync_to_async, which closes any

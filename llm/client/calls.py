@@ -52,7 +52,7 @@ async def astream_reply(
     request = _request(messages, config, max_tokens, temperature)
     is_player = priority < PRIORITY_BACKGROUND
     if is_player:
-        await announce_player()
+        announce_player()
     else:
         await wait_for_players_idle()
     try:

@@ -187,3 +187,25 @@ async def test_gareth_remembers_name_and_lost_sister_days_later(fake_llm, sessio
     cfg = settings.TANKARD_LLM
     assert messages_tokens(request["messages"]) <= cfg["CONTEXT_WINDOW"] - cfg["MAX_REPLY_TOKENS"]
     await comm.disconnect()
+
+
+async def test_say__the_exchange_is_remembered_before_npc_end_and_embedded_after(fake_llm, session_cookie):
+    """Remembering costs the reply no model pass: the exchange is stored before `npc.end` (so the
+    next line's prompt has it) and its embeddings are computed in the background afterwards."""
+    from gameplay.background import aembedding_settled
+    from llm import embeddings
+    from memory.models import MemoryRecord
+
+    game, cookie = session_cookie
+    embeddings.clear_cache()
+    fake_llm.script(Reply("The cellar? Down the stairs behind the bar, mind the third step."))
+    comm = await ready(cookie)
+    frames = await say(comm, "Where might a body find the cellar hereabouts?", cid="m1")
+    assert frames[-1]["type"] == "npc.end"
+    rows = [(r.speaker, r.text) async for r in MemoryRecord.objects.filter(game_id=game.id, npc_slug="gareth").order_by("id")]
+    assert rows == [("player", "Where might a body find the cellar hereabouts?"),
+                    ("npc", "The cellar? Down the stairs behind the bar, mind the third step.")]
+    await aembedding_settled()
+    stored = [(len(r.embedding), r.embedding_pending) async for r in MemoryRecord.objects.filter(game_id=game.id)]
+    assert stored == [(768, False), (768, False)]
+    await comm.disconnect()

@@ -223,7 +223,7 @@ async def test_players__a_player_request_is_announced_while_it_runs(fake_llm, se
     task = await start_stream([], priority=PRIORITY_PLAYER)
     await eventually(lambda: fake_llm.chat_count == 1)
 
-    assert players_active() == 1
+    await eventually(lambda: players_active() == 1)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await eventually(lambda: players_active() == 0)

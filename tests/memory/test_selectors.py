@@ -4,11 +4,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
+from llm import embeddings
 from memory import services
 from django.db.models import F
 
 from memory.models import FACT, MemoryLedger, MemoryRecord
-from memory.selectors import memory_footprint, memory_matrix, memory_recent_turns, memory_retrieve
+from memory.retrieval import matrix_cache
+from memory.selectors import memory_footprint, memory_matrix, memory_recall, memory_recent_turns, memory_retrieve
 from tests.memory.conftest import words
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +163,46 @@ def test_retrieve__accepts_the_callers_query_vector(tavern_talk):
     vector = embed_one("Is anything stored down in the cellar?")
     given = retrieve(tavern_talk, "", query_vector=vector)
     assert given == retrieve(tavern_talk, "Is anything stored down in the cellar?")
+
+
+@pytest.fixture
+def cold_embeddings():
+    """No text embedded yet in this process: records are kept without their vectors."""
+    embeddings.clear_cache()
+
+
+def test_retrieve__memories_recorded_before_their_embedding_are_ranked_by_relevance(cold_embeddings, tavern_talk):
+    """The exchange is remembered at once and embedded in the background; a retrieval that comes
+    first embeds what it could choose (writing nothing), and one after the background job reads
+    the stored vectors, including into a matrix it had cached while they were pending."""
+    assert MemoryRecord.objects.filter(game_id=tavern_talk, embedding_pending=True).exists()
+    before = [m for m in retrieve(tavern_talk, "Is anything stored down in the cellar?") if not m.pinned]
+    assert "cellar" in before[0].text and before[0].relevance > 0.3
+    assert MemoryRecord.objects.filter(game_id=tavern_talk, embedding_pending=True).exists()  # a selector writes nothing
+
+    matrix_cache().clear()
+    memory_matrix(game_id=tavern_talk, npc_slug="bram")  # cached with the pending rows as zeros
+    embeddings.clear_cache()
+    services.memory_embed_pending(game_id=tavern_talk, npc_slug="bram")
+    assert not matrix_cache().get((tavern_talk, "bram")).pending.any()
+    after = [m for m in retrieve(tavern_talk, "Is anything stored down in the cellar?") if not m.pinned]
+    assert [m.text for m in after] == [m.text for m in before]
+    assert [m.relevance for m in after] == pytest.approx([m.relevance for m in before], abs=2e-3)
+
+
+def test_retrieve__nothing_but_the_recent_turns_is_not_worth_an_embedding(game_id):
+    embeddings.clear_cache()
+    say(game_id, "Another ale.", "Here you are.")
+    assert retrieve(game_id, "What a question nobody asked before", skip_recent_turns=12) == ()
+    assert embeddings.embedded_already(["What a question nobody asked before"]) == [None]
+
+
+def test_recall__one_read_when_the_npc_remembers_nothing(game_id, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        recall = memory_recall(game_id=game_id, npc_slug="bram", query="Hello", now_minute=0, token_budget=200,
+                               count_tokens=words)
+    assert (recall.recent, recall.recalled) == ((), ())
+    say(game_id, "My name is Aldric.", "Welcome, Aldric.")
+    recall = memory_recall(game_id=game_id, npc_slug="bram", query="Hello", now_minute=0, token_budget=200, count_tokens=words)
+    assert recall.recent == (("player", "My name is Aldric."), ("npc", "Welcome, Aldric."))
+    assert [m.text for m in recall.recalled] == ["The player's name is Aldric."]

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from llm import embeddings
 from memory import services
 from memory.models import FACT, OBSERVATION, TURN, MemoryLedger, MemoryRecord
 from memory.selectors import memory_recent_turns, memory_retrieve
@@ -22,13 +23,40 @@ def facts(game_id, npc="bram"):
     return dict(MemoryRecord.objects.filter(game_id=game_id, npc_slug=npc, kind=FACT).values_list("key", "text"))
 
 
-def test_record_exchange__stores_both_turns_with_scores_and_embeddings(game_id):
-    say(game_id, "Where is the cellar?", "Behind the bar, love.", minute=30)
+def test_record_exchange__stores_both_turns_at_once_and_their_embeddings_after(game_id):
+    embeddings.clear_cache()
+    assert services.memory_record_exchange(game_id=game_id, npc_slug="bram", player_line="Where is the cellar?",
+                                           npc_reply="Behind the bar, love.", game_minute=30) is True
     rows = list(MemoryRecord.objects.filter(game_id=game_id).order_by("id"))
     assert [(r.kind, r.speaker, r.text) for r in rows] == [
         (TURN, "player", "Where is the cellar?"), (TURN, "npc", "Behind the bar, love.")]
-    assert all(0 <= r.importance <= 1 and len(r.embedding) == 768 and r.game_minute == r.last_used_minute == 30 for r in rows)
+    assert all(0 <= r.importance <= 1 and r.game_minute == r.last_used_minute == 30 for r in rows)
+    assert [(bytes(r.embedding), r.embedding_pending) for r in rows] == [(b"", True), (b"", True)]
     assert MemoryLedger.objects.get(game_id=game_id, npc_slug="bram").raw_count == 2
+
+    assert services.memory_embed_pending(game_id=game_id, npc_slug="bram") == 2
+    rows = list(MemoryRecord.objects.filter(game_id=game_id).order_by("id"))
+    assert [(len(r.embedding), r.embedding_pending) for r in rows] == [(768, False), (768, False)]
+    assert embeddings.from_bytes(bytes(rows[0].embedding)) == pytest.approx(embeddings.embed_one("Where is the cellar?"), abs=1e-3)
+    assert services.memory_embed_pending(game_id=game_id, npc_slug="bram") == 0
+
+
+def test_record_exchange__a_line_this_process_embedded_already_is_stored_with_its_vector(game_id):
+    embeddings.clear_cache()
+    embeddings.embed_one("Where is the cellar?")  # as the reply cache's matching or memory retrieval did
+    assert services.memory_record_exchange(game_id=game_id, npc_slug="bram", player_line="Where is the cellar?",
+                                           npc_reply="", game_minute=30) is False
+    (row,) = MemoryRecord.objects.filter(game_id=game_id)
+    assert (len(row.embedding), row.embedding_pending) == (768, False)
+
+
+def test_embed_due__embeds_what_no_background_job_did(game_id):
+    embeddings.clear_cache()
+    say(game_id, "My name is Aldric.", "Welcome, Aldric.")
+    say(str(uuid.uuid4()), "Where is the cellar?", "Down the stairs.", npc="mags")
+    assert MemoryRecord.objects.filter(embedding_pending=True).count() == 5  # two exchanges and a fact
+    assert services.memory_embed_due() == 5
+    assert not MemoryRecord.objects.filter(embedding_pending=True).exists()
 
 
 def test_record_exchange__empty_reply_stores_the_line_alone(game_id):

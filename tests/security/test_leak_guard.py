@@ -126,3 +126,10 @@ def test_recital_found_the_same_however_the_reply_is_split(picks, run_at, cuts):
     runs = {tuple(shown_words[i:i + LEAK_RUN_WORDS]) for i in range(len(shown_words) - LEAK_RUN_WORDS + 1)}
     protected_words = re.findall(r"[^\W_]+", PROTECTED.lower())
     assert not runs & {tuple(protected_words[i:i + LEAK_RUN_WORDS]) for i in range(len(protected_words) - LEAK_RUN_WORDS + 1)}
+
+
+@fuzz
+@given(st.text(st.sampled_from(list("ab _.é1\n-")), max_size=30), st.text(st.sampled_from(list("ab _.é1\n-")), min_size=1, max_size=4))
+def test_cutting_a_shareable_value_matches_the_whole_word_regex(text, value):
+    """The protected text is cut with `str.find` for speed; it must cut exactly where the regex would."""
+    assert voice._cut_whole(text, value) == re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "\n", text)
