@@ -111,13 +111,13 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
                 first_token.append(time.monotonic() - started)
             await send(out)
 
-        async def finish(voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> tuple[VoicedReply, services.TurnResult, bool]:
+        async def finish(voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> tuple[VoicedReply, bool]:
             async with lock:
                 result, embed_later = await db_async(_say_finish)(plan, voiced, keep_in_cache)
-            return voiced, result, embed_later
+            await _asend_result(result, send)
+            return voiced, embed_later
 
-        voiced, result, embed_later = await avoice_reply(plan, send_timed, inputs=inputs, finish=finish)
-        await _asend_result(result, send)
+        voiced, embed_later = await avoice_reply(plan, send_timed, inputs=inputs, finish=finish)
         if embed_later:
             embed_soon(game_id=plan.game_id, npc_slug=plan.npc)
         reply_observed(npc=plan.npc, source=voiced.source, ttft_s=first_token[0] if first_token else None,

@@ -27,6 +27,7 @@ import os
 import struct
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -487,28 +488,57 @@ def _embed_local(texts: list[str]) -> np.ndarray:
     return _local_model().embed(texts)
 
 
+# Texts being embedded right now, by any thread: a second caller waits for the first one's result
+# instead of computing it again (a line is embedded as soon as it arrives, and the reply cache's
+# matcher may ask for it before that is done).
+_in_flight: dict[tuple[str, str], Future] = {}
+_in_flight_lock = threading.Lock()
+
+
 def _embed_cached(texts: list[str], name: str, compute: Any) -> np.ndarray:
     """Serve texts from the LRU, computing the distinct misses in one call."""
     found: dict[str, np.ndarray] = {}
     missing: list[str] = []
-    for text in dict.fromkeys(texts):  # distinct, in order
-        vec = _cache.get((name, text))
-        if vec is None:
-            missing.append(text)
-        else:
-            found[text] = vec
+    waiting: dict[str, Future] = {}
+    with _in_flight_lock:
+        for text in dict.fromkeys(texts):  # distinct, in order
+            vec = _cache.get((name, text))
+            if vec is not None:
+                found[text] = vec
+            elif (name, text) in _in_flight:
+                waiting[text] = _in_flight[(name, text)]
+            else:
+                missing.append(text)
+                _in_flight[(name, text)] = Future()
     if missing:
-        vecs = compute(missing)
+        try:
+            vecs = compute(missing)
+        except BaseException as exc:
+            _settle(name, missing, error=exc)
+            raise
         for text, vec in zip(missing, vecs):
             frozen = np.array(vec, dtype=np.float32)  # own copy, read-only: callers share it
             frozen.setflags(write=False)
             _cache.put((name, text), frozen)
-            found[text] = vec
+            found[text] = frozen
+        _settle(name, missing, found=found)
+    for text, future in waiting.items():
+        found[text] = future.result()
     dim = next(iter(found.values())).shape[0] if found else EMBEDDING_DIM
     out = np.empty((len(texts), dim), dtype=np.float32)
     for row, text in enumerate(texts):
         out[row] = found[text]
     return out
+
+
+def _settle(name: str, texts: list[str], *, found: dict[str, np.ndarray] | None = None, error: BaseException | None = None) -> None:
+    with _in_flight_lock:
+        futures = [(_in_flight.pop((name, text)), text) for text in texts if (name, text) in _in_flight]
+    for future, text in futures:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(found[text])
 
 
 def embed(texts: list[str]) -> np.ndarray:

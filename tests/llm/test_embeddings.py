@@ -242,3 +242,44 @@ def test_concurrent_first_use_loads_the_model_once(monkeypatch):
     assert len(results) == 4
     for r in results[1:]:
         np.testing.assert_allclose(r, results[0], atol=1e-6)
+
+
+def test_a_text_being_embedded_is_not_embedded_again_by_a_second_caller(monkeypatch):
+    """The background job and the reply cache's matcher can ask for the same line at once: one pass."""
+    import threading
+
+    emb.embed_one("warm the model up")
+    passes, started, release = [], threading.Event(), threading.Event()
+    real = emb._embed_local
+
+    def slow_pass(texts):
+        passes.append(list(texts))
+        started.set()
+        release.wait(5)
+        return real(texts)
+
+    monkeypatch.setattr(emb, "_embed_local", slow_pass)
+    results = {}
+    first = threading.Thread(target=lambda: results.update(first=emb.embed_one("Where is the cellar?")))
+    first.start()
+    assert started.wait(5)
+    second = threading.Thread(target=lambda: results.update(second=emb.embed(["Where is the cellar?", "And the privy?"])))
+    second.start()
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert passes == [["Where is the cellar?"], ["And the privy?"]]
+    np.testing.assert_allclose(results["first"], results["second"][0], atol=1e-6)
+    assert emb.embedded_already(["Where is the cellar?", "And the privy?", "Never said"])[2] is None
+
+
+def test_a_failed_pass_fails_its_waiters_too_and_is_not_remembered(monkeypatch):
+    def broken(texts):
+        raise RuntimeError("no model")
+
+    monkeypatch.setattr(emb, "_embed_local", broken)
+    with pytest.raises(RuntimeError):
+        emb.embed_one("Where is the cellar?")
+    monkeypatch.undo()
+    assert emb.embedded_already(["Where is the cellar?"]) == [None]
+    assert emb.embed_one("Where is the cellar?").shape == (emb.EMBEDDING_DIM,)
