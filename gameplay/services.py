@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
 from django.db.utils import OperationalError
 
 from npcs.selectors import NpcStateValue, npc_states_for_game
@@ -116,12 +118,20 @@ def game_for_session(*, session, user=None) -> Game:
     return game
 
 
-def _load(game_id: str, *, for_update: bool) -> tuple[Game, GameState, bool]:
+def _load(game_id: str, *, for_update: bool, replay_of: str | None = None) -> tuple[Game, GameState | None, bool]:
+    """The game and its state (restored from a snapshot if its checksum fails), and whether it was
+    restored. With `replay_of`, the same query also reads the final frame of the turn with that
+    client id, if it was played already (`game.replayed_final`, else None)."""
     qs = Game.objects.select_for_update() if for_update else Game.objects
+    if replay_of:
+        played = Turn.objects.filter(game_id=OuterRef("pk"), client_id=replay_of).values("final")[:1]
+        qs = qs.annotate(replayed_final=Subquery(played, output_field=models.JSONField()))
     try:
         game = qs.get(pk=game_id)
-    except (Game.DoesNotExist, ValueError, TypeError) as exc:
+    except (Game.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise GameNotFound(game_id) from exc
+    if replay_of and game.replayed_final is not None:
+        return game, None, False  # the caller answers with the replay; no state is needed
     if state_is_valid(game.state, game.checksum):
         return game, GameState.from_json(game.state), False
     logger.error("game %s: saved state failed its checksum; restoring a snapshot", game_id)
@@ -147,6 +157,16 @@ def _open(game_id: str, *, for_update: bool) -> tuple[Game, TurnContext, bool]:
     return game, _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}"), restored
 
 
+def _open_unless_replayed(game_id: str, client_id: str | None, *, for_update: bool) -> TurnResult | tuple[Game, TurnContext, bool]:
+    """Like `_open`, in one query less: the replayed result when this client id was played before
+    (a resent frame is answered as it was, never applied twice)."""
+    world = world_current()
+    game, state, restored = _load(game_id, for_update=for_update, replay_of=client_id)
+    if client_id and game.replayed_final is not None:
+        return TurnResult(final={**game.replayed_final, "replayed": True}, replayed=True)
+    return game, _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}"), restored
+
+
 def _save(game: Game, ctx: TurnContext) -> int:
     data = ctx.state.to_json()
     checksum = state_checksum(data)
@@ -162,15 +182,6 @@ def _save(game: Game, ctx: TurnContext) -> int:
         npc_states_save(game_id=game.pk, changed=changed, npc_ids={s: ctx.world.npcs[s].id for s in changed if s in ctx.world.npcs})
     game.version = version
     return version
-
-
-def _replay(game_id: str, client_id: str | None) -> TurnResult | None:
-    if not client_id:
-        return None
-    turn = Turn.objects.filter(game_id=game_id, client_id=client_id).only("final").first()
-    if turn is None:
-        return None
-    return TurnResult(final={**turn.final, "replayed": True}, replayed=True)
 
 
 def _with_retries(fn: Callable[[], TurnResult]) -> TurnResult:
@@ -204,9 +215,10 @@ def turn_command(*, game_id: str, client_id: str | None, text: str) -> TurnResul
     """Apply a typed command; the result holds the final frame, and a say plan when it was speech."""
 
     def run() -> TurnResult:
-        if (replayed := _replay(game_id, client_id)) is not None:
-            return replayed
-        game, ctx, restored = _open(game_id, for_update=True)
+        opened = _open_unless_replayed(game_id, client_id, for_update=True)
+        if isinstance(opened, TurnResult):
+            return opened
+        game, ctx, restored = opened
         try:
             outcome = engine.command_apply(ctx, text)
         except Refusal as refusal:
@@ -247,9 +259,10 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> 
     """Check that the NPC can be spoken to now; nothing is applied until `say_commit`."""
 
     def run() -> TurnResult:
-        if (replayed := _replay(game_id, client_id)) is not None:
-            return replayed
-        game, ctx, _ = _open(game_id, for_update=False)
+        opened = _open_unless_replayed(game_id, client_id, for_update=False)
+        if isinstance(opened, TurnResult):
+            return opened
+        game, ctx, _ = opened
         try:
             addressed = talk.npc_to_address(ctx, npc)
         except Refusal as refusal:
@@ -271,9 +284,10 @@ def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[Propose
     """Store a finished NPC reply as a turn and apply what the conversation changes, exactly once."""
 
     def run() -> TurnResult:
-        if (replayed := _replay(plan.game_id, plan.client_id)) is not None:
-            return replayed
-        game, ctx, restored = _open(plan.game_id, for_update=True)
+        opened = _open_unless_replayed(plan.game_id, plan.client_id, for_update=True)
+        if isinstance(opened, TurnResult):
+            return opened
+        game, ctx, restored = opened
         if plan.npc in ctx.world.npcs:
             ctx.state.player_name = player_name_in(plan.line) or ctx.state.player_name
             talk.conversation_apply(ctx, plan.npc, plan.line)
@@ -293,9 +307,9 @@ def narration_commit(*, plan: NarratePlan, text: str | None) -> TurnResult:
     """Store a narrated turn (or, without narration, the in-world refusal) exactly once."""
 
     def run() -> TurnResult:
-        if (replayed := _replay(plan.game_id, plan.client_id)) is not None:
-            return replayed
-        game, state, _ = _load(plan.game_id, for_update=True)
+        game, state, _ = _load(plan.game_id, for_update=True, replay_of=plan.client_id)
+        if plan.client_id and game.replayed_final is not None:
+            return TurnResult(final={**game.replayed_final, "replayed": True}, replayed=True)
         final = {"type": "narration", "reply_to": plan.client_id, "text": text} if text else plan.fallback
         _log_turn(game, plan.client_id, "command", plan.line, final, minute=state.minute, source="llm" if text else "")
         return TurnResult(final=final)
@@ -312,9 +326,10 @@ def game_grant(*, game_id: str, key: str, text: str, gold: int = 0, item: str = 
     client_id = f"grant:{key}"[:64]
 
     def run() -> TurnResult:
-        if (replayed := _replay(game_id, client_id)) is not None:
-            return replayed
-        game, ctx, restored = _open(game_id, for_update=True)
+        opened = _open_unless_replayed(game_id, client_id, for_update=True)
+        if isinstance(opened, TurnResult):
+            return opened
+        game, ctx, restored = opened
         ctx.state.gold += max(0, gold)
         if item in ctx.world.items:
             ctx.state.add_item(item)

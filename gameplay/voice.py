@@ -12,7 +12,7 @@ import time
 from contextlib import aclosing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import TypeVar
 
 from django.conf import settings
@@ -354,6 +354,7 @@ def _squashed(text: str) -> tuple[str, list[int]]:
     return "".join(chars), where
 
 
+@lru_cache(maxsize=64)  # an NPC's protected text repeats while the moment does: built once per reply is on the way to its first token
 def _runs(text: str) -> frozenset[tuple[str, ...]]:
     """Every LEAK_RUN_WORDS words in a row within a line (a cut-out value ends a line)."""
     runs = set()

@@ -15,11 +15,11 @@ from tests.conftest import Player
 
 pytestmark = pytest.mark.django_db
 
-# Savepoint and release of the turn's transaction, the replay check, the game, its NPC states,
-# the state update, one snapshot written and old ones pruned, and the turn log.
-MAX_COMMAND_QUERIES = 9
-# Prepare (replay, game, NPC states) and commit (the above, plus the NPC states changed).
-MAX_SAY_QUERIES = 16
+# Savepoint and release of the turn's transaction, the game (the replay check is part of that
+# query), its NPC states, the state update, one snapshot written and old ones pruned, the turn log.
+MAX_COMMAND_QUERIES = 8
+# Prepare (game with the replay check, NPC states) and commit (the above, plus the NPC states changed).
+MAX_SAY_QUERIES = 14
 COMMANDS = ("look", "status", "wait", "buy ale", "go to the kitchen", "board", "jobs")
 
 
