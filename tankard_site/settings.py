@@ -34,10 +34,15 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
+# DEBUG is off unless asked for (DJANGO_DEBUG=true, for development): a player never meets a debug
+# page, and no query is logged. Production is declared by a secret key, or by DJANGO_DEBUG=false,
+# which then requires one; without either, the embedded default plays over plain http on this
+# machine with a fixed local key.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+PRODUCTION = bool(SECRET_KEY) or os.environ.get("DJANGO_DEBUG", "").strip().lower() in {"0", "false", "no", "off"}
 if not SECRET_KEY:
-    if not DEBUG:
+    if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
     SECRET_KEY = "embedded-development-key-not-for-production"
 
@@ -221,7 +226,7 @@ USE_TZ = True
 LOGIN_URL = "/admin/login/"
 
 # --- Production hardening ----------------------------------------------------------------------
-if not DEBUG:
+if PRODUCTION and not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
