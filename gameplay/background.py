@@ -66,39 +66,61 @@ def background_start() -> None:
     threading.Thread(target=_loop, name="tankard-background", daemon=True).start()
 
 
-# One thread: the embeddings of ended replies never take more than one core from the players.
+# The embeddings of ended replies, in this process (embedded mode): one drainer per event loop
+# collects the (game, NPC) pairs with new memories, waits a moment so that a burst of replies
+# ending together is over, then reads, embeds and stores them a few texts at a time on one thread
+# (never more than one core, and the event loop gets the interpreter back between batches).
+EMBED_AFTER_SECONDS = 0.25
+EMBED_TEXTS_AT_ONCE = 8
 _embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tankard-embed")
-_embedding: set[asyncio.Task] = set()
+_due: set[tuple[str, str]] = set()
+_drainer: asyncio.Task | None = None
+_publishing: set[asyncio.Task] = set()
 
 
 def embed_soon(*, game_id: str, npc_slug: str) -> None:
     """Have the (game, NPC)'s new memories embedded in the background: by a Celery worker when
-    tasks go to one, else in this process on one low-priority thread. Returns at once; if it never
-    happens (a process stopped, the broker is down), retrieval embeds what it needs and the
-    periodic `memory.tasks.embed_due` the rest."""
-    task = asyncio.get_running_loop().create_task(_aembed(game_id, npc_slug))
-    _embedding.add(task)
-    task.add_done_callback(_embedding.discard)
+    tasks go to one, else in this process (see above). Returns at once; if it never happens (a
+    process stopped, the broker is down), retrieval embeds what it needs and the periodic
+    `memory.tasks.embed_due` the rest."""
+    global _drainer
+    loop = asyncio.get_running_loop()
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        task = loop.create_task(_apublish(game_id, npc_slug))
+        _publishing.add(task)
+        task.add_done_callback(_publishing.discard)
+        return
+    _due.add((game_id, npc_slug))
+    if _drainer is None or _drainer.done() or _drainer.get_loop() is not loop:
+        _drainer = loop.create_task(_adrain())
 
 
-async def _aembed(game_id: str, npc_slug: str) -> None:
-    try:
-        if not settings.CELERY_TASK_ALWAYS_EAGER:  # retry=False: a broker outage costs nothing here
-            await asyncio.to_thread(memory_tasks.embed_pending.apply_async, kwargs={"game_id": game_id, "npc_slug": npc_slug},
-                                    retry=False)
-            return
-        pending = await db_async(memory_pending_texts)(game_id=game_id, npc_slug=npc_slug)
-        if not pending:
-            return
-        vectors = await asyncio.get_running_loop().run_in_executor(_embedder, embeddings.embed, [text for _, text in pending])
-        await db_async(memory_embeddings_store)(game_id=game_id, npc_slug=npc_slug,
-                                                vectors={record_id: vector for (record_id, _), vector in zip(pending, vectors)})
+async def _apublish(game_id: str, npc_slug: str) -> None:
+    try:  # retry=False: a broker outage costs nothing here
+        await asyncio.to_thread(memory_tasks.embed_pending.apply_async, kwargs={"game_id": game_id, "npc_slug": npc_slug},
+                                retry=False)
     except Exception:
-        logger.warning("new memories of %s in game %s not embedded yet; retrieval or the periodic job will", npc_slug,
-                       game_id, exc_info=True)
+        logger.warning("new memories of %s in game %s not queued for embedding; retrieval or the periodic job will",
+                       npc_slug, game_id, exc_info=True)
+
+
+async def _adrain() -> None:
+    await asyncio.sleep(EMBED_AFTER_SECONDS)
+    loop = asyncio.get_running_loop()
+    while _due:
+        pairs = list(_due)
+        _due.clear()
+        try:
+            while pending := await db_async(memory_pending_texts)(pairs=pairs, limit=EMBED_TEXTS_AT_ONCE):
+                vectors = await loop.run_in_executor(_embedder, embeddings.embed, [p.text for p in pending])
+                await db_async(memory_embeddings_store)(pending=pending, vectors=vectors)
+                if len(pending) < EMBED_TEXTS_AT_ONCE:
+                    break
+        except Exception:
+            logger.warning("new memories not embedded yet; retrieval or the periodic job will", exc_info=True)
 
 
 async def aembedding_settled() -> None:
     """Wait for this process's background embeddings (tests, and a clean shutdown)."""
-    while _embedding:
-        await asyncio.gather(*list(_embedding), return_exceptions=True)
+    while (_drainer is not None and not _drainer.done()) or _publishing:
+        await asyncio.gather(*[t for t in (_drainer, *_publishing) if t is not None], return_exceptions=True)

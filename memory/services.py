@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 
 from llm import embeddings
 
@@ -71,31 +73,45 @@ def memory_record_exchange(*, game_id: uuid.UUID | str, npc_slug: str, player_li
 EMBED_BATCH = 64
 
 
-def memory_pending_texts(*, game_id: uuid.UUID | str, npc_slug: str, limit: int = EMBED_BATCH) -> list[tuple[int, str]]:
-    """(id, text) of the (game, NPC)'s records still waiting for their embedding, oldest first."""
-    pending = MemoryRecord.objects.filter(game_id=str(game_id), npc_slug=npc_slug, embedding_pending=True)
-    return list(pending.order_by("id").values_list("id", "text")[:limit])
+@dataclass(frozen=True)
+class PendingText:
+    id: int
+    game_id: str
+    npc_slug: str
+    text: str
 
 
-def memory_embeddings_store(*, game_id: uuid.UUID | str, npc_slug: str, vectors: dict[int, object]) -> int:
-    """Store the embeddings of pending records (by id); returns how many were still waiting. Records
-    folded away meanwhile are skipped; this process's cached matrix takes the vectors at once."""
-    stored = 0
+def memory_pending_texts(*, pairs: Iterable[tuple[str, str]], limit: int = EMBED_BATCH) -> list[PendingText]:
+    """Records of these (game, NPC) pairs still waiting for their embedding, oldest first."""
+    which = Q()
+    for game_id, npc_slug in pairs:
+        which |= Q(game_id=str(game_id), npc_slug=npc_slug)
+    if not which:
+        return []
+    rows = MemoryRecord.objects.filter(which, embedding_pending=True).order_by("id")
+    return [PendingText(i, str(g), n, t) for i, g, n, t in rows.values_list("id", "game_id", "npc_slug", "text")[:limit]]
+
+
+def memory_embeddings_store(*, pending: list[PendingText], vectors) -> int:
+    """Store the embeddings of pending records (`vectors[i]` is `pending[i]`'s); returns how many
+    were still waiting. Records folded away meanwhile are skipped; this process's cached matrices
+    take the vectors at once."""
+    stored, by_owner = 0, {}
     with transaction.atomic():
-        for record_id, vector in vectors.items():
-            stored += MemoryRecord.objects.filter(id=record_id, embedding_pending=True).update(
+        for record, vector in zip(pending, vectors):
+            stored += MemoryRecord.objects.filter(id=record.id, embedding_pending=True).update(
                 embedding=embeddings.to_bytes(vector), embedding_pending=False)
-    matrix_cache().update((str(game_id), npc_slug), lambda matrix: matrix.embedded(vectors))
+            by_owner.setdefault((record.game_id, record.npc_slug), {})[record.id] = vector
+    for owner, owned in by_owner.items():
+        matrix_cache().update(owner, lambda matrix, owned=owned: matrix.embedded(owned))
     return stored
 
 
 def memory_embed_pending(*, game_id: uuid.UUID | str, npc_slug: str) -> int:
     """Embed the (game, NPC)'s records that were recorded without their vectors; returns how many."""
     done = 0
-    while pending := memory_pending_texts(game_id=game_id, npc_slug=npc_slug):
-        vectors = embeddings.embed([text for _, text in pending])
-        done += memory_embeddings_store(game_id=game_id, npc_slug=npc_slug,
-                                        vectors={record_id: vector for (record_id, _), vector in zip(pending, vectors)})
+    while pending := memory_pending_texts(pairs=[(str(game_id), npc_slug)]):
+        done += memory_embeddings_store(pending=pending, vectors=embeddings.embed([p.text for p in pending]))
         if len(pending) < EMBED_BATCH:
             break
     return done
