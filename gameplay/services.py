@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
 from django.db.utils import OperationalError
 
@@ -199,6 +199,7 @@ def _with_retries(fn: Callable[[], TurnResult]) -> TurnResult:
             if attempt == TURN_ATTEMPTS - 1 or time.monotonic() >= deadline:
                 raise
             logger.warning("database busy, retrying the turn (attempt %d)", attempt + 1)
+            connection.close_if_unusable_or_obsolete()  # a connection that died (a restarted server): the next try opens one
             time.sleep(0.05 * (attempt + 1))
     raise TurnConflict("gave up")
 

@@ -284,7 +284,8 @@ CELERY_BEAT_SCHEDULE["memory-embed"] = {"task": "memory.tasks.embed_due", "sched
 # Websocket turns reach the database through channels' database_sync_to_async, which closes any
 # connection older than CONN_MAX_AGE before and after every call: at 0, each step of a turn opened a
 # new connection (and closing SQLite's last WAL connection checkpoints the file). Measured in
-# docs/benchmarks.md ("Load test"). DATABASE_CONN_MAX_AGE still overrides; health checks drop dead ones.
+# docs/benchmarks.md ("Load test"). DATABASE_CONN_MAX_AGE still overrides; health checks drop dead
+# ones (on PostgreSQL a `SELECT 1` before each call: kept, so that every read survives a restart).
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

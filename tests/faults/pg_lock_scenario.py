@@ -53,6 +53,13 @@ async def scenario(game_id: str, cookie: str) -> dict:
     holder.close()
     out["after"] = await database_sync_to_async(saved)(game_id)
     out["busy_turns"] = await Turn.objects.filter(game_id=game_id, client_id="busy").acount()
+    # The server's connections are cut (as by a PostgreSQL restart); the next turn opens new ones.
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as admin:
+        out["cut"] = len(admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall())
+    out["after_cut"] = (await play(comm, "buy candle", "after-cut", timeout=20))[-1]
+    await drain(comm)
+    out["after_cut_saved"] = await database_sync_to_async(saved)(game_id)
     await comm.disconnect()
     return out
 

@@ -107,7 +107,7 @@ def postgres_database():
 
 
 @pytest.mark.services
-def test_postgres_row_locked__server_busy_then_resend_applies_once(postgres_database):
+def test_postgres_row_locked__server_busy_then_resend_applies_once__connections_cut_are_replaced(postgres_database):
     env = {**os.environ, "DATABASE_URL": postgres_database, "TANKARD_DB_LOCK_TIMEOUT_MS": "300",
            "TANKARD_TURN_BUSY_SECONDS": "1", "REDIS_URL": "", "DJANGO_SETTINGS_MODULE": "tankard_site.settings"}
     result = subprocess.run([sys.executable, "-m", "tests.faults.pg_lock_scenario"], cwd=ROOT, env=env,
@@ -121,3 +121,7 @@ def test_postgres_row_locked__server_busy_then_resend_applies_once(postgres_data
     assert out["waited"]["type"] == "narration"
     assert out["after"]["version"] == out["before"]["version"] + 2 and out["after"]["gold"] == 20 - 3 - 1
     assert out["after"]["turns"] == out["before"]["turns"] + 2 and out["busy_turns"] == 1
+    # connections cut under the server: the next turn is played on new ones, once
+    assert out["cut"] >= 1
+    assert out["after_cut"]["type"] == "narration", out["after_cut"]
+    assert out["after_cut_saved"]["version"] == out["after"]["version"] + 1 and out["after_cut_saved"]["gold"] == out["after"]["gold"] - 1
