@@ -6,6 +6,7 @@ the world or the game. The state's version guards against two tabs playing the s
 """
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import time
@@ -24,6 +25,7 @@ from npcs.services import npc_states_create, npc_states_save
 
 from .models import Game, GameSnapshot, Turn
 from llm.actions import ProposedAction
+from llm.lru import BoundedLRU
 from memory.facts import player_name_in
 from llm.prompts import Situation
 
@@ -35,6 +37,7 @@ from .world import World, world_current
 
 logger = logging.getLogger(__name__)
 SNAPSHOTS_KEPT = 3
+MINDS_REMEMBERED = 20_000  # games whose NPC states a process keeps (8 small values each)
 TURN_ATTEMPTS = 4
 
 
@@ -141,8 +144,27 @@ def _load(game_id: str, *, for_update: bool, replay_of: str | None = None) -> tu
     raise GameNotFound(game_id)
 
 
-def _minds(game_id) -> dict[str, NpcMind]:
-    return {slug: NpcMind(mood=v.mood, relationship=v.relationship, flags=dict(v.flags)) for slug, v in npc_states_for_game(game_id=game_id).items()}
+# The NPC states of a game at a version, as this process last read or wrote them. They change only
+# in the transaction that moves the game to a new version (`_save`, or an edit in the admin, which
+# moves it too: gameplay/signals.py), so a version read with the game says whether they are still
+# right, and a turn reads one table less (docs/benchmarks.md, "Load test").
+_minds_seen: BoundedLRU[tuple[str, int], dict[str, NpcStateValue]] = BoundedLRU(MINDS_REMEMBERED)
+
+
+def _minds(game_id, version: int) -> dict[str, NpcMind]:
+    key = (str(game_id), version)
+    values = _minds_seen.get(key)
+    if values is None:
+        values = npc_states_for_game(game_id=game_id)
+        _minds_seen.put(key, copy.deepcopy(values))
+    return {slug: NpcMind(mood=v.mood, relationship=v.relationship, flags=copy.deepcopy(v.flags)) for slug, v in values.items()}
+
+
+def _minds_saved(game_id, version: int, minds: dict[str, NpcMind]) -> None:
+    """The states a turn leaves, known for its new version once it commits."""
+    values = {slug: NpcStateValue(slug, m.mood, max(-100, min(100, m.relationship)), copy.deepcopy(m.flags))
+              for slug, m in minds.items()}
+    transaction.on_commit(lambda: _minds_seen.put((str(game_id), version), values))
 
 
 def _context(world: World, state: GameState, minds: dict[str, NpcMind], seed: str) -> TurnContext:
@@ -154,7 +176,7 @@ def _open(game_id: str, *, for_update: bool) -> tuple[Game, TurnContext, bool]:
     had to be restored from a snapshot."""
     world = world_current()
     game, state, restored = _load(game_id, for_update=for_update)
-    return game, _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}"), restored
+    return game, _context(world, state, _minds(game.pk, game.version), f"{game.pk}:{game.version}"), restored
 
 
 def _open_unless_replayed(game_id: str, client_id: str | None, *, for_update: bool) -> TurnResult | tuple[Game, TurnContext, bool]:
@@ -164,7 +186,7 @@ def _open_unless_replayed(game_id: str, client_id: str | None, *, for_update: bo
     game, state, restored = _load(game_id, for_update=for_update, replay_of=client_id)
     if client_id and game.replayed_final is not None:
         return TurnResult(final={**game.replayed_final, "replayed": True}, replayed=True)
-    return game, _context(world, state, _minds(game.pk), f"{game.pk}:{game.version}"), restored
+    return game, _context(world, state, _minds(game.pk, game.version), f"{game.pk}:{game.version}"), restored
 
 
 def _save(game: Game, ctx: TurnContext) -> int:
@@ -180,6 +202,8 @@ def _save(game: Game, ctx: TurnContext) -> int:
     if ctx.changed_minds:
         changed = {s: NpcStateValue(s, ctx.minds[s].mood, ctx.minds[s].relationship, ctx.minds[s].flags) for s in ctx.changed_minds}
         npc_states_save(game_id=game.pk, changed=changed, npc_ids={s: ctx.world.npcs[s].id for s in changed if s in ctx.world.npcs})
+    if all(slug in ctx.world.npcs for slug in ctx.changed_minds):  # else what was stored differs: read it next time
+        _minds_saved(game.pk, version, ctx.minds)
     game.version = version
     return version
 

@@ -23,8 +23,12 @@ MAX_SAY_QUERIES = 14
 COMMANDS = ("look", "status", "wait", "buy ale", "go to the kitchen", "board", "jobs")
 
 
-def command_queries(game_id: str, text: str) -> int:
+def command_queries(game_id: str, text: str, *, warm: bool = False) -> int:
+    """Queries of one command; cold (as in a process that has not seen this game's NPC states at
+    its version) unless `warm`."""
     world_current()  # the world is loaded once per process, not per turn: keep it out of the count
+    if not warm:
+        services._minds_seen.clear()
     with CaptureQueriesContext(connection) as ctx:
         services.turn_command(game_id=game_id, client_id=uuid.uuid4().hex, text=text)
     return len(ctx.captured_queries)
@@ -33,6 +37,7 @@ def command_queries(game_id: str, text: str) -> int:
 def say_queries(game_id: str) -> int:
     npc = services.game_state_frame(game_id=game_id)["npcs"][0]["slug"]  # whoever is present
     world_current()
+    services._minds_seen.clear()
     with CaptureQueriesContext(connection) as ctx:
         prepared = services.say_prepare(game_id=game_id, client_id=uuid.uuid4().hex, npc=npc, text="What news?")
         assert prepared.say is not None, prepared.final
@@ -109,6 +114,25 @@ def test_turn_queries__the_same_in_a_games_first_and_later_turns(game):
     """Pruning old snapshots runs on every turn, not only once a game has some."""
     counts = [command_queries(str(game.id), "wait") for _ in range(6)]
     assert len(set(counts)) == 1, counts
+
+
+@pytest.mark.django_db(transaction=True)  # the states a turn leaves are kept once it commits
+def test_turn_queries__a_process_that_played_the_games_last_turn_skips_reading_its_npc_states(game):
+    cold = command_queries(str(game.id), "buy ale")
+    assert command_queries(str(game.id), "buy ale", warm=True) == cold - 1
+    assert command_queries(str(game.id), "look", warm=True) == command_queries(str(game.id), "look") - 1
+
+
+def test_turn_queries__an_npc_state_edited_outside_play_is_read_again(game):
+    """The admin saves one NPC state: the game moves to a new version, so no process keeps the old states."""
+    from gameplay.services import _open
+
+    Player(str(game.id)).do("look")
+    state = NpcState.objects.get(game_id=game.id, npc__slug="gareth")
+    state.relationship, state.mood = 77, "grim"
+    state.save()
+    _, ctx, _ = _open(str(game.id), for_update=False)
+    assert (ctx.minds["gareth"].relationship, ctx.minds["gareth"].mood) == (77, "grim")
 
 
 def test_connect_reads__fixed_whatever_the_games_size(world):
