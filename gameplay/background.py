@@ -58,6 +58,32 @@ def _loop() -> None:
         time.sleep(1.0)
 
 
+def warm_up_start() -> None:
+    """Load the embedding model, the tokenizer and the reply cache's question index in the
+    background, once per process, as the ASGI application starts (however it is served: `run`, or
+    daphne directly in production), so that the first players do not wait a second for them, and a
+    process under load does not stall on them."""
+    if _warming.is_set():
+        return
+    _warming.set()
+    threading.Thread(target=_warm_up, name="tankard-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    try:
+        from llm.prompts import warm_tokenizer
+        from llm.reply_cache import index_warm
+
+        embeddings.embed_one("Good evening.")
+        warm_tokenizer()
+        index_warm()
+    except Exception:
+        logger.warning("warm-up failed; the first replies may be slower", exc_info=True)
+
+
+_warming = threading.Event()
+
+
 def background_start() -> None:
     """Start the embedded background worker once per process."""
     if _started.is_set():

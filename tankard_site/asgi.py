@@ -12,7 +12,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from gameplay.background import warm_up_start  # noqa: E402
 from gameplay.routing import websocket_urlpatterns  # noqa: E402
+
+warm_up_start()
 
 application = ProtocolTypeRouter(
     {

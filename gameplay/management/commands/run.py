@@ -3,14 +3,11 @@ start and supervise the local model server; in the embedded mode, also run the p
 jobs in-process (production runs Celery worker and beat instead)."""
 from __future__ import annotations
 
-import logging
 import os
-import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -41,25 +38,9 @@ class Command(BaseCommand):
             from gameplay.background import background_start
 
             background_start()
-        threading.Thread(target=_warm_up, name="tankard-warm-up", daemon=True).start()
         self.stdout.write(self.style.SUCCESS(f"The Living Rusted Tankard is open at http://{options['host']}:{options['port']}/"))
         try:
             CommandLineInterface().run(["-b", options["host"], "-p", str(options["port"]), settings.ASGI_APPLICATION.replace(".application", ":application")])
         finally:
             if supervised:
                 stop_local_server()
-
-
-def _warm_up() -> None:
-    """Load the embedding model, the tokenizer and the reply cache's question index before the first
-    player needs them, so that player does not wait a second for it."""
-    try:
-        from llm.embeddings import embed_one
-        from llm.prompts import warm_tokenizer
-        from llm.reply_cache import index_warm
-
-        embed_one("Good evening.")
-        warm_tokenizer()
-        index_warm()
-    except Exception:
-        logger.warning("warm-up failed; the first replies may be slower", exc_info=True)
