@@ -15,9 +15,12 @@ logger = logging.getLogger(__name__)
 def _window_count(key: str, window_seconds: int, amount: int = 1) -> int | None:
     bucket = f"{key}:{int(time.time() // window_seconds)}"
     try:
-        if cache.add(bucket, amount, timeout=window_seconds * 2):
-            return amount
-        return cache.incr(bucket, amount)
+        try:
+            return cache.incr(bucket, amount)  # one round trip, once the window's bucket exists
+        except ValueError:  # the window's first count
+            if cache.add(bucket, amount, timeout=window_seconds * 2):
+                return amount
+            return cache.incr(bucket, amount)  # another process counted first
     except ValueError:  # the bucket expired between add and incr
         cache.set(bucket, amount, timeout=window_seconds * 2)
         return amount

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 from django.db.models import F
+from django.utils import timezone
 
 from .models import Npc, NpcState
 from .persona import NpcDef
@@ -19,25 +20,16 @@ def npc_states_create(*, game_id: uuid.UUID, npcs: Iterable[NpcDef]) -> None:
 
 
 def npc_states_save(*, game_id: uuid.UUID, changed: Mapping[str, NpcStateValue], npc_ids: Mapping[str, int]) -> None:
-    """Save the changed NPC states of one game: one query to read ids, one bulk update, one bulk insert at most."""
-    if not changed:
-        return
-    ids = [npc_ids[slug] for slug in changed if slug in npc_ids]
-    existing = {row.npc_id: row for row in NpcState.objects.filter(game_id=game_id, npc_id__in=ids)}
-    to_update, to_create = [], []
+    """Save the changed NPC states of one game (a turn changes one or two): one update each, and an
+    insert for any that had no row (an NPC added to the world after the game began)."""
+    to_create = []
     for slug, value in changed.items():
         npc_id = npc_ids.get(slug)
         if npc_id is None:
             continue
-        relationship = max(-100, min(100, value.relationship))
-        row = existing.get(npc_id)
-        if row is None:
-            to_create.append(NpcState(game_id=game_id, npc_id=npc_id, mood=value.mood, relationship=relationship, flags=value.flags))
-        else:
-            row.mood, row.relationship, row.flags = value.mood, relationship, value.flags
-            to_update.append(row)
-    if to_update:
-        NpcState.objects.bulk_update(to_update, ["mood", "relationship", "flags"])
+        fields = {"mood": value.mood, "relationship": max(-100, min(100, value.relationship)), "flags": value.flags}
+        if not NpcState.objects.filter(game_id=game_id, npc_id=npc_id).update(**fields, updated_at=timezone.now()):
+            to_create.append(NpcState(game_id=game_id, npc_id=npc_id, **fields))
     if to_create:
         NpcState.objects.bulk_create(to_create, ignore_conflicts=True)
 
