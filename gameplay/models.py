@@ -203,6 +203,7 @@ class GameSnapshot(models.Model):
     """The last few good states of a game, to restore one whose saved state is corrupted."""
 
     game = models.ForeignKey(Game, related_name="snapshots", on_delete=models.CASCADE)
+    slot = models.PositiveSmallIntegerField(default=0, help_text="version modulo the snapshots kept: each write replaces the oldest")
     version = models.PositiveIntegerField()
     state = models.JSONField()
     checksum = models.CharField(max_length=64)
@@ -210,7 +211,10 @@ class GameSnapshot(models.Model):
 
     class Meta:
         ordering = ["-version"]
-        constraints = [models.UniqueConstraint(fields=["game", "version"], name="one_snapshot_per_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["game", "version"], name="one_snapshot_per_version"),
+            models.UniqueConstraint(fields=["game", "slot"], name="one_snapshot_per_slot"),
+        ]
 
 
 class Turn(models.Model):

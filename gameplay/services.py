@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 from django.db.utils import OperationalError
 
 from npcs.selectors import NpcStateValue, npc_states_for_game
@@ -195,10 +196,12 @@ def _save(game: Game, ctx: TurnContext) -> int:
     version = game.version + 1
     if not Game.objects.filter(pk=game.pk, version=game.version).update(state=data, checksum=checksum, version=version):
         raise TurnConflict(str(game.pk))
-    GameSnapshot.objects.create(game=game, version=version, state=data, checksum=checksum)
-    # Never a negative bound: Django would skip the query, and a young game's turn would cost one
-    # query less than an old one's (tests/scale/test_turn_queries.py holds the count fixed).
-    GameSnapshot.objects.filter(game=game, version__lt=max(0, version + 1 - SNAPSHOTS_KEPT)).delete()
+    # The snapshot takes the place of the oldest kept (one statement: insert, or update on its slot).
+    GameSnapshot.objects.bulk_create(
+        [GameSnapshot(game=game, slot=version % SNAPSHOTS_KEPT, version=version, state=data, checksum=checksum,
+                      created_at=timezone.now())],
+        update_conflicts=True, unique_fields=["game", "slot"], update_fields=["version", "state", "checksum", "created_at"],
+    )
     if ctx.changed_minds:
         changed = {s: NpcStateValue(s, ctx.minds[s].mood, ctx.minds[s].relationship, ctx.minds[s].flags) for s in ctx.changed_minds}
         npc_states_save(game_id=game.pk, changed=changed, npc_ids={s: ctx.world.npcs[s].id for s in changed if s in ctx.world.npcs})
