@@ -103,6 +103,8 @@ def game_create(*, session_key: str = "", user=None, world: World | None = None)
                                    state=data, checksum=state_checksum(data))
         GameSnapshot.objects.create(game=game, version=0, state=data, checksum=game.checksum)
         npc_states_create(game_id=game.id, npcs=world.npcs.values())
+        _minds_saved(game.id, game.version, {npc.slug: NpcMind(mood=npc.initial_mood, relationship=0, flags={})
+                                             for npc in world.npcs.values()})
     return game
 
 
