@@ -112,9 +112,14 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
             await send(out)
 
         async def finish(voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> tuple[VoicedReply, bool]:
+            # Under the game's lock from the commit to the memory: the player may read npc.end and
+            # speak again at once, but their next line is prepared (and its prompt, and whether the
+            # reply cache may answer it, decided) only once this exchange is remembered.
             async with lock:
-                result, embed_later = await db_async(_say_finish)(plan, voiced, keep_in_cache)
-            await _asend_result(result, send)
+                result = await db_async(_say_commit)(plan, voiced, keep_in_cache)
+                speaking.discard(plan.npc)
+                await _asend_result(result, send)
+                embed_later = not result.replayed and await db_async(_remember)(plan, voiced.text)
             return voiced, embed_later
 
         voiced, embed_later = await avoice_reply(plan, send_timed, inputs=inputs, finish=finish)
@@ -126,23 +131,25 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
         speaking.discard(plan.npc)
 
 
-def _say_finish(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> tuple[services.TurnResult, bool]:
-    """Everything after a reply, in one call off the event loop: the reply cache's record, the turn
-    (exactly once), the tokens spent, and the exchange in the NPC's memory, before the player can
-    say more, so their next line's prompt holds it. Returns the turn's result and whether the
-    exchange waits for its embeddings (`embed_soon`)."""
+def _say_commit(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> services.TurnResult:
+    """What a finished reply changes, in one call off the event loop: the reply cache's record, the
+    turn (exactly once) and the tokens spent (counted before the next line can be sent)."""
     keep_in_cache()
     result = services.say_commit(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
-    if voiced.tokens_in or voiced.tokens_out:  # counted before the next line can be sent
+    if voiced.tokens_in or voiced.tokens_out:
         limits.llm_tokens_spend(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
-    if result.replayed:
-        return result, False
-    try:  # the turn is committed: a failure here is logged, never answered with `server_busy`
-        return result, memory_record_exchange(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line,
-                                              npc_reply=voiced.text, game_minute=plan.minute)
+    return result
+
+
+def _remember(plan: services.SayPlan, reply: str) -> bool:
+    """The exchange in the NPC's memory; True when it waits for its embeddings (`embed_soon`). The
+    turn is committed: a failure here is logged, never answered with `server_busy`."""
+    try:
+        return memory_record_exchange(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line, npc_reply=reply,
+                                      game_minute=plan.minute)
     except Exception:
         logger.exception("memory of the exchange not recorded (game %s, npc %s)", plan.game_id, plan.npc)
-        return result, False
+        return False
 
 
 FLAGGED = '{name} catches your puzzled look and waves the words away. "Forget I said that, friend. Ask me again."'

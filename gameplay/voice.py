@@ -91,8 +91,7 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
     (which stores the turn and sends its final frames) and return what it returns. `finish` gets
     the reply and a synchronous call that records it in the reply cache, to run in the same call
     off the event loop as storing the turn; identical asks waiting for this one look the cache up
-    again only after `finish`. A reply served from the cache is recorded after `finish`: only
-    statistics, which the player need not wait for.
+    again only after `finish`.
 
     The first rung is the reply cache: the same question asked of the same NPC in the same context
     is answered from it (source "cache" or "pregen"); a new cacheable model reply is kept there."""
@@ -108,18 +107,10 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
             voiced = await _aserve_cached(plan, ticket, send)
         else:
             voiced = await _avoice_fresh(plan, inputs, ticket, send, rng)
-        keep = partial(reply_cache_finish, ticket, text=voiced.text, source=voiced.source, storable=not voiced.actions)
-        if ticket.hit is None:  # a reply that may serve others is kept before identical asks look again
-            return await finish(voiced, keep)
-        outcome = await finish(voiced, _nothing)
-        await db_async(keep)()  # a hit's statistics: once the player has the reply
-        return outcome
+        return await finish(voiced, partial(reply_cache_finish, ticket, text=voiced.text, source=voiced.source,
+                                            storable=not voiced.actions))
     finally:
         reply_cache_close(ticket)
-
-
-def _nothing() -> None:
-    return None
 
 
 @dataclass(frozen=True)

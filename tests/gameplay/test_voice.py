@@ -189,23 +189,26 @@ async def test_gareth_remembers_name_and_lost_sister_days_later(fake_llm, sessio
     await comm.disconnect()
 
 
-async def test_say__the_exchange_is_remembered_before_npc_end_and_embedded_after(fake_llm, session_cookie):
-    """Remembering costs the reply no model pass: the exchange is stored before `npc.end` (so the
-    next line's prompt has it) and its embeddings are computed in the background afterwards."""
+async def test_say__the_exchange_is_remembered_before_the_next_line_and_embedded_after(fake_llm, session_cookie):
+    """Remembering costs the reply no model pass: `npc.end` goes out as soon as the turn is stored;
+    the exchange is in memory before the player's next line is prepared (a line sent at once is
+    prompted with it), and its embeddings are computed in the background afterwards."""
     from gameplay.background import aembedding_settled
     from llm import embeddings
     from memory.models import MemoryRecord
 
     game, cookie = session_cookie
     embeddings.clear_cache()
-    fake_llm.script(Reply("The cellar? Down the stairs behind the bar, mind the third step."))
+    fake_llm.script(Reply("The cellar? Down the stairs behind the bar, mind the third step."), Reply("Aye, that one."))
     comm = await ready(cookie)
-    frames = await say(comm, "Where might a body find the cellar hereabouts?", cid="m1")
+    await comm.send_json_to({"type": "say", "id": "m1", "npc": "gareth", "text": "Where might a body find the cellar hereabouts?"})
+    frames = await until_final(comm, "m1")
     assert frames[-1]["type"] == "npc.end"
-    rows = [(r.speaker, r.text) async for r in MemoryRecord.objects.filter(game_id=game.id, npc_slug="gareth").order_by("id")]
-    assert rows == [("player", "Where might a body find the cellar hereabouts?"),
-                    ("npc", "The cellar? Down the stairs behind the bar, mind the third step.")]
+    await comm.send_json_to({"type": "say", "id": "m2", "npc": "gareth", "text": "The third step, you say?"})  # at once
+    assert (await until_final(comm, "m2"))[-1]["type"] == "npc.end"
+    prompt = "\n".join(m["content"] for m in fake_llm.chat_requests[-1]["messages"])
+    assert "Down the stairs behind the bar" in prompt and "find the cellar hereabouts" in prompt
     await aembedding_settled()
-    stored = [(len(r.embedding), r.embedding_pending) async for r in MemoryRecord.objects.filter(game_id=game.id)]
-    assert stored == [(768, False), (768, False)]
+    stored = [(r.speaker, len(r.embedding), r.embedding_pending) async for r in MemoryRecord.objects.filter(game_id=game.id).order_by("id")]
+    assert stored == [("player", 768, False), ("npc", 768, False)] * 2
     await comm.disconnect()
