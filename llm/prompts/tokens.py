@@ -21,9 +21,23 @@ ELLIPSIS = "…"
 _tokenizer_lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
+_vocabulary_lock = threading.Lock()
+_vocabulary: list = []  # the counter, once loaded
+
+
 def _vocabulary_counter() -> Callable[[str], int] | None:
-    """Counts with the local GGUF's vocabulary via llama.cpp, or None when that is unavailable."""
+    """Counts with the local GGUF's vocabulary via llama.cpp, or None when that is unavailable.
+    Loaded once per process, under a lock: llama.cpp points the process's stdout and stderr at
+    /dev/null while it loads, and two loads at once (the start-up warm-up and a first turn) could
+    leave them there for good."""
+    if not _vocabulary:
+        with _vocabulary_lock:
+            if not _vocabulary:
+                _vocabulary.append(_vocabulary_load())
+    return _vocabulary[0]
+
+
+def _vocabulary_load() -> Callable[[str], int] | None:
     path = local_model_path()
     try:
         import llama_cpp

@@ -207,3 +207,28 @@ def test_truncate_to_tokens__fits_and_ends_with_an_ellipsis():
     assert count_tokens(cut) <= 12 and cut.endswith("…")
     assert text.startswith(cut[:-1])
     assert truncate_to_tokens("short", 12) == "short"
+
+
+def test_the_vocabulary_loads_once_when_two_threads_need_it_at_once(monkeypatch):
+    """llama.cpp points stdout and stderr at /dev/null while it loads: two loads at once could leave
+    them there for good (the start-up warm-up and a first turn raced like that)."""
+    import threading
+    import time
+
+    from llm.prompts import tokens
+
+    loads = []
+
+    def slow_load():
+        loads.append(1)
+        time.sleep(0.05)
+        return len
+
+    monkeypatch.setattr(tokens, "_vocabulary", [])
+    monkeypatch.setattr(tokens, "_vocabulary_load", slow_load)
+    threads = [threading.Thread(target=tokens._vocabulary_counter) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == [1] and tokens._vocabulary_counter() is len
