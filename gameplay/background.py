@@ -20,7 +20,7 @@ from llm import embeddings
 from memory import tasks as memory_tasks
 from memory.services import memory_embeddings_store, memory_pending_texts
 
-from .aio import db_async
+from .aio import BACKGROUND, db_async
 from .metrics import job_observed
 
 logger = logging.getLogger(__name__)
@@ -137,9 +137,9 @@ async def _adrain() -> None:
         pairs = list(_due)
         _due.clear()
         try:
-            while pending := await db_async(memory_pending_texts)(pairs=pairs, limit=EMBED_TEXTS_AT_ONCE):
+            while pending := await db_async(memory_pending_texts, priority=BACKGROUND)(pairs=pairs, limit=EMBED_TEXTS_AT_ONCE):
                 vectors = await loop.run_in_executor(_embedder, embeddings.embed, [p.text for p in pending])
-                await db_async(memory_embeddings_store)(pending=pending, vectors=vectors)
+                await db_async(memory_embeddings_store, priority=BACKGROUND)(pending=pending, vectors=vectors)
                 if len(pending) < EMBED_TEXTS_AT_ONCE:
                     break
         except Exception:

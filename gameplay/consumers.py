@@ -9,7 +9,7 @@ import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .aio import db_async
+from .aio import URGENT, db_async
 from .push import game_group
 from . import services
 from .metrics import connection_closed, connection_opened
@@ -32,7 +32,7 @@ class PlayConsumer(AsyncWebsocketConsumer):
         self.tasks: set[asyncio.Task] = set()
         self.lock = asyncio.Lock()
         self.speaking: set[str] = set()
-        self.game_id = await db_async(self._session_game)()
+        self.game_id = await db_async(self._session_game, priority=URGENT)()
         await self.accept()
         state = await self._astate() if self.game_id else None
         if state is None:
@@ -41,13 +41,13 @@ class PlayConsumer(AsyncWebsocketConsumer):
             return
         await self._join_group()
         self._start(self._akeep_joined())
-        history = await db_async(turns_recent)(game_id=self.game_id, limit=30)
+        history = await db_async(turns_recent, priority=URGENT)(game_id=self.game_id, limit=30)
         await self.send_json(state)
         await self.send_json({"type": "history", "turns": history})
 
     async def _astate(self) -> dict | None:
         try:
-            return await db_async(services.game_state_frame)(game_id=self.game_id)
+            return await db_async(services.game_state_frame, priority=URGENT)(game_id=self.game_id)
         except services.GameNotFound:  # state and every snapshot unreadable: the page starts a new game
             logger.error("game %s cannot be loaded; answering no_game", self.game_id)
             self.game_id = None

@@ -13,7 +13,7 @@ from llm.reply_cache import reply_cache_flag
 from memory.services import memory_record_exchange
 from tankard_site.logging import log_context
 
-from .aio import db_async
+from .aio import NORMAL, URGENT, db_async
 from . import limits, services
 from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
@@ -49,13 +49,13 @@ async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asy
 async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asyncio.Lock, speaking: set[str]) -> None:
     try:
         if frame.type == "flag":
-            if not await db_async(limits.turn_allowed)(game_id=game_id):
+            if not await db_async(limits.turn_allowed, priority=URGENT)(game_id=game_id):
                 await send(error_frame("rate_limited", frame.id))
                 return
             await _aflag(game_id, frame, send)
             return
         async with lock:
-            started = await db_async(_turn_start)(game_id, frame)
+            started = await db_async(_turn_start, priority=NORMAL if frame.type == "say" else URGENT)(game_id, frame)
         if started is None:
             await send(error_frame("rate_limited", frame.id))
             return
@@ -158,6 +158,6 @@ FLAGGED_UNKNOWN = "You frown at what you last heard, but nobody seems to know wh
 
 async def _aflag(game_id: str, frame: ClientFrame, send: Send) -> None:
     """A reply made no sense to the player: the cached entry behind it is evicted and the flag counted."""
-    outcome = await db_async(reply_cache_flag)(game_id=game_id, target=frame.target)
+    outcome = await db_async(reply_cache_flag, priority=URGENT)(game_id=game_id, target=frame.target)
     name = outcome.npc_name.split()[0] if outcome.npc_name else ""
     await send({"type": "narration", "reply_to": frame.id, "text": FLAGGED.format(name=name) if name else FLAGGED_UNKNOWN})

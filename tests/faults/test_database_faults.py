@@ -15,6 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
 
+from gameplay.aio import db_async
 from gameplay.models import Game, GameSnapshot, Turn
 from tests.faults.conftest import WriteLock, sqlite_path
 from tests.websocket import drain, game_with_cookie, play, ready
@@ -36,10 +37,10 @@ async def impatient_sqlite(settings):
     before = options.get("timeout")
     options["timeout"] = 0.2
     settings.TANKARD_TURN_BUSY_SECONDS = 1.0
-    await database_sync_to_async(connections.close_all)()  # the database thread reconnects with it
+    await db_async(connections.close_all)()  # the game's database thread reconnects with it
     yield
     options["timeout"] = before
-    await database_sync_to_async(connections.close_all)()
+    await db_async(connections.close_all)()
 
 
 @pytest.mark.django_db(transaction=True)
