@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from memory import tasks
+from memory import services, tasks
 from memory.models import SUMMARY, MemoryRecord
 from tests.llm.fake_openai import Reply
 from tests.memory.test_folding import talk
@@ -26,7 +26,7 @@ def test_beat_tasks_are_registered_where_the_embedded_worker_looks(game_id):
     from tankard_site.celery import app
 
     talk(game_id, 7)
-    for entry in ("memory-summarise", "memory-refine-importance"):
+    for entry in ("memory-summarise", "memory-refine-importance", "memory-embed"):
         assert settings.CELERY_BEAT_SCHEDULE[entry]["task"] in app.tasks
     assert app.tasks["memory.tasks.summarise_due"].apply().get() == 10
 
@@ -68,3 +68,18 @@ def test_refine_command(game_id):
     out = StringIO()
     call_command("refine_importance", "--limit", "5", stdout=out)
     assert "Rated 0" in out.getvalue()
+
+
+def test_embed_task_and_command__embed_what_was_recorded_without_vectors(game_id):
+    from llm import embeddings
+
+    embeddings.clear_cache()
+    services.memory_record_exchange(game_id=game_id, npc_slug="bram", player_line="A riddle for you, barkeep.",
+                                    npc_reply="Go on then.", game_minute=1)
+    assert tasks.embed_pending.apply(args=[game_id, "bram"]).get() == 2
+    services.memory_record_exchange(game_id=game_id, npc_slug="mags", player_line="What of the old mill?",
+                                    npc_reply="Burned, years back.", game_minute=2)
+    out = StringIO()
+    call_command("embed_memories", stdout=out)
+    assert "Embedded 2" in out.getvalue()
+    assert not MemoryRecord.objects.filter(embedding_pending=True).exists()
