@@ -18,12 +18,14 @@ import asyncio
 import contextvars
 import heapq
 import itertools
+import logging
 import threading
 from concurrent.futures import Future
 
 from channels.db import database_sync_to_async
 from django.db import close_old_connections, connection
 
+logger = logging.getLogger(__name__)
 URGENT, NORMAL, BACKGROUND = 0, 1, 2
 
 
@@ -74,8 +76,10 @@ class _DatabaseThread:
                 future.set_exception(exc)
             else:
                 future.set_result(result)
-            finally:
+            try:  # nothing may end this thread: every later call of the process waits on it
                 close_old_connections()
+            except Exception:
+                logger.warning("closing the database connection after a call failed", exc_info=True)
 
 
 _database_thread = _DatabaseThread()

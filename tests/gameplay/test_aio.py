@@ -6,6 +6,8 @@ import pytest
 
 from gameplay.aio import BACKGROUND, NORMAL, URGENT, db_async
 
+pytestmark = pytest.mark.django_db  # the thread closes old connections around each call, as Channels does
+
 
 async def test_calls_queued_behind_a_busy_thread_are_taken_urgent_first_then_in_order():
     release, order = threading.Event(), []
@@ -46,3 +48,20 @@ async def test_a_call_whose_caller_is_cancelled_still_runs_and_errors_reach_the_
 
     with pytest.raises(ValueError, match="no such game"):
         await db_async(broken, priority=URGENT)()
+
+
+async def test_the_thread_outlives_a_call_that_leaves_its_connection_broken(monkeypatch):
+    """Closing connections after a call may fail (here: as if the database went away); the next call
+    still runs: every later call of the process waits on this one thread."""
+    from gameplay import aio
+
+    calls = []
+
+    def failing_close():
+        calls.append(1)
+        if len(calls) == 2:  # the close after the first call
+            raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(aio, "close_old_connections", failing_close)
+    assert await db_async(lambda: "first")() == "first"
+    assert await asyncio.wait_for(db_async(lambda: "second")(), 5) == "second"
