@@ -120,7 +120,8 @@ def memory_embed_pending(*, game_id: uuid.UUID | str, npc_slug: str) -> int:
 def memory_embed_due(*, limit: int = 200) -> int:
     """Embed every record still waiting (a background embedding that never ran: a process that
     stopped, a broker that was down); returns how many."""
-    pairs = MemoryRecord.objects.filter(embedding_pending=True).values_list("game_id", "npc_slug").distinct()[:limit]
+    pending = MemoryRecord.objects.filter(embedding_pending=True).order_by()  # no ordering column in DISTINCT
+    pairs = pending.values_list("game_id", "npc_slug").distinct()[:limit]
     return sum(memory_embed_pending(game_id=game_id, npc_slug=npc_slug) for game_id, npc_slug in list(pairs))
 
 

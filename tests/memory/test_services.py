@@ -59,6 +59,15 @@ def test_embed_due__embeds_what_no_background_job_did(game_id):
     assert not MemoryRecord.objects.filter(embedding_pending=True).exists()
 
 
+def test_embed_due__its_limit_counts_game_and_npc_pairs_not_records(game_id):
+    embeddings.clear_cache()
+    for n in range(3):
+        say(game_id, f"Tell me of the {n} bells.", f"The bell {n} rang.", npc="bram")
+    say(game_id, "Where is the cellar?", "Down the stairs.", npc="mags")
+    assert services.memory_embed_due(limit=2) == 8
+    assert not MemoryRecord.objects.filter(embedding_pending=True).exists()
+
+
 def test_record_exchange__empty_reply_stores_the_line_alone(game_id):
     say(game_id, "Hello?", "   ")
     assert memory_recent_turns(game_id=game_id, npc_slug="bram") == (("player", "Hello?"),)
