@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.db.utils import OperationalError
 
 from npcs.selectors import NpcStateValue, npc_states_for_game
+from npcs.persona import relationship_bounded
 from npcs.services import npc_states_create, npc_states_save
 
 from .models import Game, GameSnapshot, Turn
@@ -165,7 +166,7 @@ def _minds(game_id, version: int) -> dict[str, NpcMind]:
 
 def _minds_saved(game_id, version: int, minds: dict[str, NpcMind]) -> None:
     """The states a turn leaves, known for its new version once it commits."""
-    values = {slug: NpcStateValue(slug, m.mood, max(-100, min(100, m.relationship)), copy.deepcopy(m.flags))
+    values = {slug: NpcStateValue(slug, m.mood, relationship_bounded(m.relationship), copy.deepcopy(m.flags))
               for slug, m in minds.items()}
     transaction.on_commit(lambda: _minds_seen.put((str(game_id), version), values))
 
@@ -177,19 +178,24 @@ def _context(world: World, state: GameState, minds: dict[str, NpcMind], seed: st
 def _open(game_id: str, *, for_update: bool) -> tuple[Game, TurnContext, bool]:
     """The game, a context to play a turn in (seeded by the game's version), and whether its state
     had to be restored from a snapshot."""
-    world = world_current()
-    game, state, restored = _load(game_id, for_update=for_update)
-    return game, _context(world, state, _minds(game.pk, game.version), f"{game.pk}:{game.version}"), restored
+    return _open_unless_replayed(game_id, None, for_update=for_update)  # no client id: never a replay
 
 
 def _open_unless_replayed(game_id: str, client_id: str | None, *, for_update: bool) -> TurnResult | tuple[Game, TurnContext, bool]:
-    """Like `_open`, in one query less: the replayed result when this client id was played before
-    (a resent frame is answered as it was, never applied twice)."""
+    """Like `_open`, but the replayed result when this client id was played before (a resent frame
+    is answered as it was, never applied twice), found by the same query as the game."""
     world = world_current()
     game, state, restored = _load(game_id, for_update=for_update, replay_of=client_id)
+    if (replayed := _replayed(game, client_id)) is not None:
+        return replayed
+    return game, _context(world, state, _minds(game.pk, game.version), f"{game.pk}:{game.version}"), restored
+
+
+def _replayed(game: Game, client_id: str | None) -> TurnResult | None:
+    """The answer to a frame already played, read by `_load(..., replay_of=client_id)`; else None."""
     if client_id and game.replayed_final is not None:
         return TurnResult(final={**game.replayed_final, "replayed": True}, replayed=True)
-    return game, _context(world, state, _minds(game.pk, game.version), f"{game.pk}:{game.version}"), restored
+    return None
 
 
 def _save(game: Game, ctx: TurnContext) -> int:
@@ -338,8 +344,8 @@ def narration_commit(*, plan: NarratePlan, text: str | None) -> TurnResult:
 
     def run() -> TurnResult:
         game, state, _ = _load(plan.game_id, for_update=True, replay_of=plan.client_id)
-        if plan.client_id and game.replayed_final is not None:
-            return TurnResult(final={**game.replayed_final, "replayed": True}, replayed=True)
+        if (replayed := _replayed(game, plan.client_id)) is not None:
+            return replayed
         final = {"type": "narration", "reply_to": plan.client_id, "text": text} if text else plan.fallback
         _log_turn(game, plan.client_id, "command", plan.line, final, minute=state.minute, source="llm" if text else "")
         return TurnResult(final=final)

@@ -489,8 +489,8 @@ def _embed_local(texts: list[str]) -> np.ndarray:
 
 
 # Texts being embedded right now, by any thread: a second caller waits for the first one's result
-# instead of computing it again (a line is embedded as soon as it arrives, and the reply cache's
-# matcher may ask for it before that is done).
+# instead of computing it again (the reply cache's matcher, memory retrieval and the background
+# embedding of memories can ask for the same line at once).
 _in_flight: dict[tuple[str, str], Future] = {}
 _in_flight_lock = threading.Lock()
 

@@ -41,9 +41,13 @@ def _record(game_id: str, npc_slug: str, *, kind: str, speaker: str, text: str, 
     return MemoryRecord(
         game_id=game_id, npc_slug=npc_slug, kind=kind, speaker=speaker, text=text,
         importance=importance_heuristic(text, kind=kind, speaker=speaker), refine_pending=refine,
-        embedding=b"" if vector is None else embeddings.to_bytes(vector), embedding_pending=vector is None,
-        game_minute=minute, last_used_minute=minute,
+        game_minute=minute, last_used_minute=minute, **_embedding_fields(vector),
     )
+
+
+def _embedding_fields(vector) -> dict:
+    """A record's stored embedding, or none yet (`embedding_pending`) when `vector` is None."""
+    return {"embedding": b"" if vector is None else embeddings.to_bytes(vector), "embedding_pending": vector is None}
 
 
 def memory_record_exchange(*, game_id: uuid.UUID | str, npc_slug: str, player_line: str, npc_reply: str, game_minute: int) -> bool:
@@ -158,8 +162,8 @@ def _facts_store(game_id: str, npc_slug: str, facts: Iterable[tuple[Fact, object
         importance = round(min(1.0, 0.7 * base + 0.3 * importance_heuristic(fact.text, kind=FACT)), 4)
         record = existing.get(fact.key) or MemoryRecord(game_id=game_id, npc_slug=npc_slug, kind=FACT, key=fact.key, pinned=True)
         record.text, record.importance = fact.text, importance
-        record.embedding = b"" if vector is None else embeddings.to_bytes(vector)
-        record.embedding_pending = vector is None
+        for field, value in _embedding_fields(vector).items():
+            setattr(record, field, value)
         record.game_minute = record.last_used_minute = minute
         record.save()
     _facts_trim(game_id, npc_slug, memory_config().max_facts)

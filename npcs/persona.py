@@ -49,6 +49,11 @@ class NpcDef:
     persona_version: int
 
 
+def relationship_bounded(score: int) -> int:
+    """A relationship score as the game keeps it: -100 to 100."""
+    return max(-100, min(100, score))
+
+
 def relationship_tier(score: int) -> str:
     for tier, floor in TIER_FLOORS:
         if score >= floor:

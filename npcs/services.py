@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import Npc, NpcState
-from .persona import NpcDef
+from .persona import NpcDef, relationship_bounded
 from .selectors import NpcStateValue
 
 
@@ -27,7 +27,7 @@ def npc_states_save(*, game_id: uuid.UUID, changed: Mapping[str, NpcStateValue],
         npc_id = npc_ids.get(slug)
         if npc_id is None:
             continue
-        fields = {"mood": value.mood, "relationship": max(-100, min(100, value.relationship)), "flags": value.flags}
+        fields = {"mood": value.mood, "relationship": relationship_bounded(value.relationship), "flags": value.flags}
         if not NpcState.objects.filter(game_id=game_id, npc_id=npc_id).update(**fields, updated_at=timezone.now()):
             to_create.append(NpcState(game_id=game_id, npc_id=npc_id, **fields))
     if to_create:

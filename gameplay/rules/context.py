@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from npcs.persona import NpcDef, npc_location_at, relationship_tier
+from npcs.persona import NpcDef, npc_location_at, relationship_bounded, relationship_tier
 
 from ..world import World
 from . import clock
@@ -75,7 +75,7 @@ class TurnContext:
             return
         mind = self.mind(slug)
         before = relationship_tier(mind.relationship)
-        mind.relationship = max(-100, min(100, mind.relationship + delta))
+        mind.relationship = relationship_bounded(mind.relationship + delta)
         self.changed_minds.add(slug)
         after = relationship_tier(mind.relationship)
         if after != before:
