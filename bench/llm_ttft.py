@@ -14,7 +14,9 @@ database must then be this process's too: `--sqlite` or TANKARD_SQLITE_PATH).
 Each turn is one player line (all lines differ), sent both ways:
 
 - straight: the exact messages the game would send, via `openai.AsyncOpenAI` (streaming, the same
-  request body as `llm.client`), timed from the request to the first non-empty content delta;
+  request body and the same call as `llm.client`: the client's `post`; `--straight-call create`
+  uses the typed `chat.completions.create` instead), timed from the request to the first
+  non-empty content delta;
 - through the game: `say` to the NPC over the websocket of a fresh game (a fresh cookie from
   GET /, so no memory, history or cache from earlier turns), timed from the frame leaving to the
   first `npc.token` arriving.
@@ -114,6 +116,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--first-token-delay", type=float, default=0.3, help="--fake: seconds before the first token")
     parser.add_argument("--tokens-per-second", type=float, default=20.0, help="--fake: token rate")
     parser.add_argument("--reply-cache", choices=("off", "on"), default="off", help="the game server's reply cache; default off")
+    parser.add_argument("--straight-call", choices=("post", "create"), default="post",
+                        help="the straight way's openai call: `post`, the game's own (default), or the typed "
+                             "`chat.completions.create`, which walks every message against its types first")
     parser.add_argument("--url", help="an already running game server (needs --llm-url and its database via --sqlite)")
     parser.add_argument("--llm-url", help="the OpenAI-compatible base URL the --url game server uses (…/v1)")
     parser.add_argument("--sqlite", default=os.environ.get("TANKARD_SQLITE_PATH"), help="with --url: the game's SQLite file")
@@ -213,11 +218,21 @@ class Sample:
     counted: bool = True
 
 
-async def straight(client, body: dict, line: str, timeout: float, whole: bool) -> Sample:
+async def straight(client, body: dict, line: str, timeout: float, whole: bool, call_kind: str = "post") -> Sample:
+    import openai
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
     async def call() -> Sample:
         first, tokens = None, 0
         started = time.perf_counter()
-        stream = await client.chat.completions.create(**body)
+        if call_kind == "post":
+            # The call the game makes (llm.client.connection.chat_stream_open): the same body, sent as
+            # it is through the client's generic `post`, so that neither way pays for the typed
+            # method's parameter walk and the difference is the game's own.
+            stream = await client.post("/chat/completions", body=body, cast_to=ChatCompletion, stream=True,
+                                       stream_cls=openai.AsyncStream[ChatCompletionChunk])
+        else:  # what a program written against the client's typed method pays
+            stream = await client.chat.completions.create(**body)
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                 first = first or time.perf_counter()
@@ -277,7 +292,7 @@ async def measure(args: argparse.Namespace, game_url: str, llm_url: str) -> list
     try:
         for way, k in schedule(len(said)):
             if way == "straight":
-                sample = await straight(client, bodies[k], said[k], args.timeout, args.whole_replies)
+                sample = await straight(client, bodies[k], said[k], args.timeout, args.whole_replies, args.straight_call)
             else:
                 sample = await through_game(game_url, args.npc, said[k], k, args.timeout, args.whole_replies)
             await llm_idle(client, args.timeout)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -95,9 +96,33 @@ def background_start() -> None:
 # The embeddings of ended replies, in this process (embedded mode): one drainer per event loop
 # collects the (game, NPC) pairs with new memories, waits a moment so that a burst of replies
 # ending together is over, then reads, embeds and stores them a few texts at a time on one thread
-# (never more than one core, and the event loop gets the interpreter back between batches).
+# (never more than one core, and the event loop gets the interpreter back between batches). Before
+# each batch it waits for a moment when no player's line is being answered in this process (for
+# at most EMBED_YIELD_SECONDS): a batch running beside a reply slowed the reply by a third
+# (docs/benchmarks.md, "Reply cache").
 EMBED_AFTER_SECONDS = 0.25
-EMBED_TEXTS_AT_ONCE = 8
+EMBED_TEXTS_AT_ONCE = 4
+EMBED_YIELD_SECONDS = 2.0
+EMBED_QUIET_POLL_SECONDS = 0.02
+_answering = 0  # players' lines being answered by this process's event loop
+
+
+@contextmanager
+def answering():
+    """Mark a player's line as being answered (background embedding waits for none to be)."""
+    global _answering
+    _answering += 1
+    try:
+        yield
+    finally:
+        _answering -= 1
+
+
+async def _aquiet() -> None:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + EMBED_YIELD_SECONDS
+    while _answering and loop.time() < give_up:
+        await asyncio.sleep(EMBED_QUIET_POLL_SECONDS)
 _embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tankard-embed")
 _due: set[tuple[str, str]] = set()
 _drainer: asyncio.Task | None = None
@@ -137,9 +162,12 @@ async def _adrain() -> None:
         pairs = list(_due)
         _due.clear()
         try:
-            while pending := await db_async(memory_pending_texts, priority=BACKGROUND)(pairs=pairs, limit=EMBED_TEXTS_AT_ONCE):
-                vectors = await loop.run_in_executor(_embedder, embeddings.embed, [p.text for p in pending])
-                await db_async(memory_embeddings_store, priority=BACKGROUND)(pending=pending, vectors=vectors)
+            while True:
+                await _aquiet()
+                pending = await db_async(memory_pending_texts, priority=BACKGROUND)(pairs=pairs, limit=EMBED_TEXTS_AT_ONCE)
+                if pending:
+                    vectors = await loop.run_in_executor(_embedder, embeddings.embed, [p.text for p in pending])
+                    await db_async(memory_embeddings_store, priority=BACKGROUND)(pending=pending, vectors=vectors)
                 if len(pending) < EMBED_TEXTS_AT_ONCE:
                     break
         except Exception:

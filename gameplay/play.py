@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 
 
 from llm.metrics import reply_observed
@@ -17,7 +18,7 @@ from .aio import NORMAL, URGENT, db_async
 from . import limits, services
 from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
-from .background import embed_soon
+from .background import answering, embed_soon
 from .voice import VoiceInputs, VoicedReply, anarrate, avoice_reply, voice_inputs
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ async def aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: asy
             answered = True
             turn_observed(kind=frame.type, outcome=out.get("code", "ok") if out["type"] == "error" else "ok")
 
-    with log_context(game_id=game_id, turn_id=frame.id):
+    with log_context(game_id=game_id, turn_id=frame.id), answering() if frame.type == "say" else nullcontext():
         await _aframe_play(game_id=game_id, frame=frame, send=send_observed, lock=lock, speaking=speaking)
 
 

@@ -309,6 +309,11 @@ def shareable_values(situation, npc: NpcDef | None = None) -> list[str]:
 def protected_text(system: str, *, shareable: list[str]) -> str:
     """What a reply must never recite: the system prompt without its shareable values, that is the
     instructions, the prompt's own sentences and the character sheet (personality, secrets)."""
+    return _protected(system, tuple(shareable))
+
+
+@lru_cache(maxsize=256)  # players meeting an NPC in the same moment share its system prompt: cut it once
+def _protected(system: str, shareable: tuple[str, ...]) -> str:
     for value in sorted({v for raw in shareable if len(raw) > 2 for v in (raw, sanitize(raw))}, key=len, reverse=True):
         system = _cut_whole(system, value)  # whole words: a name "e" cuts little
     return system

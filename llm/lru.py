@@ -30,6 +30,11 @@ class BoundedLRU(Generic[K, V]):
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
+    def pop(self, key: K) -> V | None:
+        """The value, removed; None when absent."""
+        with self._lock:
+            return self._data.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

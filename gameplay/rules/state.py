@@ -62,13 +62,19 @@ def state_checksum(data: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def state_is_valid(data: object, checksum: str) -> bool:
+def state_from_saved(data: object, checksum: str) -> GameState | None:
+    """The state saved as `data`, or None when it fails its checksum or does not make a state."""
     if not isinstance(data, dict):
-        return False
+        return None
     try:
         if state_checksum(data) != checksum:
-            return False
+            return None
         state = GameState.from_json(data)
     except (TypeError, ValueError):
-        return False
-    return isinstance(state.minute, int) and isinstance(state.gold, int) and isinstance(state.location, str)
+        return None
+    valid = isinstance(state.minute, int) and isinstance(state.gold, int) and isinstance(state.location, str)
+    return state if valid else None
+
+
+def state_is_valid(data: object, checksum: str) -> bool:
+    return state_from_saved(data, checksum) is not None

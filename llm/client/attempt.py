@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator
 
 import openai
 
+from llm.client.connection import chat_stream_open
 from llm.client.events import LLMConfig, Thinking, Token
 from llm.errors import LLMUnavailable
 
@@ -105,7 +106,7 @@ async def _read_next(stream: openai.AsyncStream, progress: Progress) -> Piece | 
 
 async def _open_and_read(client: openai.AsyncOpenAI, request: dict, opened: list) -> Piece | None:
     try:
-        stream = await client.chat.completions.create(**request)
+        stream = await chat_stream_open(client, request)
     except openai.APIError as error:
         raise LLMUnavailable(kind_of(error), str(error)) from error
     opened.append(stream)

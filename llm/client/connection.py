@@ -9,6 +9,7 @@ import asyncio
 import weakref
 
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from llm.client.events import LLMConfig
 
@@ -36,3 +37,14 @@ async def aclose_clients() -> None:
     """Close the running loop's clients (before the loop ends, as `complete_sync` does)."""
     for client in _clients.pop(asyncio.get_running_loop(), {}).values():
         await client.close()
+
+
+async def chat_stream_open(client: openai.AsyncOpenAI, request: dict) -> openai.AsyncStream[ChatCompletionChunk]:
+    """Open a streamed chat completion for `request`, a plain JSON body.
+
+    The same request as `client.chat.completions.create(**request)`, through the client's generic
+    `post` (openai's documented way to send a body as it is): the typed method first walks every
+    message against its parameter types, about 0.7 ms a request here (1.4 against 0.7 ms to the
+    transport), on the way to a player's first token, for a body that is plain JSON already."""
+    return await client.post("/chat/completions", body=request, cast_to=ChatCompletion, stream=True,
+                             stream_cls=openai.AsyncStream[ChatCompletionChunk])

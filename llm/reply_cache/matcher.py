@@ -61,10 +61,11 @@ def guard_veto(question: Question, words: tuple[Word, ...], tokens: frozenset[st
 def question_match(line: str, *, names: tuple[str, ...] = (), others: tuple[str, ...] = ()) -> QuestionMatch:
     """The canonical question `line` asks, or its own text key. `names`: how the addressed NPC may
     be called (dropped as a vocative); `others`: name words of everyone else (never a match)."""
-    found = question_match_quick(line, names=names, others=others)
+    key = _cache_key(line, names, others)
+    found = _matches.get(key)
     if found is None:
-        found = _semantic(line, names, _lexical(line, names, others))
-        _matches.put(_cache_key(line, names, others), found)
+        found = _semantic(line, names, _undecided.pop(key) or _lexical(line, names, others))
+        _matches.put(key, found)
     return found
 
 
@@ -78,6 +79,8 @@ def question_match_quick(line: str, *, names: tuple[str, ...] = (), others: tupl
         if isinstance(lexical, QuestionMatch):
             _matches.put(key, lexical)
             found = lexical
+        else:
+            _undecided.put(key, lexical)  # the guard's verdicts, for `question_match` to go on from
     return found
 
 
@@ -211,6 +214,7 @@ def index_warm() -> None:
 
 
 _matches: BoundedLRU = BoundedLRU(MATCH_CACHE_SIZE)  # a line seen before costs no embedding
+_undecided: BoundedLRU = BoundedLRU(64)  # lines the quick check left to the embedding: their words are read once
 
 
 _SIGNATURES = _exemplar_signatures()
