@@ -97,17 +97,32 @@ NARRATABLE_MIN_WORDS = 3
 # --- games ---------------------------------------------------------------------------------------
 def game_create(*, session_key: str = "", user=None, world: World | None = None) -> Game:
     world = world or world_current()
-    cfg = world.config
-    state = GameState(minute=clock.minute_of(cfg.start_day, cfg.start_hour), location=cfg.start_location, gold=cfg.start_gold)
+    state, minds = _opening(world)
     data = state.to_json()
     with transaction.atomic():
         game = Game.objects.create(session_key=session_key, user=user if getattr(user, "is_authenticated", False) else None,
                                    state=data, checksum=state_checksum(data))
         GameSnapshot.objects.create(game=game, version=0, state=data, checksum=game.checksum)
         npc_states_create(game_id=game.id, npcs=world.npcs.values())
-        _minds_saved(game.id, game.version, {npc.slug: NpcMind(mood=npc.initial_mood, relationship=0, flags={})
-                                             for npc in world.npcs.values()})
+        _minds_saved(game.id, game.version, minds)
     return game
+
+
+def _opening(world: World) -> tuple[GameState, dict[str, NpcMind]]:
+    """A new game's state and NPC minds."""
+    cfg = world.config
+    state = GameState(minute=clock.minute_of(cfg.start_day, cfg.start_hour), location=cfg.start_location, gold=cfg.start_gold)
+    return state, {npc.slug: NpcMind(mood=npc.initial_mood, relationship=0, flags={}) for npc in world.npcs.values()}
+
+
+def opening_say_plans(*, world: World | None = None) -> list[SayPlan]:
+    """The moment every new game opens in, as each NPC present then would be spoken to (a plan of
+    no game and no line): what pre-generation prepares for before anyone has played."""
+    world = world or world_current()
+    state, minds = _opening(world)
+    ctx = _context(world, state, minds, "opening")
+    opening = Game(pk=uuid.UUID(int=0), version=0)
+    return [_say_plan(ctx, opening, None, npc.slug, "") for npc in ctx.present_npcs()]
 
 
 def game_for_session(*, session, user=None) -> Game:

@@ -27,11 +27,12 @@ from memory.selectors import memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
     CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_finish,
+    reply_demand_seed,
 )
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
 from .aio import db_async
-from . import limits
+from . import limits, services
 from .inspector import prompt_report, prompt_report_keep
 from .rules import clock
 from .world import world_current
@@ -133,6 +134,14 @@ def voice_inputs(plan) -> VoiceInputs:
         tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
         protected=protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc)),
     )
+
+
+def reply_openings_seed() -> int:
+    """Note, for pre-generation, the context each NPC present when a new game opens is first spoken
+    to in (llm.reply_cache.reply_demand_seed); how many were new."""
+    world = world_current()
+    return sum(reply_demand_seed(request=_cache_request(plan, world.npcs[plan.npc], world))
+               for plan in services.opening_say_plans(world=world))
 
 
 def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> bool:

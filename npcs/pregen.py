@@ -3,7 +3,8 @@ reply cache the first time a player asks them.
 
 What to make comes from the cache's own statistics (llm.reply_cache.selectors): for each NPC, the
 contexts players meet it in most (per part of the day, strangers first), and in each the questions
-asked most, with the canonical tavern questions as the cold start. Each reply is asked of the
+asked most, with the canonical tavern questions as the cold start. Before anyone has asked, the
+contexts are those a new game opens in (noted by the game as a run starts: `pregen_starting`). Each reply is asked of the
 model at background priority (it waits while any player's request is active, llm/gate.py) with
 the same persona and situation a player's prompt would carry, and kept with source "pregen".
 Replies that propose game actions, are empty, or recite the character sheet are not kept.
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.dispatch import Signal
 
 from llm.actions import parse_actions
 from llm.client import PRIORITY_BACKGROUND, LLMStreamCut, LLMUnavailable, complete_sync
@@ -26,6 +28,10 @@ from .persona import NpcDef, npc_persona_values
 from .selectors import npc_definitions_all
 
 logger = logging.getLogger(__name__)
+
+#: Sent as a pre-generation run starts: the game notes the contexts every new game opens in
+#: (gameplay/signals.py), so that a new server, where nobody has asked anything yet, pre-generates too.
+pregen_starting = Signal()
 RECITED_RUN_WORDS = 8  # this many words in a row of the character sheet make a reply unusable
 _WORD = re.compile(r"[^\W_]+")
 
@@ -44,6 +50,7 @@ def npc_replies_pregenerate(*, max_replies: int | None = None, npc: str | None =
     cfg = settings.TANKARD_REPLY_CACHE
     budget = cfg["PREGEN_MAX_REPLIES"] if max_replies is None else max_replies
     pruned = reply_cache_prune(unserved_days=cfg["PRUNE_UNSERVED_DAYS"], serves_days=cfg["PRUNE_SERVES_DAYS"])
+    pregen_starting.send(sender=npc_replies_pregenerate)
     index_warm()  # the matcher's exemplars, embedded here rather than on a player's first line
     made = skipped = failed = 0
     for definition in npc_definitions_all():

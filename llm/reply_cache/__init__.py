@@ -31,10 +31,11 @@ from .services import (
     reply_cache_prune,
     reply_cache_purge,
     reply_cache_store_pregen,
+    reply_demand_seed,
 )
 
 __all__ = [
     "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
     "areply_cache_open", "reply_cache_close", "reply_cache_finish", "reply_cache_flag", "reply_cache_purge",
-    "reply_cache_prune", "reply_cache_store_pregen", "question_match", "index_warm", "memory_clear",
+    "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "question_match", "index_warm", "memory_clear",
 ]

@@ -23,6 +23,7 @@ from .flight import flight_land, flight_lead, flight_running
 from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
 from .matcher import QuestionMatch, question_match, question_match_quick
+from .questions import QUESTIONS
 from .slots import slots_fill, slots_make
 
 logger = logging.getLogger(__name__)
@@ -173,6 +174,22 @@ def _count_demand(ticket: CacheTicket) -> None:
             )
     except IntegrityError:  # another process counted the first ask
         ReplyDemand.objects.filter(**where).update(asks=F("asks") + 1)
+
+
+def reply_demand_seed(*, request: ReplyCacheRequest) -> bool:
+    """Note a context players are sure to meet the NPC in (a new game's opening), before anyone has
+    asked anything there, so that pre-generation makes its canonical replies on a new server too.
+    Counts no ask; True when the context was new."""
+    context = context_of(request.situation, part=request.part, day=request.day)
+    if ReplyDemand.objects.filter(npc_slug=request.npc, context=context).exists():
+        return False
+    question = QUESTIONS[0]
+    _, created = ReplyDemand.objects.get_or_create(
+        npc_slug=request.npc, question=f"q:{question.key}", context=context,
+        defaults={"line": question.text, "situation": situation_to_json(request.situation), "time_words": dict(request.time_words),
+                  "part": request.part, "mood": request.situation.mood, "tier": request.situation.relationship_tier, "asks": 0},
+    )
+    return created
 
 
 # --- flags, purges ---------------------------------------------------------------------------------

@@ -27,19 +27,38 @@ async def test_pregeneration_fills_the_canonical_questions_of_a_context_players_
     asked = fake_llm.chat_count
 
     report = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
-    assert report.made == len(QUESTIONS) and report.failed == 0
+    made = len(QUESTIONS) * await _opening_npcs()  # Alice met Gareth in the opening every game starts in
+    assert report.made == made and report.failed == 0
     assert await ReplyCacheEntry.objects.filter(source="pregen", npc_slug="gareth").acount() == len(QUESTIONS)
-    assert fake_llm.chat_count == asked + len(QUESTIONS)
+    assert fake_llm.chat_count == asked + made
 
     frames = await ask(bob, "What drinks are there?")
     assert frames[-1]["type"] == "npc.end" and frames[-1]["source"] == "pregen"
-    assert fake_llm.chat_count == asked + len(QUESTIONS)  # no new model call
+    assert fake_llm.chat_count == asked + made  # no new model call
 
     again = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
     assert again.made == 0  # idempotent: nothing is made twice
     stats = await asyncio.to_thread(reply_cache_stats, days=1)
     assert stats.served == {"llm": 1, "pregen": 1}
-    assert stats.pregen_share == 0.5 and stats.pregen_used_share == pytest.approx(1 / len(QUESTIONS))
+    assert stats.pregen_share == 0.5 and stats.pregen_used_share == pytest.approx(1 / made)
+
+
+async def _opening_npcs() -> int:
+    from gameplay.services import opening_say_plans
+
+    return len(await asyncio.to_thread(opening_say_plans))
+
+
+async def test_pregeneration_on_a_new_server__the_first_player_is_answered_from_it(fake_llm, new_player):
+    """Before anyone has asked anything, the contexts every new game opens in are prepared for."""
+    report = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
+    assert await _opening_npcs() >= 1 and report.made == len(QUESTIONS) * await _opening_npcs()
+    asked = fake_llm.chat_count
+    _, first = await new_player()
+    frames = await ask(first, "Tell me a bit about yourself, friend.")
+    assert frames[-1]["type"] == "npc.end" and frames[-1]["source"] == "pregen"
+    assert fake_llm.chat_count == asked
+    assert (await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)).made == 0
 
 
 async def test_pregeneration_waits_while_a_player_is_being_answered(fake_llm, new_player):
@@ -73,6 +92,8 @@ def test_pregenerate_is_a_periodic_celery_task_and_a_command(fake_llm, world, ca
     assert entry["task"] == "npcs.tasks.pregenerate"
     from npcs.tasks import pregenerate
 
-    assert pregenerate.apply().get() == 0  # nothing asked yet: nothing to make
+    from gameplay.services import opening_say_plans
+
+    assert pregenerate.apply().get() == len(QUESTIONS) * len(opening_say_plans())  # nothing asked yet: the openings
     call_command("pregenerate", "--max", "5")
-    assert "Pre-generated 0 replies" in capsys.readouterr().out
+    assert "Pre-generated 0 replies" in capsys.readouterr().out  # made already
