@@ -261,12 +261,15 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> Voic
 async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str) -> VoicedReply:
     """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral."""
     logger.info("%s answers from the persona (%s)", npc.slug, reason)
-    text = persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng)
-    if not text:
-        text = busy_line(npc, rng)
+    text = fallback_text(plan, npc, rng)
     for piece in _pieces(text):
         await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
     return VoicedReply(text=text, source="fallback")
+
+
+def fallback_text(plan, npc: NpcDef, rng: random.Random) -> str:
+    """The ladder's lower rungs as words: the NPC's own line for the moment, else an in-world deferral."""
+    return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)
 
 
 def _pieces(text: str) -> list[str]:

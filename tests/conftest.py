@@ -56,11 +56,12 @@ class Player:
         return self.answer(result.say)
 
     def answer(self, plan) -> dict:
-        from npcs.persona import persona_reply
+        """The NPC answers as the fallback ladder does when the model is away."""
         import random
 
-        npc = world_current().npcs[plan.npc]
-        reply = persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=random.Random(plan.seed))
+        from gameplay.voice import fallback_text
+
+        reply = fallback_text(plan, world_current().npcs[plan.npc], random.Random(plan.seed))
         return services.say_commit(plan=plan, reply=reply, source="fallback").final
 
     @property
