@@ -7,6 +7,7 @@ remembered, computed after the player has the reply."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -80,6 +81,17 @@ def _warm_up() -> None:
         index_warm()
     except Exception:
         logger.warning("warm-up failed; the first replies may be slower", exc_info=True)
+    _long_lived_frozen()
+
+
+def _long_lived_frozen() -> None:
+    """Keep what the process loaded at start (Django, the models' vocabularies, the world) out of
+    the garbage collector's full collections. Left in, each full collection walked them all and
+    stopped every player of the process for 90-160 ms, whenever it fell: ten replies starting
+    together met one and other players' `look` waited 200 ms (docs/benchmarks.md, "LLM: other
+    players while replies stream"). Collected first, so no garbage is kept for good."""
+    gc.collect()
+    gc.freeze()
 
 
 _warming = threading.Event()

@@ -48,3 +48,28 @@ async def test_embed_soon__waits_no_longer_than_its_bound(monkeypatch):
         background.embed_soon(game_id=game_id, npc_slug="gareth")
         await asyncio.wait_for(background.aembedding_settled(), 10)
         assert await _pending(game_id) == 0
+
+
+def test_warm_up__leaves_what_was_loaded_out_of_full_collections(monkeypatch):
+    """Full collections walked everything the process loaded at start, stopping every player for
+    a tenth of a second or more; the warm-up moves it out of their way, garbage collected first."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(background.embeddings, "embed_one", lambda text: None)
+    gc.unfreeze()
+    gc.disable()  # no automatic collection meanwhile: only the warm-up's own may free the cycle
+    node = Node()
+    node.loop = node  # a cycle: only a collection frees it
+    gone = weakref.ref(node)
+    del node
+    try:
+        background._warm_up()
+        assert gc.get_freeze_count() > 1000
+        assert gone() is None  # collected, not kept for good
+    finally:
+        gc.enable()
+        gc.unfreeze()
