@@ -135,6 +135,8 @@ async def _aquiet() -> None:
     give_up = loop.time() + EMBED_YIELD_SECONDS
     while _answering and loop.time() < give_up:
         await asyncio.sleep(EMBED_QUIET_POLL_SECONDS)
+
+
 _embedder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tankard-embed")
 _due: set[tuple[str, str]] = set()
 _drainer: asyncio.Task | None = None

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -148,7 +147,7 @@ def _load(game_id: str, *, for_update: bool, replay_of: str | None = None) -> tu
     query = _GAME_QUERIES[(for_update, bool(replay_of))]
     try:
         rows = query.rows(game_id=game_id, client_id=replay_of) if replay_of else query.rows(game_id=game_id)
-    except (ValueError, TypeError, ValidationError) as exc:
+    except ValueError as exc:  # not a game id
         raise GameNotFound(game_id) from exc
     if not rows:
         raise GameNotFound(game_id)

@@ -75,6 +75,3 @@ def state_from_saved(data: object, checksum: str) -> GameState | None:
     valid = isinstance(state.minute, int) and isinstance(state.gold, int) and isinstance(state.location, str)
     return state if valid else None
 
-
-def state_is_valid(data: object, checksum: str) -> bool:
-    return state_from_saved(data, checksum) is not None
