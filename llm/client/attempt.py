@@ -7,6 +7,7 @@ chunk, a deadline), leaves as `LLMUnavailable(kind)`. The caller decides about r
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
@@ -65,8 +66,9 @@ async def stream_attempt(client: openai.AsyncOpenAI, request: dict, progress: Pr
     opened: list[openai.AsyncStream] = []
     first = asyncio.ensure_future(_open_and_read(client, request, opened))
     try:
-        async for event in _await_first(first, progress):
-            yield event
+        async with aclosing(_await_first(first, progress)) as waiting:
+            async for event in waiting:
+                yield event
         piece = first.result()
         while piece is not None:
             progress.note(piece)

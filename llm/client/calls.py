@@ -58,11 +58,15 @@ async def astream_reply(
     try:
         ticket = gate_for(base_url).enter(priority=priority, conversation=conversation)
         try:
-            async for event in _wait_for_slot(ticket, config):
-                yield event
+            async with aclosing(_wait_for_slot(ticket, config)) as waiting:
+                async for event in waiting:
+                    yield event
             client = client_for(base_url, llm_api_key(), config)
-            async for event in _call_with_retries(client, request, config, breaker):
-                yield event
+            # Each generator is closed where it is left, so that a caller stopping early closes
+            # the HTTP response now, not when the garbage collector finalizes the generators.
+            async with aclosing(_call_with_retries(client, request, config, breaker)) as events:
+                async for event in events:
+                    yield event
         finally:
             ticket.release()
     finally:
@@ -149,8 +153,9 @@ async def _call_with_retries(
         if not breaker.allow():
             raise LLMUnavailable(last_kind, "the breaker opened while retrying" if attempt else "")
         try:
-            async for event in stream_attempt(client, request, progress):
-                yield event
+            async with aclosing(stream_attempt(client, request, progress)) as events:
+                async for event in events:
+                    yield event
         except LLMUnavailable as error:
             _record(breaker, error.kind)
             llm_call_observed(outcome="error")

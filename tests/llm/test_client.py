@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 import threading
 from contextlib import aclosing
 
@@ -108,6 +110,33 @@ async def test_stream__a_4xx_is_not_retried(fake_llm):
 
     assert isinstance(error, LLMUnavailable) and error.kind == "http_4xx"
     assert fake_llm.chat_count == 1
+
+
+async def test_stream__stopping_early_closes_every_generator_of_the_call_at_once(fake_llm):
+    """A caller that stops after the first token (the leak guard does) leaves nothing for the
+    garbage collector to finalize later, when the response's own iterator may be running. (The
+    openai and httpx iterators under the response are the library's: it closes the response.)"""
+    fake_llm.script(Reply(tokens=("Well", ",", " you", " see", "."), tokens_per_second=50))
+    started: list = []
+    hooks = sys.get_asyncgen_hooks()
+
+    def firstiter(agen) -> None:
+        started.append(agen)
+        if hooks.firstiter is not None:
+            hooks.firstiter(agen)
+
+    sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=hooks.finalizer)
+    try:
+        async with aclosing(astream_reply(HELLO)) as stream:
+            async for event in stream:
+                if isinstance(event, Token):
+                    break
+    finally:
+        sys.set_asyncgen_hooks(*hooks)
+
+    ours = [agen for agen in started if f"{os.sep}llm{os.sep}client{os.sep}" in agen.ag_code.co_filename]
+    assert {agen.__qualname__ for agen in ours} >= {"astream_reply", "_call_with_retries", "stream_attempt"}
+    assert [agen.__qualname__ for agen in ours if agen.ag_frame is not None] == []
 
 
 async def test_stream__a_cut_after_tokens_is_not_retried(fake_llm):
