@@ -41,6 +41,22 @@ def db_async(fn, *, priority: int = NORMAL):
     return call
 
 
+async def auncancelled(awaitable):
+    """Await `awaitable` to its end even when the caller is cancelled meanwhile, then pass the
+    cancellation on: for what must be finished once begun (a turn's conclusion, when the player
+    closes the tab as the reply ends)."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
+
+
 class _DatabaseThread:
     """One daemon thread running submitted calls, lowest priority number first, then oldest."""
 

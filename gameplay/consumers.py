@@ -22,6 +22,7 @@ NO_GAME_CLOSE_CODE = 4001
 LAYER_RETRY_SECONDS = (0.5, 4.0)  # first and longest wait between tries while the channel layer is down
 GROUP_REFRESH_SECONDS = 30.0  # how often a socket renews its game group (a restarted Redis forgot it)
 MAX_TURNS_IN_FLIGHT = 16  # per socket: a flood of frames is refused at once instead of queueing tasks
+DISCONNECT_GRACE_SECONDS = 5.0  # how long a closing socket waits for its cancelled turns to wind up
 
 
 
@@ -100,8 +101,11 @@ class PlayConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         connection_closed()
-        for task in list(getattr(self, "tasks", ())):
+        tasks = list(getattr(self, "tasks", ()))
+        for task in tasks:
             task.cancel()
+        if tasks:  # a turn cancelled as its reply ended still stores what the reply changed: let it
+            await asyncio.wait(tasks, timeout=DISCONNECT_GRACE_SECONDS)
         if getattr(self, "game_id", None):
             try:
                 await self.channel_layer.group_discard(game_group(self.game_id), self.channel_name)

@@ -10,11 +10,11 @@ from contextlib import nullcontext
 
 
 from llm.metrics import reply_observed
-from llm.reply_cache import reply_cache_flag
+from llm.reply_cache import FlagOutcome, reply_cache_flag
 from memory.services import memory_record_exchange
 from tankard_site.logging import log_context
 
-from .aio import NORMAL, URGENT, db_async
+from .aio import NORMAL, URGENT, auncancelled, db_async
 from . import limits, services
 from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
@@ -53,7 +53,9 @@ async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: as
             if not await db_async(limits.turn_allowed, priority=URGENT)(game_id=game_id):
                 await send(error_frame("rate_limited", frame.id))
                 return
-            await _aflag(game_id, frame, send)
+            async with lock:  # after the record of a reply still being finished
+                outcome = await db_async(reply_cache_flag, priority=URGENT)(game_id=game_id, target=frame.target)
+            await _aflagged(outcome, frame, send)
             return
         async with lock:
             started = await db_async(_turn_start, priority=NORMAL if frame.type == "say" else URGENT)(game_id, frame)
@@ -112,16 +114,24 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
                 first_token.append(time.monotonic() - started)
             await send(out)
 
-        async def finish(voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> tuple[VoicedReply, bool]:
+        async def conclude(voiced: VoicedReply, keep_in_cache: Callable[[], Callable[[], object]]) -> tuple[VoicedReply, bool]:
             # Under the game's lock from the commit to the memory: the player may read npc.end and
             # speak again at once, but their next line is prepared (and its prompt, and whether the
-            # reply cache may answer it, decided) only once this exchange is remembered.
+            # reply cache may answer it, decided) only once this exchange is remembered; a flag of
+            # this reply waits for the serve to be recorded.
             async with lock:
-                result = await db_async(_say_commit)(plan, voiced, keep_in_cache)
+                result, record_serve = await db_async(_say_commit)(plan, voiced, keep_in_cache)
                 speaking.discard(plan.npc)
-                await _asend_result(result, send)
-                embed_later = not result.replayed and await db_async(_remember)(plan, voiced.text)
+                try:
+                    await _asend_result(result, send)
+                finally:  # a frame that could not be sent loses the player nothing more
+                    embed_later = not result.replayed and await db_async(_remember)(plan, voiced.text, record_serve)
             return voiced, embed_later
+
+        async def finish(voiced: VoicedReply, keep_in_cache: Callable[[], Callable[[], object]]) -> tuple[VoicedReply, bool]:
+            # The reply is whole: what it changes is stored, remembered and recorded even when the
+            # player leaves meanwhile (a closed tab cancels the turn as its last frames go out).
+            return await auncancelled(conclude(voiced, keep_in_cache))
 
         voiced, embed_later = await avoice_reply(plan, send_timed, inputs=inputs, finish=finish)
         if embed_later:
@@ -132,19 +142,23 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
         speaking.discard(plan.npc)
 
 
-def _say_commit(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: Callable[[], object]) -> services.TurnResult:
-    """What a finished reply changes, in one call off the event loop: the reply cache's record, the
-    turn (exactly once) and the tokens spent (counted before the next line can be sent)."""
-    keep_in_cache()
+def _say_commit(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: Callable[[], Callable[[], object]]) -> tuple[services.TurnResult, Callable[[], object]]:
+    """What a finished reply changes, in one call off the event loop: a new reply kept in the reply
+    cache, the turn (exactly once) and the tokens spent (counted before the next line can be
+    sent). Returns the turn's result, and what records the serve once the player has it."""
+    record_serve = keep_in_cache()
     result = services.say_commit(plan=plan, reply=voiced.text, source=voiced.source, actions=voiced.actions)
     if voiced.tokens_in or voiced.tokens_out:
         limits.llm_tokens_spend(game_id=plan.game_id, tokens=voiced.tokens_in + voiced.tokens_out)
-    return result
+    return result, record_serve
 
 
-def _remember(plan: services.SayPlan, reply: str) -> bool:
-    """The exchange in the NPC's memory; True when it waits for its embeddings (`embed_soon`). The
-    turn is committed: a failure here is logged, never answered with `server_busy`."""
+def _remember(plan: services.SayPlan, reply: str, record_serve: Callable[[], object]) -> bool:
+    """After the player has the reply: the reply cache's record of the serve (statistics, and what a
+    flag evicts), and the exchange in the NPC's memory. True when the memory waits for its
+    embeddings (`embed_soon`). The turn is committed: a failure here is logged, never answered with
+    `server_busy`."""
+    record_serve()
     try:
         return memory_record_exchange(game_id=plan.game_id, npc_slug=plan.npc, player_line=plan.line, npc_reply=reply,
                                       game_minute=plan.minute)
@@ -157,8 +171,7 @@ FLAGGED = '{name} catches your puzzled look and waves the words away. "Forget I 
 FLAGGED_UNKNOWN = "You frown at what you last heard, but nobody seems to know what you mean."
 
 
-async def _aflag(game_id: str, frame: ClientFrame, send: Send) -> None:
-    """A reply made no sense to the player: the cached entry behind it is evicted and the flag counted."""
-    outcome = await db_async(reply_cache_flag, priority=URGENT)(game_id=game_id, target=frame.target)
+async def _aflagged(outcome: FlagOutcome, frame: ClientFrame, send: Send) -> None:
+    """A reply made no sense to the player: the cached entry behind it was evicted and the flag counted."""
     name = outcome.npc_name.split()[0] if outcome.npc_name else ""
     await send({"type": "narration", "reply_to": frame.id, "text": FLAGGED.format(name=name) if name else FLAGGED_UNKNOWN})

@@ -26,7 +26,7 @@ from llm.prompts import (
 from memory.selectors import memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
-    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_finish,
+    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
     reply_demand_seed,
 )
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
@@ -84,15 +84,16 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     return prompt, recalled
 
 
-Finish = Callable[["VoicedReply", Callable[[], object]], Awaitable[R]]
+Finish = Callable[["VoicedReply", Callable[[], Callable[[], object]]], Awaitable[R]]
 
 
 async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish) -> R:
     """Stream the NPC's reply to `send` as it is generated, then hand the whole reply to `finish`
     (which stores the turn and sends its final frames) and return what it returns. `finish` gets
-    the reply and a synchronous call that records it in the reply cache, to run in the same call
-    off the event loop as storing the turn; identical asks waiting for this one look the cache up
-    again only after `finish`.
+    the reply and a synchronous call that keeps it in the reply cache, to run in the same call off
+    the event loop as storing the turn; that call returns another, which records the serve, for
+    `finish` to run once the player has the reply (`llm.reply_cache.reply_cache_keep`). Identical
+    asks waiting for this one look the cache up again only after `finish`.
 
     The first rung is the reply cache: the same question asked of the same NPC in the same context
     is answered from it (source "cache" or "pregen"); a new cacheable model reply is kept there."""
@@ -108,7 +109,7 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
             voiced = await _aserve_cached(plan, ticket, send)
         else:
             voiced = await _avoice_fresh(plan, inputs, ticket, send, rng)
-        return await finish(voiced, partial(reply_cache_finish, ticket, text=voiced.text, source=voiced.source,
+        return await finish(voiced, partial(reply_cache_keep, ticket, text=voiced.text, source=voiced.source,
                                             storable=not voiced.actions))
     finally:
         reply_cache_close(ticket)

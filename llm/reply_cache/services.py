@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
@@ -110,37 +111,43 @@ def reply_cache_close(ticket: CacheTicket) -> None:
         flight_land(ticket.key, ticket.flight)
 
 
-def reply_cache_finish(ticket: CacheTicket, *, text: str, source: str, storable: bool) -> int | None:
-    """Record the reply the player received; keep a model reply that may serve others.
+def reply_cache_keep(ticket: CacheTicket, *, text: str, source: str, storable: bool) -> Callable[[], int | None]:
+    """Keep a model reply that may serve others, now (identical asks waiting for it look the cache
+    up again next); return what records the reply the player received (the statistics, the entry
+    that served it, for a flag), for the caller to run when the player has it.
 
-    `storable` is False for replies that proposed game actions. Returns the entry that served or
-    now holds the reply, if any."""
+    `storable` is False for replies that proposed game actions."""
+    entry_id: int | None = None
+    if ticket.request is not None and ticket.hit is None and ticket.cacheable and source == "llm" and storable and text.strip():
+        try:
+            stored = _store(ticket, text, source="llm")
+            levels.level_put(ticket.key, stored, npc_id=ticket.request.npc_id)
+            entry_id = stored.entry_id
+        except Exception:  # storage must never cost a player their reply
+            logger.exception("reply cache could not keep a reply of %s", ticket.request.npc)
+    return partial(reply_cache_record, ticket, source=source, stored_id=entry_id)
+
+
+def reply_cache_record(ticket: CacheTicket, *, source: str, stored_id: int | None = None) -> int | None:
+    """Record the reply the player received: the serve (what a flag evicts), the entry's use and
+    the demand for the question. Returns the entry that served or holds the reply, if any."""
     if ticket.request is None:
         return None
     try:
-        return _finish(ticket, text, source, storable)
-    except Exception:  # statistics and storage must never cost a player their reply
+        return _record(ticket, source, stored_id)
+    except Exception:  # statistics must never cost a player their reply
         logger.exception("reply cache could not record a reply of %s", ticket.request.npc)
         return None
 
 
-def _finish(ticket: CacheTicket, text: str, source: str, storable: bool) -> int | None:
+def _record(ticket: CacheTicket, source: str, stored_id: int | None) -> int | None:
     request = ticket.request
-    stored: CachedReply | None = None
     with transaction.atomic():
-        if ticket.hit is not None:
-            entry_id = _count_served(ticket.hit.entry_id)
-        elif ticket.cacheable and source == "llm" and storable and text.strip():
-            stored = _store(ticket, text, source="llm")
-            entry_id = stored.entry_id
-        else:
-            entry_id = None
+        entry_id = _count_served(ticket.hit.entry_id) if ticket.hit is not None else stored_id
         ReplyServe.objects.create(game_id=request.game_id, client_id=request.client_id or "", npc_slug=request.npc,
                                   npc_name=request.npc_name, source=source, entry_id=entry_id)
         if ticket.cacheable:
             _count_demand(ticket)
-    if stored is not None:
-        levels.level_put(ticket.key, stored, npc_id=request.npc_id)
     return entry_id
 
 

@@ -14,6 +14,7 @@ from llm.reply_cache import memory_clear
 from npcs.models import Npc, NpcState
 from tests.cache.conftest import ask, send_frame
 from tests.llm.fake_openai import Fail, Reply
+from tests.websocket import connect, until_final
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -97,14 +98,13 @@ async def test_other_part_of_the_day__misses(fake_llm, new_player):
 
 async def test_flag__evicts_the_entry_from_every_level_and_counts(fake_llm, new_player):
     game, alice = await new_player()
-    _, bob = await new_player()
+    bob_game, bob = await new_player()
     fake_llm.script(Reply("Nonsense about turnips."), Reply(ABOUT))
     await ask(alice, "Tell me about yourself", cid="a1")
     served = await ask(bob, "Who are you?", cid="b1")
     assert final(served)["source"] == "cache"
     flagged_before = metrics.REPLIES_FLAGGED.labels(npc="gareth")._value.get()
 
-    bob_game = (await ReplyServe.objects.aget(client_id="b1")).game_id
     flag = await send_frame(bob, {"type": "flag", "id": "f1", "target": "b1"})
     assert [f["type"] for f in flag] == ["narration"] and flag[-1]["reply_to"] == "f1" and "Gareth" in flag[-1]["text"]
     assert await ReplyFlag.objects.filter(game_id=bob_game, target="b1", evicted=True).acount() == 1
@@ -126,6 +126,29 @@ async def test_flag__of_a_fresh_model_reply_evicts_what_was_kept_from_it(fake_ll
     await ask(alice, "What is your name?", cid="n1")
     await send_frame(alice, {"type": "flag", "id": "f1", "target": "n1"})
     assert final(await ask(bob, "What's your name?"))["source"] == "llm"
+
+
+async def test_flag__sent_the_moment_the_reply_ends__finds_the_reply(fake_llm, new_player):
+    """The serve is recorded after npc.end is sent; a flag on the same socket at once still finds it."""
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply("Nonsense about turnips."))
+    await ask(alice, "Tell me about yourself")
+    comm, connected = await connect(bob)
+    assert connected
+    await comm.receive_json_from()  # state
+    await comm.receive_json_from()  # history
+    await comm.send_json_to({"type": "say", "id": "b1", "npc": "gareth", "text": "Who are you?"})
+    while (frame := await comm.receive_json_from(timeout=8))["type"] != "npc.end":
+        pass
+    await comm.send_json_to({"type": "flag", "id": "f1", "target": "b1"})
+    flag = await until_final(comm, "f1", timeout=8)
+    await comm.disconnect()
+
+    assert frame["source"] == "cache"
+    assert flag[-1]["type"] == "narration" and "Gareth" in flag[-1]["text"]
+    assert await ReplyFlag.objects.filter(target="b1", evicted=True).acount() == 1
+    assert await ReplyCacheEntry.objects.acount() == 0
 
 
 async def test_flag__without_target_is_missing_field(fake_llm, new_player):

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from gameplay.aio import BACKGROUND, NORMAL, URGENT, db_async
+from gameplay.aio import BACKGROUND, NORMAL, URGENT, auncancelled, db_async
 
 pytestmark = pytest.mark.django_db  # the thread closes old connections around each call, as Channels does
 
@@ -65,3 +65,26 @@ async def test_the_thread_outlives_a_call_that_leaves_its_connection_broken(monk
     monkeypatch.setattr(aio, "close_old_connections", failing_close)
     assert await db_async(lambda: "first")() == "first"
     assert await asyncio.wait_for(db_async(lambda: "second")(), 5) == "second"
+
+
+async def test_auncancelled__finishes_what_was_begun_then_passes_the_cancellation_on():
+    steps: list[str] = []
+
+    async def conclusion() -> str:
+        steps.append("begun")
+        await asyncio.sleep(0.05)
+        steps.append("finished")
+        return "done"
+
+    async def turn() -> str:
+        return await auncancelled(conclusion())
+
+    task = asyncio.ensure_future(turn())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.sleep(0)
+    task.cancel()  # twice: a second cancellation is not delivered into the conclusion either
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert steps == ["begun", "finished"]
+    assert await turn() == "done" and steps[-1] == "finished"

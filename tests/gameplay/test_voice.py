@@ -212,3 +212,33 @@ async def test_say__the_exchange_is_remembered_before_the_next_line_and_embedded
     stored = [(r.speaker, len(r.embedding), r.embedding_pending) async for r in MemoryRecord.objects.filter(game_id=game.id).order_by("id")]
     assert stored == [("player", 768, False), ("npc", 768, False)] * 2
     await comm.disconnect()
+
+
+async def test_say__player_leaving_as_the_reply_ends__the_exchange_is_still_remembered(fake_llm, session_cookie):
+    """A closed tab cancels the turn as its last frames go out: the turn's conclusion goes on, and
+    the memory of the exchange and the reply cache's record of the serve are made all the same."""
+    from gameplay.play import aframe_play
+    from gameplay.protocol import frame_parse
+    from llm.models import ReplyServe
+    from memory.models import MemoryRecord
+
+    game, _ = session_cookie
+    fake_llm.script(Reply("Gareth Rusk, at your service."))
+    sent: list[dict] = []
+
+    async def send(frame: dict) -> None:
+        sent.append(frame)
+        if frame["type"] == "npc.end":  # the player reads the end and closes the tab
+            turn.cancel()
+            await asyncio.sleep(0)
+
+    frame = frame_parse('{"type": "say", "id": "s1", "npc": "gareth", "text": "Tell me about yourself"}', None)
+    turn = asyncio.ensure_future(aframe_play(game_id=str(game.id), frame=frame, send=send, lock=asyncio.Lock(), speaking=set()))
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+
+    assert [f["type"] for f in sent][-2:] == ["npc.end", "state"]  # the turn's conclusion went on to its end
+    assert await Turn.objects.filter(game=game, client_id="s1").acount() == 1
+    remembered = [t async for t in MemoryRecord.objects.filter(game_id=game.id, npc_slug="gareth").values_list("text", flat=True)]
+    assert "Tell me about yourself" in remembered and "Gareth Rusk, at your service." in remembered
+    assert await ReplyServe.objects.filter(game_id=game.id, client_id="s1").acount() == 1
