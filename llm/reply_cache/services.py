@@ -7,8 +7,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import timedelta
+from functools import partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
