@@ -10,20 +10,32 @@ A line whose content words are exactly an exemplar's needs no embedding (the gua
 Lines that match no question are keyed by their normalised text, so only a repeat of the very
 same words (give or take case, punctuation, contractions and a vocative) can share a reply.
 The thresholds are measured, not guessed: docs/benchmarks.md, "Reply cache".
+
+A decision that took an embedding is also kept in the Django cache (Redis in production), under
+a key made of the line, the names, the thresholds, the embedding model and a digest of the
+matcher's own code: another process, or this one after a restart, decides the same phrasing
+without a model pass; a change to the questions, the lexicon or the thresholds asks anew.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from django.conf import settings
+from django.core.cache import cache
 
 from llm import embeddings
 from llm.lru import BoundedLRU
 
 from .lexicon import Word, line_words, normalise, strip_vocatives
 from .questions import QUESTIONS, Question
+
+logger = logging.getLogger(__name__)
 
 MIN_SCORE = 0.55
 MIN_MARGIN = 0.05
@@ -64,7 +76,15 @@ def question_match(line: str, *, names: tuple[str, ...] = (), others: tuple[str,
     key = _cache_key(line, names, others)
     found = _matches.get(key)
     if found is None:
-        found = _semantic(line, names, _undecided.pop(key) or _lexical(line, names, others))
+        undecided = _undecided.pop(key) or _lexical(line, names, others)
+        if isinstance(undecided, QuestionMatch):
+            found = undecided
+        else:  # an embedding decides: unless a process has decided this phrasing already
+            shared = _shared_key(key)
+            found = _shared_get(shared)
+            if found is None:
+                found = _semantic(line, names, undecided)
+                _shared_put(shared, found)
         _matches.put(key, found)
     return found
 
@@ -86,6 +106,27 @@ def question_match_quick(line: str, *, names: tuple[str, ...] = (), others: tupl
 
 def _cache_key(line: str, names: tuple[str, ...], others: tuple[str, ...]) -> tuple:
     return (line, names, others, embeddings.embedding_model_name())
+
+
+def _shared_key(key: tuple) -> str:
+    decided_by = (_MATCHER_DIGEST, MIN_SCORE, MIN_MARGIN, key)
+    return "reply:match:" + hashlib.sha1(repr(decided_by).encode()).hexdigest()
+
+
+def _shared_get(shared: str) -> QuestionMatch | None:
+    try:
+        data = cache.get(shared)
+        return QuestionMatch(**data) if isinstance(data, dict) else None
+    except Exception:  # the cache down, or a stored value of another shape: decide here
+        logger.warning("reply cache: shared match decisions unavailable", exc_info=True)
+        return None
+
+
+def _shared_put(shared: str, found: QuestionMatch) -> None:
+    try:
+        cache.set(shared, dataclasses.asdict(found), settings.TANKARD_REPLY_CACHE["SHARED_TTL"])
+    except Exception:
+        logger.warning("reply cache: shared match decisions unavailable", exc_info=True)
 
 
 def text_key(line: str, *, names: tuple[str, ...] = ()) -> str:
@@ -218,3 +259,7 @@ _undecided: BoundedLRU = BoundedLRU(64)  # lines the quick check left to the emb
 
 
 _SIGNATURES = _exemplar_signatures()
+# The matcher's code (questions, lexicon, this module): shared decisions made by other code are not used.
+_MATCHER_DIGEST = hashlib.sha1(b"".join(
+    (Path(__file__).parent / name).read_bytes() for name in ("matcher.py", "lexicon.py", "questions.py")
+)).hexdigest()

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from llm import embeddings
+from llm.reply_cache import matcher
 from llm.reply_cache.lexicon import line_words, normalise
 from llm.reply_cache.matcher import guard_veto, question_match, text_key
 from llm.reply_cache.questions import QUESTIONS
@@ -76,3 +78,37 @@ def test_the_model_is_asked_the_canonical_question_unless_the_player_used_its_wo
     assert ask("Who are you?").prompt_line == "Tell me about yourself"
     assert ask("Tell me about yourself").prompt_line == "Tell me about yourself"
     assert ask("Where's the cellar?").prompt_line == "Where's the cellar?"
+
+
+def _as_a_new_process() -> None:
+    """This process forgets every decision and vector it made (the Django cache is what is shared)."""
+    matcher._matches.clear()
+    matcher._undecided.clear()
+    embeddings.clear_cache()
+
+
+def test_shared_decision__another_process_decides_a_phrasing_without_embedding_it():
+    line = "Could you tell me about yourself?"
+    _as_a_new_process()
+    first = ask(line)
+    assert first.reason == "match" and first.question == "about_self"  # decided by an embedding
+    assert embeddings.embedded_already([line])[0] is not None
+
+    _as_a_new_process()
+    again = ask(line)
+
+    assert again == first
+    assert embeddings.embedded_already([line])[0] is None  # no model pass in the "other process"
+
+
+def test_shared_decision__other_thresholds_decide_anew(monkeypatch):
+    line = "Could you tell me about yourself?"
+    _as_a_new_process()
+    first = ask(line)
+    monkeypatch.setattr(matcher, "MIN_SCORE", 0.99)
+    _as_a_new_process()
+
+    strict = ask(line)
+
+    assert first.question == "about_self" and strict.question is None and strict.reason == "score"
+    assert embeddings.embedded_already([line])[0] is not None
