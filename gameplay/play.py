@@ -19,7 +19,7 @@ from . import limits, services
 from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
 from .background import answering, embed_soon
-from .voice import VoiceInputs, VoicedReply, anarrate, avoice_reply, voice_inputs
+from .voice import KeepInCache, VoiceInputs, VoicedReply, anarrate, avoice_reply, voice_inputs
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -114,7 +114,7 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
                 first_token.append(time.monotonic() - started)
             await send(out)
 
-        async def conclude(voiced: VoicedReply, keep_in_cache: Callable[[], Callable[[], object]]) -> tuple[VoicedReply, bool]:
+        async def conclude(voiced: VoicedReply, keep_in_cache: KeepInCache) -> tuple[VoicedReply, bool]:
             # Under the game's lock from the commit to the memory: the player may read npc.end and
             # speak again at once, but their next line is prepared (and its prompt, and whether the
             # reply cache may answer it, decided) only once this exchange is remembered; a flag of
@@ -128,7 +128,7 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
                     embed_later = not result.replayed and await db_async(_remember)(plan, voiced.text, record_serve)
             return voiced, embed_later
 
-        async def finish(voiced: VoicedReply, keep_in_cache: Callable[[], Callable[[], object]]) -> tuple[VoicedReply, bool]:
+        async def finish(voiced: VoicedReply, keep_in_cache: KeepInCache) -> tuple[VoicedReply, bool]:
             # The reply is whole: what it changes is stored, remembered and recorded even when the
             # player leaves meanwhile (a closed tab cancels the turn as its last frames go out).
             return await auncancelled(conclude(voiced, keep_in_cache))
@@ -142,7 +142,7 @@ async def _aconverse(plan: services.SayPlan, inputs: VoiceInputs, *, send: Send,
         speaking.discard(plan.npc)
 
 
-def _say_commit(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: Callable[[], Callable[[], object]]) -> tuple[services.TurnResult, Callable[[], object]]:
+def _say_commit(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: KeepInCache) -> tuple[services.TurnResult, Callable[[], None]]:
     """What a finished reply changes, in one call off the event loop: a new reply kept in the reply
     cache, the turn (exactly once) and the tokens spent (counted before the next line can be
     sent). Returns the turn's result, and what records the serve once the player has it."""
@@ -153,7 +153,7 @@ def _say_commit(plan: services.SayPlan, voiced: VoicedReply, keep_in_cache: Call
     return result, record_serve
 
 
-def _remember(plan: services.SayPlan, reply: str, record_serve: Callable[[], object]) -> bool:
+def _remember(plan: services.SayPlan, reply: str, record_serve: Callable[[], None]) -> bool:
     """After the player has the reply: the reply cache's record of the serve (statistics, and what a
     flag evicts), and the exchange in the NPC's memory. True when the memory waits for its
     embeddings (`embed_soon`). The turn is committed: a failure here is logged, never answered with

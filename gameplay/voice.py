@@ -84,7 +84,10 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     return prompt, recalled
 
 
-Finish = Callable[["VoicedReply", Callable[[], Callable[[], object]]], Awaitable[R]]
+# Keeps a new reply in the reply cache (on the database thread, with the turn's commit); returns
+# what records the serve, to call once the player has the reply (`llm.reply_cache.reply_cache_keep`).
+KeepInCache = Callable[[], Callable[[], None]]
+Finish = Callable[["VoicedReply", KeepInCache], Awaitable[R]]
 
 
 async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish) -> R:

@@ -27,7 +27,6 @@ from .services import (
     areply_cache_open,
     reply_cache_close,
     reply_cache_keep,
-    reply_cache_record,
     reply_cache_flag,
     reply_cache_prune,
     reply_cache_purge,
@@ -37,6 +36,6 @@ from .services import (
 
 __all__ = [
     "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
-    "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_record", "reply_cache_flag", "reply_cache_purge",
+    "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_flag", "reply_cache_purge",
     "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "question_match", "index_warm", "memory_clear",
 ]

@@ -111,7 +111,7 @@ def reply_cache_close(ticket: CacheTicket) -> None:
         flight_land(ticket.key, ticket.flight)
 
 
-def reply_cache_keep(ticket: CacheTicket, *, text: str, source: str, storable: bool) -> Callable[[], int | None]:
+def reply_cache_keep(ticket: CacheTicket, *, text: str, source: str, storable: bool) -> Callable[[], None]:
     """Keep a model reply that may serve others, now (identical asks waiting for it look the cache
     up again next); return what records the reply the player received (the statistics, the entry
     that served it, for a flag), for the caller to run when the player has it.
@@ -128,19 +128,18 @@ def reply_cache_keep(ticket: CacheTicket, *, text: str, source: str, storable: b
     return partial(reply_cache_record, ticket, source=source, stored_id=entry_id)
 
 
-def reply_cache_record(ticket: CacheTicket, *, source: str, stored_id: int | None = None) -> int | None:
-    """Record the reply the player received: the serve (what a flag evicts), the entry's use and
-    the demand for the question. Returns the entry that served or holds the reply, if any."""
+def reply_cache_record(ticket: CacheTicket, *, source: str, stored_id: int | None = None) -> None:
+    """Record the reply the player received: the serve (with the entry that served or holds it:
+    what a flag evicts), the entry's use and the demand for the question."""
     if ticket.request is None:
-        return None
+        return
     try:
-        return _record(ticket, source, stored_id)
+        _record(ticket, source, stored_id)
     except Exception:  # statistics must never cost a player their reply
         logger.exception("reply cache could not record a reply of %s", ticket.request.npc)
-        return None
 
 
-def _record(ticket: CacheTicket, source: str, stored_id: int | None) -> int | None:
+def _record(ticket: CacheTicket, source: str, stored_id: int | None) -> None:
     request = ticket.request
     with transaction.atomic():
         entry_id = _count_served(ticket.hit.entry_id) if ticket.hit is not None else stored_id
@@ -148,7 +147,6 @@ def _record(ticket: CacheTicket, source: str, stored_id: int | None) -> int | No
                                   npc_name=request.npc_name, source=source, entry_id=entry_id)
         if ticket.cacheable:
             _count_demand(ticket)
-    return entry_id
 
 
 def _count_served(entry_id: int) -> int | None:
