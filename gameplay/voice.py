@@ -27,7 +27,7 @@ from memory.selectors import memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
     CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
-    reply_demand_seed,
+    reply_demand_seed, reply_match_begin,
 )
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
@@ -35,6 +35,7 @@ from .aio import db_async
 from . import limits, services
 from .inspector import prompt_report, prompt_report_keep
 from .rules import clock
+from .rules.lookup import find_npc
 from .world import world_current
 
 logger = logging.getLogger(__name__)
@@ -155,17 +156,34 @@ def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> boo
     return not memories_used and not prompt.tokens.get("memories") and not prompt.tokens.get("recent")
 
 
+def reply_begin(*, npc: str, line: str) -> None:
+    """As a say frame arrives, before its turn is prepared: begin deciding which question `line`
+    asks the NPC the frame names (`llm.reply_cache.reply_match_begin`), so that a new phrasing's
+    embedding runs beside the turn's own work. Reads only the shared world."""
+    try:
+        world = world_current()
+        found = world.npcs.get(npc) or find_npc(world.npcs.values(), npc)
+        if found is not None:
+            reply_match_begin(line=line, npc_name=found.name, others=_other_names(found, world))
+    except Exception:  # only a head start: the reply cache decides in its own time
+        logger.warning("reply cache: the early match of a line could not begin", exc_info=True)
+
+
+def _other_names(npc: NpcDef, world) -> tuple[str, ...]:
+    """Name words of every other NPC of the world (a line naming one is its own question)."""
+    own = {w.lower() for w in npc.name.split()}
+    return tuple(sorted({w.lower() for other in world.npcs.values() if other.slug != npc.slug for w in other.name.split()} - own))
+
+
 def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
     """The plain values the reply cache keys on: the part of the day, and the time words as slots."""
     now = clock.time_frame(plan.minute)
-    own = {w.lower() for w in npc.name.split()}
-    others = {w.lower() for other in world.npcs.values() if other.slug != npc.slug for w in other.name.split()} - own
     time_words = (("bell", now["bell"]), ("bell_short", now["bell"].split(" of ")[0]), ("day_name", now["day_name"]),
                   ("season", now["season"]))
     return ReplyCacheRequest(
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
         persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
-        situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
+        situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=_other_names(npc, world),
         game_id=plan.game_id, client_id=plan.client_id,
     )
 

@@ -32,10 +32,11 @@ from .services import (
     reply_cache_purge,
     reply_cache_store_pregen,
     reply_demand_seed,
+    reply_match_begin,
 )
 
 __all__ = [
     "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
     "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_flag", "reply_cache_purge",
-    "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "question_match", "index_warm", "memory_clear",
+    "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "reply_match_begin", "question_match", "index_warm", "memory_clear",
 ]

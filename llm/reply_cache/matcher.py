@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 MIN_SCORE = 0.55
 MIN_MARGIN = 0.05
 MATCH_CACHE_SIZE = 4096
+EARLY_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -76,25 +78,44 @@ def question_match(line: str, *, names: tuple[str, ...] = (), others: tuple[str,
     key = _cache_key(line, names, others)
     found = _matches.get(key)
     if found is None:
-        undecided = _undecided.pop(key) or _lexical(line, names, others)
-        if isinstance(undecided, QuestionMatch):
-            found = undecided
-        else:  # an embedding decides: unless a process has decided this phrasing already
-            shared = _shared_key(key)
-            found = _shared_get(shared)
-            if found is None:
-                found = _semantic(line, names, undecided)
-                _shared_put(shared, found)
-        _matches.put(key, found)
+        early = _early.pop(key)
+        if early is not None and not early.cancel():  # begun, and under way: its decision is this one
+            return early.result()
+        found = _decide(key, line, names, others)
+    return found
+
+
+def question_match_begin(line: str, *, names: tuple[str, ...] = (), others: tuple[str, ...] = ()) -> None:
+    """Begin deciding what `line` asks on the matcher's own threads, and return at once: the
+    embedding a new phrasing needs then runs while the caller prepares the rest of the turn, and
+    `question_match` takes the decision (waiting for it if it is still under way) instead of making
+    it again. One not yet started when it is asked for is made by the asker, never waited for."""
+    key = _cache_key(line, names, others)
+    if _matches.get(key) is None and _early.get(key) is None:
+        _early.put(key, _early_pool().submit(_decide, key, line, names, others))
+
+
+def _decide(key: tuple, line: str, names: tuple[str, ...], others: tuple[str, ...]) -> QuestionMatch:
+    undecided = _undecided.pop(key) or _lexical(line, names, others)
+    if isinstance(undecided, QuestionMatch):
+        found = undecided
+    else:  # an embedding decides: unless a process has decided this phrasing already
+        shared = _shared_key(key)
+        found = _shared_get(shared)
+        if found is None:
+            found = _semantic(line, names, undecided)
+            _shared_put(shared, found)
+    _matches.put(key, found)
     return found
 
 
 def question_match_quick(line: str, *, names: tuple[str, ...] = (), others: tuple[str, ...] = ()) -> QuestionMatch | None:
     """The match when it needs no embedding (a line seen before, or decided by its words alone:
-    about a millisecond of pure Python, fine on an event loop); None when it needs one."""
+    about a millisecond of pure Python, fine on an event loop); None when it needs one, or when
+    its decision was begun (`question_match_begin`) and is still under way."""
     key = _cache_key(line, names, others)
     found = _matches.get(key)
-    if found is None:
+    if found is None and _early.get(key) is None:
         lexical = _lexical(line, names, others)
         if isinstance(lexical, QuestionMatch):
             _matches.put(key, lexical)
@@ -255,6 +276,16 @@ def index_warm() -> None:
 
 
 _matches: BoundedLRU = BoundedLRU(MATCH_CACHE_SIZE)  # a line seen before costs no embedding
+_early: BoundedLRU = BoundedLRU(64)  # decisions begun ahead of the ask (`question_match_begin`)
+_early_pool_holder: list[ThreadPoolExecutor] = []
+
+
+def _early_pool() -> ThreadPoolExecutor:
+    """Two threads: on two cores a second line's embedding need not queue behind the first's."""
+    with _index_lock:
+        if not _early_pool_holder:
+            _early_pool_holder.append(ThreadPoolExecutor(max_workers=EARLY_THREADS, thread_name_prefix="reply-match"))
+        return _early_pool_holder[0]
 _undecided: BoundedLRU = BoundedLRU(64)  # lines the quick check left to the embedding: their words are read once
 
 

@@ -1,5 +1,5 @@
-"""Writes and the reply path's calls of the reply cache: open a ticket for a player's line (match,
-look up, join an identical ask in flight), finish it (record what the player received, keep a
+"""Writes and the reply path's calls of the reply cache: begin matching a player's line early, open a
+ticket for it (match, look up, join an identical ask in flight), finish it (record what the player received, keep a
 cacheable model reply), flag, purge, prune, and store pre-generated replies."""
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from llm.models import ReplyCacheEntry, ReplyDemand, ReplyFlag, ReplyServe
 
 from . import levels
 from .flight import flight_land, flight_lead, flight_running
-from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
+from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, npc_names, situation_to_json
 from .levels import CachedReply
-from .matcher import QuestionMatch, question_match, question_match_quick
+from .matcher import QuestionMatch, question_match, question_match_begin, question_match_quick
 from .questions import QUESTIONS
 from .slots import slots_fill, slots_make
 
@@ -63,6 +63,15 @@ class CacheTicket:
 
 def _enabled() -> bool:
     return bool(settings.TANKARD_REPLY_CACHE["ENABLED"])
+
+
+def reply_match_begin(*, line: str, npc_name: str, others: tuple[str, ...]) -> None:
+    """Begin deciding which question a line to an NPC asks, on the matcher's own threads, before the
+    turn is prepared: a new phrasing's embedding then runs while the rest of the turn does, and
+    `areply_cache_open` finds the decision made or under way. Returns at once; nothing when the
+    cache is off. `others`: as in ReplyCacheRequest."""
+    if _enabled():
+        question_match_begin(line, names=npc_names(npc_name), others=others)
 
 
 async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool,

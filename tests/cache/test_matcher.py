@@ -1,6 +1,8 @@
 """Which canonical question a line asks: the guard and the nearest-exemplar search. Uses the local
 embedding model; no database."""
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,7 @@ def _as_a_new_process() -> None:
     """This process forgets every decision and vector it made (the Django cache is what is shared)."""
     matcher._matches.clear()
     matcher._undecided.clear()
+    matcher._early.clear()
     embeddings.clear_cache()
 
 
@@ -112,3 +115,60 @@ def test_shared_decision__other_thresholds_decide_anew(monkeypatch):
 
     assert first.question == "about_self" and strict.question is None and strict.reason == "score"
     assert embeddings.embedded_already([line])[0] is not None
+
+
+def _passes_watched(monkeypatch) -> list[tuple[str, tuple[str, ...]]]:
+    """Every embedding pass from now on: (the thread that ran it, its texts)."""
+    matcher.index_warm()  # the exemplars' own pass is not the one watched
+    passes = []
+    real = embeddings._embed_local
+
+    def watched(texts):
+        passes.append((threading.current_thread().name, tuple(texts)))
+        return real(texts)
+
+    monkeypatch.setattr(embeddings, "_embed_local", watched)
+    return passes
+
+
+def test_begun_decision__is_the_one_the_ask_gets__made_once_on_the_matchers_thread(monkeypatch):
+    line = "Could you say who you are?"
+    _as_a_new_process()
+    passes = _passes_watched(monkeypatch)
+
+    matcher.question_match_begin(line, names=GARETH, others=OTHERS)
+    begun = matcher._early.get(matcher._cache_key(line, GARETH, OTHERS))
+    deadline = time.monotonic() + 5
+    while not (begun.running() or begun.done()) and time.monotonic() < deadline:
+        time.sleep(0.001)  # a decision not yet started when asked for is the asker's to make
+    found = ask(line)
+
+    assert found.reason == "match" and found.question == "about_self"
+    assert len(passes) == 1 and passes[0][0].startswith("reply-match")  # one pass, not on the asker's thread
+    assert ask(line) is found
+
+
+def test_begun_decision__not_yet_started_is_made_by_the_asker_not_waited_for(monkeypatch):
+    line = "Could you say who you are?"
+    _as_a_new_process()
+    passes = _passes_watched(monkeypatch)
+    release = threading.Event()
+    busy = [matcher._early_pool().submit(release.wait, 10) for _ in range(matcher.EARLY_THREADS)]
+    try:
+        matcher.question_match_begin(line, names=GARETH, others=OTHERS)
+        found = ask(line)  # waiting for the queued decision would take the blockers' 10 s
+        assert found.question == "about_self"
+        assert [thread for thread, _ in passes] == [threading.current_thread().name]
+        assert not any(b.done() for b in busy)
+    finally:
+        release.set()
+
+
+def test_begun_decision__a_line_seen_before_begins_nothing():
+    line = "Could you say who you are?"
+    _as_a_new_process()
+    first = ask(line)
+
+    matcher.question_match_begin(line, names=GARETH, others=OTHERS)
+
+    assert len(matcher._early) == 0 and ask(line) is first

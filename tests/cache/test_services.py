@@ -2,6 +2,7 @@
 contexts that must miss, flags, NPC edits, single flight, the levels, and what is never kept.
 The LLM is the scripted fake OpenAI server; `fake_llm.chat_count` says how many replies it made."""
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -279,3 +280,31 @@ async def test_every_reply_on_the_path_is_recorded_with_its_source(fake_llm, new
     assert sources == ["cache", "llm"]
     entry = await ReplyCacheEntry.objects.aget()
     assert entry.served == 1
+
+
+async def test_a_new_phrasing_is_embedded_while_its_turn_is_prepared(fake_llm, new_player, monkeypatch):
+    """The embedding that decides a new phrasing begins as the say frame arrives, beside the turn's
+    own preparation, not after it: the preparation here waits for it (5 s at most), and finds it."""
+    from gameplay import services
+    from llm import embeddings
+
+    line = "Could you say who you are?"
+    real, found_during_preparation = services.say_prepare, []
+
+    def prepare_waiting_for_the_embedding(**kwargs):
+        if kwargs["text"] == line:
+            deadline = time.monotonic() + 5
+            while embeddings.embedded_already([line])[0] is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            found_during_preparation.append(embeddings.embedded_already([line])[0] is not None)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "say_prepare", prepare_waiting_for_the_embedding)
+    fake_llm.script(Reply(ABOUT))
+    await ask_new(new_player, "Tell me about yourself")
+    embeddings.clear_cache()
+
+    frames = await ask_new(new_player, line)
+
+    assert final(frames)["source"] == "cache" and final(frames)["text"] == ABOUT
+    assert found_during_preparation == [True]

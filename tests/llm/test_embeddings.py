@@ -10,6 +10,7 @@ properties the model does have.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -204,7 +205,7 @@ def test_server_backend_is_used_when_selected(monkeypatch):
 def test_importing_the_module_loads_nothing_heavy():
     code = (
         "import sys, llm.embeddings as e\n"
-        "heavy = [m for m in ('tokenizers', 'safetensors', 'openai', 'torch') if m in sys.modules]\n"
+        "heavy = [m for m in ('tokenizers', 'safetensors', 'openai', 'torch', 'llama_cpp', 'gguf') if m in sys.modules]\n"
         "print(heavy, e._model is None)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
@@ -218,14 +219,13 @@ def test_concurrent_first_use_loads_the_model_once(monkeypatch):
 
     monkeypatch.setattr(emb, "_model", None)
     loads = []
-    real = emb._LocalModel
+    real = emb._engine_load
 
-    class CountingModel(real):
-        def __init__(self, *args, **kwargs):
-            loads.append(1)
-            super().__init__(*args, **kwargs)
+    def counting_load():
+        loads.append(1)
+        return real()
 
-    monkeypatch.setattr(emb, "_LocalModel", CountingModel)
+    monkeypatch.setattr(emb, "_engine_load", counting_load)
     barrier = threading.Barrier(4)
     results = []
 
@@ -283,3 +283,84 @@ def test_a_failed_pass_fails_its_waiters_too_and_is_not_remembered(monkeypatch):
     monkeypatch.undo()
     assert emb.embedded_already(["Where is the cellar?"]) == [None]
     assert emb.embed_one("Where is the cellar?").shape == (emb.EMBEDDING_DIM,)
+
+
+# --- the two engines ------------------------------------------------------------------------------
+ENGINE_LINES = [
+    "Tell me about yourself.", "What do you have to drink?", "Where's the cellar, Gareth?", "", "a",
+    "I'm looking for work — anything that pays in silver!", "Naïve café owners don't sell crème brûlée.",
+    " ".join(["the innkeeper poured another mug of ale for the weary traveller"] * 60),  # past the token limit
+]
+
+
+def _llama_engine():
+    """The llama.cpp engine, required where the README's install put it (the `local` extra)."""
+    try:
+        from llm.embeddings.bert_llama import LlamaBert
+    except ImportError as exc:  # pragma: no cover - a checkout installed without the local extra
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the llama.cpp embedding engine is not installed: {exc}", pytrace=False)
+        pytest.skip(f"the llama.cpp embedding engine is not installed: {exc}")
+    return LlamaBert(emb.model_dir(), emb._cache_dir())
+
+
+def test_engines__llama_and_numpy_give_the_same_vectors():
+    """The GGUF conversion (bfloat16 matrices) and llama.cpp's pass stand in for the numpy pass:
+    every vector within 1e-4 cosine, alone or in a batch, so scores and thresholds are the same."""
+    from llm.embeddings.bert_numpy import NumpyBert
+
+    llama, numpy_model = _llama_engine(), NumpyBert(emb.model_dir())
+    together = llama.embed(ENGINE_LINES)
+    alone = np.stack([llama.embed([line])[0] for line in ENGINE_LINES])
+    reference = numpy_model.embed(ENGINE_LINES)
+
+    assert np.min(np.sum(together * reference, axis=1)) > 1 - 1e-4
+    assert np.min(np.sum(together * alone, axis=1)) > 1 - 1e-5  # a batch's other texts change nothing
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_engines__the_default_is_llama_when_installed(monkeypatch):
+    _llama_engine()
+    monkeypatch.setattr(emb, "_model", None)
+    monkeypatch.delenv("TANKARD_EMBEDDINGS_ENGINE", raising=False)
+    assert emb.engine_name() == "llama"
+    emb.embed_one("Another round!")
+    assert type(emb._model).__name__ == "LlamaBert"
+
+
+def test_engines__numpy_when_asked_for(monkeypatch):
+    monkeypatch.setattr(emb, "_model", None)
+    monkeypatch.setenv("TANKARD_EMBEDDINGS_ENGINE", "numpy")
+    assert emb.embed_one("Another round!").shape == (emb.EMBEDDING_DIM,)
+    assert emb.engine_name() == "numpy"
+
+
+def test_engines__a_model_file_llama_cannot_run_falls_back_to_numpy(monkeypatch, tmp_path, caplog):
+    from llm.embeddings import bert_llama
+
+    _llama_engine()
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    monkeypatch.setattr(bert_llama, "gguf_file", lambda *args: broken)
+    monkeypatch.setattr(emb, "_model", None)
+
+    vector = emb.embed_one("Is the north road safe?")
+
+    assert emb.engine_name() == "numpy"
+    assert vector.shape == (emb.EMBEDDING_DIM,)
+    assert "using numpy" in caplog.text
+
+
+def test_engines__the_converted_model_is_written_once(tmp_path):
+    from llm.embeddings import bert_llama
+    from llm.embeddings.bert import Weights
+
+    _llama_engine()
+    config = json.loads((emb.model_dir() / "config.json").read_text())
+    first = bert_llama.gguf_file(emb.model_dir(), tmp_path, config)
+    written = first.stat().st_mtime_ns
+    again = bert_llama.gguf_file(emb.model_dir(), tmp_path, config)
+
+    assert again == first and again.stat().st_mtime_ns == written
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left
+    assert Weights  # the reader the conversion uses

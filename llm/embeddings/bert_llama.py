@@ -1,0 +1,203 @@
+"""all-MiniLM-L6-v2 run by llama.cpp, through the ``llama-cpp-python`` package of the ``local``
+extra (the package that serves the local chat model too).
+
+The weights are the same package's: converted once, with the ``gguf`` package, to a GGUF file
+whose encoder matrices are bfloat16 (cosines within 1e-4 of the numpy engine's vectors, tested),
+kept in the game's file cache and rewritten only when the model or this converter changes. Token
+ids come from the same tokenizer as the numpy engine's; llama.cpp only runs the encoder and the
+mean pooling. On the reference machine a short line takes about 5 ms instead of numpy's 9, and a
+pass runs without holding the GIL (docs/benchmarks.md, "Embeddings"). Two contexts: two lines can
+be embedded at once, on two cores, as they can with numpy.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bert import BertText, Weights
+
+#: Part of the cached file's name: a change to the conversion below writes a new file.
+CONVERTER_VERSION = 1
+
+#: Contexts that can run a pass at the same time (the machines the game targets have two cores or more).
+CONTEXTS = 2
+
+
+class LlamaBert(BertText):
+    """The engine: ``BertText``'s tokenising and batching, llama.cpp's forward pass."""
+
+    def __init__(self, model_dir: Path, cache_dir: Path) -> None:
+        import llama_cpp
+
+        super().__init__(model_dir)
+        self._llama_cpp = llama_cpp
+        # One batch must hold a whole text at the model's limit, and no more: the attention's
+        # working memory grows with the square of a batch's tokens.
+        self.MAX_BATCH_TOKENS = self.max_seq_length
+        self.path = gguf_file(model_dir, cache_dir, self.config)
+        self._idle: list[Any] = [self._context()]  # made now: a file llama.cpp cannot run fails the load
+        self._made = 1
+        self._free = threading.Condition()
+        # Closed before the interpreter tears down the modules that llama-cpp-python's own
+        # finaliser needs (else it prints a TypeError at every exit).
+        atexit.register(self.close)
+        self.embed(["a"])  # a pass now: a llama-cpp-python that cannot run it fails the load, not a player's line
+
+    def close(self) -> None:
+        """Free the contexts not in use; a pass that comes later makes a new one."""
+        with self._free:
+            idle, self._idle = self._idle, []
+            self._made -= len(idle)
+        for context in idle:
+            context.close()
+
+    def _context(self) -> Any:
+        llama_cpp = self._llama_cpp
+        tokens = self.max_seq_length
+        return llama_cpp.Llama(
+            model_path=str(self.path), embedding=True, n_ctx=tokens, n_batch=tokens, n_ubatch=tokens,
+            n_threads=1, n_threads_batch=1, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN, verbose=False,
+        )
+
+    def _take(self) -> Any:
+        with self._free:
+            while not self._idle:
+                if self._made < CONTEXTS:
+                    self._made += 1
+                    break
+                self._free.wait()
+            else:
+                return self._idle.pop()
+        try:
+            return self._context()
+        except BaseException:
+            with self._free:
+                self._made -= 1
+                self._free.notify()
+            raise
+
+    def _give(self, context: Any) -> None:
+        with self._free:
+            self._idle.append(context)
+            self._free.notify()
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray) -> np.ndarray:
+        """Each row's tokens as one sequence of one llama.cpp batch (no padding is run); the
+        model's mean pooling per sequence, L2-normalised. Texts are single sentences: every token
+        is of type 0, which is what llama.cpp's BERT uses."""
+        llama_cpp = self._llama_cpp
+        lengths = mask.sum(axis=1)
+        out = np.empty((ids.shape[0], self.dim), dtype=np.float32)
+        context = self._take()
+        try:
+            batch = context._batch
+            batch.reset()
+            for row, length in enumerate(lengths):
+                batch.add_sequence(ids[row, :length].tolist(), row, True)
+            context._ctx.kv_cache_clear()
+            context._ctx.decode(batch)  # ctypes: the GIL is released for the whole pass
+            for row in range(len(lengths)):
+                pooled = llama_cpp.llama_get_embeddings_seq(context._ctx.ctx, row)
+                out[row] = np.ctypeslib.as_array(pooled, shape=(self.dim,))
+            batch.reset()
+        finally:
+            self._give(context)
+        norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
+        return out / norms
+
+
+def gguf_file(model_dir: Path, cache_dir: Path, config: dict) -> Path:
+    """The converted model in `cache_dir`, written first when missing (atomically: processes
+    starting together each write their own temporary file and the last rename wins)."""
+    weights = Weights(model_dir / "model.safetensors")
+    source = json.dumps([CONVERTER_VERSION, config, weights.header, (model_dir / "vocab.txt").stat().st_size],
+                        sort_keys=True)
+    path = cache_dir / f"all-minilm-l6-v2-{hashlib.sha1(source.encode()).hexdigest()[:16]}.gguf"
+    if not path.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=cache_dir, suffix=".gguf.tmp")
+        os.close(handle)
+        try:
+            gguf_write(model_dir, weights, config, Path(temporary))
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    return path
+
+
+def gguf_write(model_dir: Path, weights: Weights, config: dict, path: Path) -> None:
+    """What llama.cpp's own converter (convert_hf_to_gguf.py, BertModel) writes for this model,
+    with the encoder's matrices as bfloat16 and the embedding tables as float16."""
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), "bert")
+    writer.add_context_length(int(config["max_position_embeddings"]))
+    writer.add_embedding_length(int(config["hidden_size"]))
+    writer.add_feed_forward_length(int(config["intermediate_size"]))
+    writer.add_block_count(int(config["num_hidden_layers"]))
+    writer.add_head_count(int(config["num_attention_heads"]))
+    writer.add_layer_norm_eps(float(config.get("layer_norm_eps", 1e-12)))
+    writer.add_causal_attention(False)
+    writer.add_pooling_type(gguf.PoolingType.MEAN)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_BF16)
+    _vocabulary_write(writer, model_dir, int(config.get("type_vocab_size", 2)))
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.BERT, int(config["num_hidden_layers"]))
+    for name in sorted(weights.names()):
+        short = name.removeprefix("bert.")
+        if short in ("embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"):
+            continue  # the pooler is not part of a sentence embedding
+        target = names.get_name(short, try_suffixes=(".weight", ".bias"))
+        if target is None:
+            raise RuntimeError(f"no GGUF name for tensor {name}")
+        tensor = np.ascontiguousarray(weights.read(name))
+        if tensor.ndim == 2 and target.startswith("blk."):
+            packed = gguf.quants.quantize(tensor, gguf.GGMLQuantizationType.BF16)
+            writer.add_tensor(target, packed, raw_shape=packed.shape, raw_dtype=gguf.GGMLQuantizationType.BF16)
+        elif tensor.ndim == 2 and not target.startswith("token_types"):
+            writer.add_tensor(target, tensor.astype(np.float16))
+        else:
+            writer.add_tensor(target, tensor)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+_SPECIAL = {"[PAD]": "pad", "[UNK]": "unk", "[CLS]": "bos", "[SEP]": "sep", "[MASK]": "mask"}
+
+
+def _vocabulary_write(writer: Any, model_dir: Path, token_types: int) -> None:
+    """The WordPiece vocabulary as llama.cpp reads it (a word's first piece marked with "▁"). The
+    game hands llama.cpp token ids, so its own tokenizer is never used; the file must still be
+    complete."""
+    import gguf
+
+    vocab = (model_dir / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    tokens, kinds = [], []
+    for token in vocab:
+        if token in _SPECIAL:
+            tokens.append(token)
+            kinds.append(gguf.TokenType.UNKNOWN if token == "[UNK]" else gguf.TokenType.CONTROL)
+        else:
+            tokens.append(token[2:] if token.startswith("##") else "\u2581" + token)
+            kinds.append(gguf.TokenType.NORMAL)
+    writer.add_token_type_count(token_types)
+    writer.add_tokenizer_model("bert")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_types(kinds)
+    for token, role in _SPECIAL.items():
+        if token in vocab:
+            getattr(writer, f"add_{role}_token_id")(vocab.index(token))
+    if "[SEP]" in vocab:
+        writer.add_eos_token_id(vocab.index("[SEP]"))
