@@ -19,7 +19,7 @@ from . import limits, services
 from .metrics import turn_observed
 from .protocol import ClientFrame, error_frame
 from .background import answering, embed_soon
-from .voice import KeepInCache, VoiceInputs, VoicedReply, anarrate, avoice_reply, reply_begin, voice_inputs
+from .voice import KeepInCache, VoiceInputs, VoicedReply, anarrate, avoice_reply, voice_inputs
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -85,7 +85,6 @@ def _turn_start(game_id: str, frame: ClientFrame) -> tuple[services.TurnResult, 
     if not limits.turn_allowed(game_id=game_id):
         return None
     if frame.type == "say":
-        reply_begin(npc=frame.npc, line=frame.text)
         result = services.say_prepare(game_id=game_id, client_id=frame.id, npc=frame.npc, text=frame.text)
     else:
         result = services.turn_command(game_id=game_id, client_id=frame.id, text=frame.text)

@@ -35,7 +35,6 @@ from .aio import db_async
 from . import limits, services
 from .inspector import prompt_report, prompt_report_keep
 from .rules import clock
-from .rules.lookup import find_npc
 from .world import world_current
 
 logger = logging.getLogger(__name__)
@@ -133,6 +132,8 @@ class VoiceInputs:
 def voice_inputs(plan) -> VoiceInputs:
     world = world_current()
     npc = world.npcs[plan.npc]
+    if plan.first_meeting:  # the line the reply cache can answer: later ones carry the conversation
+        _reply_match_begin(plan, npc, world)
     prompt = prompt_build(plan, npc)
     return VoiceInputs(
         npc=npc, prompt=prompt, cache_request=_cache_request(plan, npc, world),
@@ -156,15 +157,11 @@ def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> boo
     return not memories_used and not prompt.tokens.get("memories") and not prompt.tokens.get("recent")
 
 
-def reply_begin(*, npc: str, line: str) -> None:
-    """As a say frame arrives, before its turn is prepared: begin deciding which question `line`
-    asks the NPC the frame names (`llm.reply_cache.reply_match_begin`), so that a new phrasing's
-    embedding runs beside the turn's own work. Reads only the shared world."""
+def _reply_match_begin(plan, npc: NpcDef, world) -> None:
+    """Begin deciding which question the line asks (`llm.reply_cache.reply_match_begin`), so that a
+    new phrasing's embedding runs while the prompt is built, not after."""
     try:
-        world = world_current()
-        found = world.npcs.get(npc) or find_npc(world.npcs.values(), npc)
-        if found is not None:
-            reply_match_begin(line=line, npc_name=found.name, others=_other_names(found, world))
+        reply_match_begin(line=plan.line, npc_name=npc.name, others=_other_names(npc, world))
     except Exception:  # only a head start: the reply cache decides in its own time
         logger.warning("reply cache: the early match of a line could not begin", exc_info=True)
 

@@ -282,24 +282,24 @@ async def test_every_reply_on_the_path_is_recorded_with_its_source(fake_llm, new
     assert entry.served == 1
 
 
-async def test_a_new_phrasing_is_embedded_while_its_turn_is_prepared(fake_llm, new_player, monkeypatch):
-    """The embedding that decides a new phrasing begins as the say frame arrives, beside the turn's
-    own preparation, not after it: the preparation here waits for it (5 s at most), and finds it."""
-    from gameplay import services
+async def test_a_new_phrasing_is_embedded_while_its_prompt_is_built(fake_llm, new_player, monkeypatch):
+    """The embedding that decides a new phrasing begins before the reply's prompt is built, beside
+    it, not after it: the building here waits for it (5 s at most), and finds it."""
+    from gameplay import voice
     from llm import embeddings
 
     line = "Could you say who you are?"
-    real, found_during_preparation = services.say_prepare, []
+    real, found_while_building = voice.prompt_build, []
 
-    def prepare_waiting_for_the_embedding(**kwargs):
-        if kwargs["text"] == line:
+    def build_waiting_for_the_embedding(plan, npc, **kwargs):
+        if plan.line == line:
             deadline = time.monotonic() + 5
             while embeddings.embedded_already([line])[0] is None and time.monotonic() < deadline:
                 time.sleep(0.005)
-            found_during_preparation.append(embeddings.embedded_already([line])[0] is not None)
-        return real(**kwargs)
+            found_while_building.append(embeddings.embedded_already([line])[0] is not None)
+        return real(plan, npc, **kwargs)
 
-    monkeypatch.setattr(services, "say_prepare", prepare_waiting_for_the_embedding)
+    monkeypatch.setattr(voice, "prompt_build", build_waiting_for_the_embedding)
     fake_llm.script(Reply(ABOUT))
     await ask_new(new_player, "Tell me about yourself")
     embeddings.clear_cache()
@@ -307,4 +307,18 @@ async def test_a_new_phrasing_is_embedded_while_its_turn_is_prepared(fake_llm, n
     frames = await ask_new(new_player, line)
 
     assert final(frames)["source"] == "cache" and final(frames)["text"] == ABOUT
-    assert found_during_preparation == [True]
+    assert found_while_building == [True]
+
+
+async def test_a_line_later_in_a_conversation__begins_no_match(fake_llm, new_player, monkeypatch):
+    """Its reply is never the cache's (it carries the conversation): no embedding is begun for it."""
+    from llm.reply_cache import services as reply_cache_services
+
+    begun = []
+    monkeypatch.setattr(reply_cache_services, "question_match_begin", lambda line, **kwargs: begun.append(line))
+    _, cookie = await new_player()
+    fake_llm.script(Reply(ABOUT), Reply("The stew is mutton."))
+    await ask(cookie, "Tell me about yourself")
+    await ask(cookie, "Could you say who you are?")
+
+    assert begun == ["Tell me about yourself"]
