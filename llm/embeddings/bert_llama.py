@@ -5,9 +5,11 @@ The weights are the same package's: converted once, with the ``gguf`` package, t
 whose encoder matrices are bfloat16 (cosines within 1e-4 of the numpy engine's vectors, tested),
 kept in the game's file cache and rewritten only when the model or this converter changes. Token
 ids come from the same tokenizer as the numpy engine's; llama.cpp only runs the encoder and the
-mean pooling. On the reference machine a short line takes about 5 ms instead of numpy's 9, and a
-pass runs without holding the GIL (docs/benchmarks.md, "Embeddings"). Two contexts: two lines can
-be embedded at once, on two cores, as they can with numpy.
+mean pooling. On the reference machine a short line takes about 5.7 ms instead of numpy's 9, and
+a pass runs without holding the GIL (docs/benchmarks.md, "Embeddings"). One context, so passes take
+turns: a second context would cost another 80 MB of memory and would be made in the middle of a
+player's line (47 ms); lines are short, and a process's background embedding waits while a line
+is being answered.
 """
 from __future__ import annotations
 
@@ -27,12 +29,8 @@ from .bert import BertText, Weights
 #: Part of the cached file's name: a change to the conversion below writes a new file.
 CONVERTER_VERSION = 1
 
-#: Contexts that can run a pass at the same time (the machines the game targets have two cores or more).
-CONTEXTS = 2
-
-
 class LlamaBert(BertText):
-    """The engine: ``BertText``'s tokenising and batching, llama.cpp's forward pass."""
+    """The engine: ``BertText``'s tokenising and batching, llama.cpp's forward pass (one at a time)."""
 
     def __init__(self, model_dir: Path, cache_dir: Path) -> None:
         import llama_cpp
@@ -43,51 +41,16 @@ class LlamaBert(BertText):
         # working memory grows with the square of a batch's tokens.
         self.MAX_BATCH_TOKENS = self.max_seq_length
         self.path = gguf_file(model_dir, cache_dir, self.config)
-        self._idle: list[Any] = [self._context()]  # made now: a file llama.cpp cannot run fails the load
-        self._made = 1
-        self._free = threading.Condition()
-        # Closed before the interpreter tears down the modules that llama-cpp-python's own
-        # finaliser needs (else it prints a TypeError at every exit).
-        atexit.register(self.close)
-        self.embed(["a"])  # a pass now: a llama-cpp-python that cannot run it fails the load, not a player's line
-
-    def close(self) -> None:
-        """Free the contexts not in use; a pass that comes later makes a new one."""
-        with self._free:
-            idle, self._idle = self._idle, []
-            self._made -= len(idle)
-        for context in idle:
-            context.close()
-
-    def _context(self) -> Any:
-        llama_cpp = self._llama_cpp
         tokens = self.max_seq_length
-        return llama_cpp.Llama(
+        self._context = llama_cpp.Llama(
             model_path=str(self.path), embedding=True, n_ctx=tokens, n_batch=tokens, n_ubatch=tokens,
             n_threads=1, n_threads_batch=1, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN, verbose=False,
         )
-
-    def _take(self) -> Any:
-        with self._free:
-            while not self._idle:
-                if self._made < CONTEXTS:
-                    self._made += 1
-                    break
-                self._free.wait()
-            else:
-                return self._idle.pop()
-        try:
-            return self._context()
-        except BaseException:
-            with self._free:
-                self._made -= 1
-                self._free.notify()
-            raise
-
-    def _give(self, context: Any) -> None:
-        with self._free:
-            self._idle.append(context)
-            self._free.notify()
+        self._lock = threading.Lock()
+        # Closed before the interpreter tears down the modules that llama-cpp-python's own
+        # finaliser needs (else it prints a TypeError at every exit).
+        atexit.register(self._context.close)
+        self.embed(["a"])  # a pass now: a llama-cpp-python that cannot run it fails the load, not a player's line
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray) -> np.ndarray:
         """Each row's tokens as one sequence of one llama.cpp batch (no padding is run); the
@@ -96,8 +59,8 @@ class LlamaBert(BertText):
         llama_cpp = self._llama_cpp
         lengths = mask.sum(axis=1)
         out = np.empty((ids.shape[0], self.dim), dtype=np.float32)
-        context = self._take()
-        try:
+        with self._lock:
+            context = self._context
             batch = context._batch
             batch.reset()
             for row, length in enumerate(lengths):
@@ -108,8 +71,6 @@ class LlamaBert(BertText):
                 pooled = llama_cpp.llama_get_embeddings_seq(context._ctx.ctx, row)
                 out[row] = np.ctypeslib.as_array(pooled, shape=(self.dim,))
             batch.reset()
-        finally:
-            self._give(context)
         norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
         return out / norms
 
