@@ -13,12 +13,12 @@ is being answered.
 """
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,9 @@ class LlamaBert(BertText):
             n_threads=1, n_threads_batch=1, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN, verbose=False,
         )
         self._lock = threading.Lock()
-        # Closed before the interpreter tears down the modules that llama-cpp-python's own
-        # finaliser needs (else it prints a TypeError at every exit).
-        atexit.register(self._context.close)
+        # Closed with the engine, or at exit before the interpreter tears down the modules that
+        # llama-cpp-python's own finaliser needs (else it prints a TypeError at every exit).
+        weakref.finalize(self, self._context.close)
         self.embed(["a"])  # a pass now: a llama-cpp-python that cannot run it fails the load, not a player's line
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray) -> np.ndarray:

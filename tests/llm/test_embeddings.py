@@ -293,14 +293,18 @@ ENGINE_LINES = [
 ]
 
 
-def _llama_engine():
-    """The llama.cpp engine, required where the README's install put it (the `local` extra)."""
-    try:
-        from llm.embeddings.bert_llama import LlamaBert
-    except ImportError as exc:  # pragma: no cover - a checkout installed without the local extra
+def _llama_required() -> None:
+    """The llama.cpp engine is required where the README's install put it (the `local` extra)."""
+    if not emb._llama_wanted():  # pragma: no cover - a checkout installed without the local extra
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the llama.cpp embedding engine is not installed: {exc}", pytrace=False)
-        pytest.skip(f"the llama.cpp embedding engine is not installed: {exc}")
+            pytest.fail("the llama.cpp embedding engine (llama-cpp-python, gguf) is not installed", pytrace=False)
+        pytest.skip("the llama.cpp embedding engine (llama-cpp-python, gguf) is not installed")
+
+
+def _llama_engine():
+    from llm.embeddings.bert_llama import LlamaBert
+
+    _llama_required()
     return LlamaBert(emb.model_dir(), emb._cache_dir())
 
 
@@ -320,9 +324,9 @@ def test_engines__llama_and_numpy_give_the_same_vectors():
 
 
 def test_engines__the_default_is_llama_when_installed(monkeypatch):
-    _llama_engine()
-    monkeypatch.setattr(emb, "_model", None)
     monkeypatch.delenv("TANKARD_EMBEDDINGS_ENGINE", raising=False)
+    _llama_required()
+    monkeypatch.setattr(emb, "_model", None)
     assert emb.engine_name() == "llama"
     emb.embed_one("Another round!")
     assert type(emb._model).__name__ == "LlamaBert"
@@ -338,7 +342,7 @@ def test_engines__numpy_when_asked_for(monkeypatch):
 def test_engines__a_model_file_llama_cannot_run_falls_back_to_numpy(monkeypatch, tmp_path, caplog):
     from llm.embeddings import bert_llama
 
-    _llama_engine()
+    _llama_required()
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     monkeypatch.setattr(bert_llama, "gguf_file", lambda *args: broken)
@@ -355,7 +359,7 @@ def test_engines__the_converted_model_is_written_once(tmp_path):
     from llm.embeddings import bert_llama
     from llm.embeddings.bert import Weights
 
-    _llama_engine()
+    _llama_required()
     config = json.loads((emb.model_dir() / "config.json").read_text())
     first = bert_llama.gguf_file(emb.model_dir(), tmp_path, config)
     written = first.stat().st_mtime_ns
