@@ -15,6 +15,8 @@ A decision that took an embedding is also kept in the Django cache (Redis in pro
 a key made of the line, the names, the thresholds, the embedding model and a digest of the
 matcher's own code: another process, or this one after a restart, decides the same phrasing
 without a model pass; a change to the questions, the lexicon or the thresholds asks anew.
+A decision can also be begun ahead of the ask (`question_match_begin`), on the matcher's own
+threads, so that a new phrasing's embedding runs while the rest of the turn does.
 """
 from __future__ import annotations
 
