@@ -278,17 +278,18 @@ def index_warm() -> None:
 
 
 _matches: BoundedLRU = BoundedLRU(MATCH_CACHE_SIZE)  # a line seen before costs no embedding
+_undecided: BoundedLRU = BoundedLRU(64)  # lines the quick check left to the embedding: their words are read once
 _early: BoundedLRU = BoundedLRU(64)  # decisions begun ahead of the ask (`question_match_begin`)
+_early_lock = threading.Lock()
 _early_pool_holder: list[ThreadPoolExecutor] = []
 
 
 def _early_pool() -> ThreadPoolExecutor:
-    """Two threads: on two cores a second line's embedding need not queue behind the first's."""
-    with _index_lock:
+    """Two threads: a second player's new phrasing need not queue behind the first's."""
+    with _early_lock:
         if not _early_pool_holder:
             _early_pool_holder.append(ThreadPoolExecutor(max_workers=EARLY_THREADS, thread_name_prefix="reply-match"))
         return _early_pool_holder[0]
-_undecided: BoundedLRU = BoundedLRU(64)  # lines the quick check left to the embedding: their words are read once
 
 
 _SIGNATURES = _exemplar_signatures()

@@ -1,6 +1,7 @@
-"""Writes and the reply path's calls of the reply cache: begin matching a player's line early, open a
-ticket for it (match, look up, join an identical ask in flight), finish it (record what the player received, keep a
-cacheable model reply), flag, purge, prune, and store pre-generated replies."""
+"""Writes and the reply path's calls of the reply cache: begin matching a player's line early, open
+a ticket for it (match, look up, join an identical ask in flight), finish it (record what the
+player received, keep a cacheable model reply), flag, purge, prune, and store pre-generated
+replies."""
 from __future__ import annotations
 
 import asyncio
@@ -67,8 +68,8 @@ def _enabled() -> bool:
 
 def reply_match_begin(*, line: str, npc_name: str, others: tuple[str, ...]) -> None:
     """Begin deciding which question a line to an NPC asks, on the matcher's own threads, before the
-    turn is prepared: a new phrasing's embedding then runs while the rest of the turn does, and
-    `areply_cache_open` finds the decision made or under way. Returns at once; nothing when the
+    reply's prompt is built: a new phrasing's embedding then runs while the rest of the turn does,
+    and `areply_cache_open` finds the decision made or under way. Returns at once; nothing when the
     cache is off. `others`: as in ReplyCacheRequest."""
     if _enabled():
         question_match_begin(line, names=npc_names(npc_name), others=others)
