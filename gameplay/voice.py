@@ -132,11 +132,12 @@ class VoiceInputs:
 def voice_inputs(plan) -> VoiceInputs:
     world = world_current()
     npc = world.npcs[plan.npc]
+    cache_request = _cache_request(plan, npc, world)
     if plan.first_meeting:  # the line the reply cache can answer: later ones carry the conversation
-        _reply_match_begin(plan, npc, world)
+        _reply_match_begin(cache_request)
     prompt = prompt_build(plan, npc)
     return VoiceInputs(
-        npc=npc, prompt=prompt, cache_request=_cache_request(plan, npc, world),
+        npc=npc, prompt=prompt, cache_request=cache_request,
         tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
         protected=protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc)),
     )
@@ -157,30 +158,26 @@ def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> boo
     return not memories_used and not prompt.tokens.get("memories") and not prompt.tokens.get("recent")
 
 
-def _reply_match_begin(plan, npc: NpcDef, world) -> None:
+def _reply_match_begin(request: ReplyCacheRequest) -> None:
     """Begin deciding which question the line asks (`llm.reply_cache.reply_match_begin`), so that a
     new phrasing's embedding runs while the prompt is built, not after."""
     try:
-        reply_match_begin(line=plan.line, npc_name=npc.name, others=_other_names(npc, world))
+        reply_match_begin(request)
     except Exception:  # only a head start: the reply cache decides in its own time
         logger.warning("reply cache: the early match of a line could not begin", exc_info=True)
-
-
-def _other_names(npc: NpcDef, world) -> tuple[str, ...]:
-    """Name words of every other NPC of the world (a line naming one is its own question)."""
-    own = {w.lower() for w in npc.name.split()}
-    return tuple(sorted({w.lower() for other in world.npcs.values() if other.slug != npc.slug for w in other.name.split()} - own))
 
 
 def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
     """The plain values the reply cache keys on: the part of the day, and the time words as slots."""
     now = clock.time_frame(plan.minute)
+    own = {w.lower() for w in npc.name.split()}
+    others = {w.lower() for other in world.npcs.values() if other.slug != npc.slug for w in other.name.split()} - own
     time_words = (("bell", now["bell"]), ("bell_short", now["bell"].split(" of ")[0]), ("day_name", now["day_name"]),
                   ("season", now["season"]))
     return ReplyCacheRequest(
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
         persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
-        situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=_other_names(npc, world),
+        situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
         game_id=plan.game_id, client_id=plan.client_id,
     )
 

@@ -74,7 +74,7 @@ def engine_name() -> str:
     """The local engine this process runs, or would run: "llama" or "numpy"."""
     model = _model
     if model is not None:
-        return "llama" if type(model).__name__ == "LlamaBert" else "numpy"
+        return model.ENGINE
     return "llama" if _llama_wanted() else "numpy"
 
 
@@ -119,8 +119,8 @@ def _local_model() -> BertText:
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 started = time.perf_counter()
                 model = _engine_load()
-                log.info("loaded local embedding model %s (%s) in %.0f ms", LOCAL_MODEL_NAME,
-                         type(model).__name__, (time.perf_counter() - started) * 1000)
+                log.info("loaded local embedding model %s (%s engine) in %.0f ms", LOCAL_MODEL_NAME,
+                         model.ENGINE, (time.perf_counter() - started) * 1000)
                 _model = model
     return model
 

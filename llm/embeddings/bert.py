@@ -104,6 +104,9 @@ class BertText:
     """A sentence-transformers BERT with mean pooling: configuration, tokenizer and batching. An
     engine implements ``_forward`` over one padded batch."""
 
+    #: Which engine runs the forward pass ("numpy", "llama"): what ``engine_name`` reports.
+    ENGINE = ""
+
     #: Cap on (texts x padded length) per forward pass, bounding the memory of
     #: the attention scores and the temporaries for long texts.
     MAX_BATCH_TOKENS = 1024

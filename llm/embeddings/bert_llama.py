@@ -29,8 +29,11 @@ from .bert import BertText, Weights
 #: Part of the cached file's name: a change to the conversion below writes a new file.
 CONVERTER_VERSION = 1
 
+
 class LlamaBert(BertText):
     """The engine: ``BertText``'s tokenising and batching, llama.cpp's forward pass (one at a time)."""
+
+    ENGINE = "llama"
 
     def __init__(self, model_dir: Path, cache_dir: Path) -> None:
         import llama_cpp

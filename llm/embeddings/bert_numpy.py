@@ -66,6 +66,8 @@ class _Layer:
 class NumpyBert(BertText):
     """all-MiniLM-L6-v2 (a 6-layer BERT) with mean pooling, in numpy float32."""
 
+    ENGINE = "numpy"
+
     def __init__(self, model_dir: Path) -> None:
         super().__init__(model_dir)
         weights = Weights(model_dir / "model.safetensors")

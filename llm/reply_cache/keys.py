@@ -41,18 +41,13 @@ class ReplyCacheRequest:
     @property
     def names(self) -> tuple[str, ...]:
         """How a player may address this NPC."""
-        return npc_names(self.npc_name)
+        return (self.npc_name, *self.npc_name.split())
 
     def slot_values(self) -> dict[str, str]:
         values = dict(self.time_words)
         if self.situation.player_name:
             values[PLAYER] = self.situation.player_name
         return values
-
-
-def npc_names(npc_name: str) -> tuple[str, ...]:
-    """How a player may address an NPC of this name: the whole name, or any word of it."""
-    return (npc_name, *npc_name.split())
 
 
 def context_of(situation: Situation, *, part: str, day: int) -> str:

@@ -22,7 +22,7 @@ from llm.models import ReplyCacheEntry, ReplyDemand, ReplyFlag, ReplyServe
 
 from . import levels
 from .flight import flight_land, flight_lead, flight_running
-from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, npc_names, situation_to_json
+from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
 from .matcher import QuestionMatch, question_match, question_match_begin, question_match_quick
 from .questions import QUESTIONS
@@ -66,13 +66,13 @@ def _enabled() -> bool:
     return bool(settings.TANKARD_REPLY_CACHE["ENABLED"])
 
 
-def reply_match_begin(*, line: str, npc_name: str, others: tuple[str, ...]) -> None:
-    """Begin deciding which question a line to an NPC asks, on the matcher's own threads, before the
-    reply's prompt is built: a new phrasing's embedding then runs while the rest of the turn does,
-    and `areply_cache_open` finds the decision made or under way. Returns at once; nothing when the
-    cache is off. `others`: as in ReplyCacheRequest."""
+def reply_match_begin(request: ReplyCacheRequest) -> None:
+    """Begin deciding which question the request's line asks, on the matcher's own threads, before
+    the reply's prompt is built: a new phrasing's embedding then runs while the rest of the turn
+    does, and `areply_cache_open` finds the decision made or under way. Returns at once; nothing
+    when the cache is off."""
     if _enabled():
-        question_match_begin(line, names=npc_names(npc_name), others=others)
+        question_match_begin(request.line, names=request.names, others=request.others)
 
 
 async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool,

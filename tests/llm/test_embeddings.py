@@ -329,7 +329,9 @@ def test_engines__the_default_is_llama_when_installed(monkeypatch):
     monkeypatch.setattr(emb, "_model", None)
     assert emb.engine_name() == "llama"
     emb.embed_one("Another round!")
-    assert type(emb._model).__name__ == "LlamaBert"
+    from llm.embeddings.bert_llama import LlamaBert
+
+    assert isinstance(emb._model, LlamaBert) and emb.engine_name() == "llama"
 
 
 def test_engines__numpy_when_asked_for(monkeypatch):
@@ -357,7 +359,6 @@ def test_engines__a_model_file_llama_cannot_run_falls_back_to_numpy(monkeypatch,
 
 def test_engines__the_converted_model_is_written_once(tmp_path):
     from llm.embeddings import bert_llama
-    from llm.embeddings.bert import Weights
 
     _llama_required()
     config = json.loads((emb.model_dir() / "config.json").read_text())
@@ -367,4 +368,3 @@ def test_engines__the_converted_model_is_written_once(tmp_path):
 
     assert again == first and again.stat().st_mtime_ns == written
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left
-    assert Weights  # the reader the conversion uses
