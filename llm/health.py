@@ -16,7 +16,8 @@ from health_check.base import HealthCheck
 from health_check.exceptions import ServiceReturnedUnexpectedResult, ServiceUnavailable
 
 from llm.breaker import OPEN, breaker_state
-from llm.local_server import llm_api_key, llm_base_url, llm_is_local, llm_model_name, local_server_status
+from llm.local_server import llm_api_key, llm_base_url, llm_is_local, llm_model_name, local_server_problem, local_server_status
+from llm.selftest import selftest_problem
 
 PROBE_TIMEOUT = 2.0  # seconds for GET /models: a health check must answer quickly
 
@@ -51,6 +52,16 @@ def _reason(error: object) -> str:
     return str(error) if isinstance(error, str) else type(error).__name__
 
 
+def _known_problem(local: bool) -> str:
+    """What this process already knows is wrong with the model: a local server given up on, or a
+    failed self-test (`manage.py run` makes one at start)."""
+    given_up = local_server_problem() if local else ""
+    if given_up:
+        return given_up
+    failed = selftest_problem()
+    return f"model self-test failed: {failed}" if failed else ""
+
+
 @dataclasses.dataclass
 class LLMBackend(HealthCheck):
     """The OpenAI-compatible backend answers GET /models listing our model, and its breaker is not open."""
@@ -59,9 +70,12 @@ class LLMBackend(HealthCheck):
 
     async def run(self) -> None:
         base_url = llm_base_url()
+        local = llm_is_local()
+        problem = _known_problem(local)
+        if problem:
+            raise ServiceUnavailable(problem)
         if breaker_state(base_url) == OPEN:
             raise ServiceUnavailable("circuit breaker open: recent model calls failed")
-        local = llm_is_local()
         try:
             served = await asyncio.to_thread(
                 models_served, base_url=base_url, api_key=llm_api_key(), timeout=PROBE_TIMEOUT, use_proxy=not local

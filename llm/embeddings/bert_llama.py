@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .bert import BertText, Weights
+from .bert import BATCH_SIZE, BertText, Weights
 
 #: Part of the cached file's name: a change to the conversion below writes a new file.
 CONVERTER_VERSION = 1
@@ -39,43 +40,86 @@ class LlamaBert(BertText):
         import llama_cpp
 
         super().__init__(model_dir)
-        self._llama_cpp = llama_cpp
         # One batch must hold a whole text at the model's limit, and no more: the attention's
         # working memory grows with the square of a batch's tokens.
         self.MAX_BATCH_TOKENS = self.max_seq_length
         self.path = gguf_file(model_dir, cache_dir, self.config)
-        tokens = self.max_seq_length
-        self._context = llama_cpp.Llama(
-            model_path=str(self.path), embedding=True, n_ctx=tokens, n_batch=tokens, n_ubatch=tokens,
-            n_threads=1, n_threads_batch=1, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN, verbose=False,
-        )
+        self._encoder = _Encoder(llama_cpp, self.path, tokens=self.max_seq_length)
         self._lock = threading.Lock()
         # Closed with the engine, or at exit before the interpreter tears down the modules that
         # llama-cpp-python's own finaliser needs (else it prints a TypeError at every exit).
-        weakref.finalize(self, self._context.close)
+        weakref.finalize(self, self._encoder.close)
         self.embed(["a"])  # a pass now: a llama-cpp-python that cannot run it fails the load, not a player's line
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray) -> np.ndarray:
         """Each row's tokens as one sequence of one llama.cpp batch (no padding is run); the
         model's mean pooling per sequence, L2-normalised. Texts are single sentences: every token
         is of type 0, which is what llama.cpp's BERT uses."""
-        llama_cpp = self._llama_cpp
         lengths = mask.sum(axis=1)
-        out = np.empty((ids.shape[0], self.dim), dtype=np.float32)
         with self._lock:
-            context = self._context
-            batch = context._batch
-            batch.reset()
-            for row, length in enumerate(lengths):
-                batch.add_sequence(ids[row, :length].tolist(), row, True)
-            context._ctx.kv_cache_clear()
-            context._ctx.decode(batch)  # ctypes: the GIL is released for the whole pass
-            for row in range(len(lengths)):
-                pooled = llama_cpp.llama_get_embeddings_seq(context._ctx.ctx, row)
-                out[row] = np.ctypeslib.as_array(pooled, shape=(self.dim,))
-            batch.reset()
+            out = self._encoder.pooled([ids[row, :length].tolist() for row, length in enumerate(lengths)], self.dim)
         norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
         return out / norms
+
+
+class _Encoder:
+    """One llama.cpp model, context and batch, made and used through llama-cpp-python's public
+    low-level API (the ``llama_cpp`` module's C functions), not the private parts of its ``Llama``
+    class, which change from one release to the next."""
+
+    def __init__(self, llama_cpp: Any, path: Path, *, tokens: int) -> None:
+        self._api = api = llama_cpp
+        # llama.cpp's own log goes through this logger; at ERROR it stays quiet, as Llama(verbose=False) keeps it.
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+        api.llama_backend_init()
+        model_params = api.llama_model_default_params()
+        model_params.use_mlock = False
+        self._model = api.llama_model_load_from_file(str(path).encode(), model_params)
+        if not self._model:
+            raise RuntimeError(f"llama.cpp could not load {path.name}")
+        params = api.llama_context_default_params()
+        params.n_ctx = params.n_batch = params.n_ubatch = tokens
+        params.n_seq_max = BATCH_SIZE  # a batch's texts, each its own sequence (llama.cpp allows 64)
+        params.n_threads = params.n_threads_batch = 1
+        params.embeddings = True
+        params.pooling_type = api.LLAMA_POOLING_TYPE_MEAN
+        self._context = api.llama_init_from_model(self._model, params)
+        if not self._context:
+            api.llama_model_free(self._model)
+            raise RuntimeError(f"llama.cpp could not make a context for {path.name}")
+        self._batch = api.llama_batch_init(tokens, 0, tokens)
+        self._tokens = tokens
+
+    def pooled(self, rows: list[list[int]], dim: int) -> np.ndarray:
+        """Each row as one sequence of one batch (no padding is run); the model's mean pooling per
+        sequence. The GGUF's BERT reads every token as type 0, as single sentences are."""
+        api, batch = self._api, self._batch
+        if sum(map(len, rows)) > self._tokens or len(rows) > BATCH_SIZE:
+            raise ValueError("more tokens or texts than one batch holds")
+        n = 0
+        for seq, row in enumerate(rows):
+            for position, token in enumerate(row):
+                batch.token[n], batch.pos[n], batch.n_seq_id[n], batch.logits[n] = token, position, 1, True
+                batch.seq_id[n][0] = seq
+                n += 1
+        batch.n_tokens = n
+        memory = api.llama_get_memory(self._context)
+        if memory:  # an encoder-only model keeps no cache between passes
+            api.llama_memory_clear(memory, True)
+        if api.llama_encode(self._context, batch) != 0:  # ctypes: the GIL is released for the whole pass
+            raise RuntimeError("llama.cpp could not run the embedding pass")
+        out = np.empty((len(rows), dim), dtype=np.float32)
+        for seq in range(len(rows)):
+            out[seq] = np.ctypeslib.as_array(api.llama_get_embeddings_seq(self._context, seq), shape=(dim,))
+        return out
+
+    def close(self) -> None:
+        api = self._api
+        if self._context:
+            api.llama_batch_free(self._batch)
+            api.llama_free(self._context)
+            api.llama_model_free(self._model)
+            self._context = self._model = None
 
 
 def gguf_file(model_dir: Path, cache_dir: Path, config: dict) -> Path:

@@ -3,7 +3,7 @@
 A real socket server (`http.server` in a thread, so sync and async tests of any event loop can use
 it) speaking just enough of the OpenAI API: streaming and plain chat completions, GET /v1/models
 and POST /v1/embeddings. Each chat request takes the next scripted behaviour (`Reply`, `Fail`,
-`Hang`) or the default one, and every request body is recorded for assertions.
+`Hang`, `Crash`) or the default one, and every request body is recorded for assertions.
 
     with FakeOpenAI() as fake:
         fake.script(Fail(500), Reply("Aye.", tokens_per_second=50))
@@ -16,7 +16,9 @@ import base64
 import hashlib
 import json
 import math
+import os
 import re
+import signal
 import socket
 import struct
 import threading
@@ -60,7 +62,13 @@ class Hang:
     """Accept the request and never answer (until the server stops)."""
 
 
-Behaviour = Union[Reply, Fail, Hang]
+@dataclass(frozen=True)
+class Crash:
+    """End the whole process with SIGSEGV, as a broken llama.cpp build does on its first real
+    prompt (only for a fake run as a child process: tests/llm/crashing_server.py)."""
+
+
+Behaviour = Union[Reply, Fail, Hang, Crash]
 Responder = Callable[[dict], Behaviour]
 
 
@@ -75,8 +83,10 @@ class RecordedRequest:
 class FakeOpenAI:
     """The server; a context manager yielding itself, with `base_url` ending in /v1."""
 
-    def __init__(self, *, default: Behaviour | Responder = Reply(), model: str = "fake-model", embedding_dim: int = 384) -> None:
+    def __init__(self, *, default: Behaviour | Responder = Reply(), model: str = "fake-model", embedding_dim: int = 384,
+                 port: int = 0) -> None:
         self.default = default
+        self.requested_port = port
         self.model = model
         self.embedding_dim = embedding_dim
         self.requests: list[RecordedRequest] = []
@@ -90,7 +100,7 @@ class FakeOpenAI:
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
         self.stopping.clear()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", self.requested_port), _Handler)
         server.daemon_threads = True
         server.block_on_close = False
         server.fake = self  # type: ignore[attr-defined]
@@ -211,6 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict) -> None:
         behaviour = self.fake.next_behaviour(body)
+        if isinstance(behaviour, Crash):
+            os.kill(os.getpid(), signal.SIGSEGV)
         if isinstance(behaviour, Hang):
             self.fake.stopping.wait()
             self.close_connection = True

@@ -27,8 +27,9 @@ class Command(BaseCommand):
         if llm_is_local() and not options["no_local_model"]:
             self.stdout.write("Starting the local model server (SmolLM2-135M)...")
             try:
-                start_local_server(wait=60)
+                supervisor = start_local_server(wait=60)
                 supervised = True
+                self._selftest(supervisor)
             except LocalServerError as exc:
                 if not probe_models(llm_base_url()):
                     raise CommandError(f"{exc} Set TANKARD_LOCAL_LLM_PORT to a free port, or OPENAI_BASE_URL to another server.") from exc
@@ -44,3 +45,14 @@ class Command(BaseCommand):
         finally:
             if supervised:
                 stop_local_server()
+
+    def _selftest(self, supervisor) -> None:
+        """One short real reply before the game opens; a model that fails it is reported in plain
+        words (and in /ht/), and the game opens on the NPCs' stock lines."""
+        from llm.selftest import backend_selftest, selftest_advice
+
+        result = backend_selftest(supervisor=supervisor)
+        if result.ok:
+            self.stdout.write(f"The local model answers ({result.seconds:.1f} s for a short reply).")
+        else:
+            self.stderr.write(self.style.ERROR(selftest_advice(result.problem, local=True)))
