@@ -54,6 +54,33 @@ def llama_build_note() -> str:
     return " (prebuilt wheel)" if all(tag.startswith("py3-none") for tag in tags) else " (built here from source)"
 
 
+def check_llama_build() -> Finding:
+    """llama-cpp-python as ./tankard installs it: the locked version, compiled here. A prebuilt
+    wheel is refused: 0.3.36's segfaults at the first real prompt on CPUs with AVX-512 FP16, and
+    runs on others, so a test on one machine cannot vouch for it."""
+    from llm.selftest import package_version
+
+    version, note, locked = package_version("llama-cpp-python"), llama_build_note(), _locked_version("llama-cpp-python")
+    detail = f"{version}{note}"
+    if note == " (prebuilt wheel)":
+        return Finding("llama-cpp-python build", False, f"{detail}: remove .venv and run ./tankard play, which compiles it")
+    if locked and version != locked:
+        return Finding("llama-cpp-python build", False, f"{detail}, but requirements/lock.txt pins {locked}: "
+                       "remove .venv and run ./tankard play")
+    return Finding("llama-cpp-python build", True, detail)
+
+
+def _locked_version(package: str) -> str:
+    lock = Path(settings.BASE_DIR) / "requirements" / "lock.txt"
+    try:
+        for line in lock.read_text().splitlines():
+            if line.lower().startswith(f"{package}=="):
+                return line.split("==", 1)[1].split()[0]
+    except OSError:
+        pass
+    return ""
+
+
 def check_database() -> Finding:
     from django.db import connection
 
@@ -140,7 +167,7 @@ def check_embedding() -> Finding:
                    f"{vector.shape[0]} numbers ({engine_name()} engine, {(time.monotonic() - started) * 1000:.0f} ms)")
 
 
-CHECKS: tuple[Callable[[], Finding], ...] = (check_database, check_redis, check_postgres, check_model, check_embedding)
+CHECKS: tuple[Callable[[], Finding], ...] = (check_llama_build, check_database, check_redis, check_postgres, check_model, check_embedding)
 
 
 def _free_port() -> int:
