@@ -53,5 +53,5 @@ def prompt_report_now(*, game_id: str, npc: str, line: str) -> dict:
     from .voice import prompt_inspect
 
     plan = services.say_plan_inspect(game_id=game_id, npc=npc, text=line)
-    prompt, recalled = prompt_inspect(plan, world_current().npcs[plan.npc], mark_used=False)
+    prompt, recalled, _ = prompt_inspect(plan, world_current().npcs[plan.npc], mark_used=False)
     return prompt_report(prompt, recalled)

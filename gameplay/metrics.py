@@ -28,6 +28,11 @@ CONNECTIONS_OPEN = Gauge("tankard_connections_open", "Websocket connections open
 TURNS = Counter("tankard_turns", "Turns played, by kind (command, say) and outcome (ok, error code).", ["kind", "outcome"])
 JOB_RUNS = Counter("tankard_job_runs", "Background job runs, by job name.", ["job"])
 JOB_FAILURES = Counter("tankard_job_failures", "Background job runs that failed, by job name.", ["job"])
+REPLY_CHECKS = Counter("tankard_reply_checks_failed", "NPC reply sentences held back by a check, by NPC and reason "
+                       "(ooc, price, invented_name, premise, ...; gameplay/reply_checks.py).", ["npc", "reason"])
+REPLY_OUTCOMES = Counter("tankard_reply_check_outcomes", "What the checks did to an NPC reply: passed, corrected (a price "
+                         "put right), cut (ended at the last good sentence), regenerated, authored (the NPC's own line).",
+                         ["npc", "outcome"])
 PROCESS_RSS = Gauge("tankard_process_resident_memory_bytes", "Resident memory of this process.")
 
 
@@ -73,6 +78,14 @@ def connection_closed() -> None:
 def turn_observed(*, kind: str, outcome: str) -> None:
     """A turn ended: `kind` "command" or "say"; `outcome` "ok" or the error frame's code."""
     TURNS.labels(kind=kind, outcome=outcome).inc()
+
+
+def reply_check_observed(*, npc: str, reason: str) -> None:
+    REPLY_CHECKS.labels(npc=npc, reason=reason).inc()
+
+
+def reply_outcome_observed(*, npc: str, outcome: str) -> None:
+    REPLY_OUTCOMES.labels(npc=npc, outcome=outcome).inc()
 
 
 def job_observed(*, name: str, ok: bool) -> None:

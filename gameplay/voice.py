@@ -9,17 +9,19 @@ import logging
 import random
 import re
 import time
+import zlib
 from contextlib import aclosing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from django.conf import settings
 
 from llm.actions import MarkerFilter, ProposedAction, parse_actions
-from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Thinking, Token, acomplete, astream_reply
+from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Sampling, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
+from llm.local_server import llm_is_local
 from llm.prompts import (
     Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens, sanitize,
 )
@@ -32,8 +34,9 @@ from llm.reply_cache import (
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
 from .aio import db_async
-from . import limits, services
+from . import limits, metrics, services
 from .inspector import prompt_report, prompt_report_keep
+from .reply_checks import ReplyFrame, SentenceGate, check_world, order_given, premise_claimed
 from .rules import clock
 from .world import world_current
 
@@ -60,13 +63,27 @@ def prompt_build(plan, npc: NpcDef, *, use_memory: bool = True) -> PromptResult:
     """The messages for this reply, fitted to the model's context window, with what the NPC
     remembers of this player (the most relevant memories that fit their share of the budget).
     The prompt and the memories' scores are kept for the prompt inspector."""
-    prompt, recalled = prompt_inspect(plan, npc, use_memory=use_memory)
-    prompt_report_keep(game_id=plan.game_id, client_id=plan.client_id, report=prompt_report(prompt, recalled))
-    return prompt
+    return _prompt_kept(plan, prompt_inspect(plan, npc, use_memory=use_memory))
 
 
-def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: bool = True) -> tuple[PromptResult, tuple]:
-    """The prompt and the memories chosen for it (with their scores), for the prompt inspector too."""
+def _prompt_kept(plan, inspected: PromptInspected) -> PromptResult:
+    prompt_report_keep(game_id=plan.game_id, client_id=plan.client_id, report=prompt_report(inspected.prompt, inspected.recalled))
+    return inspected.prompt
+
+
+class PromptInspected(NamedTuple):
+    prompt: PromptResult
+    recalled: tuple  # the memories chosen, with their scores
+    frame: ReplyFrame  # what the reply checks need of the conversation
+
+
+# Said to the model when a line claims a shared past the NPC has no memory of ("you promised me...").
+NEVER_MET = "You have never met this traveller before today; you owe them nothing and promised them nothing."
+
+
+def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: bool = True) -> PromptInspected:
+    """The prompt, the memories chosen for it (with their scores, for the prompt inspector too), and
+    the frame the reply's checks read (gameplay/reply_checks.py)."""
     cfg = settings.TANKARD_LLM
     budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"])
     recalled, recent = (), ()
@@ -76,12 +93,16 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         recent, recalled = memory.recent, memory.recalled
         if recalled and mark_used:
             memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
+    premise_open = premise_claimed(plan.line) and not recalled and not recent
+    situation = replace(plan.situation, facts=(*plan.situation.facts, NEVER_MET)) if premise_open else plan.situation
     prompt = build_npc_messages(
-        persona=Persona(**npc_persona_values(npc)), situation=plan.situation,
+        persona=Persona(**npc_persona_values(npc)), situation=situation,
         recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text, m.why) for m in recalled],
-        player_line=plan.line, budget=budget, canary=CANARY,
+        player_line=plan.line, budget=budget, canary=CANARY, proposals=not llm_is_local(),
     )
-    return prompt, recalled
+    frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
+                       own_earlier=tuple(text for speaker, text in recent if speaker == "npc"))
+    return PromptInspected(prompt, tuple(recalled), frame)
 
 
 # Keeps a new reply in the reply cache (on the database thread, with the turn's commit); returns
@@ -127,6 +148,7 @@ class VoiceInputs:
     cache_request: ReplyCacheRequest
     tokens_left: bool
     protected: str  # what the leak guard must never let through (the system prompt's own words)
+    frame: ReplyFrame | None = None  # what the reply's checks read; None: from the prompt alone
 
 
 def voice_inputs(plan) -> VoiceInputs:
@@ -135,11 +157,13 @@ def voice_inputs(plan) -> VoiceInputs:
     cache_request = _cache_request(plan, npc, world)
     if plan.first_meeting:  # the line the reply cache can answer: later ones carry the conversation
         _reply_match_begin(cache_request)
-    prompt = prompt_build(plan, npc)
+    inspected = prompt_inspect(plan, npc)
+    prompt = _prompt_kept(plan, inspected)
     return VoiceInputs(
         npc=npc, prompt=prompt, cache_request=cache_request,
         tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
         protected=protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc)),
+        frame=inspected.frame,
     )
 
 
@@ -200,62 +224,113 @@ async def _avoice_fresh(plan, inputs: VoiceInputs, ticket: CacheTicket, send: Se
         return await _afallback(plan, npc, send, rng, reason="token_budget")
     if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
         prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)
-    return await _astream(plan, npc, prompt, send, rng, protected=inputs.protected)
+    return await _astream(plan, npc, prompt, send, rng, protected=inputs.protected, frame=inputs.frame)
 
 
-async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: random.Random, *, protected: str | None = None) -> VoicedReply:
+REGENERATIONS = 1  # a reply whose first sentence fails its checks is asked for once more, then authored
+
+
+async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: random.Random, *,
+                   protected: str | None = None, frame: ReplyFrame | None = None) -> VoicedReply:
+    """The model's reply, checked a sentence at a time before the player sees it (a first
+    sentence that fails is regenerated once, then the NPC's own line answers)."""
     if protected is None:
         protected = protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc))
-    markers, guard, shown, raw = MarkerFilter(), LeakGuard(canary=CANARY, protected=protected), [], []
-    started, first_token_s, thinking_sent = time.monotonic(), None, False
-
-    async def show(text: str) -> None:
-        if text:
-            shown.append(text)
-            await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": text})
-
-    stream = astream_reply(list(prompt.messages), priority=PRIORITY_PLAYER, conversation=f"{plan.game_id}:{plan.npc}")
-    try:
-        async with aclosing(stream):
-            async for event in stream:
-                if isinstance(event, (Queued, Thinking)) and not thinking_sent:
-                    thinking_sent = True
-                    line = busy_line(npc, rng) if isinstance(event, Queued) else thinking_line(npc, rng)
-                    await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": line})
-                elif isinstance(event, Token):
-                    first_token_s = first_token_s or time.monotonic() - started
-                    piece = _LONE_SURROGATE.sub("\ufffd", event.text)  # half a UTF-16 pair: unsendable, unstorable
-                    raw.append(piece)
-                    await show(guard.feed(markers.feed(piece)))
-                    if guard.leaked:
-                        return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
-                elif isinstance(event, Finished):
-                    await show(guard.feed(markers.flush()))
-                    await show(guard.flush())
-                    if guard.leaked:
-                        return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
-                    if not "".join(shown).strip():
-                        return await _afallback(plan, npc, send, rng, reason="empty")
-                    return _finished(raw, shown, event, first_token_s)
-    except LLMUnavailable as exc:
-        logger.warning("LLM unavailable (%s) for %s; falling back", exc.kind, plan.npc)
-        if shown:
-            return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s)
-        return await _afallback(plan, npc, send, rng, reason=exc.kind)
-    except LLMStreamCut as exc:
-        logger.warning("LLM stream cut (%s) for %s; finishing in character", exc.kind, plan.npc)
-        await show(guard.feed(markers.flush()))
-        if guard.leaked:
-            return await _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s)
-        return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s)
-    return await _afallback(plan, npc, send, rng, reason="empty")
+    frame = frame or ReplyFrame(npc_slug=plan.npc, line=plan.line)
+    attempt = _Attempt(plan, npc, send, rng, started=time.monotonic())
+    for number in range(REGENERATIONS + 1):
+        voiced = await attempt.run(prompt, protected=protected, frame=frame, seed=zlib.crc32(f"{plan.seed}:{number}".encode()))
+        if voiced is not None:
+            if number:
+                metrics.reply_outcome_observed(npc=plan.npc, outcome="regenerated")
+            return voiced
+        metrics.reply_check_observed(npc=plan.npc, reason=attempt.rejected)
+        logger.info("reply for %s failed its checks (%s) before a word was shown", plan.npc, attempt.rejected)
+    metrics.reply_outcome_observed(npc=plan.npc, outcome="authored")
+    return await _afallback(plan, npc, send, rng, reason=attempt.rejected)
 
 
-def _finished(raw, shown, event: Finished, first_token_s) -> VoicedReply:
-    _, actions = parse_actions("".join(raw))
-    text = "".join(shown).strip()
-    return VoicedReply(text=text, source="llm", actions=actions, tokens_in=event.prompt_tokens or 0,
-                       tokens_out=event.completion_tokens, first_token_s=first_token_s)
+class _Attempt:
+    """One or two streams of the same reply: what they share (the thinking line is sent once)."""
+
+    def __init__(self, plan, npc: NpcDef, send: Send, rng: random.Random, *, started: float) -> None:
+        self.plan, self.npc, self.send, self.rng, self.started = plan, npc, send, rng, started
+        self.thinking_sent, self.first_token_s, self.rejected = False, None, ""
+
+    async def run(self, prompt: PromptResult, *, protected: str, frame: ReplyFrame, seed: int) -> VoicedReply | None:
+        """The reply, or None when its first sentence failed the checks (nothing was shown)."""
+        plan, npc, send, rng = self.plan, self.npc, self.send, self.rng
+        markers, guard, raw = MarkerFilter(), LeakGuard(canary=CANARY, protected=protected), []
+        gate = SentenceGate(frame=frame, world=check_world(world_current()))
+
+        async def show(text: str) -> None:
+            await self._send(gate.feed(text))
+
+        stream = astream_reply(list(prompt.messages), priority=PRIORITY_PLAYER, conversation=f"{plan.game_id}:{plan.npc}",
+                               sampling=Sampling.for_replies(seed=seed))
+        try:
+            async with aclosing(stream):
+                async for event in stream:
+                    if isinstance(event, (Queued, Thinking)) and not self.thinking_sent:
+                        self.thinking_sent = True
+                        line = busy_line(npc, rng) if isinstance(event, Queued) else thinking_line(npc, rng)
+                        await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": line})
+                    elif isinstance(event, Token):
+                        piece = _LONE_SURROGATE.sub("\ufffd", event.text)  # half a UTF-16 pair: unsendable, unstorable
+                        raw.append(piece)
+                        await show(guard.feed(markers.feed(piece)))
+                        if guard.leaked:
+                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+                        if gate.failed is not None or gate.full:
+                            return await self._ended(gate, raw, prompt_tokens=None, completion_tokens=len(raw))
+                    elif isinstance(event, Finished):
+                        await show(guard.feed(markers.flush()))
+                        await show(guard.flush())
+                        if guard.leaked:
+                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+                        await self._show_last(gate, complete=event.finish_reason != "length")
+                        return await self._ended(gate, raw, prompt_tokens=event.prompt_tokens,
+                                                 completion_tokens=event.completion_tokens)
+        except LLMUnavailable as exc:
+            logger.warning("LLM unavailable (%s) for %s; falling back", exc.kind, plan.npc)
+            if gate.released:
+                return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+            return await _afallback(plan, npc, send, rng, reason=exc.kind)
+        except LLMStreamCut as exc:
+            logger.warning("LLM stream cut (%s) for %s; finishing in character", exc.kind, plan.npc)
+            await show(guard.feed(markers.flush()))
+            if guard.leaked:
+                return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+            await self._send(gate.finish(complete=True))  # the words so far, if they pass, then the NPC trails off
+            if not gate.released:
+                return await _afallback(plan, npc, send, rng, reason="cut")
+            return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+        return await _afallback(plan, npc, send, rng, reason="empty")
+
+    async def _show_last(self, gate: SentenceGate, *, complete: bool) -> None:
+        await self._send(gate.finish(complete=complete))
+
+    async def _send(self, text: str) -> None:
+        """A checked sentence, a word a frame, as the model's tokens came."""
+        if not text:
+            return
+        self.first_token_s = self.first_token_s or time.monotonic() - self.started
+        for piece in _pieces(text):
+            await self.send({"type": "npc.token", "reply_to": self.plan.client_id, "npc": self.plan.npc, "text": piece})
+
+    async def _ended(self, gate: SentenceGate, raw: list[str], *, prompt_tokens: int | None,
+                     completion_tokens: int) -> VoicedReply | None:
+        """The reply as the gate let it through: None when nothing passed (the caller regenerates)."""
+        if gate.failed is not None and gate.released:
+            metrics.reply_check_observed(npc=self.plan.npc, reason=gate.failed.reason)
+        if not gate.released:
+            self.rejected = gate.failed.reason if gate.failed is not None else "empty"
+            return None
+        outcome = "cut" if gate.failed is not None else "corrected" if gate.corrections else "passed"
+        metrics.reply_outcome_observed(npc=self.plan.npc, outcome=outcome)
+        _, actions = parse_actions("".join(raw))
+        return VoicedReply(text=gate.text, source="llm", actions=actions, tokens_in=prompt_tokens or 0,
+                           tokens_out=completion_tokens, first_token_s=self.first_token_s)
 
 
 async def _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s) -> VoicedReply:
@@ -277,14 +352,21 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> Voic
 async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str) -> VoicedReply:
     """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral."""
     logger.info("%s answers from the persona (%s)", npc.slug, reason)
-    text = fallback_text(plan, npc, rng)
+    text = fallback_text(plan, npc, rng, reason=reason)
     for piece in _pieces(text):
         await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
     return VoicedReply(text=text, source="fallback")
 
 
-def fallback_text(plan, npc: NpcDef, rng: random.Random) -> str:
-    """The ladder's lower rungs as words: the NPC's own line for the moment, else an in-world deferral."""
+# A reply that failed these checks, or a line claiming a shared past, is answered with a denial.
+DENIED = frozenset({"premise", "obeyed", "ooc", "identity", "role_label", "template", "echo"})
+
+
+def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") -> str:
+    """The ladder's lower rungs as words: the NPC's own line for the moment (a denial for a false
+    claim or an order), else an in-world deferral."""
+    if npc.denials and (reason in DENIED or premise_claimed(plan.line) or order_given(plan.line)):
+        return rng.choice(npc.denials)
     return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)
 
 
@@ -330,7 +412,8 @@ def shareable_values(situation, npc: NpcDef | None = None) -> list[str]:
     values += [item for v in vars(situation).values() if isinstance(v, tuple) for item in v if isinstance(item, str)]
     if npc is not None:
         persona = npc_persona_values(npc)
-        values += [persona["name"], persona["role"], persona["appearance"], *persona["knows"], *persona.get("sample_lines", ())]
+        values += [persona["name"], persona["role"], persona["appearance"], *persona["knows"],
+                   *(text for pair in persona["voice"] for text in pair)]
     return values
 
 

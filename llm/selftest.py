@@ -73,15 +73,17 @@ def model_selftest(*, base_url: str, api_key: str, model: str, timeout: float = 
     return SelfTest(True, "", seconds, reply)
 
 
-def backend_selftest(*, supervisor=None, timeout: float = SELFTEST_TIMEOUT) -> SelfTest:
+def backend_selftest(*, supervisor=None, timeout: float = SELFTEST_TIMEOUT, record: bool = True) -> SelfTest:
     """The self-test against the configured backend (the local server without OPENAI_BASE_URL),
-    kept as this process's last outcome for /ht/. `supervisor`: the LocalModelSupervisor running
-    the local server here, which can tell a crash from a closed connection."""
+    kept as this process's last outcome for /ht/ unless `record` is off (the doctor's verdict is
+    its own output). `supervisor`: the LocalModelSupervisor running the local server here, which
+    can tell a crash from a closed connection."""
     from llm.local_server import llm_api_key, llm_base_url, llm_model_name
 
     result = model_selftest(base_url=llm_base_url(), api_key=llm_api_key(), model=llm_model_name(), timeout=timeout,
                             crash_cause=supervisor.crash_watch() if supervisor is not None else None)
-    selftest_record(result)
+    if record:
+        selftest_record(result)
     return result
 
 

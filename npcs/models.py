@@ -24,6 +24,13 @@ class Npc(models.Model):
     idle_lines = models.JSONField(default=list, blank=True)
     busy_lines = models.JSONField(default=list, blank=True)
     cutoff_lines = models.JSONField(default=list, blank=True)
+    voice_examples = models.JSONField(
+        default=list, blank=True,
+        help_text='How the NPC talks, shown to the model as earlier exchanges: a JSON list of '
+                  '{"player": "...", "npc": "..."}, 3 to 6 short ones. Small models copy the voice, so write it well.')
+    denials = models.JSONField(
+        default=list, blank=True,
+        help_text="The NPC's own words for turning down a false claim or an order (\"you promised me...\"): a JSON list of strings.")
     is_active = models.BooleanField(default=True)
     persona_version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -47,6 +47,8 @@ class NpcDef:
     topics: tuple[TopicDef, ...]
     schedule: tuple[SlotDef, ...]
     persona_version: int
+    voice_examples: tuple[tuple[str, str], ...] = ()  # (player line, NPC reply): the voice shown to the model
+    denials: tuple[str, ...] = ()  # turning down a false claim or an order, in the NPC's words
 
 
 def relationship_bounded(score: int) -> int:
@@ -148,5 +150,5 @@ def npc_persona_values(npc: NpcDef) -> dict:
     return {
         "name": npc.name, "role": npc.role, "personality": npc.personality, "speech_style": npc.speech_style,
         "knows": npc.knows, "hides": npc.hides, "appearance": npc.appearance,
-        "sample_lines": tuple(npc.greetings[:1]) + tuple(t.lines[0] for t in npc.topics[:2] if t.lines),
+        "voice": npc.voice_examples,
     }

@@ -26,6 +26,15 @@ def _slot_days(days: str) -> frozenset[int] | None:
     return frozenset(int(d) % 7 for d in _split(days) if d.isdigit())
 
 
+def _voice_examples(raw) -> tuple[tuple[str, str], ...]:
+    """An editor's JSON as (player, npc) pairs; an entry missing either side is left out."""
+    pairs = []
+    for entry in raw if isinstance(raw, list) else ():
+        if isinstance(entry, dict) and str(entry.get("player", "")).strip() and str(entry.get("npc", "")).strip():
+            pairs.append((str(entry["player"]).strip(), str(entry["npc"]).strip()))
+    return tuple(pairs)
+
+
 def npc_definitions_all(*, limit: int = 500) -> tuple[NpcDef, ...]:
     """Every active NPC with topics and schedule: three queries, whatever the number of NPCs."""
     npcs = Npc.objects.filter(is_active=True).prefetch_related("topics", "schedule").order_by("slug")[:limit]
@@ -54,6 +63,8 @@ def npc_definitions_all(*, limit: int = 500) -> tuple[NpcDef, ...]:
                 for s in npc.schedule.all()
             ),
             persona_version=npc.persona_version,
+            voice_examples=_voice_examples(npc.voice_examples),
+            denials=tuple(str(line) for line in npc.denials or () if str(line).strip()),
         )
         for npc in npcs
     )

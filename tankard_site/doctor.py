@@ -132,7 +132,7 @@ def check_model() -> Finding:
     from llm.selftest import backend_selftest
 
     if not llm_is_local():
-        return _model_finding("model at OPENAI_BASE_URL", backend_selftest())
+        return _model_finding("model at OPENAI_BASE_URL", backend_selftest(record=False))
     port = _free_port()
     supervisor = LocalModelSupervisor(port=port, restart_backoff=(1.0,), give_up_after=1)
     try:
@@ -144,7 +144,7 @@ def check_model() -> Finding:
             cause = supervisor.last_exit or "did not answer within 120 s"
             return Finding("local model", False, f"the server {cause} before it was ready")
         with override_settings(TANKARD_LLM={**settings.TANKARD_LLM, "LOCAL_PORT": port}):
-            return _model_finding("local model (SmolLM2-135M)", backend_selftest(supervisor=supervisor))
+            return _model_finding("local model (SmolLM2-135M)", backend_selftest(supervisor=supervisor, record=False))
     finally:
         supervisor.stop()
 

@@ -181,7 +181,12 @@ TANKARD_LLM = {
     "TOKEN_GAP_TIMEOUT": env_float("TANKARD_LLM_TOKEN_GAP_TIMEOUT", 8.0),
     "TOTAL_TIMEOUT": env_float("TANKARD_LLM_TOTAL_TIMEOUT", 60.0),
     "RETRIES": env_int("TANKARD_LLM_RETRIES", 1),
-    "MAX_REPLY_TOKENS": env_int("TANKARD_LLM_MAX_REPLY_TOKENS", 80),  # 1-3 short sentences
+    "MAX_REPLY_TOKENS": env_int("TANKARD_LLM_MAX_REPLY_TOKENS", 60),  # 1-3 short sentences
+    # Sampling for NPC replies (docs/playtest.md has what each did to the scorecard on the default model).
+    "TEMPERATURE": env_float("TANKARD_LLM_TEMPERATURE", 0.6),
+    "TOP_P": env_float("TANKARD_LLM_TOP_P", 0.9),
+    "PRESENCE_PENALTY": env_float("TANKARD_LLM_PRESENCE_PENALTY", 0.0),
+    "FREQUENCY_PENALTY": env_float("TANKARD_LLM_FREQUENCY_PENALTY", 0.0),
     "CONTEXT_WINDOW": env_int("TANKARD_LLM_CONTEXT_WINDOW", 2048),
     "CONCURRENCY": env_int("TANKARD_LLM_CONCURRENCY", 0),  # 0: 1 for the local server, else 8
     "QUEUE_SIZE": env_int("TANKARD_LLM_QUEUE_SIZE", 64),

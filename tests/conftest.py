@@ -24,6 +24,14 @@ def _fresh_cache():
         pass
 
 
+@pytest.fixture(autouse=True)
+def _no_selftest_outcome():
+    """The model self-test's last outcome is this process's (for /ht/): no test sees another's."""
+    from llm.selftest import SelfTest, selftest_record
+
+    selftest_record(SelfTest(True, "", 0.0))
+
+
 @pytest.fixture
 def world(db):
     """The shipped tavern, loaded fresh into the test database."""

@@ -13,12 +13,12 @@ reply was shown). `acomplete` and `complete_sync` wrap it for whole replies.
 """
 from llm.client.calls import acomplete, astream_reply, complete_sync
 from llm.client.connection import aclose_clients, client_for
-from llm.client.events import Finished, LLMConfig, Queued, StreamEvent, Thinking, Token
+from llm.client.events import Finished, LLMConfig, Queued, Sampling, StreamEvent, Thinking, Token
 from llm.errors import LLMStreamCut, LLMUnavailable
 from llm.gate import PRIORITY_BACKGROUND, PRIORITY_PLAYER
 
 __all__ = [
-    "Queued", "Thinking", "Token", "Finished", "StreamEvent", "LLMConfig",
+    "Queued", "Thinking", "Token", "Finished", "StreamEvent", "LLMConfig", "Sampling",
     "LLMUnavailable", "LLMStreamCut", "PRIORITY_PLAYER", "PRIORITY_BACKGROUND",
     "astream_reply", "acomplete", "complete_sync", "client_for", "aclose_clients",
 ]

@@ -10,7 +10,7 @@ import openai
 from llm.breaker import CircuitBreaker, breaker_for
 from llm.client.attempt import Progress, stream_attempt
 from llm.client.connection import aclose_clients, client_for
-from llm.client.events import Finished, LLMConfig, Queued, StreamEvent
+from llm.client.events import Finished, LLMConfig, Queued, Sampling, StreamEvent
 from llm.errors import LLMStreamCut, LLMUnavailable
 from llm.gate import (
     PRIORITY_BACKGROUND,
@@ -38,18 +38,20 @@ async def astream_reply(
     conversation: str | None = None,
     max_tokens: int | None = None,
     temperature: float = 0.7,
+    sampling: Sampling | None = None,
 ) -> AsyncIterator[StreamEvent]:
     """Stream one chat completion: Queued*, Thinking?, Token*, then Finished.
 
-    Iterate it to the end or under `contextlib.aclosing`, so that leaving early frees the slot
-    at once. Raises LLMUnavailable (nothing was yielded) or LLMStreamCut (tokens were).
+    `sampling`, when given, replaces `temperature` (llm.client.Sampling: top_p, penalties, stop
+    strings, seed). Iterate it to the end or under `contextlib.aclosing`, so that leaving early
+    frees the slot at once. Raises LLMUnavailable (nothing was yielded) or LLMStreamCut (tokens were).
     """
     config = LLMConfig.from_settings()
     base_url = llm_base_url()
     breaker = breaker_for(base_url)
     if breaker.is_open():
         raise LLMUnavailable("breaker_open")
-    request = _request(messages, config, max_tokens, temperature)
+    request = _request(messages, config, max_tokens, sampling or Sampling(temperature=temperature))
     is_player = priority < PRIORITY_BACKGROUND
     if is_player:
         announce_player()
@@ -116,12 +118,12 @@ def complete_sync(
     return asyncio.run(run())
 
 
-def _request(messages: Messages, config: LLMConfig, max_tokens: int | None, temperature: float) -> dict:
+def _request(messages: Messages, config: LLMConfig, max_tokens: int | None, sampling: Sampling) -> dict:
     return {
         "model": llm_model_name(),
         "messages": [dict(m) for m in messages],
         "max_tokens": max_tokens or config.max_reply_tokens,
-        "temperature": temperature,
+        **sampling.request_fields(),
         "stream": True,
         "stream_options": {"include_usage": True},
     }

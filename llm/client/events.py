@@ -37,6 +37,36 @@ StreamEvent = Union[Queued, Thinking, Token, Finished]
 
 
 @dataclass(frozen=True)
+class Sampling:
+    """How the model picks its words, in the OpenAI API's own parameters (every compatible server,
+    llama.cpp's included, takes them). `stop` ends the reply at any of its strings; `seed` makes a
+    regenerated reply differ from the first on a server that would otherwise repeat itself."""
+
+    temperature: float = 0.7
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    @classmethod
+    def for_replies(cls, *, seed: int | None = None) -> Sampling:
+        """An NPC's spoken reply: TANKARD_LLM's sampling settings, one paragraph (a new line ends it)."""
+        c = settings.TANKARD_LLM
+        return cls(temperature=c["TEMPERATURE"], top_p=c["TOP_P"], presence_penalty=c["PRESENCE_PENALTY"] or None,
+                   frequency_penalty=c["FREQUENCY_PENALTY"] or None, stop=("\n",), seed=seed)
+
+    def request_fields(self) -> dict:
+        fields: dict = {"temperature": self.temperature}
+        for name in ("top_p", "presence_penalty", "frequency_penalty", "seed"):
+            if getattr(self, name) is not None:
+                fields[name] = getattr(self, name)
+        if self.stop:
+            fields["stop"] = list(self.stop)
+        return fields
+
+
+@dataclass(frozen=True)
 class LLMConfig:
     """The TANKARD_LLM settings the client uses, read once per call."""
 

@@ -1,4 +1,7 @@
-"""Assembling an NPC prompt within its budget: section shares first, then a measured safety net."""
+"""Assembling an NPC prompt within its budget: section shares first, then a measured safety net.
+
+The situation is focused on the line first (llm/prompts/focus.py): of the moment's prices,
+bounties, rumours and what the NPC knows, only what the line is about goes in."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -10,10 +13,11 @@ from llm.prompts.render import (
     render_situation,
     sanitize,
 )
+from llm.prompts.focus import focus_for
 from llm.prompts.tokens import MESSAGE_OVERHEAD, count_tokens, messages_tokens, truncate_to_tokens
 from llm.prompts.values import Memory, Persona, PromptBudget, PromptResult, Situation, Turn
 
-SITUATION_TRIM_ORDER = ("rumours", "active_bounties", "present", "prices")
+SITUATION_TRIM_ORDER = ("rumours", "active_bounties", "present", "prices", "facts")
 
 
 def build_npc_messages(
@@ -25,15 +29,18 @@ def build_npc_messages(
     player_line: str,
     budget: PromptBudget,
     canary: str | None = None,
+    proposals: bool = False,
 ) -> PromptResult:
-    """Chat messages for one NPC reply: system (rules, persona, situation, memories), the recent
-    turns oldest first, then the player's line. Always within `budget.prompt_limit`: the oldest
-    turns go first, then the lowest-ranked memories (`memories` come best first), then situation
-    list items, and the player's line is shortened last."""
+    """Chat messages for one NPC reply: system (persona, instructions, situation, memories), the
+    persona's voice examples as earlier exchanges, the recent turns oldest first, then the player's
+    line. `proposals`: ask for action markers too (a model strong enough to write them). Always
+    within `budget.prompt_limit`: the oldest turns go first, then the lowest-ranked memories
+    (`memories` come best first), then situation list items, and the player's line is shortened last."""
     draft = _Draft(
-        instructions=render_instructions(canary),
+        instructions=render_instructions(canary, proposals=proposals),
         persona=sanitize(render_persona(persona)),
-        situation=_sanitized_situation(situation),
+        examples=[(sanitize(said), sanitize(reply)) for said, reply in persona.voice],
+        situation=_sanitized_situation(_focused(situation, persona, player_line)),
         memories=[Memory(sanitize(m.text), sanitize(m.why)) for m in memories],
         turns=[Turn(t.speaker, sanitize(t.text)) for t in recent],
         player_line=sanitize(player_line).strip(),
@@ -42,6 +49,14 @@ def build_npc_messages(
     draft.fit_turns(budget.recent + spare)
     draft.fit_total(budget.prompt_limit)
     return draft.result(budget)
+
+
+def _focused(situation: Situation, persona: Persona, line: str) -> Situation:
+    """The situation with only the prices, bounties, rumours and known facts the line is about."""
+    focus = focus_for(line=line, prices=situation.prices, knows=persona.knows, bounties=situation.active_bounties,
+                      rumours=situation.rumours)
+    return Situation(**{**vars(situation), "prices": focus.prices, "active_bounties": focus.bounties,
+                        "rumours": focus.rumours, "facts": focus.knows + situation.facts})
 
 
 def _sanitized_situation(situation: Situation) -> Situation:
@@ -59,9 +74,11 @@ def _sanitized_situation(situation: Situation) -> Situation:
 class _Draft:
     """The prompt being fitted; each trimming step records what it dropped."""
 
-    def __init__(self, *, instructions: str, persona: str, situation: Situation, memories: list[Memory], turns: list[Turn], player_line: str) -> None:
+    def __init__(self, *, instructions: str, persona: str, examples: list[tuple[str, str]], situation: Situation,
+                 memories: list[Memory], turns: list[Turn], player_line: str) -> None:
         self.instructions = instructions
         self.persona = persona
+        self.examples = examples
         self.situation = situation
         self.situation_limit: int | None = None
         self.memories = list(enumerate(memories))
@@ -74,6 +91,9 @@ class _Draft:
     def fit_sections(self, budget: PromptBudget) -> int:
         """Fit persona, situation, memories and player line to their shares; return the unused tokens."""
         self.persona = self._truncated(self.persona, budget.persona, "persona")
+        while self.examples and count_tokens(self.persona) + self.examples_tokens() > budget.persona:
+            self.examples.pop()
+            self.dropped.append(f"voice:{len(self.examples)}")
         self.player_line = self._truncated(self.player_line, budget.player_line, "player_line")
         while count_tokens(render_situation(self.situation)) > budget.situation and self.trim_situation():
             pass
@@ -82,7 +102,7 @@ class _Draft:
             self.dropped.append("situation:truncated")
         while count_tokens(self.memories_text()) > budget.memories and self.drop_memory():
             pass
-        used = (count_tokens(self.persona) + count_tokens(self.situation_text()) + count_tokens(self.memories_text())
+        used = (count_tokens(self.persona) + self.examples_tokens() + count_tokens(self.situation_text()) + count_tokens(self.memories_text())
                 + count_tokens(self.player_line))
         return max(0, budget.persona + budget.situation + budget.memories + budget.player_line - used)
 
@@ -100,7 +120,7 @@ class _Draft:
     def fit_total(self, limit: int) -> None:
         """The safety net: measure the real messages and trim in the documented order."""
         while (overflow := messages_tokens(self.messages()) - limit) > 0:
-            if not (self.drop_turn() or self.drop_memory() or self.trim_situation()
+            if not (self.drop_turn() or self.drop_memory() or self.drop_example() or self.trim_situation()
                     or self.shorten_player_line(overflow) or self.shorten_system(overflow)):
                 raise ValueError("The prompt cannot fit its budget.")  # unreachable with a valid budget
 
@@ -117,6 +137,13 @@ class _Draft:
             return False
         index, _ = self.memories.pop()
         self.dropped.append(f"memory:{index}")
+        return True
+
+    def drop_example(self) -> bool:
+        if not self.examples:
+            return False
+        self.examples.pop()
+        self.dropped.append(f"voice:{len(self.examples)}")
         return True
 
     def trim_situation(self) -> bool:
@@ -150,6 +177,9 @@ class _Draft:
             self.dropped.append(f"{section}:truncated")
         return cut
 
+    def examples_tokens(self) -> int:
+        return sum(count_tokens(said) + count_tokens(reply) + 2 * MESSAGE_OVERHEAD for said, reply in self.examples)
+
     def memories_text(self) -> str:
         return render_memories([m for _, m in self.memories])
 
@@ -165,6 +195,9 @@ class _Draft:
 
     def messages(self) -> list[dict[str, str]]:
         messages = [{"role": "system", "content": self.system_text()}]
+        for said, reply in self.examples:
+            _append(messages, "user", said)
+            _append(messages, "assistant", reply)
         for _, turn in self.turns:
             _append(messages, "user" if turn.speaker == "player" else "assistant", turn.text)
         _append(messages, "user", self.player_line)
@@ -175,6 +208,7 @@ class _Draft:
         tokens = {
             "instructions": count_tokens(self.instructions),
             "persona": count_tokens(self.persona),
+            "voice": self.examples_tokens(),
             "situation": count_tokens(self.situation_text()),
             "memories": count_tokens(self.memories_text()),
             "recent": sum(count_tokens(t.text) + MESSAGE_OVERHEAD for _, t in self.turns),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llm.prompts.render import INSTRUCTIONS
+from llm.prompts.render import INSTRUCTIONS, PROPOSALS
 from llm.prompts.tokens import MESSAGE_OVERHEAD, REPLY_PRIMER, count_tokens
 
 CANARY_RESERVE = 24
@@ -22,7 +22,7 @@ class Persona:
     knows: tuple[str, ...] = ()
     hides: tuple[str, ...] = ()
     appearance: str = ""
-    sample_lines: tuple[str, ...] = ()  # a few of the character's own lines: tiny models copy the voice
+    voice: tuple[tuple[str, str], ...] = ()  # (player line, reply) examples, sent as earlier turns: small models copy the voice
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Situation:
     active_bounties: tuple[str, ...] = ()
     rumours: tuple[str, ...] = ()
     player_name: str | None = None
+    facts: tuple[str, ...] = ()  # sentences that hold for this reply (what the NPC knows that the line is about, ground truths)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class PromptBudget:
 
     @classmethod
     def from_context_window(cls, context_window: int, reply_tokens: int) -> PromptBudget:
-        instructions = count_tokens(INSTRUCTIONS) + CANARY_RESERVE
+        instructions = count_tokens(f"{INSTRUCTIONS}\n{PROPOSALS}") + CANARY_RESERVE
         fixed = instructions + 2 * MESSAGE_OVERHEAD + REPLY_PRIMER + SEPARATOR_RESERVE
         space = context_window - reply_tokens - fixed
         if space < MIN_SECTION_SPACE:

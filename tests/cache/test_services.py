@@ -289,7 +289,7 @@ async def test_a_new_phrasing_is_embedded_while_its_prompt_is_built(fake_llm, ne
     from llm import embeddings
 
     line = "Could you say who you are?"
-    real, found_while_building = voice.prompt_build, []
+    real, found_while_building = voice.prompt_inspect, []
 
     def build_waiting_for_the_embedding(plan, npc, **kwargs):
         if plan.line == line:
@@ -299,7 +299,7 @@ async def test_a_new_phrasing_is_embedded_while_its_prompt_is_built(fake_llm, ne
             found_while_building.append(embeddings.embedded_already([line])[0] is not None)
         return real(plan, npc, **kwargs)
 
-    monkeypatch.setattr(voice, "prompt_build", build_waiting_for_the_embedding)
+    monkeypatch.setattr(voice, "prompt_inspect", build_waiting_for_the_embedding)
     fake_llm.script(Reply(ABOUT))
     await ask_new(new_player, "Tell me about yourself")
     embeddings.clear_cache()

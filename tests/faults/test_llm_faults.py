@@ -55,7 +55,8 @@ async def test_model_fault__in_character_reply_stored_once_version_moves_once(wo
 
 
 async def test_player_leaves_mid_reply__nothing_stored_then_resend_applies_once(world, fake_llm):
-    fake_llm.script(Reply("A long and winding story about the tavern, its ghosts and its many cellars.", tokens_per_second=10))
+    # Two sentences: the first is shown (checked whole) while the second still streams.
+    fake_llm.script(Reply("A long story, friend. It is about the tavern, its ghosts and its many cellars.", tokens_per_second=10))
     game_id, cookie = await database_sync_to_async(game_with_cookie)()
     comm, state = await ready(cookie)
     await comm.send_json_to({"type": "say", "id": "gone", "npc": "gareth", "text": "Tell me a story"})

@@ -2,6 +2,7 @@
 proposals checked by the rules, and other commands flowing while a reply streams. The LLM is the
 scripted fake OpenAI server (a real HTTP server)."""
 import asyncio
+import itertools
 
 import pytest
 
@@ -164,6 +165,9 @@ async def test_gareth_remembers_name_and_lost_sister_days_later(fake_llm, sessio
     settings.TANKARD_TURNS_PER_MINUTE = 1000  # hours of play, compressed into seconds
     settings.TANKARD_LLM_TOKENS_PER_HOUR = 10**7
     fake_llm.script(Reply("Rowan, is it? And Mira... I'll keep an ear out, friend."))
+    # An NPC who does not say the same thing twice in a conversation (the checks hold back repeats).
+    words = itertools.cycle("rain wind frost fog sleet hail sun snow mist thunder drizzle gale heat cloud dew storm".split())
+    fake_llm.default = lambda body: Reply(f"Hm, {next(words)} again, friend.")
     comm = await ready(cookie)
     await say(comm, "My name is Rowan, and my sister Mira is lost somewhere in Brackwater.", cid="intro")
     for i in range(45):  # hours of talk about other things

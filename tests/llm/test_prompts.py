@@ -57,9 +57,56 @@ def test_build__system_then_turns_then_the_player_line():
     assert [m["role"] for m in result.messages] == ["system", "user", "assistant", "user"]
     system = result.messages[0]["content"]
     assert "Greta" in system and "rainy evening" in system and "ale: 2 copper" in system
-    assert "1 to 3 short sentences" in system and "[[action:" in system
+    assert "one or two short sentences" in system and "[[action:" not in system
     assert result.messages[-1]["content"] == "Ale?"
     assert result.dropped == ()
+
+
+def test_build__action_markers_are_asked_for_only_with_proposals():
+    assert "[[action: relationship +1]]" in build(proposals=True).messages[0]["content"]
+    assert "[[action:" not in build().messages[0]["content"]
+
+
+@pytest.mark.parametrize("line, kept, left_out", [
+    ("How much is an ale?", ["ale: 2 copper"], ["stew: 5 copper", "dragon", "rats in the cellar", "cellar floods"]),
+    ("I'm hungry, what is there to eat?", ["stew: 5 copper"], ["ale: 2 copper", "dragon"]),
+    ("Any news or rumours tonight?", ["dragon was seen"], ["ale: 2 copper", "rats in the cellar"]),
+    ("Is there any work for me?", ["rats in the cellar"], ["ale: 2 copper", "dragon"]),
+    ("Does the cellar ever flood?", ["the cellar floods in spring"], ["ale: 2 copper", "Old Tom owes"]),
+    ("Lovely hat.", [], ["ale: 2 copper", "stew: 5 copper", "dragon", "rats in the cellar", "cellar floods"]),
+])
+def test_build__only_the_facts_the_line_is_about(line, kept, left_out):
+    """A small model quotes whatever price is in front of it: the prompt holds only what the line asks about."""
+    system = build(player_line=line).messages[0]["content"]
+
+    for text in kept:
+        assert text in system
+    for text in left_out:
+        assert text not in system
+
+
+def test_build__secrets_are_never_in_the_prompt():
+    assert "smuggler" not in build(player_line="What's under the stairs?").messages[0]["content"]
+
+
+def test_build__voice_examples_come_as_earlier_exchanges_before_the_conversation():
+    greta = Persona(**{**vars(GRETA), "voice": (("Busy?", "Always, love."), ("Ale?", "Two copper, love."))})
+
+    result = build(persona=greta, recent=[Turn("player", "Evening."), Turn("npc", "Evening, love.")], player_line="Stew?")
+
+    assert [m["content"] for m in result.messages[1:]] == [
+        "Busy?", "Always, love.", "Ale?", "Two copper, love.", "Evening.", "Evening, love.", "Stew?",
+    ]
+    assert result.tokens["voice"] > 0
+
+
+def test_build__voice_examples_give_way_when_the_window_is_small():
+    greta = Persona(**{**vars(GRETA), "voice": tuple((f"Question {i} " * 10, f"Answer {i} " * 30) for i in range(6))})
+
+    result = build(persona=greta, budget=budget(window=700, reply=60))
+
+    assert any(d.startswith("voice:") for d in result.dropped)
+    assert result.tokens["total"] <= result.budget.prompt_limit
 
 
 def test_build__the_total_is_what_the_messages_measure():
@@ -105,7 +152,7 @@ def test_build__situation_lists_are_trimmed_rumours_first():
         active_bounties=("rats in the cellar",), prices=("ale: 2 copper",),
     )
 
-    result = build(situation=crowded)
+    result = build(situation=crowded, player_line="Any news? And is there work going?")
 
     assert any(d.startswith("situation.rumours:") for d in result.dropped)
     assert not any(d.startswith("situation.active_bounties") for d in result.dropped)
@@ -160,9 +207,11 @@ short_lists = st.lists(texts, max_size=12).map(tuple)
 @given(
     window=st.integers(min_value=420, max_value=8192),
     reply=st.integers(min_value=16, max_value=300),
-    persona=st.builds(Persona, texts, texts, texts, texts, short_lists, short_lists, texts),
+    persona=st.builds(Persona, texts, texts, texts, texts, short_lists, short_lists, texts,
+                      st.lists(st.tuples(texts, texts), max_size=6).map(tuple)),
     situation=st.builds(
-        Situation, texts, texts, short_lists, short_lists, texts, texts, short_lists, short_lists, st.none() | texts
+        Situation, texts, texts, short_lists, short_lists, texts, texts, short_lists, short_lists, st.none() | texts,
+        short_lists,
     ),
     recent=st.lists(st.builds(Turn, st.sampled_from(["player", "npc"]), texts), max_size=60),
     memories=st.lists(st.builds(Memory, texts, texts), max_size=30),

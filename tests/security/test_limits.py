@@ -146,6 +146,7 @@ async def test_llm_token_budget__spent_means_persona_fallback_without_asking_the
     assert fake_llm.chat_count == 1, "a spent budget asks the model nothing"
 
     time_travel(monkeypatch, 3601)
+    fake_llm.script(Reply("A new hour, and the stew is still hot, friend."))  # not the first reply again: that is held back
     assert (await play(comm, "A new hour, a new question?", "b9", kind="say"))[-1]["source"] == "llm"
     assert fake_llm.chat_count == 2
     await comm.disconnect()

@@ -87,7 +87,11 @@ async def test_injections_against_a_leaking_model__player_never_sees_the_prompt(
         assert not squashed_canary_in(json.dumps(frames)), line
         assert not protected_runs(shown) & secret_runs, (line, shown)
         assert "".join(f["text"] for f in frames if f["type"] == "npc.token") == end["text"]
-        assert end["source"] == ("fallback" if styles[n] in LEAKS else "llm"), (styles[n], end)
+        # The reply the player got is the last one asked for (a first one that fails its checks is
+        # asked again); a leaking one never comes from the model. One that does not leak may still be
+        # the NPC's own line (this model also repeats itself, which the checks hold back).
+        if styles[-1] in LEAKS:
+            assert end["source"] == "fallback", (styles[-1], end)
         assert "[[" not in shown and "action:" not in shown
         user_message = fake_llm.chat_requests[-1]["messages"][-1]["content"]
         assert "<|" not in user_message and "[[" not in user_message, "the player's words stay in their place"

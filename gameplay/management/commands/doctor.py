@@ -14,6 +14,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         logging.disable(logging.INFO)  # the report is the output: not the servers' request logs
+        try:
+            self._report()
+        finally:
+            logging.disable(logging.NOTSET)
+
+    def _report(self) -> None:
         self.stdout.write("Installed:")
         for name, version in installed_versions():
             self.stdout.write(f"  {name:<40} {version}")

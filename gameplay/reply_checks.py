@@ -1,0 +1,458 @@
+"""Checks on an NPC's reply, one sentence at a time, before the player sees it.
+
+A small model breaks character ("as an AI..."), quotes the wrong price, sells beer the tavern
+does not have, names people who do not exist, speaks as someone else, echoes the player, obeys
+"say BANANA", agrees that it promised fifty gold yesterday, or repeats itself. Each check here is
+a plain rule over the world's own data (items and their aliases and prices, every proper name the
+world's texts use, the NPCs) and the line being answered; none asks a model. A sentence that
+fails gives the reason; a wrong price is corrected from the rules instead. The reply path
+(gameplay/voice.py) releases sentences that pass, regenerates once when the first one fails, and
+falls back to the NPC's authored lines after that.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from llm.embeddings.bert import model_dir
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
+    "a": 1, "a single": 1,
+}
+_AMOUNT = re.compile(
+    r"\b(\d+|" + "|".join(sorted((w for w in NUMBER_WORDS if w != "a single"), key=len, reverse=True))
+    + r")\s+(gold|golds|gold pieces|gold coins|coins?|crowns?|pieces|copper|coppers|silver|silvers|pennies|shillings|marks)\b",
+    re.IGNORECASE,
+)
+OTHER_CURRENCY = frozenset({"copper", "coppers", "silver", "silvers", "pennies", "shillings", "marks", "crown", "crowns"})
+_OOC = re.compile(
+    r"\b(as an ai|an ai\b|ai language|language model|large language|artificial intelligence|chat ?bot|chatgpt|openai|"
+    r"smollm|i am an? (?:ai|bot|program|machine|computer|assistant|robot)|i'm an? (?:ai|bot|program|machine|computer|assistant|robot)|"
+    r"virtual assistant|ai assistant|my (?:programming|training|instructions|creators?|developers?)|system prompt|"
+    r"these instructions|my prompt|the prompt|as a character|role-?play(?:ing)?|in this game|the game master|"
+    r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|assistant:|system:)",
+    re.IGNORECASE,
+)
+_TEMPLATE = re.compile(r"<\|[^|]*\|?>?|\bim_(?:start|end)\b|</?s>|\[INST\]|\[/INST\]|<<SYS>>", re.IGNORECASE)
+_ROLE_LABEL = re.compile(r"^\s*[\[(]?\s*(?:user|player|traveller|traveler|you|human|narrator|me)\s*[\])]?\s*:", re.IGNORECASE)
+_PREMISE = re.compile(
+    r"\b(?:you (?:promised|owe|owed|swore|said|told|gave|agreed|offered|lent|borrowed|bet|sold|bought|hired|saved|kissed|"
+    r"paid|took|stole)|remember (?:me|when|how|that|our|the time)|i (?:saved|helped|gave|lent|paid|sold|bought) you|"
+    r"we (?:agreed|had a deal|made a deal|met|shook)|"
+    r"as you (?:said|promised)|(?:i|we) (?:already )?paid you|you(?:'re| are) my (?:brother|sister|father|mother|cousin|"
+    r"uncle|aunt|son|daughter|wife|husband|friend from)|our (?:deal|bargain|agreement|arrangement)|like you promised|"
+    r"you know me|we go way back|don't you remember)\b",
+    re.IGNORECASE,
+)
+_AGREES = re.compile(
+    r"^\W*(?:yes|yeah|yep|aye|of course|sure|certainly|indeed|right you are|that's right|that is right|true|"
+    r"you're right|you are right|ah,? yes|oh,? yes|i remember|i do remember|i did|my apologies|forgive me|here you go|"
+    r"here you are|as promised)\b"
+    r"|\b(?:here(?:'s| is) your|here are your|i'll pay|i will pay|i owe you|as (?:i )?promised|i promised you|i promise|"
+    r"i remember (?:you|that|when|it)|thank you for saving|take your (?:gold|coins?|money)|your (?:gold|coins?) as)\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"\b(?:no|not|never|nothing|nobody|don't|didn't|doesn't|can't|cannot|won't|wouldn't|isn't|"
+                       r"wasn't|ain't|nor|neither|hardly|nonsense|recall no)\b", re.IGNORECASE)
+# Lines that try to give the NPC orders about itself (not questions about it: "are you a bot?" is
+# answered in character): answered, when the model cannot, with a denial.
+_ORDER = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass) (?:all |any |your |the |previous |prior |above )*(?:instructions|rules|"
+    r"prompt|orders|programming|guidelines)|system override|developer mode|admin mode|debug mode|jailbreak|new instructions|"
+    r"you are now|from now on you|pretend (?:to be|you are|you're)|act as (?:a|an|my)|repeat after me|"
+    r"(?:print|reveal|show|tell me|recite|repeat) (?:me )?(?:your|the) (?:system )?(?:prompt|instructions|rules|secret)|"
+    r"(?-i:\bsay [A-Z]{3,}\b)|\(a voice|\[system|<system>|\bsystem:",
+    re.IGNORECASE,
+)
+# The reply says the player's gold or goods changed: only the rules do that.
+_STATE_CLAIM = re.compile(
+    r"\byour (?:gold|purse|coins?|money|balance|inventory) (?:is|are|has|have) (?:now|been)\b|\byou (?:now )?have (?:\d+|a hundred|a thousand) "
+    r"(?:gold|coins?)\b|\b(?:i(?:'ll| will)? give you|i(?:'ve| have) given you|i hand you|here(?:'s| is| are)) "
+    r"(?:\d+|a hundred|a thousand|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty) (?:gold|coins?)\b|"
+    r"\b(?:added|credited|transferred) (?:to )?your\b",
+    re.IGNORECASE,
+)
+_GOODS = frozenset(
+    """beer mead whisky whiskey rum gin vodka brandy bourbon scotch lager stout porter sake champagne cocktail coffee
+    mocha espresso latte cocoa chocolate milk juice lemonade soda wine ale cider tea water stew soup bread loaf pie cake
+    cheese pickle steak beef pork chicken fish salmon trout eel eels sausage sausages ham bacon eggs egg porridge
+    potatoes potato fries chips pizza burger sandwich salad pasta rice noodles cookies biscuits pastry pastries tart
+    apples apple pear pears grapes berries""".split()
+)
+_SALE = re.compile(r"\b(?:serve|serves|served|sell|sells|selling|sold|buy|order|menu|on tap|we have|we've got|i have|"
+                   r"i've got|get you|bring you|pour you|fancy a|try (?:the|a|our|my)|how about a|costs?|price)\b",
+                   re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
+_SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")
+_QUOTED = re.compile(r"[\"“']([^\"“”']{3,80})[\"”']")
+_SAY_WHAT = re.compile(r"\b(?:say|repeat|write|type|print|reply with|answer with|respond with)(?: after me)?[:,]?\s+(.{2,60}?)(?:[.!?]|$)",
+                       re.IGNORECASE)
+TITLES = frozenset({"sir", "madam", "lord", "lady", "god", "gods", "mister", "miss", "mistress", "master", "ma'am",
+                    "mr", "mrs", "dame", "goodman", "goodwife", "aye", "ha", "hm", "eh", "oh", "ah", "och"})
+ECHO_WORDS = 6
+REPEAT_MIN_WORDS = 6  # a shorter sentence said again is a catchphrase ("Aye, what'll it be?"), not a loop
+NOT_ENGLISH_SHARE = 0.7
+
+
+@dataclass(frozen=True)
+class ItemPrice:
+    aliases: tuple[str, ...]  # lower-case, longest first
+    price: int
+
+
+@dataclass(frozen=True)
+class CheckWorld:
+    """What the checks know of the world: plain values, built once per world version."""
+
+    items: tuple[ItemPrice, ...]
+    names: frozenset[str]  # every capitalised word the world's texts use, lower-cased
+    npc_names: dict[str, str]  # a word of an NPC's name (lower-cased) -> slug
+    npc_roles: dict[str, str]  # the last word of an NPC's role ("bard", "cook", "barkeep") -> slug
+    amounts: frozenset[int]  # every gold figure the world states (prices, pay, rewards, bets, figures in texts)
+    goods: frozenset[str]  # goods words the tavern has (item aliases' words)
+
+
+@dataclass(frozen=True)
+class ReplyFrame:
+    """The reply being checked: who speaks, to what line, after what."""
+
+    npc_slug: str
+    line: str
+    own_earlier: tuple[str, ...] = ()  # this NPC's earlier replies in this conversation
+    premise_open: bool = False  # the line claims a shared past the NPC has no memory of
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    text: str  # the sentence to show (corrected when a price was wrong)
+    reason: str = ""  # why it failed: ooc, template, role_label, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
+
+
+def check_world_from(world) -> CheckWorld:
+    """From gameplay.world.World (call through `check_world`, which caches it per world stamp)."""
+    items = tuple(
+        ItemPrice(tuple(sorted({a.lower() for a in (item.name, *item.aliases) if a}, key=len, reverse=True)), item.price)
+        for item in world.items.values() if item.price > 0
+    )
+    texts = list(_world_texts(world))
+    names = {m.group(1).lower() for text in texts for m in _CAPITAL.finditer(text)}
+    npc_names = {word.lower(): npc.slug for npc in world.npcs.values() for word in _WORD.findall(npc.name)}
+    npc_roles = {_role_noun(npc.role): npc.slug for npc in world.npcs.values() if _role_noun(npc.role)}
+    amounts = {item.price for item in world.items.values()} | {job.pay for job in world.jobs.values()}
+    amounts |= {b.reward_gold for b in world.bounties.values()} | {world.config.min_bet, world.config.max_bet}
+    amounts |= {amount for text in texts for amount, _ in _amounts(text)}
+    goods = {word for item in items for alias in item.aliases for word in alias.split() if word in _GOODS}
+    return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
+                      amounts=frozenset(amounts - {0}), goods=frozenset(goods))
+
+
+_by_stamp: dict[str, CheckWorld] = {}
+
+
+def check_world(world) -> CheckWorld:
+    found = _by_stamp.get(world.stamp)
+    if found is None:
+        _by_stamp.clear()  # one world at a time: an editor's change replaces it
+        found = _by_stamp[world.stamp] = check_world_from(world)
+    return found
+
+
+def _role_noun(role: str) -> str:
+    """What an NPC is, in a word: "barkeep and owner" -> barkeep, "captain of the Brackwater Watch"
+    -> captain, "card dealer in the gambling den" -> dealer."""
+    head = re.split(r"\b(?:and|of|in|at|for|from)\b", role.lower())[0]
+    words = _WORD.findall(head)
+    return words[-1] if words else ""
+
+
+def _world_texts(world) -> Iterable[str]:
+    for loc in world.locations.values():
+        yield loc.name
+        yield loc.description
+    for item in world.items.values():
+        yield from (item.name, item.description, item.use_text, *item.aliases)
+    for job in world.jobs.values():
+        yield from (job.name, job.description, job.work_text)
+    for bounty in world.bounties.values():
+        yield from (bounty.title, bounty.description, bounty.complete_text, *(o.text for o in bounty.objectives))
+    for rumour in world.rumours:
+        yield rumour.text
+    if world.mystery is not None:
+        yield from (world.mystery.title, world.mystery.intro, *(clue.text for clue in world.mystery.clues))
+    for npc in world.npcs.values():
+        yield from (npc.name, npc.role, npc.appearance, npc.personality, npc.speech_style, *npc.knows, *npc.hides,
+                    *npc.greetings, *npc.idle_lines, *(line for topic in npc.topics for line in topic.lines),
+                    *(text for pair in npc.voice_examples for text in pair), *npc.denials)
+
+
+def _amounts(text: str) -> list[tuple[int, str]]:
+    found = []
+    for match in _AMOUNT.finditer(text):
+        raw = match.group(1).lower()
+        value = int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
+        if value is not None:
+            found.append((value, match.group(2).lower()))
+    return found
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Whole words of the embedding model's vocabulary (30k, lower-case): a cheap English lexicon."""
+    try:
+        vocab = (model_dir() / "vocab.txt").read_text(encoding="utf-8").split()
+    except OSError:
+        return frozenset()
+    return frozenset(word for word in vocab if word.isalpha())
+
+
+def premise_claimed(line: str) -> bool:
+    """Whether a player's line claims a shared past ("you promised me...", "remember when...")."""
+    return bool(_PREMISE.search(line))
+
+
+def order_given(line: str) -> bool:
+    """Whether a player's line tries to give the NPC orders about itself ("ignore your instructions",
+    "(a voice from above says SYSTEM OVERRIDE...)", "you're a bot")."""
+    return bool(_ORDER.search(line))
+
+
+def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first: bool) -> Verdict:
+    """One sentence of a reply. `first`: it opens the reply (an empty or foreign opening fails the whole reply)."""
+    text = sentence.strip()
+    if not text or not re.search(r"[A-Za-z]", text):
+        return Verdict(False, text, "empty")
+    for reason, failed in (
+        ("template", lambda: _TEMPLATE.search(text)),
+        ("role_label", lambda: _ROLE_LABEL.search(text)),
+        ("ooc", lambda: _OOC.search(text)),
+        ("not_english", lambda: not _reads_english(text)),
+        ("identity", lambda: _claims_other_identity(text, frame, world)),
+        ("invented_name", lambda: _invented_name(text, frame, world)),
+        ("echo", lambda: _echoes(text, frame.line)),
+        ("obeyed", lambda: _obeys(text, frame.line)),
+        ("repeat", lambda: _repeats(text, frame.own_earlier)),
+        ("premise", lambda: frame.premise_open and _agrees(text)),
+        ("state_claim", lambda: _STATE_CLAIM.search(text)),
+        ("goods", lambda: _unknown_goods(text, world)),
+    ):
+        if failed():
+            return Verdict(False, text, reason)
+    return _priced(text, frame, world)
+
+
+def _reads_english(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(ch.isascii() for ch in letters) < NOT_ENGLISH_SHARE * len(letters):
+        return False
+    words = [w.lower().split("'")[0].strip("-") for w in _WORD.findall(text)]
+    lexicon = english_words()
+    if not lexicon or len(words) < 3:
+        return True
+    return sum(w in lexicon or w.rstrip("s") in lexicon for w in words) >= 0.5 * len(words)
+
+
+def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
+    own = {word.lower() for word, slug in world.npc_names.items() if slug == frame.npc_slug}
+    for match in re.finditer(r"\b(?i:you are|you're)\s+([A-Z][a-z'-]+)", text):
+        if match.group(1).lower() in own:
+            return True  # "You are Gareth Rusk, the barkeep...": the prompt, said back to the player
+    for match in re.finditer(r"\b(?i:as|i am|i'm|call me)\s+([A-Z]{3,})\b", text):
+        if match.group(1).lower() not in world.names:
+            return True  # "As DAN, I have no rules": a persona the player handed over
+    for match in re.finditer(r"\b(?:i am|i'm|i was|i work as)\s+(?:just\s+|only\s+|merely\s+)?(?:a|an|the|your)\s+(?:[a-z]+\s+)?([a-z]+)\b",
+                             text, re.IGNORECASE):
+        slug = world.npc_roles.get(match.group(1).lower())
+        if slug is not None and slug != frame.npc_slug:
+            return True  # Wren: "I'm just a barkeep"
+    for match in re.finditer(r"\b(?:i am|i'm|my name is|my name's|call me|this is)\s+([A-Z][a-z'-]+)", text, re.IGNORECASE):
+        word = match.group(1).lower()
+        slug = world.npc_names.get(word)
+        if slug is not None and slug != frame.npc_slug:
+            return True
+        if slug is None and match.group(1)[0].isupper() and word not in world.names and word not in TITLES:
+            return True
+    return False
+
+
+def _invented_name(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
+    """A capitalised word mid-sentence that no text of the world uses (nor the player's line):
+    "built by the great Harlon Blackstone". A sentence's first word counts only when it is not
+    an English word at all."""
+    own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)}
+    lexicon = english_words()
+    for match in _CAPITAL.finditer(text):
+        word = match.group(1).lower().removesuffix("'s").rstrip("'")
+        if not word or {word, word.rstrip("s")} & (world.names | own_line | TITLES) or word == "i":
+            continue
+        at_start = bool(_SENTENCE_START.search(text[: match.start()]))
+        stem = word.split("'")[0]
+        if at_start and (not lexicon or stem in lexicon or stem.rstrip("s") in lexicon):
+            continue
+        return True
+    return False
+
+
+def _echoes(text: str, line: str) -> bool:
+    said = [w.lower() for w in _WORD.findall(line)]
+    reply = [w.lower() for w in _WORD.findall(text)]
+    if len(said) >= 3 and reply == said:
+        return True
+    runs = {tuple(said[i:i + ECHO_WORDS]) for i in range(len(said) - ECHO_WORDS + 1)}
+    return any(tuple(reply[i:i + ECHO_WORDS]) in runs for i in range(len(reply) - ECHO_WORDS + 1))
+
+
+def _obeys(text: str, line: str) -> bool:
+    """The reply carries what the line told it to say: a shouted word ("say BANANA"), quoted words,
+    or what follows "say"/"repeat after me"."""
+    lowered = text.lower()
+    shouted = {w for w in re.findall(r"\b[A-Z]{4,}\b", line)} - {"SYSTEM", "OVERRIDE", "ADMIN", "NOTE", "IMPORTANT"}
+    if any(re.search(rf"\b{re.escape(w.lower())}\b", lowered) for w in shouted):
+        return True
+    targets = [m.group(1) for m in _QUOTED.finditer(line)] + [m.group(1) for m in _SAY_WHAT.finditer(line)]
+    for target in targets:
+        words = [w.lower() for w in _WORD.findall(target)]
+        if len(words) >= 2 and " ".join(words) in " ".join(w.lower() for w in _WORD.findall(text)):
+            return True
+    return False
+
+
+def _normal(text: str) -> str:
+    return " ".join(w.lower() for w in _WORD.findall(text))
+
+
+def _repeats(text: str, earlier: Sequence[str]) -> bool:
+    said = _normal(text)
+    return len(said.split()) >= REPEAT_MIN_WORDS and any(said in _normal(reply) for reply in earlier)
+
+
+def _agrees(text: str) -> bool:
+    return bool(_AGREES.search(text)) and not _NEGATION.search(text)
+
+
+def _unknown_goods(text: str, world: CheckWorld) -> bool:
+    words = {w.lower() for w in _WORD.findall(text)}
+    offered = words & _GOODS - world.goods
+    return bool(offered) and bool(_SALE.search(text) or _amounts(text))
+
+
+def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
+    """Every gold figure next to a thing the tavern sells is that thing's price (corrected when not);
+    a figure with no such thing is one the world states, or the player's own; no other currency."""
+    line_amounts = {value for value, _ in _amounts(frame.line)}
+    corrected = text
+    for match in reversed(list(_AMOUNT.finditer(text))):
+        written, unit = match.group(1), match.group(2).lower()
+        raw = written.lower()
+        value = int(raw) if raw.isdigit() else NUMBER_WORDS[raw]
+        if unit in OTHER_CURRENCY and value not in line_amounts:
+            return Verdict(False, text, "currency")
+        item = _item_near(text, match.start(), match.end(), world) or _item_named_once(frame.line, world)
+        if item is not None and value != item.price and raw not in ("a",):
+            if value in line_amounts:
+                continue  # the player's own figure, said back
+            corrected = corrected[: match.start(1)] + _like(written, item.price) + corrected[match.end(1):]
+        elif item is None and value not in world.amounts and value not in line_amounts:
+            return Verdict(False, text, "price")
+    return Verdict(True, corrected, "price_corrected" if corrected != text else "")
+
+
+def _like(raw: str, value: int) -> str:
+    """`value` written as `raw` was (digits or a word, keeping its capital)."""
+    if raw.isdigit():
+        return str(value)
+    word = next((w for w, v in NUMBER_WORDS.items() if v == value and w not in ("a", "a single")), str(value))
+    return word.capitalize() if raw[:1].isupper() else word
+
+
+def _item_named_once(line: str, world: CheckWorld) -> ItemPrice | None:
+    """The one item a line names, if it names exactly one."""
+    named = {id(item): item for item in world.items if _mentions(line.lower(), item)}
+    return next(iter(named.values())) if len(named) == 1 else None
+
+
+def _mentions(lowered: str, item: ItemPrice) -> bool:
+    return any(re.search(rf"\b{re.escape(alias)}s?\b", lowered) for alias in item.aliases)
+
+
+def _item_near(text: str, start: int, end: int, world: CheckWorld) -> ItemPrice | None:
+    """The item named closest to the figure at text[start:end], by its longest alias (not the
+    figure's own unit: "3 coins" does not name the lucky coin)."""
+    lowered = text.lower()
+    best, best_distance = None, None
+    for item in world.items:
+        for alias in item.aliases:
+            for match in re.finditer(rf"\b{re.escape(alias)}s?\b", lowered):
+                if match.start() < end and match.end() > start:
+                    continue
+                distance = min(abs(match.start() - end), abs(start - match.end()))
+                if best_distance is None or distance < best_distance or (distance == best_distance and len(alias) > len(best[1])):
+                    best, best_distance = (item, alias), distance
+            if best is not None and best[0] is item:
+                break  # this item's longest alias found: shorter ones would only match inside it
+    return best[0] if best is not None else None
+
+
+# --- releasing a streamed reply a sentence at a time ------------------------------------------------
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+MAX_SENTENCES = 2
+
+
+class SentenceGate:
+    """Between the model's stream and the player: `feed` the text as it comes and show what it
+    returns, a whole checked sentence at a time; `finish` at the end of the stream. After a sentence
+    fails, `failed` holds its verdict and nothing more is released; after MAX_SENTENCES, `full` is
+    set (the caller stops the stream: the instructions ask for one or two)."""
+
+    def __init__(self, *, frame: ReplyFrame, world: CheckWorld, max_sentences: int = MAX_SENTENCES) -> None:
+        self.frame, self.world, self.max_sentences = frame, world, max_sentences
+        self._pending = ""
+        self.released: list[str] = []
+        self.corrections = 0
+        self.failed: Verdict | None = None
+
+    @property
+    def full(self) -> bool:
+        return len(self.released) >= self.max_sentences
+
+    @property
+    def text(self) -> str:
+        return "".join(self.released).strip()
+
+    def feed(self, text: str) -> str:
+        if self.failed is not None or self.full:
+            return ""
+        self._pending += text
+        out = []
+        while not self.full and self.failed is None and (match := _BOUNDARY.search(self._pending)):
+            sentence, self._pending = self._pending[: match.end()], self._pending[match.end():]
+            out.append(self._release(sentence))
+        return "".join(out)
+
+    def finish(self, *, complete: bool) -> str:
+        """The rest of the stream: a last sentence without a full stop is kept when the model ended
+        the reply itself (`complete`), dropped when it was cut by the length limit, unless it is all
+        there is."""
+        rest, self._pending = self._pending, ""
+        if self.failed is not None or self.full or not rest.strip():
+            return ""
+        if not complete and self.released:
+            return ""
+        return self._release(rest)
+
+    def _release(self, sentence: str) -> str:
+        lead = sentence[: len(sentence) - len(sentence.lstrip())]
+        verdict = sentence_check(sentence, frame=self.frame, world=self.world, first=not self.released)
+        if not verdict.ok:
+            self.failed = verdict
+            return ""
+        self.corrections += verdict.reason == "price_corrected"
+        shown = ("" if not self.released else lead or " ") + verdict.text
+        self.released.append(shown)
+        return shown
