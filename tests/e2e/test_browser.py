@@ -127,8 +127,9 @@ def test_new_player__ten_typed_commands_are_answered_and_gold_moves(page):
 # --- 2. talking to Gareth: the reply streams in ---------------------------------------------------
 def test_talk__gareth_reply_streams_in_from_the_model(page, model_script, fake_model):
     """Needs the LLM reply path (gameplay/voice.py): the scripted model text must reach the page."""
-    reply = ("Aye, the river road is bad this season. Tolls are up again at Brackwater bridge, "
-             "and the ferryman wants double for a cart. I'd wait a week, friend.")
+    # Two sentences: a reply is shown a checked sentence at a time, and at most two (gameplay/reply_checks.py).
+    reply = ("Aye, the river road is bad this season, and the tolls are up again at Brackwater bridge. "
+             "The ferryman wants double for a cart, so I'd wait a week, friend.")
     model_script.when_player_says("river road", Reply(reply, tokens_per_second=10))
 
     page.locator('#npc-list button.npc-button[data-npc="gareth"]').click()
@@ -155,7 +156,7 @@ def test_talk__gareth_reply_streams_in_from_the_model(page, model_script, fake_m
     assert all(reply.startswith(p) for p in partial), partial
     assert [len(p) for p in partial] == sorted(len(p) for p in partial)
     growing = [p for p in partial if len(p) < len(reply)]
-    assert len(growing) >= 2, f"the reply did not grow while streaming: {partial}"
+    assert len(growing) >= 1, f"the reply did not grow while streaming: {partial}"
     # Every change the page made to the line (recorded by speech_recorder.js) only added words.
     steps = [s["text"] for s in page.evaluate("() => window.__speech") if s["text"]]
     assert steps and all(later.startswith(earlier) for earlier, later in zip(steps, steps[1:])), steps

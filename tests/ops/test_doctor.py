@@ -14,7 +14,10 @@ pytestmark = pytest.mark.django_db
 
 def doctor() -> str:
     out = io.StringIO()
-    call_command("doctor", stdout=out)
+    try:
+        call_command("doctor", stdout=out)
+    except CommandError as error:
+        pytest.fail(f"{error}\n{out.getvalue()}")
     return out.getvalue()
 
 
