@@ -45,7 +45,6 @@ class LlamaBert(BertText):
         self.MAX_BATCH_TOKENS = self.max_seq_length
         self.path = gguf_file(model_dir, cache_dir, self.config)
         self._encoder = _Encoder(llama_cpp, self.path, tokens=self.max_seq_length)
-        self._lock = threading.Lock()
         # Closed with the engine, or at exit before the interpreter tears down the modules that
         # llama-cpp-python's own finaliser needs (else it prints a TypeError at every exit).
         weakref.finalize(self, self._encoder.close)
@@ -56,8 +55,7 @@ class LlamaBert(BertText):
         model's mean pooling per sequence, L2-normalised. Texts are single sentences: every token
         is of type 0, which is what llama.cpp's BERT uses."""
         lengths = mask.sum(axis=1)
-        with self._lock:
-            out = self._encoder.pooled([ids[row, :length].tolist() for row, length in enumerate(lengths)], self.dim)
+        out = self._encoder.pooled([ids[row, :length].tolist() for row, length in enumerate(lengths)], self.dim)
         norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
         return out / norms
 
@@ -65,9 +63,12 @@ class LlamaBert(BertText):
 class _Encoder:
     """One llama.cpp model, context and batch, made and used through llama-cpp-python's public
     low-level API (the ``llama_cpp`` module's C functions), not the private parts of its ``Llama``
-    class, which change from one release to the next."""
+    class, which change from one release to the next. Passes and closing take one lock: a process
+    exiting while a background thread embeds closes the context after that pass, never during it
+    (freeing it mid-pass ended the process with SIGSEGV)."""
 
     def __init__(self, llama_cpp: Any, path: Path, *, tokens: int) -> None:
+        self._lock = threading.Lock()
         self._api = api = llama_cpp
         # llama.cpp's own log goes through this logger; at ERROR it stays quiet, as Llama(verbose=False) keeps it.
         logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
@@ -93,9 +94,15 @@ class _Encoder:
     def pooled(self, rows: list[list[int]], dim: int) -> np.ndarray:
         """Each row as one sequence of one batch (no padding is run); the model's mean pooling per
         sequence. The GGUF's BERT reads every token as type 0, as single sentences are."""
-        api, batch = self._api, self._batch
         if sum(map(len, rows)) > self._tokens or len(rows) > BATCH_SIZE:
             raise ValueError("more tokens or texts than one batch holds")
+        with self._lock:
+            if not self._context:
+                raise RuntimeError("the embedding model is closed")
+            return self._pass(rows, dim)
+
+    def _pass(self, rows: list[list[int]], dim: int) -> np.ndarray:
+        api, batch = self._api, self._batch
         n = 0
         for seq, row in enumerate(rows):
             for position, token in enumerate(row):
@@ -115,11 +122,12 @@ class _Encoder:
 
     def close(self) -> None:
         api = self._api
-        if self._context:
-            api.llama_batch_free(self._batch)
-            api.llama_free(self._context)
-            api.llama_model_free(self._model)
-            self._context = self._model = None
+        with self._lock:
+            if self._context:
+                api.llama_batch_free(self._batch)
+                api.llama_free(self._context)
+                api.llama_model_free(self._model)
+                self._context = self._model = None
 
 
 def gguf_file(model_dir: Path, cache_dir: Path, config: dict) -> Path:
