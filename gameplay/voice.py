@@ -22,13 +22,14 @@ from llm.actions import MarkerFilter, ProposedAction, parse_actions
 from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Sampling, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
 from llm.local_server import llm_is_local
+from llm.lru import BoundedLRU
 from llm.prompts import (
     Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens, sanitize,
 )
 from memory.selectors import memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
-    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
+    Aliases, CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
     reply_demand_seed, reply_match_begin,
 )
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
@@ -127,7 +128,8 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
     async def waiting() -> None:  # the same question is with the model for another player: share it
         await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": thinking_line(npc, rng)})
 
-    ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), on_wait=waiting)
+    ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), conversation=last_exchange(prompt),
+                                     on_wait=waiting)
     try:
         if ticket.hit is not None:
             voiced = await _aserve_cached(plan, ticket, send)
@@ -182,6 +184,15 @@ def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> boo
     return not memories_used and not prompt.tokens.get("memories") and not prompt.tokens.get("recent")
 
 
+def last_exchange(prompt: PromptResult) -> tuple[str, str]:
+    """(the player's line, the NPC's reply) of the last exchange in the prompt, "" where there is none:
+    what a later line may point back at (`llm.reply_cache.followup`)."""
+    messages = prompt.messages
+    reply = messages[-2]["content"] if len(messages) >= 3 and messages[-2]["role"] == "assistant" else ""
+    line = messages[-3]["content"] if reply and len(messages) >= 4 and messages[-3]["role"] == "user" else ""
+    return line, reply
+
+
 def _reply_match_begin(request: ReplyCacheRequest) -> None:
     """Begin deciding which question the line asks (`llm.reply_cache.reply_match_begin`), so that a
     new phrasing's embedding runs while the prompt is built, not after."""
@@ -202,8 +213,39 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
         persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
-        game_id=plan.game_id, client_id=plan.client_id,
+        aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id,
     )
+
+
+def world_aliases(world, npc_slug: str) -> Aliases:
+    """The world's names for its people, places and things, for the reply cache to read a line by (an
+    NPC by first or full name or role; the addressed one is "you"); made once per world and NPC."""
+    found = _aliases.get((world.stamp, npc_slug))
+    if found is None:
+        found = _aliases_of(world, npc_slug)
+        _aliases.put((world.stamp, npc_slug), found)
+    return found
+
+
+_aliases: BoundedLRU = BoundedLRU(64)
+
+
+def _aliases_of(world, npc_slug: str) -> Aliases:
+    groups, own = [], ()
+    for npc in world.npcs.values():
+        names = (npc.name, npc.name.split()[0], re.split(r" of | in | and ", npc.role)[0].split()[-1])
+        if npc.slug == npc_slug:
+            own = names
+        else:
+            groups.append((f"npc:{npc.slug}", names))
+    groups += [(f"item:{item.slug}", (item.name, *item.aliases)) for item in world.items.values()]
+    within = []
+    for place in world.locations.values():
+        groups.append((f"place:{place.slug}", (place.name.removeprefix("The "), *place.aliases)))
+        for feature in place.features:
+            groups.append((f"thing:{feature.slug}", (feature.name.removeprefix("the "), *feature.aliases)))
+            within.append((f"thing:{feature.slug}", f"place:{place.slug}"))
+    return Aliases(groups=tuple(groups), own=own, within=tuple(within))
 
 
 CACHED_PIECE_WORDS = 4  # a cached reply streams in pieces of a few words, like the model's tokens
