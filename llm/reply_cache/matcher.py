@@ -173,7 +173,7 @@ def _signature_decide(found: QuestionMatch, line: str, names: tuple[str, ...], a
     sig = signature(line, names=names, aliases=aliases)
     if sig.empty:
         return found
-    canonical = exemplar_signatures().get(sig.key())
+    canonical = exemplar_signatures().get(sig.full_key())
     if canonical is not None:
         return _matched(QUESTIONS_BY_KEY[canonical], line, names, score=1.0, margin=1.0, reason="match:exemplar-signature")
     return QuestionMatch(key=sig.key(), question=None, prompt_line=line, score=found.score, margin=found.margin,

@@ -24,14 +24,14 @@ from dataclasses import dataclass
 import snowballstemmer
 
 from .lexicon import CONTRACTIONS, NEUTRAL, strip_vocatives
-from .wordlists import ASPECTS, GROUPS, IDIOMS, MODIFIERS, SLANG, SOFT, WEAK, english_words
+from .wordlists import ASPECTS, GROUPS, IDIOMS, KIN, MODIFIERS, SLANG, SOFT, WEAK, english_words
 
 _GROUP_OF: dict[str, str] = {word: name for name, words in GROUPS.items() for word in words.split()}
 _WORD = re.compile(r"[a-z0-9]+")
 _STEMMER = snowballstemmer.stemmer("english")
 _KEEP_AS_IS = frozenset("news always perhaps his hers its yes us does goes".split())
 _PERSON_PREFIX = "npc:"
-_PERSON_GROUPS = frozenset({"family", "people", "you"})
+_PERSON_GROUPS = frozenset({"people", "you"})
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ def spelled_out(line: str, *, names: tuple[str, ...] = (), vocabulary: frozenset
     text = _WHO_SELLS.sub(" sell ", text)
     text = _NOT_WANTED.sub(" ", text)  # "i do not need a room, i need work": not the room
     text = _DESCRIBE.sub(r"what \1 \2", text)  # "what was he like": tell me about him
+    text = _HOW_IS.sub("wellbeing ", text)  # "how is the cook" asks after them, not about them
     text = _IDIOM.sub(lambda m: _IDIOM_MEANING[m.group(0)], text)
     return " ".join(text.split())
 
@@ -136,7 +137,9 @@ _WHERE_TO_GET = re.compile(r"\bwhere (?:can |could |do |does |would |might |shou
                            r"(?:get|buy|find|purchase|pick up|come by)\b")
 _WHO_SELLS = re.compile(r"\b(?:is there )?(?:anyone|anybody|someone|somebody)(?: \w+){0,3} (?:who|that) (?:sells|sell|has|stocks)\b")
 _NOT_WANTED = re.compile(r"\b(?:do|does|did) not (?:need|want) (?:a |an |any |the |some )?\w+")
+_HOW_IS = re.compile(r"\bhow (?:is|are|was|were) (?=(?:the|your|my|his|her|their|old|young|\w+)\b)")
 _DESCRIBE = re.compile(r"\bwhat (is|was|are|were) (.+?) like\b")
+_PREPOSITIONS = frozenset("before after than behind".split())
 _OFFERING = frozenset("serv pour offer stock sell have got charg keep brew cook play sing perform".split())
 
 
@@ -144,6 +147,7 @@ _OFFERING = frozenset("serv pour offer stock sell have got charg keep brew cook 
 class Signature:
     known: tuple[str, ...]  # sorted, distinct
     unknown: tuple[str, ...]  # sorted, distinct stems of no group
+    full: tuple[str, ...] = ()  # every concept, the weak ones too: what an exemplar must share exactly
 
     @property
     def empty(self) -> bool:
@@ -154,9 +158,9 @@ class Signature:
         text = ",".join(self.known) + ";" + ",".join(self.unknown)
         return "s:" + hashlib.sha1(text.encode()).hexdigest()[:24]
 
-    def known_key(self) -> str:
-        """What lines that may share a reply with this one have in common: the known concepts."""
-        return hashlib.sha1(",".join(self.known).encode()).hexdigest()[:24]
+    def full_key(self) -> str:
+        """Every concept, the weak ones too: how a line is found to mean just what an exemplar means."""
+        return "f:" + hashlib.sha1(",".join(self.full).encode()).hexdigest()[:24]
 
 
 def signature(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases()) -> Signature:
@@ -165,7 +169,8 @@ def signature(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Alia
     for concept, is_known in concepts(line, names=names, aliases=aliases):
         (known if is_known else unknown).add(concept)
     named = _names_in(line, names)
-    if "third" in known and (named or known & _PERSON_GROUPS - {"you"} or any(c.startswith(_PERSON_PREFIX) for c in known)):
+    if "third" in known and (named or known & _PERSON_GROUPS - {"you"} or unknown & _KIN_STEMS
+                             or any(c.startswith(_PERSON_PREFIX) for c in known)):
         known.discard("third")  # "he" has its person in the line itself
     if "work" in known:
         known.discard("money")  # earning coin is work
@@ -176,13 +181,25 @@ def signature(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Alia
         known.add("sell" if _things(known) else "where")
     if "third" in known and _things(known):
         known.discard("third")  # "who has got them": the thing named in the line
-    if known - WEAK or unknown:
+    full = frozenset(known) | frozenset(unknown)
+    if "sell" in known and not any(c.startswith("item:") for c in known):
+        known.add("forsale")  # "is this tavern for sale" is not "tell me about this tavern"
+    if known - WEAK - {"forsale"} or unknown:
         known -= WEAK  # "do you sell rope": rope; "what are you selling": the wares
     if "your" in known and not known - {"your"} - ASPECTS - MODIFIERS - WEAK and not unknown:
         known.add("you")  # "what is your name": the name is "yours"; "your lute": the lute
     unknown -= {word for thing in known if ":" in thing for word in aliases.words_of(thing)}
     known -= {place for thing, place in aliases.within if place in known and any(thing in c.split("|") for c in known)}
-    return Signature(known=tuple(sorted(known)), unknown=tuple(sorted(unknown)))
+    if "you" in known and known - {"you"} - ASPECTS - MODIFIERS - WEAK and _asks_what(line):
+        known.add("what")  # "what are you drinking" is not "do you drink"
+    return Signature(known=tuple(sorted(known)), unknown=tuple(sorted(unknown)), full=tuple(sorted(full)))
+
+
+_KIN_STEMS = frozenset(stem(w) for w in KIN)
+
+
+def _asks_what(line: str) -> bool:
+    return bool(re.match(r"\W*(what|which|whatcha|wat|wot)\b", line.lower()))
 
 
 def _things(known: set[str]) -> bool:
@@ -214,6 +231,8 @@ def concepts(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Alias
             group = "whom"  # "who does Tobias owe" asks another thing than "who owes Tobias"
         if group == "you" and i < len(tokens) and stem(tokens[i]) in _OFFERING:
             continue  # "what are you serving": what is served, not who serves it
+        if group == "you" and i >= 2 and tokens[i - 2] in _PREPOSITIONS:
+            group = "youto"  # "who was here before you" is not "who were you before"
         if group is not None:
             found.append((group, True))
         elif token not in SOFT and token not in NEUTRAL:
@@ -276,5 +295,5 @@ def exemplar_signatures() -> dict[str, str]:
         for text in question.exemplars:
             found = signature(text)
             if not found.empty:
-                owners.setdefault(found.key(), set()).add(question.key)
+                owners.setdefault(found.full_key(), set()).add(question.key)
     return {key: next(iter(keys)) for key, keys in owners.items() if len(keys) == 1}

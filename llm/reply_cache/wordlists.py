@@ -57,11 +57,11 @@ IDIOMS: tuple[tuple[str, str], ...] = tuple(sorted((
     ("i would like", "request"), ("i will take", "request"), ("give me", "request"), ("get me", "request"),
     ("pour me", "request"), ("bring me", "request"), ("i want", "request"), ("i need", "need"),
     # where a thing is to be had: the same as who sells it
-    ("who sells", "sell"), ("who has", "sell"),
-    ("who has got", "sell"), ("who is got", "sell"), ("who stocks", "sell"), ("who deals in", "sell"),
-    ("do you sell", "sell"), ("do you stock", "sell"), ("for sale", "sell"), ("have you got", "sell"),
-    ("do you have", "sell"), ("you got", "sell"), ("got any", "sell"), ("have any", "sell"), ("is there any", "sell"),
-    ("are there any", "sell"), ("anyone sell", "sell"), ("anybody sell", "sell"), ("who sell", "sell"),
+    ("who sells", "sell"), ("who has", "avail"),
+    ("who has got", "avail"), ("who is got", "avail"), ("who stocks", "sell"), ("who deals in", "sell"),
+    ("do you sell", "sell"), ("do you stock", "sell"), ("for sale", "sell"), ("have you got", "avail"),
+    ("do you have", "avail"), ("you got", "avail"), ("got any", "avail"), ("have any", "avail"), ("is there any", "avail"),
+    ("are there any", "avail"), ("anyone sell", "sell"), ("anybody sell", "sell"), ("who sell", "sell"),
     # rumours and news
     ("spill the tea", "rumour"), ("word on the street", "rumour"), ("what is new", "rumour"),
     ("the latest", "rumour"), ("what is happening", "rumour"), ("what is going on", "rumour"),
@@ -91,7 +91,7 @@ IDIOMS: tuple[tuple[str, str], ...] = tuple(sorted((
     ("can you tell me", ""), ("i wonder", ""), ("what is the story with", ""), ("what is the story", ""),
     ("what is the deal with", ""), ("what is the deal", ""), ("what is up with", ""), ("go on", ""),
     ("by the way", ""), ("i was wondering", ""), ("any chance", ""), ("at all", ""), ("kind of", ""),
-    ("sort of", ""), ("a bit", ""), ("a little", ""), ("good sort", ""), ("any good", ""), ("let me know", ""),
+    ("sort of", ""), ("a bit", ""), ("a little", ""), ("good sort", ""), ("let me know", ""),
     ("i should know", ""), ("should i know", ""), ("been meaning to ask", ""), ("meaning to ask", ""),
     ("different question", ""), ("another question", ""), ("quick question", ""), ("one more thing", ""),
     ("about me", "mine"), ("of me", "mine"),
@@ -111,7 +111,7 @@ SOFT = frozenset("""
 what which how whether is are am be been being do does doing done have has having get got can could would
 should may might must let please tell say know wonder thing things kind sort bit really actually exactly just
 anyway anyways then so well now still here there around round about usual usually always ever often
-sometimes generally normally ok okay yes hey oh ah um er mate friend sir love good fine nice any some
+sometimes generally normally ok okay yes hey oh ah um er mate friend sir love any some
 anything something a an the to of in on at for with from by and or but i me we us our this these
 all much many also too very lot lots right go going come coming up out into again today tonight currently
 presently honestly anyhow mind perhaps maybe possibly even will shall lately recently it that this those
@@ -146,8 +146,6 @@ GROUPS: dict[str, str] = {
     "someone": "someone somebody anyone anybody",
     "request": "request",
     "need": "need",
-    "family": "wife husband son daughter brother sister family child children father mother uncle aunt cousin "
-              "grandfather grandad granddad grandpa grandmother gran",
     # what it is about
     "lodging": "lodging room rooms bed beds kip lodgings sleep sleeping bunk quarters rent renting",
     "drink": "drink drinks drinking thirsty thirst parched beverage beverages booze pour pouring poured tipple",
@@ -165,7 +163,8 @@ GROUPS: dict[str, str] = {
     "greeting": "hello hi hiya greetings greeting howdy hail goodday goodmorning goodevening goodafternoon wellmet",
     "farewell": "goodbye bye farewell goodnight seeyou takecare",
     "thanks": "thank thankyou thanks cheers obliged grateful appreciate",
-    "sell": "sell sells selling sale wares goods stock serve serves serving offer offering",
+    "sell": "sell sells selling sale wares goods stock",
+    "avail": "avail serve serves serving offer offering",
     "buy": "buy buying purchase",
     "open": "open opens opening",
     "shut": "shut close closes closing closed",
@@ -197,5 +196,9 @@ def english_words() -> frozenset[str]:
 # it into another question; "weak": words that colour a question without changing what answers it.
 # Every other group, and every thing of the world, is a topic.
 ASPECTS = frozenset("why price howmany howlong when where who whom whose purpose ingredient".split())
-MODIFIERS = frozenset("past future neg mine you third someone request family".split())
-WEAK = frozenset("need sell like your".split())
+MODIFIERS = frozenset("past future neg mine you youto third someone request".split())
+WEAK = frozenset("need sell avail like your".split())
+
+# People named by what they are to someone: a "he" or "she" in the same line may stand for them.
+KIN = frozenset(("wife husband son daughter brother sister family child children father mother uncle aunt cousin "
+                 "grandfather grandad granddad grandpa grandmother gran founder man woman lad lass boy girl").split())
