@@ -22,14 +22,13 @@ from llm.actions import MarkerFilter, ProposedAction, parse_actions
 from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Sampling, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
 from llm.local_server import llm_is_local
-from llm.lru import BoundedLRU
 from llm.prompts import (
     Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens, sanitize,
 )
 from memory.selectors import memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
-    Aliases, CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
+    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
     reply_demand_seed, reply_match_begin,
 )
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
@@ -39,7 +38,7 @@ from . import limits, metrics, services
 from .inspector import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, SentenceGate, check_world, order_given, premise_claimed
 from .rules import clock
-from .world import world_current
+from .world import world_aliases, world_current
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -215,37 +214,6 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
         aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id,
     )
-
-
-def world_aliases(world, npc_slug: str) -> Aliases:
-    """The world's names for its people, places and things, for the reply cache to read a line by (an
-    NPC by first or full name or role; the addressed one is "you"); made once per world and NPC."""
-    found = _aliases.get((world.stamp, npc_slug))
-    if found is None:
-        found = _aliases_of(world, npc_slug)
-        _aliases.put((world.stamp, npc_slug), found)
-    return found
-
-
-_aliases: BoundedLRU = BoundedLRU(64)
-
-
-def _aliases_of(world, npc_slug: str) -> Aliases:
-    groups, own = [], ()
-    for npc in world.npcs.values():
-        names = (npc.name, npc.name.split()[0], re.split(r" of | in | and ", npc.role)[0].split()[-1])
-        if npc.slug == npc_slug:
-            own = names
-        else:
-            groups.append((f"npc:{npc.slug}", names))
-    groups += [(f"item:{item.slug}", (item.name, *item.aliases)) for item in world.items.values()]
-    within = []
-    for place in world.locations.values():
-        groups.append((f"place:{place.slug}", (place.name.removeprefix("The "), *place.aliases)))
-        for feature in place.features:
-            groups.append((f"thing:{feature.slug}", (feature.name.removeprefix("the "), *feature.aliases)))
-            within.append((f"thing:{feature.slug}", f"place:{place.slug}"))
-    return Aliases(groups=tuple(groups), own=own, within=tuple(within))
 
 
 CACHED_PIECE_WORDS = 4  # a cached reply streams in pieces of a few words, like the model's tokens

@@ -39,7 +39,7 @@ from llm.lru import BoundedLRU
 
 from .lexicon import Word, line_words, normalise, strip_vocatives
 from .questions import QUESTIONS, QUESTIONS_BY_KEY, Question
-from .signature import Aliases, exemplar_signatures, signature
+from .signature import Aliases, exemplar_signatures, signature, signature_warm
 
 logger = logging.getLogger(__name__)
 
@@ -301,8 +301,10 @@ def _index() -> _Index:
 
 
 def index_warm() -> None:
-    """Embed the exemplars now (a background job's first step), not on a player's first line."""
+    """Embed the exemplars now (a background job's first step), not on a player's first line; and
+    read the signature's word lists."""
     _index()
+    signature_warm()
 
 
 _matches: BoundedLRU = BoundedLRU(MATCH_CACHE_SIZE)  # a line seen before costs no embedding

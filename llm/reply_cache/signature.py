@@ -269,8 +269,28 @@ def _known_words() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _near(word: str, vocabulary: frozenset[str]) -> str | None:
-    found = {w for w in _known_words() | vocabulary if abs(len(w) - len(word)) <= 1 and len(w) >= 3 and _one_edit(word, w)}
+    found = {w for w in _candidates(word, _deletions(_known_words())) | _candidates(word, _deletions(vocabulary))
+             if _one_edit(word, w)}
     return found.pop() if len(found) == 1 else None
+
+
+def _candidates(word: str, index: dict[str, frozenset[str]]) -> set[str]:
+    """Words one deletion (on either side) away from `word`: every word one edit away is among them."""
+    found: set[str] = set()
+    for variant in {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}:
+        found |= index.get(variant, frozenset())
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _deletions(words: frozenset[str]) -> dict[str, frozenset[str]]:
+    """Each word, and each word with one letter deleted -> the words it comes from."""
+    index: dict[str, set[str]] = {}
+    for w in words:
+        if len(w) >= 3:
+            for variant in {w, *(w[:i] + w[i + 1:] for i in range(len(w)))}:
+                index.setdefault(variant, set()).add(w)
+    return {variant: frozenset(found) for variant, found in index.items()}
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -282,6 +302,14 @@ def _one_edit(a: str, b: str) -> bool:
         return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def signature_warm() -> None:
+    """Read the word lists and build their indexes now (a background job's first step), not on a
+    player's line."""
+    english_words()
+    _deletions(_known_words())
+    exemplar_signatures()
 
 
 @functools.lru_cache(maxsize=1)
