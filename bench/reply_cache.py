@@ -149,13 +149,24 @@ class Tally:
         row["pregen"] += end.get("source") == "pregen"
         if expected is not None and served == f"q:{expected}":
             row["right"] += 1
-        elif served == text_key(line, names=GARETH_NAMES):
+        elif served == text_key(line, names=GARETH_NAMES) or (served or "").startswith("s:") and served == _own_key(line):
             row["repeats"] += 1
         else:
             row["false"].append((line, served))
 
 
 GARETH_NAMES = ("Gareth Rusk", "Gareth", "Rusk")
+
+
+_GARETH_ALIASES: list = []  # the world's names, read once the world is loaded
+
+
+def _own_key(line: str) -> str:
+    """The key a line's own reply is kept under when it asks no canonical question (its signature)."""
+    from llm.reply_cache import question_match, signature_match
+
+    found = question_match(line, names=GARETH_NAMES)
+    return signature_match(found, line, names=GARETH_NAMES, aliases=_GARETH_ALIASES[0]).key
 
 
 def _served_question() -> str | None:
@@ -210,6 +221,9 @@ async def _run(fake, *, quick: bool = False) -> dict:
 
     await database_sync_to_async(world_content_load)()
     await database_sync_to_async(world_changed)()
+    from gameplay.world import world_aliases, world_current
+
+    _GARETH_ALIASES[:] = [await database_sync_to_async(lambda: world_aliases(world_current(), "gareth"))()]
     await asyncio.to_thread(index_warm)
     embed_ms = await asyncio.to_thread(_embedding_cost)
     gareth = await Npc.objects.aget(slug="gareth")

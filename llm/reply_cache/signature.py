@@ -122,7 +122,8 @@ def spelled_out(line: str, *, names: tuple[str, ...] = (), vocabulary: frozenset
     text = " ".join(_mended(w, vocabulary) for w in plain_words(line, names=names))
     text = _WHERE_TO_GET.sub(" whereget ", text)  # "where does a bard buy strings": who sells them
     text = _WHO_SELLS.sub(" sell ", text)
-    text = _NOT_WANTED.sub(" ", text)  # "i do not need a room, i need work": not the room
+    text = _NOT_WANTED.sub(" ", text)
+    text = _KEEP_DOING.sub("", text)  # "why does the toll keep going up": why it goes up  # "i do not need a room, i need work": not the room
     text = _DESCRIBE.sub(r"what \1 \2", text)  # "what was he like": tell me about him
     text = _HOW_IS.sub("wellbeing ", text)  # "how is the cook" asks after them, not about them
     text = _IDIOM.sub(lambda m: _IDIOM_MEANING[m.group(0)], text)
@@ -136,6 +137,7 @@ _IDIOM = re.compile(r"\b(?:" + "|".join(re.escape(phrase) for phrase, _ in IDIOM
 _WHERE_TO_GET = re.compile(r"\bwhere (?:can |could |do |does |would |might |should |to |is )?(?:i |you |one |we |a \w+ |someone |anyone |a body )?"
                            r"(?:get|buy|find|purchase|pick up|come by)\b")
 _WHO_SELLS = re.compile(r"\b(?:is there )?(?:anyone|anybody|someone|somebody)(?: \w+){0,3} (?:who|that) (?:sells|sell|has|stocks)\b")
+_KEEP_DOING = re.compile(r"\bkeeps? (?=\w+ing\b)")
 _NOT_WANTED = re.compile(r"\b(?:do|does|did) not (?:need|want) (?:a |an |any |the |some )?\w+")
 _HOW_IS = re.compile(r"\bhow (?:is|are|was|were) (?=(?:the|your|my|his|her|their|old|young|\w+)\b)")
 _DESCRIBE = re.compile(r"\bwhat (is|was|are|were) (.+?) like\b")

@@ -115,7 +115,7 @@ sometimes generally normally ok okay yes hey oh ah um er mate friend sir love an
 anything something a an the to of in on at for with from by and or but i me we us our this these
 all much many also too very lot lots right go going come coming up out into again today tonight currently
 presently honestly anyhow mind perhaps maybe possibly even will shall lately recently it that this those
-these s odd strange funny weird unusual peculiar curious menu want wanted wanting wants back keep keeps
+these s odd strange funny weird unusual peculiar curious menu want wanted wanting wants back
 decent proper quality best fresh few badly mostly day days
 """.split())
 
@@ -153,7 +153,7 @@ GROUPS: dict[str, str] = {
     "meal_time": "breakfast lunch supper dinner",
     "work": "work working job jobs hire hiring hired employment gig gigs task tasks errand errands chore chores earn "
             "earning wage wages skint broke trade profession occupation",
-    "money": "money coin coins gold silver copper coppers cash",
+    "money": "money coin coins cash",
     "rumour": "rumour rumours rumor rumors gossip gossips gossiping news whisper whispering whispers juicy "
               "talk talking chatter heard hear hearing",
     "town": "town village city area neighbourhood neighborhood region",
@@ -196,8 +196,8 @@ def english_words() -> frozenset[str]:
 # it into another question; "weak": words that colour a question without changing what answers it.
 # Every other group, and every thing of the world, is a topic.
 ASPECTS = frozenset("why price howmany howlong when where who whom whose purpose ingredient".split())
-MODIFIERS = frozenset("past future neg mine you youto third someone request".split())
-WEAK = frozenset("need sell avail like your".split())
+MODIFIERS = frozenset("past future neg mine you youto third someone request need".split())
+WEAK = frozenset("sell avail like your".split())
 
 # People named by what they are to someone: a "he" or "she" in the same line may stand for them.
 KIN = frozenset(("wife husband son daughter brother sister family child children father mother uncle aunt cousin "
