@@ -52,19 +52,19 @@ async def test_a_later_line_that_answers_the_npc_or_points_back__is_never_answer
 
 
 async def test_what_one_player_told_an_npc__never_reaches_another_player(fake_llm, new_player):
-    """Bob's later reply drew on his conversation (here it names his pursuer): it is never kept, so
+    """Bob's later reply drew on his conversation (here it speaks of his secret): it is never kept, so
     Carol, asking the same thing as a first line, gets a reply of her own."""
     _, bob = await new_player()
     _, carol = await new_player()
-    fake_llm.script(Reply("Your secret is safe with me."), Reply("Eight gold, and Orsk will never find you upstairs."),
+    fake_llm.script(Reply("Your secret is safe with me."), Reply("Eight gold, and your secret stays behind this bar."),
                     Reply(ROOM))
     await ask(bob, "Keep it quiet: a moneylender called Orsk is after me.")
     bob_later = await ask(bob, "How much does a room cost for the night?")
-    assert final(bob_later)["source"] == "llm" and "Orsk" in final(bob_later)["text"]
+    assert final(bob_later)["source"] == "llm" and "secret" in final(bob_later)["text"]
     frames = await ask(carol, "How much does a room cost for the night?")
     assert final(frames)["source"] == "llm" and final(frames)["text"] == ROOM
     texts = [text async for text in ReplyCacheEntry.objects.values_list("text", flat=True)]
-    assert not any("Orsk" in text and "room" in text.lower() for text in texts)
+    assert not any("secret stays" in text for text in texts)
 
 
 async def test_a_first_line_holding_private_words__serves_no_one_who_did_not_say_them(fake_llm, new_player):
