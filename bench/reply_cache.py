@@ -2,7 +2,14 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/reply_cache.py [--json out.json]
+    .venv/bin/python bench/reply_cache.py [--quick] [--json out.json]
+
+Two sets are measured: the project's own (below) and the harder set of bench/data/reply_cache_hard.json
+(bench/_cache_hard.py: 35 clusters asked of all eight NPCs, with typos, slang, idioms, lines said later
+in a conversation, and negatives), whose "tune" and "held_out" parts are reported apart. The held-out
+part is never used to tune the matcher. `--quick` leaves out the repeat, the embeddings-bench pairs
+and pre-generation. `--json PATH` writes the figures ({"bench", "figures", "machine", "command",
+"date"}) for `./tankard bench`.
 
 The real ASGI application (origin check, session, consumer, play, voice) is driven through
 Channels' WebsocketCommunicator, with the scripted fake OpenAI server (tests/llm/fake_openai.py)
@@ -49,6 +56,9 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cache_hard import forget_all_but, run_part  # noqa: E402
 REPLY = ("Gareth Rusk, that's me, keeper of the Rusted Tankard since my father's day. Ale's honest, the stew is hot, "
          "and the beds are dry. Mind your manners and we'll get along, friend.")
 
@@ -76,14 +86,14 @@ def _new_player() -> str:
     return f"sessionid={session.session_key}"
 
 
-async def _ask(line: str, npc: str = "gareth") -> tuple[dict, float]:
-    """A new game says `line`: (the npc.end frame, seconds from send to npc.end)."""
+async def _ask(line: str, npc: str = "gareth", cookie: str | None = None) -> tuple[dict, float]:
+    """A game (a new one unless `cookie` says which) says `line`: (the npc.end frame, seconds from send to npc.end)."""
     from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
 
     from tankard_site.asgi import application
 
-    cookie = await database_sync_to_async(_new_player)()
+    cookie = cookie or await database_sync_to_async(_new_player)()
     comm = WebsocketCommunicator(application, "/ws/play/", headers=[(b"origin", b"http://localhost"), (b"cookie", cookie.encode())])
     await comm.connect()
     await comm.receive_json_from()
@@ -139,13 +149,24 @@ class Tally:
         row["pregen"] += end.get("source") == "pregen"
         if expected is not None and served == f"q:{expected}":
             row["right"] += 1
-        elif served == text_key(line, names=GARETH_NAMES):
+        elif served == text_key(line, names=GARETH_NAMES) or (served or "").startswith("s:") and served == _own_key(line):
             row["repeats"] += 1
         else:
             row["false"].append((line, served))
 
 
 GARETH_NAMES = ("Gareth Rusk", "Gareth", "Rusk")
+
+
+_GARETH_ALIASES: list = []  # the world's names, read once the world is loaded
+
+
+def _own_key(line: str) -> str:
+    """The key a line's own reply is kept under when it asks no canonical question (its signature)."""
+    from llm.reply_cache import question_match, signature_match
+
+    found = question_match(line, names=GARETH_NAMES)
+    return signature_match(found, line, names=GARETH_NAMES, aliases=_GARETH_ALIASES[0]).key
 
 
 def _served_question() -> str | None:
@@ -155,13 +176,20 @@ def _served_question() -> str | None:
     return serve.entry.question if serve and serve.entry else None
 
 
-async def _phase(tally: Tally, phase: str, items: list[tuple[str | None, str]]) -> None:
+async def _phase(tally: Tally, phase: str, items: list[tuple[str | None, str]], *, keep: bool = True) -> None:
+    """`keep=False`: a reply kept for a line of this phase is removed again, so each line is measured
+    against what the phases before left in the cache, not against the lines of its own phase."""
     from channels.db import database_sync_to_async
 
+    from llm.models import ReplyCacheEntry
+
+    before = set(await database_sync_to_async(lambda: list(ReplyCacheEntry.objects.values_list("id", flat=True)))())
     for expected, line in items:
         end, elapsed = await _ask(line)
         served = await database_sync_to_async(_served_question)()
         tally.add(phase, line=line, expected=expected, end=end, elapsed=elapsed, served=served)
+        if not keep:
+            await database_sync_to_async(forget_all_but)(before)
 
 
 async def _pairs(tally: Tally, pairs: list[dict], purge) -> None:
@@ -182,7 +210,7 @@ async def _pairs(tally: Tally, pairs: list[dict], purge) -> None:
             tally.add(phase, line=pair["b"], expected=None, end=end, elapsed=elapsed, served=served)
 
 
-async def _run(fake) -> dict:
+async def _run(fake, *, quick: bool = False) -> dict:
     from channels.db import database_sync_to_async
 
     from gameplay.content import world_content_load
@@ -193,6 +221,9 @@ async def _run(fake) -> dict:
 
     await database_sync_to_async(world_content_load)()
     await database_sync_to_async(world_changed)()
+    from gameplay.world import world_aliases, world_current
+
+    _GARETH_ALIASES[:] = [await database_sync_to_async(lambda: world_aliases(world_current(), "gareth"))()]
     await asyncio.to_thread(index_warm)
     embed_ms = await asyncio.to_thread(_embedding_cost)
     gareth = await Npc.objects.aget(slug="gareth")
@@ -210,24 +241,31 @@ async def _run(fake) -> dict:
     await _phase(tally, "paraphrases (dev set)", dev)
     await _phase(tally, "paraphrases (holdout)", held)
     chat_after_paraphrases = fake.chat_count
-    await _phase(tally, "near-misses (dev + holdout)", near)
+    await _phase(tally, "near-misses (dev + holdout)", near, keep=False)
     first_seen = list(tally.cached_ms)
     no_embedding = [ms for ms, line in zip(tally.cached_ms, tally.cached_lines) if _no_embedding(line)]
     embedded = [ms for ms, line in zip(tally.cached_ms, tally.cached_lines) if not _no_embedding(line)]
     tally.cached_ms.clear()
-    await _phase(tally, "repeat (phrasing seen before)", dev + held)
-    repeat_ms = list(tally.cached_ms)
-    await _pairs(tally, pairs, purge)
-
-    await asyncio.to_thread(purge)
-    await _ask("Where's the cellar?")
-    started = time.perf_counter()
-    report = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
-    pregen_s = time.perf_counter() - started
-    await _phase(tally, "after pre-generation (holdout)", held)
+    own_cached_ms = list(tally.all_cached_ms)
+    repeat_ms, report, pregen_s = [], None, 0.0
+    if not quick:
+        await _phase(tally, "repeat (phrasing seen before)", dev + held)
+        repeat_ms = list(tally.cached_ms)
+        await _pairs(tally, pairs, purge)
+        await asyncio.to_thread(purge)
+        await _ask("Where's the cellar?")
+        started = time.perf_counter()
+        report = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
+        pregen_s = time.perf_counter() - started
+        await _phase(tally, "after pre-generation (holdout)", held)
+    hard = {}
+    for part in ("tune", "held_out"):
+        hard[part] = (await run_part(lambda cookie, line, npc: _ask(line, npc, cookie), part)).as_dict()
     return {
+        "hard": hard, "own_cached_ms": own_cached_ms, "quick": quick,
         "rows": tally.rows, "first_seen_ms": first_seen, "repeat_ms": repeat_ms, "model_ms": tally.model_ms,
-        "paraphrase_model_calls": chat_after_paraphrases - chat_before, "pregen_made": report.made, "pregen_s": pregen_s,
+        "paraphrase_model_calls": chat_after_paraphrases - chat_before, "pregen_made": report.made if report else 0,
+        "pregen_s": pregen_s,
         "embed_ms": embed_ms, "no_embedding_ms": no_embedding, "embedded_ms": embedded,
         "all_cached_ms": tally.all_cached_ms,
     }
@@ -278,7 +316,8 @@ def _sweep() -> list[tuple[float, float, int, int, int, int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", help="Also write the raw results here.")
+    parser.add_argument("--json", metavar="PATH", help="Also write the figures here, for ./tankard bench.")
+    parser.add_argument("--quick", action="store_true", help="Leave out the repeat, the pairs and pre-generation.")
     parser.add_argument("--sweep", action="store_true", help="Only the matcher's threshold sweep (no websocket).")
     args = parser.parse_args()
     if args.sweep:
@@ -301,11 +340,12 @@ def main() -> None:
             settings.TANKARD_LLM = {**settings.TANKARD_LLM, "CONCURRENCY": 8}
             settings.TANKARD_TURNS_PER_MINUTE = 100000
             load_before = os.getloadavg()[0]
-            results = asyncio.run(_run(fake))
+            results = asyncio.run(_run(fake, quick=args.quick))
             results["load"] = (load_before, os.getloadavg()[0])
     _report(results)
+    _report_hard(results)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+        Path(args.json).write_text(json.dumps(figures(results, argv=sys.argv), indent=1))
 
 
 def _report(results: dict) -> None:
@@ -349,6 +389,75 @@ def _report(results: dict) -> None:
         if phase != "seed":
             for line in row["misses"]:
                 print(f"  miss [{phase}]: {line!r}")
+
+
+
+
+CACHED_P99_TARGET_MS = 15.0
+
+
+def _hard_figures(part: dict) -> tuple[float, float, float]:
+    """Hit rate (%), false hits (% of every line asked, negatives included), cached p99 (ms)."""
+    asked = part["lines"] + part["negatives"]
+    return (100 * part["hits"] / part["lines"], 100 * len(part["false"]) / asked, _pct(part["cached_ms"], 0.99))
+
+
+def _report_hard(results: dict) -> None:
+    print()
+    print("harder set (bench/data/reply_cache_hard.json): each line against its cluster's seed reply alone")
+    print("| part | lines | hits | of which later in a conversation | negatives | false hits | cached p50 / p99 ms |")
+    print("|---|---|---|---|---|---|---|")
+    for name, part in results["hard"].items():
+        hit, false, p99 = _hard_figures(part)
+        print(f"| {name} | {part['lines']} | {part['hits']} ({hit:.1f} %) | {part['later_hits']} of {part['later_lines']} | "
+              f"{part['negatives']} | {len(part['false'])} ({false:.1f} %) | {_pct(part['cached_ms'], 0.5):.1f} / {p99:.1f} |")
+    tune = results["hard"]["tune"]
+    for npc, line, served in tune["false"]:
+        print(f"  false hit [tune] {npc}: {line!r} served the reply of {served}")
+    for npc, line in tune["misses"]:
+        print(f"  miss [tune] {npc}: {line!r}")
+    print("  (the held-out part's misses are not printed: it is read for its figures only)")
+
+
+def figures(results: dict, *, argv: list[str]) -> dict:
+    """The figures in the form `./tankard bench` reads."""
+    import datetime
+    import platform
+
+    rows = results["rows"]
+    paraphrase = [r for p, r in rows.items() if p.startswith("paraphrases")]
+    near = [r for p, r in rows.items() if "near-miss" in p]
+    asked, right = sum(r["lines"] for r in paraphrase), sum(r["right"] for r in paraphrase)
+    near_lines, near_false = sum(r["lines"] for r in near), sum(len(r["false"]) for r in near)
+    own_p99 = _pct(results["own_cached_ms"], 0.99)
+    out = [
+        _figure("own set: paraphrase hits", 100 * right / asked, "%", ">= 80 %", right / asked >= 0.8),
+        _figure("own set: false hits on near-misses", 100 * near_false / near_lines, "%", "<= 1 %", near_false <= 0.01 * near_lines),
+        _figure("own set: cached reply p99", own_p99, "ms", f"< {CACHED_P99_TARGET_MS:g} ms", own_p99 < CACHED_P99_TARGET_MS),
+    ]
+    for name, part in results["hard"].items():
+        hit, false, p99 = _hard_figures(part)
+        label = "harder set, " + name.replace("_", "-")
+        out += [
+            _figure(f"{label}: hits", hit, "%", ">= 80 %", hit >= 80),
+            _figure(f"{label}: false hits", false, "%", "<= 1 %", false <= 1),
+            _figure(f"{label}: cached reply p99", p99, "ms", f"< {CACHED_P99_TARGET_MS:g} ms",
+                    None if p99 != p99 else p99 < CACHED_P99_TARGET_MS),
+        ]
+    load = results["load"]
+    return {
+        "bench": "reply_cache", "figures": out,
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+                   f"load average {load[0]:.1f} before / {load[1]:.1f} after",
+        "command": " ".join([".venv/bin/python", "bench/reply_cache.py", *argv[1:]]),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def _figure(name: str, value: float, unit: str, target: str, met: bool | None) -> dict:
+    value = None if value != value else round(value, 2)  # NaN (nothing was served): no figure
+    return {"name": name, "value": value, "unit": unit, "target": target, "met": None if value is None else met,
+            "baseline": None}
 
 
 if __name__ == "__main__":

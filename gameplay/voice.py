@@ -38,7 +38,7 @@ from . import limits, metrics, services
 from .inspector import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, SentenceGate, check_world, order_given, premise_claimed
 from .rules import clock
-from .world import world_current
+from .world import world_aliases, world_current
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -127,7 +127,8 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
     async def waiting() -> None:  # the same question is with the model for another player: share it
         await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": thinking_line(npc, rng)})
 
-    ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), on_wait=waiting)
+    ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), conversation=last_exchange(prompt),
+                                     on_wait=waiting)
     try:
         if ticket.hit is not None:
             voiced = await _aserve_cached(plan, ticket, send)
@@ -182,6 +183,15 @@ def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> boo
     return not memories_used and not prompt.tokens.get("memories") and not prompt.tokens.get("recent")
 
 
+def last_exchange(prompt: PromptResult) -> tuple[str, str]:
+    """(the player's line, the NPC's reply) of the last exchange in the prompt, "" where there is none:
+    what a later line may point back at (`llm.reply_cache.followup`)."""
+    messages = prompt.messages
+    reply = messages[-2]["content"] if len(messages) >= 3 and messages[-2]["role"] == "assistant" else ""
+    line = messages[-3]["content"] if reply and len(messages) >= 4 and messages[-3]["role"] == "user" else ""
+    return line, reply
+
+
 def _reply_match_begin(request: ReplyCacheRequest) -> None:
     """Begin deciding which question the line asks (`llm.reply_cache.reply_match_begin`), so that a
     new phrasing's embedding runs while the prompt is built, not after."""
@@ -202,7 +212,7 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
         persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
-        game_id=plan.game_id, client_id=plan.client_id,
+        aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id,
     )
 
 

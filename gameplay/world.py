@@ -3,6 +3,7 @@ every game; reloaded when an editor changes it (a version stamp in the cache say
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -12,6 +13,8 @@ from types import MappingProxyType
 
 from django.core.cache import cache
 
+from llm.lru import BoundedLRU
+from llm.reply_cache import Aliases
 from npcs.persona import NpcDef
 from npcs.selectors import npc_definitions_all
 
@@ -302,3 +305,34 @@ def world_changed() -> None:
     except Exception:
         logger.warning("world stamp not stored", exc_info=True)
     _holder.world = None
+
+
+def world_aliases(world: World, npc_slug: str) -> Aliases:
+    """The world's names for its people, places and things, for the reply cache to read a line by (an
+    NPC by first or full name or role; the addressed one is "you"); made once per world and NPC."""
+    found = _aliases.get((world.stamp, npc_slug))
+    if found is None:
+        found = _aliases_of(world, npc_slug)
+        _aliases.put((world.stamp, npc_slug), found)
+    return found
+
+
+_aliases: BoundedLRU = BoundedLRU(64)  # (world stamp, NPC) -> Aliases
+
+
+def _aliases_of(world: World, npc_slug: str) -> Aliases:
+    groups, own = [], ()
+    for npc in world.npcs.values():
+        names = (npc.name, npc.name.split()[0], re.split(r" of | in | and ", npc.role)[0].split()[-1])
+        if npc.slug == npc_slug:
+            own = names
+        else:
+            groups.append((f"npc:{npc.slug}", names))
+    groups += [(f"item:{item.slug}", (item.name, *item.aliases)) for item in world.items.values()]
+    within = []
+    for place in world.locations.values():
+        groups.append((f"place:{place.slug}", (place.name.removeprefix("The "), *place.aliases)))
+        for feature in place.features:
+            groups.append((f"thing:{feature.slug}", (feature.name.removeprefix("the "), *feature.aliases)))
+            within.append((f"thing:{feature.slug}", f"place:{place.slug}"))
+    return Aliases(groups=tuple(groups), own=own, within=tuple(within))

@@ -4,12 +4,17 @@ A reply is reused only for the same NPC (id and persona version), the same conte
 (mood, relationship tier, part of the day, and every fact of the prompt's situation; the day too
 when today's rumours were in it) and the same question: either one of the canonical tavern
 questions, matched by an embedding search over exemplars that a word guard must confirm, or the
-very same words. Replies that drew on the player's memories or the conversation so far, proposed
-game actions, or fell back are never kept. See docs/benchmarks.md, "Reply cache".
+same concepts (a line's signature: synonyms, idioms, typing slips and the world's names read as
+one), or the very same words. Replies that drew on the player's memories or the conversation so
+far, proposed game actions, or fell back are never kept; a later line in a conversation is
+answered from the cache only when it stands alone (`followup.py`). See docs/reply_cache.md.
 
     questions.py  the canonical questions and their exemplar phrasings
     lexicon.py    the words that change a question's meaning (the guard's classes)
-    matcher.py    line -> question: guard, nearest exemplar, score and margin
+    matcher.py    line -> question: guard, nearest exemplar, score and margin; else the signature
+    signature.py  a line's concepts (its signature), and the world's names as plain values (Aliases)
+    wordlists.py  slang, idioms, words that change nothing, groups of words that ask the same thing
+    followup.py   whether a later line stands alone, or hangs on the conversation
     keys.py       the request's plain values and the context fingerprint
     slots.py      player's name and time words as slots, filled on reuse
     levels.py     in-process LRU, Django cache (Redis), database; promotion; generations
@@ -19,7 +24,9 @@ game actions, or fell back are never kept. See docs/benchmarks.md, "Reply cache"
 """
 from .keys import ReplyCacheRequest, persona_digest
 from .levels import CachedReply, memory_clear
-from .matcher import QuestionMatch, index_warm, question_match
+from .followup import follow_up_reason
+from .matcher import QuestionMatch, index_warm, question_match, signature_match
+from .signature import Aliases, signature
 from .questions import QUESTIONS, Question
 from .services import (
     CacheTicket,
@@ -36,7 +43,7 @@ from .services import (
 )
 
 __all__ = [
-    "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
+    "Aliases", "follow_up_reason", "signature", "signature_match", "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
     "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_flag", "reply_cache_purge",
     "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "reply_match_begin", "question_match", "index_warm", "memory_clear",
 ]

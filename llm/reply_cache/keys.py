@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from llm.prompts import Situation
 
+from .signature import Aliases
 from .slots import PLAYER
 
 # Situation fields left out of the fingerprint, because slots carry them (time_label: the part of
@@ -35,6 +36,7 @@ class ReplyCacheRequest:
     day: int
     time_words: tuple[tuple[str, str], ...] = ()  # ("bell", "third bell of morning"), ("day_name", "Moonday") ...
     others: tuple[str, ...] = ()  # name words of the other NPCs: a line naming them is its own question
+    aliases: Aliases = Aliases()  # the world's names for its people, places and things (one concept each)
     game_id: str = ""
     client_id: str | None = None
 

@@ -7,8 +7,10 @@ negation, request, number, name or unknown content word. The nearest-neighbour s
 embeds the line and scores each question by its closest exemplar; the nearest question must be
 one the guard let through, close enough (`MIN_SCORE`) and clear of the runner-up (`MIN_MARGIN`).
 A line whose content words are exactly an exemplar's needs no embedding (the guard already holds).
-Lines that match no question are keyed by their normalised text, so only a repeat of the very
-same words (give or take case, punctuation, contractions and a vocative) can share a reply.
+Lines that match no question are keyed by what they ask (`signature_match`, `signature.py`): two
+lines with the same concepts share a reply ("how mutch is a rooom" and "What's a room go for?"); a
+line whose concepts are exactly a canonical exemplar's asks that question ("who r u"). A line with no
+concept left is keyed by its normalised text, so only a repeat of the very same words can share it.
 The thresholds are measured, not guessed: docs/benchmarks.md, "Reply cache".
 
 A decision that took an embedding is also kept in the Django cache (Redis in production), under
@@ -36,7 +38,8 @@ from llm import embeddings
 from llm.lru import BoundedLRU
 
 from .lexicon import Word, line_words, normalise, strip_vocatives
-from .questions import QUESTIONS, Question
+from .questions import QUESTIONS, QUESTIONS_BY_KEY, Question
+from .signature import Aliases, exemplar_signatures, signature, signature_warm
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +153,31 @@ def _shared_put(shared: str, found: QuestionMatch) -> None:
         cache.set(shared, dataclasses.asdict(found), settings.TANKARD_REPLY_CACHE["SHARED_TTL"])
     except Exception:
         logger.warning("reply cache: shared match decisions unavailable", exc_info=True)
+
+
+def signature_match(found: QuestionMatch, line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases()) -> QuestionMatch:
+    """`found` (the canonical decision) when it is a canonical question; else the question the line's
+    signature asks: a canonical one when the signature is an exemplar's, or the signature's own key.
+    A line with nothing distinctive keeps its text key."""
+    if found.question is not None:
+        return found
+    key = (line, names, aliases.digest)
+    decided = _signatures.get(key)
+    if decided is None:
+        decided = _signature_decide(found, line, names, aliases)
+        _signatures.put(key, decided)
+    return decided
+
+
+def _signature_decide(found: QuestionMatch, line: str, names: tuple[str, ...], aliases: Aliases) -> QuestionMatch:
+    sig = signature(line, names=names, aliases=aliases)
+    if sig.empty:
+        return found
+    canonical = exemplar_signatures().get(sig.full_key())
+    if canonical is not None:
+        return _matched(QUESTIONS_BY_KEY[canonical], line, names, score=1.0, margin=1.0, reason="match:exemplar-signature")
+    return QuestionMatch(key=sig.key(), question=None, prompt_line=line, score=found.score, margin=found.margin,
+                         reason=f"signature ({found.reason})")
 
 
 def text_key(line: str, *, names: tuple[str, ...] = ()) -> str:
@@ -273,11 +301,14 @@ def _index() -> _Index:
 
 
 def index_warm() -> None:
-    """Embed the exemplars now (a background job's first step), not on a player's first line."""
+    """Embed the exemplars now (a background job's first step), not on a player's first line; and
+    read the signature's word lists."""
     _index()
+    signature_warm()
 
 
 _matches: BoundedLRU = BoundedLRU(MATCH_CACHE_SIZE)  # a line seen before costs no embedding
+_signatures: BoundedLRU = BoundedLRU(MATCH_CACHE_SIZE)  # and no second reading of its words
 _undecided: BoundedLRU = BoundedLRU(64)  # lines the quick check left to the embedding: their words are read once
 _early: BoundedLRU = BoundedLRU(64)  # decisions begun ahead of the ask (`question_match_begin`)
 _early_lock = threading.Lock()

@@ -24,7 +24,8 @@ from . import levels
 from .flight import flight_land, flight_lead, flight_running
 from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
-from .matcher import QuestionMatch, question_match, question_match_begin, question_match_quick
+from .followup import follow_up_reason
+from .matcher import QuestionMatch, question_match, question_match_begin, question_match_quick, signature_match
 from .questions import QUESTIONS
 from .slots import slots_fill, slots_make
 
@@ -41,6 +42,7 @@ class CacheTicket:
     key: str = ""
     hit: CachedReply | None = None
     flight: asyncio.Event | None = None
+    keep: bool = False  # a reply made for this line may be kept for others (its prompt held no conversation)
 
     @property
     def cacheable(self) -> bool:
@@ -48,8 +50,9 @@ class CacheTicket:
 
     @property
     def prompt_line(self) -> str | None:
-        """The words to put to the model: the canonical question when the line asks one."""
-        return self.match.prompt_line if self.match is not None else None
+        """The words to put to the model: the canonical question when the line asks one and the
+        reply will be kept; a later line's own words otherwise."""
+        return self.match.prompt_line if self.match is not None and self.keep else None
 
     @property
     def source(self) -> str:
@@ -75,15 +78,20 @@ def reply_match_begin(request: ReplyCacheRequest) -> None:
         question_match_begin(request.line, names=request.names, others=request.others)
 
 
-async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool,
+async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool, conversation: tuple[str, str] | None = None,
                             on_wait: Callable[[], Awaitable[None]] | None = None) -> CacheTicket:
     """Look the line up; on a miss the ticket leads its key's single flight (close it with
     `reply_cache_close`). A line asked while an identical one is with the model waits for it,
-    calling `on_wait` first (to show the player a thinking line)."""
-    if not cacheable or not _enabled():
+    calling `on_wait` first (to show the player a thinking line).
+
+    `cacheable`: the reply's prompt holds nothing of this player's (no memories, no turns before):
+    its reply may be served from the cache and kept for others. Otherwise `conversation` is the last
+    exchange, (the player's line, the NPC's reply), and the line may still be answered from the
+    cache when it stands alone (`followup.py`); a reply made for it is never kept."""
+    if not _enabled() or (not cacheable and conversation is None):
         return CacheTicket(request=request)
     try:
-        return await _aopen(request, on_wait)
+        return await _aopen(request, on_wait, keep=cacheable, conversation=conversation)
     except asyncio.CancelledError:
         raise
     except Exception:  # the cache must never cost a player their reply
@@ -91,10 +99,14 @@ async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool,
         return CacheTicket(request=request)
 
 
-async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[None]] | None) -> CacheTicket:
+async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[None]] | None, *, keep: bool,
+                 conversation: tuple[str, str] | None) -> CacheTicket:
     match = question_match_quick(request.line, names=request.names, others=request.others)
     if match is None:  # an embedding: a model forward pass, off the event loop
         match = await asyncio.to_thread(question_match, request.line, names=request.names, others=request.others)
+    match = signature_match(match, request.line, names=request.names, aliases=request.aliases)
+    if not keep and _follows_up(request, match, conversation):
+        return CacheTicket(request=request)
     context = context_of(request.situation, part=request.part, day=request.day)
     key = entry_key(npc_id=request.npc_id, persona_version=request.persona_version, persona_digest=request.persona_digest,
                     context=context, question=match.key)
@@ -103,7 +115,7 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
         hit, level = await database_sync_to_async(levels.level_get, thread_sensitive=False)(key, npc_id=request.npc_id)
         if hit is not None:
             metrics.cache_lookup_observed(level=level)
-            return CacheTicket(request=request, match=match, context=context, key=key, hit=hit)
+            return CacheTicket(request=request, match=match, context=context, key=key, hit=hit, keep=keep)
         running = flight_running(key)
         if running is None or waited:
             break
@@ -112,7 +124,19 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
         await running.wait()
         waited = True
     metrics.cache_lookup_observed(level=None)
-    return CacheTicket(request=request, match=match, context=context, key=key, flight=flight_lead(key))
+    if not keep:  # its reply will not be kept: nobody is to wait for it
+        return CacheTicket(request=request, match=match, context=context, key=key)
+    return CacheTicket(request=request, match=match, context=context, key=key, flight=flight_lead(key), keep=True)
+
+
+def _follows_up(request: ReplyCacheRequest, match: QuestionMatch, conversation: tuple[str, str] | None) -> bool:
+    """Whether a later line hangs on the conversation (then the cache must not answer it)."""
+    previous_line, previous_reply = conversation or ("", "")
+    reason = follow_up_reason(request.line, previous_reply=previous_reply, previous_line=previous_line,
+                              names=request.names, aliases=request.aliases, canonical=match.question is not None)
+    if reason is not None:
+        logger.debug("reply cache: %r follows the conversation (%s)", request.line, reason)
+    return reason is not None
 
 
 def reply_cache_close(ticket: CacheTicket) -> None:
@@ -128,7 +152,7 @@ def reply_cache_keep(ticket: CacheTicket, *, text: str, source: str, storable: b
 
     `storable` is False for replies that proposed game actions."""
     entry_id: int | None = None
-    if ticket.request is not None and ticket.hit is None and ticket.cacheable and source == "llm" and storable and text.strip():
+    if ticket.request is not None and ticket.hit is None and ticket.keep and ticket.cacheable and source == "llm" and storable and text.strip():
         try:
             stored = _store(ticket, text, source="llm")
             levels.level_put(ticket.key, stored, npc_id=ticket.request.npc_id)
@@ -155,7 +179,7 @@ def _record(ticket: CacheTicket, source: str, stored_id: int | None) -> None:
         entry_id = _count_served(ticket.hit.entry_id) if ticket.hit is not None else stored_id
         ReplyServe.objects.create(game_id=request.game_id, client_id=request.client_id or "", npc_slug=request.npc,
                                   npc_name=request.npc_name, source=source, entry_id=entry_id)
-        if ticket.cacheable:
+        if ticket.keep and ticket.cacheable:  # what players ask in a context, for pre-generation: first lines only
             _count_demand(ticket)
 
 

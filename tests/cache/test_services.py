@@ -260,14 +260,16 @@ async def test_replies_that_drew_on_memories__are_not_kept_nor_served(fake_llm, 
     assert "Bob" in system and "Mira" in system
 
 
-async def test_a_line_later_in_a_conversation__is_neither_served_nor_kept(fake_llm, new_player):
-    """The conversation so far is in that prompt: a reply to it belongs to that conversation."""
+async def test_a_line_later_in_a_conversation__is_served_when_it_stands_alone_and_never_kept(fake_llm, new_player):
+    """The conversation so far is in that prompt: a reply made for it belongs to that conversation and
+    is never kept; but a later line that stands alone may be answered with a reply kept before."""
     _, alice = await new_player()
     _, bob = await new_player()
     await ask(alice, "What is your name?")
     await ask(bob, "Hello there!")
     entries = await ReplyCacheEntry.objects.acount()
-    assert final(await ask(bob, "What's your name?"))["source"] == "llm"
+    assert final(await ask(bob, "What's your name?"))["source"] == "cache"
+    assert final(await ask(bob, "Who was here before you?"))["source"] == "llm"
     assert await ReplyCacheEntry.objects.acount() == entries
 
 
