@@ -1,15 +1,13 @@
-"""The prompt inspector: exactly the messages an NPC reply is (or would be) given, with each chosen
-memory's scores and why it was chosen. Reports of real replies are kept a day in the cache, keyed by
-game and message id; the staff page and `manage.py show_prompt` read them."""
+"""The prompt inspector's reports: exactly the messages an NPC reply was given, with each chosen
+memory's scores and why it was chosen, as plain values. Reports of real replies are kept a day in the
+cache, keyed by game and message id; the staff page reads them (`selectors.prompt_report_now` builds
+one for a line not said)."""
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
 
 from django.core.cache import cache
-
-from . import services
-from .world import world_current
 
 logger = logging.getLogger(__name__)
 REPORT_SECONDS = 24 * 60 * 60
@@ -46,12 +44,3 @@ def prompt_report_kept(*, game_id: str, client_id: str | None) -> dict | None:
         return cache.get(_key(game_id, client_id))
     except Exception:
         return None
-
-
-def prompt_report_now(*, game_id: str, npc: str, line: str) -> dict:
-    """The prompt the NPC would be given for this line now (nothing is changed: memories are not marked used)."""
-    from .voice import prompt_inspect
-
-    plan = services.say_plan_inspect(game_id=game_id, npc=npc, text=line)
-    prompt, recalled, _ = prompt_inspect(plan, world_current().npcs[plan.npc], mark_used=False)
-    return prompt_report(prompt, recalled)
