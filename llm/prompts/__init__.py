@@ -4,14 +4,14 @@ Pure functions: the caller (npcs, memory, gameplay) turns its models into the fr
 defined here, and `build_npc_messages` turns those into chat messages that always fit the
 context window.
 
-    values.py  Persona, Situation, Turn, Memory, PromptBudget, PromptResult
+    values.py  Persona, Situation, Turn, Memory, INSTRUCTIONS, PromptBudget, PromptResult
     tokens.py  count_tokens (measured with the model's vocabulary), truncation
-    render.py  the instructions and how each section reads
+    render.py  how each section reads
     build.py   build_npc_messages: fitting the sections to the budget
 """
 from llm.prompts.build import build_npc_messages
 from llm.prompts.narration import build_narration_messages
-from llm.prompts.render import INSTRUCTIONS, render_instructions, sanitize
+from llm.prompts.render import render_instructions, sanitize
 from llm.prompts.tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMER,
@@ -21,7 +21,7 @@ from llm.prompts.tokens import (
     truncate_to_tokens,
     warm_tokenizer,
 )
-from llm.prompts.values import Memory, Persona, PromptBudget, PromptResult, Situation, Turn
+from llm.prompts.values import INSTRUCTIONS, Memory, Persona, PromptBudget, PromptResult, Situation, Turn
 
 __all__ = [
     "Persona", "Situation", "Turn", "Memory", "PromptBudget", "PromptResult", "build_npc_messages",
