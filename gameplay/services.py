@@ -29,7 +29,7 @@ from llm.actions import ProposedAction
 from llm.lru import BoundedLRU
 from memory.facts import player_name_in
 from llm.prompts import Situation
-from tankard_site.queries import CompiledQuery
+from tankard_db.queries import CompiledQuery
 
 from .rules import clock, engine, proposals, talk
 from .rules.context import NpcMind, Refusal, TurnContext

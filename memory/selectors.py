@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from llm import embeddings
-from tankard_site.queries import CompiledQuery
+from tankard_db.queries import CompiledQuery
 
 from .archive import archive_unpack
 from .conf import memory_config

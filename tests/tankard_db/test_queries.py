@@ -9,7 +9,7 @@ from django.db.models import OuterRef, Subquery
 
 from gameplay import services
 from gameplay.models import Game, Turn
-from tankard_site.queries import CompiledQuery
+from tankard_db.queries import CompiledQuery
 
 pytestmark = pytest.mark.django_db
 
