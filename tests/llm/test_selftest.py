@@ -3,7 +3,6 @@ every prompt: a broken build is reported in plain words, at start and in /ht/, a
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 import urllib.request
@@ -15,14 +14,9 @@ from llm import local_server
 from llm.local_server import LocalModelSupervisor, exit_described
 from llm.selftest import SelfTest, backend_selftest, model_selftest, reply_garbled, selftest_advice, selftest_problem, selftest_record
 from tests.llm.fake_openai import Hang, Reply
+from tests.llm.local_model import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
