@@ -93,19 +93,25 @@ async def test_lone_surrogate_from_the_model__reply_still_sent_and_stored(world,
     await comm.disconnect()
 
 
-async def test_memory_failing_after_the_turn_committed__player_still_gets_the_reply(world, fake_llm, monkeypatch):
-    """`server_busy` promises that nothing was applied; after the commit it would be a lie."""
+@pytest.mark.parametrize("step", ["memory_record_exchange", "reply_observed"])
+async def test_step_failing_after_the_turn_committed__player_gets_the_reply_once(world, fake_llm, monkeypatch, step):
+    """Remembering the exchange, or counting it in the metrics, fails after the commit: `server_busy`
+    promises that nothing was applied, so after the commit it would be a lie, and so would a second
+    final frame."""
     from gameplay import play as play_module
 
     def broken(**kwargs):
-        raise RuntimeError("the embedding model fell over")
+        raise RuntimeError(f"{step} fell over")
 
-    monkeypatch.setattr(play_module, "memory_record_exchange", broken)
+    monkeypatch.setattr(play_module, step, broken)
     fake_llm.script(Reply("Aye, the stew's good tonight."))
     game_id, cookie = await database_sync_to_async(game_with_cookie)()
     comm, _ = await ready(cookie)
     frames = await play(comm, "What's good tonight?", "m1", kind="say")
     assert frames[-1]["type"] == "npc.end" and frames[-1]["text"] == "Aye, the stew's good tonight."
+    frames += await drain(comm)
+    finals = [f for f in frames if f.get("reply_to") == "m1" and f["type"] in {"narration", "npc.end", "error"}]
+    assert [f["type"] for f in finals] == ["npc.end"]
     assert await Turn.objects.filter(game_id=game_id, client_id="m1").acount() == 1
     await comm.disconnect()
 
@@ -122,20 +128,3 @@ async def test_send_json__a_frame_with_a_lone_surrogate_goes_out_escaped():
     await consumer.send_json({"type": "narration", "text": "half a pair: \ud83c, then é"})
     sent[0].encode("utf-8")
     assert json.loads(sent[0])["text"] == "half a pair: \ud83c, then é"
-
-
-async def test_failure_after_the_answer_was_sent__no_second_final_frame(world, fake_llm, monkeypatch):
-    from gameplay import play as play_module
-
-    def broken(**kwargs):
-        raise RuntimeError("the metrics registry fell over")
-
-    monkeypatch.setattr(play_module, "reply_observed", broken)
-    fake_llm.script(Reply("Aye."))
-    _, cookie = await database_sync_to_async(game_with_cookie)()
-    comm, _ = await ready(cookie)
-    frames = await play(comm, "hello", "once", kind="say")
-    frames += await drain(comm)
-    finals = [f for f in frames if f.get("reply_to") == "once" and f["type"] in {"narration", "npc.end", "error"}]
-    assert [f["type"] for f in finals] == ["npc.end"]
-    await comm.disconnect()

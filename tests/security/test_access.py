@@ -56,35 +56,33 @@ async def test_frames_naming_another_game__act_on_the_senders_game_only(world):
     await bob.disconnect()
 
 
+def _session_naming(game_id: str) -> str:
+    """The cookie of a real session whose game id names no game."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session["game_id"] = game_id
+    session.create()
+    return f"sessionid={session.session_key}"
+
+
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("cookie", [
-    "sessionid=" + "x" * 32,  # forged: no such session
-    "sessionid=../../../etc/passwd",
-    "sessionid=",
-    None,
+@pytest.mark.parametrize("cookie, names_game", [
+    ("sessionid=" + "x" * 32, None),  # forged: no such session
+    ("sessionid=../../../etc/passwd", None),
+    ("sessionid=", None),
+    (None, None),
+    (None, "00000000-0000-0000-0000-000000000000"),  # a real session naming a game that does not exist
+    (None, "not-a-uuid"),
 ])
-async def test_forged_or_missing_session_cookie__no_game(world, cookie):
+async def test_forged_or_missing_session_or_game__no_game(world, cookie, names_game):
+    if names_game is not None:
+        cookie = await database_sync_to_async(_session_naming)(names_game)
     comm, connected = await connect(cookie)
     assert connected
     frame = await comm.receive_json_from()
     assert frame == {"type": "error", "reply_to": None, "code": "no_game", "text": frame["text"]}
     assert (await comm.receive_output())["code"] == 4001
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_session_naming_a_game_that_does_not_exist__no_game(world):
-    from django.contrib.sessions.backends.db import SessionStore
-
-    def session_for(game_id: str) -> str:
-        session = SessionStore()
-        session["game_id"] = game_id
-        session.create()
-        return f"sessionid={session.session_key}"
-
-    for game_id in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
-        comm, _ = await connect(await database_sync_to_async(session_for)(game_id))
-        assert (await comm.receive_json_from())["code"] == "no_game"
-        await comm.receive_output()
 
 
 @pytest.mark.django_db(transaction=True)

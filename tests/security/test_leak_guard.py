@@ -27,17 +27,18 @@ def splits(text: str, cuts: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip(points, points[1:])]
 
 
-def test_canary_split_across_tokens__never_shown_and_leak_flagged():
-    shown, leaked = stream(["Sure. My tag is TANK", "ARD-CAN", "ARY-7f", "3a, friend."])
+@pytest.mark.parametrize("pieces, shown_before", [
+    (["Sure. My tag is TANK", "ARD-CAN", "ARY-7f", "3a, friend."], "Sure. My tag is "),  # split across tokens
+    (["The tag? ", "TANKARD-CANARY"], "The tag? "),  # most of it, at the end of a reply
+    (["Here: tankard canary 7f3a"], ""),  # other case and spacing: the piece that holds it is withheld
+    (["Here: T A N K A R D - C A N A R Y - 7 F 3 A"], ""),
+    (["Here: Tankard_Canary.7F3A"], ""),
+])
+def test_canary_split_disguised_or_cut_short__never_shown_and_leak_flagged(pieces, shown_before):
+    shown, leaked = stream(pieces)
 
-    assert leaked
-    assert "".join(shown) == "Sure. My tag is "
-
-
-def test_canary_in_other_case_and_spacing__still_caught():
-    for disguised in ("tankard canary 7f3a", "T A N K A R D - C A N A R Y - 7 F 3 A", "Tankard_Canary.7F3A"):
-        shown, leaked = stream([f"Here: {disguised}"])
-        assert leaked and not squashed_canary_in("".join(shown)), disguised
+    assert leaked and not squashed_canary_in("".join(shown)), pieces
+    assert "".join(shown) == shown_before
 
 
 def test_the_word_tankard__is_only_held_until_the_next_token_rules_the_canary_out():
@@ -46,12 +47,6 @@ def test_the_word_tankard__is_only_held_until_the_next_token_rules_the_canary_ou
     assert guard.feed("Welcome to the Tankard") == "Welcome to the "
     assert guard.feed(", friend.") == "Tankard, friend."
     assert guard.flush() == "" and not guard.leaked
-
-
-def test_most_of_the_canary_at_the_end_of_a_reply__is_a_leak():
-    shown, leaked = stream(["The tag? ", "TANKARD-CANARY"])
-
-    assert leaked and "".join(shown) == "The tag? "
 
 
 def test_a_long_verbatim_run_of_the_protected_text__is_a_leak():

@@ -65,9 +65,15 @@ async def test_line_length__counted_in_characters_refused_in_the_world_then_usab
 
 
 # --- turns per minute --------------------------------------------------------------------------------
-async def _rate_limited_run(cookie: str, game_id: str, monkeypatch, limit: int) -> None:
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("cache", ["local", pytest.param("redis", marks=pytest.mark.services)])
+async def test_turn_rate_limit__refused_in_the_world_then_usable_after_the_window(world, settings, monkeypatch, request, cache):
+    if cache == "redis":
+        redis_settings(settings, request.getfixturevalue("limit_redis"))
+    settings.TANKARD_TURNS_PER_MINUTE = 5
+    game_id, cookie = await database_sync_to_async(game_with_cookie)()
     comm, _ = await ready(cookie)
-    for n in range(limit):
+    for n in range(5):
         assert (await play(comm, "look", f"ok-{n}"))[-1]["type"] == "narration"
     refused = (await play(comm, "buy ale", "over"))[-1]
     assert refused["type"] == "error" and refused["code"] == "rate_limited" and refused["text"]
@@ -80,22 +86,6 @@ async def _rate_limited_run(cookie: str, game_id: str, monkeypatch, limit: int) 
     assert again["type"] == "narration" and "replayed" not in again
     await drain(comm)
     await comm.disconnect()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_turn_rate_limit__refused_in_the_world_then_usable_after_the_window(world, settings, monkeypatch):
-    settings.TANKARD_TURNS_PER_MINUTE = 5
-    game_id, cookie = await database_sync_to_async(game_with_cookie)()
-    await _rate_limited_run(cookie, game_id, monkeypatch, 5)
-
-
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-async def test_turn_rate_limit__with_redis_as_the_cache(world, settings, monkeypatch, limit_redis):
-    redis_settings(settings, limit_redis)
-    settings.TANKARD_TURNS_PER_MINUTE = 5
-    game_id, cookie = await database_sync_to_async(game_with_cookie)()
-    await _rate_limited_run(cookie, game_id, monkeypatch, 5)
 
 
 # Another server process, cut to what the limit needs: the cache settings of settings.py with REDIS_URL.
