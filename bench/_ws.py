@@ -1,7 +1,6 @@
-"""Shared parts of the LLM benchmarks (`llm_ttft.py`, `look_latency.py`): a throwaway game server
-(`manage.py run` on a fresh SQLite file in a temp dir, stopped with its process group on exit),
-fresh games over plain HTTP, a websocket player that timestamps every frame as it arrives, and
-percentiles and Markdown tables. Loopback only; every wait is bounded."""
+"""Shared parts of the LLM benchmarks (`llm_ttft.py`, `look_latency.py`): fresh games over plain
+HTTP, a websocket player that timestamps every frame as it arrives, and percentiles and Markdown
+tables (the servers they play against are in `_servers.py`). Loopback only; every wait is bounded."""
 from __future__ import annotations
 
 import asyncio
@@ -10,12 +9,8 @@ import json
 import os
 import re
 import shlex
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +20,6 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL_TYPES = {"narration", "npc.end", "error"}
-SERVER_START_TIMEOUT = 60.0
 
 
 def command_line() -> str:
@@ -38,12 +32,6 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def check_loopback(url: str) -> None:
     host = urlsplit(url).hostname or ""
     if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
@@ -54,84 +42,6 @@ def machine_load() -> str:
     """The load averages and core count, to print beside the numbers."""
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores"
-
-
-# --- the game server ---------------------------------------------------------------------------------
-class GameServer:
-    """`manage.py migrate` then `manage.py run --no-local-model` on a fresh SQLite file in a temp dir,
-    in its own process group (stopped, with anything it started, by `stop()` or on leaving the
-    `with`, which also removes the temp dir unless the run failed)."""
-
-    def __init__(self, *, llm_base_url: str, model: str, env: dict[str, str] | None = None) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="tankard-bench-"))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.workdir / "server.log"
-        self.env = dict(os.environ, TANKARD_SQLITE_PATH=str(self.workdir / "game.sqlite3"), OPENAI_BASE_URL=llm_base_url,
-                        OPENAI_API_KEY="bench", TANKARD_LLM_MODEL=model, PYTHONUNBUFFERED="1", **(env or {}))
-        for production_part in ("DATABASE_URL", "REDIS_URL"):
-            self.env.pop(production_part, None)
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def sqlite_path(self) -> str:
-        return self.env["TANKARD_SQLITE_PATH"]
-
-    def start(self) -> GameServer:
-        done = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=300)
-        if done.returncode:
-            raise RuntimeError(f"migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-local-model"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the game server exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"the game server did not open port {self.port}:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def __enter__(self) -> GameServer:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, exc_type, *exc: object) -> None:
-        self.stop()
-        if exc_type is None or exc_type is KeyboardInterrupt:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        else:
-            print(f"the game server's files are kept in {self.workdir}", file=sys.stderr)
 
 
 # --- games and players ---------------------------------------------------------------------------------

@@ -254,12 +254,16 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=CANDIDATES, help="candidates to run")
     parser.add_argument("--python", action="append", default=[], metavar="NAME=PATH",
                         help="run candidate NAME with another interpreter")
-    parser.add_argument("--json", action="store_true", help="also print raw results as JSON")
+    parser.add_argument("--json", help="write the figures here, for ./tankard bench (bench/report.py)")
+    parser.add_argument("--raw", action="store_true", help="also print raw results as JSON")
     args = parser.parse_args()
 
     if args.worker:
         print(json.dumps(worker(args.worker, json.loads(args.opts))))
         return
+
+    sys.path.insert(0, str(ROOT))
+    from bench import report as bench_report  # the machine's load is taken now, before the candidates run
 
     pythons = dict(item.split("=", 1) for item in args.python)
     opts = {"tokenizer": tokenizer_path()}
@@ -298,8 +302,29 @@ def main() -> None:
             print(f"- {r['name']}: Python {r['python']}, dim {r['dim']}, RSS before load "
                   f"{r['rss_before_mb']:.0f} MB, batched vs one-at-a-time max |diff| "
                   f"{r['batch_vs_single_max_diff']:.1e}")
-    if args.json:
+    if args.raw:
         print(json.dumps(results, indent=1))
+    bench_report.write(args.json, "embeddings", figures(results))
+
+
+def figures(results: list[dict]) -> list[dict]:
+    """The targets of the embedding model, for the engine the game runs where the local extra is
+    installed (llama.cpp), the numpy engine's time in the same run as its baseline."""
+    from bench import report as bench_report
+
+    ran = {r["name"]: r for r in results if "error" not in r}
+    engine = ran.get("llama-minilm") or ran.get("numpy-minilm")
+    if engine is None:
+        return []
+    numpy = ran.get("numpy-minilm") if engine["name"] != "numpy-minilm" else None
+    name = engine["name"]
+    return [
+        bench_report.figure(f"{name}: load", engine["load_s"], "s", "< 1 s"),
+        bench_report.figure(f"{name}: one short line, one per call" + (" (baseline: the numpy engine)" if numpy else ""),
+                            engine["single_ms"], "ms", "< 20 ms", baseline=numpy["single_ms"] if numpy else None),
+        bench_report.figure(f"{name}: peak RSS of the whole process", engine["peak_rss_mb"], "MB", "< 250 MB"),
+        bench_report.figure(f"{name}: paraphrase partner found first (retrieval top-1)", 100 * engine["retrieval_top1"], "%"),
+    ]
 
 
 if __name__ == "__main__":

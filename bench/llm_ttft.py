@@ -65,9 +65,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import report as bench_report  # noqa: E402
+from bench._servers import GameServer, free_port  # noqa: E402
 from bench._ws import (  # noqa: E402
-    GameServer, Player, check_loopback, command_line, free_port, machine_load, markdown_table, ms, new_game, percentile,
-    stop_on_sigterm,
+    Player, check_loopback, command_line, machine_load, markdown_table, ms, new_game, percentile, stop_on_sigterm,
 )
 
 TARGET = 0.005  # seconds the game may add to time to first token, at the median (issue #3)
@@ -126,7 +127,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--whole-replies", action="store_true",
                         help="read every reply to its end (default: stop at the first token, then wait for the model to be idle)")
     parser.add_argument("--timeout", type=float, default=120.0, help="longest wait for one reply, seconds")
-    parser.add_argument("--json", help="also write the samples to this file")
+    parser.add_argument("--json", help="write the figures here, for ./tankard bench (bench/report.py)")
+    parser.add_argument("--raw", help="write every sample here")
     args = parser.parse_args(argv)
     if args.url and not (args.llm_url and args.sqlite) or args.url and args.fake:
         parser.error("--url needs --llm-url and --sqlite, and cannot be used with --fake")
@@ -322,7 +324,9 @@ def report(args: argparse.Namespace, samples: list[Sample], fake) -> dict:
     if args.whole_replies:
         print(f"\nreply sources through the game: {', '.join(sorted({s.source for s in counted if s.way == 'game'}))}")
     summary = {"command": command_line(), "load": machine_load(), "median_overhead_ms": overhead * 1000,
-               "paired_median_ms": statistics.median(paired) * 1000, "samples": [s.__dict__ for s in samples]}
+               "paired_median_ms": statistics.median(paired) * 1000, "samples": [s.__dict__ for s in samples],
+               "straight_median_ms": statistics.median(by_way["straight"]) * 1000,
+               "game_median_ms": statistics.median(by_way["game"]) * 1000}
     if fake is not None:
         summary["identical_bodies"] = bodies_identical(fake, [s.line for s in samples if s.way == "game"])
         print(f"request bodies identical both ways (fake server's record): {summary['identical_bodies']} of "
@@ -330,10 +334,24 @@ def report(args: argparse.Namespace, samples: list[Sample], fake) -> dict:
         print("\n" + split_table(args, counted, fake.arrivals))
     low, high = median_interval(paired)
     summary["paired_median_ci95_ms"] = [low * 1000, high * 1000]
-    verdict = "met" if high < TARGET else "MISSED" if low > TARGET else "cannot tell at this noise (run more turns, or --fake)"
+    summary["met"] = True if high < TARGET else False if low > TARGET else None
+    verdict = {True: "met", False: "MISSED", None: "cannot tell at this noise (run more turns, or --fake)"}[summary["met"]]
     print(f"\ngame − straight per line: median {ms(statistics.median(paired))} ms, 95% interval {ms(low)} to {ms(high)} ms "
           f"(bootstrap over lines)\ntarget (the game adds under {TARGET * 1000:g} ms at the median): {verdict}; {machine_load()}")
     return summary
+
+
+def figures(args: argparse.Namespace, summary: dict) -> list[dict]:
+    """The table's figures: through the game against straight to the model server, in the same run."""
+    low, high = summary["paired_median_ci95_ms"]
+    model = "the fake model server" if args.fake else "the local model server"
+    return [
+        bench_report.figure(f"time to first token through the game, median (baseline: straight to {model})",
+                            summary["game_median_ms"], "ms", f"≤ baseline + {TARGET * 1000:g} ms", met=summary["met"],
+                            baseline=summary["straight_median_ms"]),
+        bench_report.figure(f"what the game adds, per line, median (95 % interval {low:.1f} to {high:.1f} ms)",
+                            summary["paired_median_ms"], "ms", f"< {TARGET * 1000:g} ms", met=summary["met"]),
+    ]
 
 
 def median_interval(values: list[float], rounds: int = 2000) -> tuple[float, float]:
@@ -398,8 +416,9 @@ def main(argv: list[str] | None = None) -> int:
             print("interrupted; stopping the servers", file=sys.stderr)
             return 130
         summary = report(args, samples, fake)
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+    bench_report.write(args.json, "llm_ttft", figures(args, summary))
+    if args.raw:
+        Path(args.raw).write_text(json.dumps(summary, indent=2))
     return 0
 
 

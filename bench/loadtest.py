@@ -5,6 +5,13 @@ Run from the project root against running servers (loopback addresses only):
     .venv/bin/python bench/loadtest.py --url http://127.0.0.1:8000 --steps 50,100,200 \
         --step-seconds 60 --pid 12345
 
+or let it start them (bench/_servers.py: the fake LLM server, 34 tokens at 20 a second after 0.2 s,
+and either one embedded `manage.py run` on a fresh SQLite file, or the production set: a fresh
+PostgreSQL database, Redis, two daphne processes, a Celery worker and beat):
+
+    .venv/bin/python bench/loadtest.py --serve embedded --steps 50,100,200 --step-seconds 40
+    .venv/bin/python bench/loadtest.py --serve production --steps 50,100,200 --step-seconds 40
+
 Each game is one simulated player: `GET /` for its own session cookie (a new game), then the
 websocket `/ws/play/` with that cookie, then a command every 1-3 s (a human's pace, under the
 default limit of 40 turns a minute), waiting for each final frame before thinking again. The mix
@@ -31,11 +38,18 @@ import resource
 import sys
 import time
 from collections import Counter, defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report as bench_report  # noqa: E402
+from bench._servers import cpu_seconds  # noqa: E402
 
 FINAL_TYPES = {"narration", "npc.end", "error"}
 GAME_REFUSALS = {"not_allowed", "unknown_command", "npc_absent", "unknown_npc", "npc_busy"}
@@ -237,16 +251,6 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far, from /proc (None when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -345,26 +349,72 @@ async def main_async(args: argparse.Namespace) -> dict:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Drive concurrent games over websockets and report latency, losses and memory.")
     parser.add_argument("--url", action="append", help="a server's base URL (repeat for several processes); loopback only")
+    parser.add_argument("--serve", choices=("embedded", "production"),
+                        help="start the servers (and the fake LLM) for this run instead of --url and --pid")
     parser.add_argument("--steps", default="50,100,200", help="total games after each step, e.g. 50,100,200")
     parser.add_argument("--step-seconds", type=float, default=60.0, help="how long each step plays once its games joined")
     parser.add_argument("--join-rate", type=float, default=10.0, help="new games per second while a step ramps up")
     parser.add_argument("--pid", type=int, action="append", default=[], help="a server process whose RSS to report (repeat)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--samples", action="store_true", help="with --json: every latency sample, to see when slow ones happen")
+    parser.add_argument("--json", help="write the figures here, for ./tankard bench (bench/report.py)")
+    parser.add_argument("--raw", help="write every step's results here")
+    parser.add_argument("--samples", action="store_true", help="with --raw: every latency sample, to see when slow ones happen")
     args = parser.parse_args(argv)
+    if args.serve and (args.url or args.pid):
+        parser.error("--serve starts its own servers: no --url or --pid with it")
     args.url = args.url or ["http://127.0.0.1:8000"]
     for url in args.url:
         check_loopback(url)
     return args
 
 
+def serve(mode: str, stack: ExitStack) -> tuple[list[str], list[int]]:
+    """Start the fake LLM and the servers of `mode`, stopped when `stack` closes: (urls, pids)."""
+    from bench._servers import FakeLLMProcess, GameServer, ProductionServers, settled
+
+    fake = stack.enter_context(FakeLLMProcess(tokens_per_second=20, first_token_delay=0.2))
+    if mode == "embedded":
+        server = stack.enter_context(GameServer(llm_base_url=fake.base_url, model="fake-model",
+                                                env={"TANKARD_NEW_GAMES_PER_HOUR": "100000"}))
+        urls, pids = [server.url], [server.pid]
+    else:
+        servers = stack.enter_context(ProductionServers(llm_base_url=fake.base_url))
+        urls, pids = servers.urls, servers.pids
+    settled(pids)  # the start-up warm-up (embedding model, tokenizer) is over: RSS before the first game
+    print(f"{mode} servers at {', '.join(urls)} (pids {', '.join(map(str, pids))}); fake LLM at {fake.base_url}", flush=True)
+    return urls, pids
+
+
+def figures(summary: dict) -> list[dict]:
+    """The table's figures, from the last (largest) step: the tail of commands that need no model,
+    replies lost, errors, and memory per game."""
+    last = summary["steps"][-1]
+    games = last["games"]
+    grown = [last["rss_mb"][pid] - summary["baseline_rss_mb"][pid] for pid in last["rss_mb"]
+             if last["rss_mb"][pid] is not None and summary["baseline_rss_mb"].get(pid) is not None]
+    errors = sum(sum(step["errors"].values()) for step in summary["steps"]) + sum(summary["failed_connects"].values())
+    out = [
+        bench_report.figure(f"{games} games: commands that need no model, p99", last["non_llm"]["p99_ms"], "ms", "< 100 ms"),
+        bench_report.figure("replies lost (an id with no final frame)", summary["lost"], "", "= 0"),
+        bench_report.figure("errors and failed connections", errors, "", "= 0"),
+    ]
+    if grown:
+        out.append(bench_report.figure(f"server memory a game, from before the first to {games} games",
+                                       sum(grown) / games, "MB", "< 1 MB"))
+    if last.get("cpu_ms_per_message") is not None:
+        out.append(bench_report.figure(f"server CPU a message at {games} games", last["cpu_ms_per_message"], "ms"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    summary = asyncio.run(main_async(args))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(summary, out, indent=2)
+    with ExitStack() as stack:
+        if args.serve:
+            args.url, args.pid = serve(args.serve, stack)
+        summary = asyncio.run(main_async(args))
+    bench_report.write(args.json, f"load_{args.serve}" if args.serve else "load", figures(summary))
+    if args.raw:
+        Path(args.raw).write_text(json.dumps(summary, indent=2))
     return 0
 
 

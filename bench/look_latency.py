@@ -35,10 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -47,9 +43,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import report as bench_report  # noqa: E402
+from bench._servers import FakeLLMProcess, GameServer, cpu_seconds  # noqa: E402
 from bench._ws import (  # noqa: E402
-    ROOT, GameServer, Player, check_loopback, command_line, free_port, machine_load, markdown_table, ms, new_game, percentile,
-    stop_on_sigterm,
+    Player, check_loopback, command_line, machine_load, markdown_table, ms, new_game, percentile, stop_on_sigterm,
 )
 
 TALK_LINES = (
@@ -81,7 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reply-cache", choices=("off", "on"), default="off", help="the game server's reply cache; default off")
     parser.add_argument("--url", help="an already running game server whose LLM streams slowly (then no servers are started)")
     parser.add_argument("--timeout", type=float, default=120.0, help="longest wait for the replies, seconds")
-    parser.add_argument("--json", help="also write the samples to this file")
+    parser.add_argument("--json", help="write the figures here, for ./tankard bench (bench/report.py)")
+    parser.add_argument("--raw", help="write every sample here")
     args = parser.parse_args(argv)
     if args.talkers > len(TALK_LINES) * 4 or min(args.talkers, args.lookers) < 1:
         parser.error(f"1 to {len(TALK_LINES) * 4} talkers, at least 1 looker")
@@ -177,15 +175,6 @@ async def measure(args: argparse.Namespace, url: str) -> dict:
             await player.close()
 
 
-def server_cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of the server process so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError, TypeError):
-        return None
-
-
 def report(args: argparse.Namespace, result: dict, expected: str) -> dict:
     idle, busy, replies = result["idle"], result["busy"], result["replies"]
     said_at = min(r.sent_at for r in replies)
@@ -216,48 +205,26 @@ def report(args: argparse.Namespace, result: dict, expected: str) -> dict:
     verdict = "met" if streaming_p99 < 0.050 and len(good) == len(replies) else "MISSED"
     print(f"target (look p99 under 50 ms while replies stream, every reply complete): {verdict}; {machine_load()}")
     return {"command": command_line(), "load": machine_load(), "rows": rows, "complete_replies": len(good),
+            "replies": len(replies), "streaming_p99_ms": streaming_p99 * 1000,
+            "idle_p99_ms": percentile([lat for _, lat in idle.looks], 99) * 1000,
             "idle_looks": idle.looks, "busy_looks": busy.looks, "said_at": said_at, "all_first": all_first,
             "first_end": first_end, "last_end": last_end}
+
+
+def figures(summary: dict) -> list[dict]:
+    """The table's figures: the streaming p99 against the same players' idle p99, and whole replies."""
+    complete, replies = summary["complete_replies"], summary["replies"]
+    return [
+        bench_report.figure(f"other players' look p99 while {replies} replies stream (baseline: the same looks, idle)",
+                            summary["streaming_p99_ms"], "ms", "< 50 ms", baseline=summary["idle_p99_ms"]),
+        bench_report.figure("replies complete (npc.end, source llm, the whole text)", complete, f"of {replies}",
+                            f"= {replies}"),
+    ]
 
 
 def _row(label: str, values: list[float]) -> list[object]:
     return [label, len(values), ms(percentile(values, 50)), ms(percentile(values, 95)), ms(percentile(values, 99)),
             ms(max(values, default=float("nan")))]
-
-
-class FakeLLMProcess:
-    """bench/fake_llm_server.py (the test fake on a fixed port) in a process of its own, so that its
-    ten streaming threads do not share this process's GIL with the clients that time the looks."""
-
-    def __init__(self, text: str, tokens_per_second: float, first_token_delay: float) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.command = [sys.executable, str(ROOT / "bench" / "fake_llm_server.py"), "--port", str(self.port), "--text", text,
-                        "--tokens-per-second", str(tokens_per_second), "--first-token-delay", str(first_token_delay), "--seconds", "3600"]
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> FakeLLMProcess:
-        self.process = subprocess.Popen(self.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.__exit__()
-        raise RuntimeError("the fake LLM server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,19 +245,20 @@ def main(argv: list[str] | None = None) -> int:
             url, pid = server.url, server.pid
             print(f"fake LLM {fake.base_url} ({args.tokens} tokens at {args.tokens_per_second:g}/s); "
                   f"game server {url} (pid {pid})", flush=True)
-        cpu_before = server_cpu_seconds(pid)
+        cpu_before = cpu_seconds(pid)
         started = time.perf_counter()
         try:
             result = asyncio.run(measure(args, url))
         except KeyboardInterrupt:
             print("interrupted; stopping the servers", file=sys.stderr)
             return 130
-        cpu_after = server_cpu_seconds(pid)
+        cpu_after = cpu_seconds(pid)
         summary = report(args, result, " ".join(words))
         if cpu_before is not None and cpu_after is not None:
             print(f"game server CPU: {cpu_after - cpu_before:.1f} s over {time.perf_counter() - started:.1f} s of the run")
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+    bench_report.write(args.json, "look_latency", figures(summary))
+    if args.raw:
+        Path(args.raw).write_text(json.dumps(summary, indent=2))
     return 0
 
 

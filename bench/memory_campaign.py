@@ -2,7 +2,7 @@
 
 Run from the project root (about ten minutes on the 2-core machine):
 
-    .venv/bin/python bench/memory_campaign.py [--turns 5000] [--json out.json]
+    .venv/bin/python bench/memory_campaign.py [--turns 5000] [--json figures.json] [--raw out.json]
 
 One player talks with one NPC for `--turns` exchanges through the memory services directly (no
 game, no model: summaries take the extractive path, TANKARD_MEMORY["USE_LLM"] is off), in a
@@ -46,6 +46,10 @@ import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import report as bench_report  # noqa: E402
+
 FACTS = Path(__file__).resolve().parent / "data" / "memory_planted_facts.json"
 NPC = "bram"
 MINUTES_PER_TURN = 3
@@ -259,7 +263,8 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=5000)
     parser.add_argument("--stress-size", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--json", type=Path, help="Also write the results here.")
+    parser.add_argument("--json", help="Write the figures here, for ./tankard bench (bench/report.py).")
+    parser.add_argument("--raw", type=Path, help="Write every result here.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         _setup_django(Path(tmp) / "memory-bench.sqlite3")
@@ -286,8 +291,33 @@ def main() -> None:
             "played_seconds": round(played_s, 1),
         }
     report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+    bench_report.write(args.json, "memory_campaign", figures(results))
+    if args.raw:
+        args.raw.write_text(json.dumps(results, indent=2, default=str))
+
+
+def figures(r: dict) -> list[dict]:
+    """The table's figures: recall, the budget, bounded rows, retrieval at 5,000 memories, bytes."""
+    cfg, stress, fp = r["config"], r["stress"], r["end"]["footprint"]
+    rows_bound = cfg["max_facts"] + cfg["max_summaries"] + 1 + cfg["summarise_after"] + 2 * SUMMARISE_EVERY
+    out = [bench_report.figure(f"recall of planted facts after {turn} turns", 100 * recall["all"], "%",
+                               ">= 95 %" if turn == 1000 else "")
+           for turn, recall in sorted(r["recall"].items())]
+    out += [
+        bench_report.figure(f"retrievals over the memory budget ({r['budget_tokens']} tokens), of {r['turns']}",
+                            r["over_budget"], "", "= 0"),
+        bench_report.figure("memory rows per (game, NPC), peak (bound: facts + summaries + raw before a fold)",
+                            r["peak_rows"], "rows", f"<= {rows_bound}"),
+        bench_report.figure(f"retrieval at {stress['size']:,} memories, query embedding at hand, p99",
+                            stress["cached_query_ms"][1], "ms", "< 10 ms"),
+        bench_report.figure("the same, the thread's CPU time (what waiting for a core does not inflate)",
+                            stress["cpu_ms"]["cached"][1], "ms"),
+        bench_report.figure(f"retrieval at {stress['size']:,} memories, new line (one embedding), p99",
+                            stress["fresh_query_ms"][1], "ms"),
+        bench_report.figure("bytes per (game, NPC) at the end: database + retrieval matrix in RAM",
+                            (fp["database_bytes"] + r["end"]["tracemalloc_bytes"]) / 1024, "KB"),
+    ]
+    return out
 
 
 def report(r: dict) -> None:
