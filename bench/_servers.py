@@ -168,6 +168,22 @@ class GameServer:
             print(f"the game server's files are kept in {self.workdir}", file=sys.stderr)
 
 
+def servers_start(mode: str, stack) -> tuple[list[str], list[int]]:
+    """The fake LLM (34 tokens at 20 a second after 0.2 s) and the servers of `mode` ("embedded" or
+    "production"), stopped when the ExitStack `stack` closes, settled after their warm-up: (urls, pids)."""
+    fake = stack.enter_context(FakeLLMProcess(tokens_per_second=20, first_token_delay=0.2))
+    if mode == "embedded":
+        server = stack.enter_context(GameServer(llm_base_url=fake.base_url, model="fake-model",
+                                                env={"TANKARD_NEW_GAMES_PER_HOUR": "100000"}))
+        urls, pids = [server.url], [server.pid]
+    else:
+        servers = stack.enter_context(ProductionServers(llm_base_url=fake.base_url))
+        urls, pids = servers.urls, servers.pids
+    settled(pids)  # the start-up warm-up (embedding model, tokenizer) is over: RSS before the first game
+    print(f"{mode} servers at {', '.join(urls)} (pids {', '.join(map(str, pids))}); fake LLM at {fake.base_url}", flush=True)
+    return urls, pids
+
+
 def production_unavailable() -> str | None:
     """Why the production set cannot run here (PostgreSQL or Redis not answering), or None."""
     import psycopg

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import itertools
 import json
 import os
@@ -49,7 +48,8 @@ from websockets.exceptions import ConnectionClosed
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report as bench_report  # noqa: E402
-from bench._servers import cpu_seconds  # noqa: E402
+from bench._servers import cpu_seconds, servers_start  # noqa: E402
+from bench._ws import check_loopback  # noqa: E402
 
 FINAL_TYPES = {"narration", "npc.end", "error"}
 GAME_REFUSALS = {"not_allowed", "unknown_command", "npc_absent", "unknown_npc", "npc_busy"}
@@ -192,7 +192,7 @@ async def player(run: Run, index: int, url: str, seed: int, deadline: float) -> 
         ws_url = url.replace("http", "ws", 1).rstrip("/") + "/ws/play/"
         ws = await connect(ws_url, origin=url.rstrip("/"), additional_headers={"Cookie": cookie}, open_timeout=20, max_size=2**20)
     except Exception as exc:
-        run.failed_connects[type(exc).__name__] += 1
+        run.failed_connects[f"{type(exc).__name__}: {exc}"[:100]] += 1
         return
     run.connected += 1
     view = View()
@@ -300,12 +300,6 @@ def print_step(report: dict, baseline: dict[int, float | None]) -> None:
 
 
 # --- the run ---------------------------------------------------------------------------------------
-def check_loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-        raise SystemExit(f"{url}: only loopback addresses may be load-tested")
-
-
 async def main_async(args: argparse.Namespace) -> dict:
     run = Run()
     steps = [int(s) for s in args.steps.split(",")]
@@ -368,23 +362,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def serve(mode: str, stack: ExitStack) -> tuple[list[str], list[int]]:
-    """Start the fake LLM and the servers of `mode`, stopped when `stack` closes: (urls, pids)."""
-    from bench._servers import FakeLLMProcess, GameServer, ProductionServers, settled
-
-    fake = stack.enter_context(FakeLLMProcess(tokens_per_second=20, first_token_delay=0.2))
-    if mode == "embedded":
-        server = stack.enter_context(GameServer(llm_base_url=fake.base_url, model="fake-model",
-                                                env={"TANKARD_NEW_GAMES_PER_HOUR": "100000"}))
-        urls, pids = [server.url], [server.pid]
-    else:
-        servers = stack.enter_context(ProductionServers(llm_base_url=fake.base_url))
-        urls, pids = servers.urls, servers.pids
-    settled(pids)  # the start-up warm-up (embedding model, tokenizer) is over: RSS before the first game
-    print(f"{mode} servers at {', '.join(urls)} (pids {', '.join(map(str, pids))}); fake LLM at {fake.base_url}", flush=True)
-    return urls, pids
-
-
 def figures(summary: dict) -> list[dict]:
     """The table's figures, from the last (largest) step: the tail of commands that need no model,
     replies lost, errors, and memory per game."""
@@ -410,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with ExitStack() as stack:
         if args.serve:
-            args.url, args.pid = serve(args.serve, stack)
+            args.url, args.pid = servers_start(args.serve, stack)
         summary = asyncio.run(main_async(args))
     bench_report.write(args.json, f"load_{args.serve}" if args.serve else "load", figures(summary))
     if args.raw:
