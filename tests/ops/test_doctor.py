@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.llm.fake_openai import Fail, Reply
-from tests.llm.test_local_server import require_llama_cpp
+from tests.llm.local_model import require_llama_cpp
 
 pytestmark = pytest.mark.django_db
 
