@@ -66,3 +66,12 @@ def test_doctor__a_prebuilt_llama_wheel_fails_on_every_machine(monkeypatch):
 
     assert not finding.ok and finding.required
     assert "(prebuilt wheel): remove .venv and run ./tankard play" in finding.detail
+
+
+def test_doctor__leaves_logging_as_it_found_it(fake_llm):
+    import logging
+
+    fake_llm.script(Reply("Evening."))
+    doctor()
+
+    assert logging.root.manager.disable == logging.NOTSET
