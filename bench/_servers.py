@@ -269,6 +269,20 @@ class ProductionServers:
                 time.sleep(0.2)
         raise RuntimeError(f"{name} does not answer at {url}:\n{_tail(self.workdir / f'{name}.log')}")
 
+    def _errors_told(self, tail: int = 10) -> None:
+        """Each server's logged errors, counted, and the end of its last traceback (where the
+        exception is named), on stderr, before the logs go with the temp dir."""
+        for log in sorted(self.workdir.glob("*.log")):
+            text = _tail(log, 2_000_000).splitlines()
+            starts = [i for i, line in enumerate(text) if line.startswith("Traceback")]
+            errors = sum(" ERROR " in line for line in text)
+            if not starts and not errors:
+                continue
+            block = text[starts[-1]:] if starts else []
+            end = next((i for i, line in enumerate(block[1:], 1) if line and not line[0].isspace()), len(block) - 1)
+            print(f"{log.name}: {errors} errors logged, {len(starts)} tracebacks; the last ends:",
+                  *block[max(0, end + 1 - tail):end + 1], sep="\n", file=sys.stderr)
+
     def _database(self, verb: str) -> None:
         import psycopg
 
@@ -289,6 +303,7 @@ class ProductionServers:
         for _, process in reversed(self.processes):
             group_stop(process)
         self.processes = []
+        self._errors_told()
         try:
             self._database("DROP")
             self._redis_flush()
