@@ -102,7 +102,7 @@ def playtest_figures(report: dict) -> list[dict]:
 BENCHES: tuple[Bench, ...] = (
     Bench("llm_ttft", ("bench/llm_ttft.py",), ("--fake", "--turns", "150"), ("--fake", "--turns", "40")),
     Bench("look_latency", ("bench/look_latency.py",), (), ("--idle-seconds", "5", "--tokens", "30")),
-    Bench("reply_cache", ("bench/reply_cache.py",)),
+    Bench("reply_cache", ("bench/reply_cache.py",), (), ("--quick",)),
     Bench("memory_campaign", ("bench/memory_campaign.py",), (), ("--turns", "1000")),
     Bench("load_embedded", ("bench/loadtest.py",),
           ("--serve", "embedded", "--steps", "50,100,200", "--step-seconds", "40", "--join-rate", "10"),
@@ -245,11 +245,20 @@ def run_one(bench: Bench, *, quick: bool, env: dict[str, str]) -> tuple[dict | N
             else:
                 data = json.loads(json_path.read_text())
             data = results_check(data)
+            data["command"] = _without_json_path(data["command"])
+            named = env.get("TANKARD_BENCH_MACHINE")
+            if named and named not in data["machine"]:  # a bench that describes the machine its own way
+                data["machine"] = f"{named}; {data['machine']}"
         except (OSError, ValueError) as error:
             return None, f"failed: its results cannot be read ({error})"
     met = [f["met"] for f in data["figures"]]
     print(f"  {took:.0f} s: {len(met)} figures, {met.count(True)} met, {met.count(False)} missed", flush=True)
     return data, ""
+
+
+def _without_json_path(command: str) -> str:
+    """The command as the table shows it: where this run's results went is no part of it."""
+    return re.sub(r"\s--json(=|\s+)\S+", "", command)
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -1,46 +1,16 @@
-"""The prompt inspector's reports: exactly the messages an NPC reply was given, with each chosen
-memory's scores and why it was chosen, as plain values. Reports of real replies are kept a day in the
-cache, keyed by game and message id; the staff page reads them (`selectors.prompt_report_now` builds
-one for a line not said)."""
+"""The prompt inspector: exactly the messages an NPC would be given for a line now, with each chosen
+memory's scores and why it was chosen, for the staff page and `manage.py show_prompt`. It sits above
+the reply path (voice.py), which keeps the reports of real replies (prompt_reports.py)."""
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict
-
-from django.core.cache import cache
-
-logger = logging.getLogger(__name__)
-REPORT_SECONDS = 24 * 60 * 60
+from . import services
+from .prompt_reports import prompt_report
+from .voice import prompt_inspect
+from .world import world_current
 
 
-def prompt_report(prompt, recalled) -> dict:
-    """A prompt and its memories as plain JSON values."""
-    return {
-        "messages": [dict(m) for m in prompt.messages],
-        "tokens": dict(prompt.tokens),
-        "dropped": list(prompt.dropped),
-        "budget": {"context_window": prompt.budget.context_window, "reply": prompt.budget.reply, "memories": prompt.budget.memories},
-        "memories": [asdict(m) for m in recalled],
-    }
-
-
-def _key(game_id: str, client_id: str) -> str:
-    return f"prompt-report:{game_id}:{client_id}"
-
-
-def prompt_report_keep(*, game_id: str, client_id: str | None, report: dict) -> None:
-    if not client_id:
-        return
-    try:
-        cache.set(_key(game_id, client_id), report, REPORT_SECONDS)
-    except Exception:  # the inspector is a convenience: never fail a reply for it
-        logger.warning("prompt report not kept", exc_info=True)
-
-
-def prompt_report_kept(*, game_id: str, client_id: str | None) -> dict | None:
-    if not client_id:
-        return None
-    try:
-        return cache.get(_key(game_id, client_id))
-    except Exception:
-        return None
+def prompt_report_now(*, game_id: str, npc: str, line: str) -> dict:
+    """The prompt the NPC would be given for this line now (nothing is changed: memories are not marked used)."""
+    plan = services.say_plan_inspect(game_id=game_id, npc=npc, text=line)
+    prompt, recalled, _ = prompt_inspect(plan, world_current().npcs[plan.npc], mark_used=False)
+    return prompt_report(prompt, recalled)

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import services
-from .inspector import prompt_report
 from .models import Turn
-from .voice import prompt_inspect
 from .world import world_current
 
 
@@ -34,11 +31,3 @@ def say_turns_recent(*, limit: int = 50) -> list[Turn]:
 
 def turn_get(*, turn_id: int) -> Turn | None:
     return Turn.objects.filter(pk=turn_id).first()
-
-
-def prompt_report_now(*, game_id: str, npc: str, line: str) -> dict:
-    """The prompt the NPC would be given for this line now, for the prompt inspector (nothing is
-    changed: memories are not marked used)."""
-    plan = services.say_plan_inspect(game_id=game_id, npc=npc, text=line)
-    prompt, recalled, _ = prompt_inspect(plan, world_current().npcs[plan.npc], mark_used=False)
-    return prompt_report(prompt, recalled)

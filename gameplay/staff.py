@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .inspector import prompt_report_kept
-from .selectors import prompt_report_now, say_turns_recent, turn_get
+from .inspector import prompt_report_now
+from .prompt_reports import prompt_report_kept
+from .selectors import say_turns_recent, turn_get
 from .stats import stats_snapshot
 
 POLL_SECONDS = 5

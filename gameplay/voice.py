@@ -35,7 +35,7 @@ from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, per
 
 from .aio import db_async
 from . import limits, metrics, services
-from .inspector import prompt_report, prompt_report_keep
+from .prompt_reports import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, SentenceGate, check_world, order_given, premise_claimed
 from .rules import clock
 from .world import world_aliases, world_current

@@ -109,3 +109,11 @@ def test_target_met__reads_the_usual_targets(value, target, met):
 def test_figure__met_may_be_stated_even_against_the_target():
     assert report.figure("too noisy to tell", 3.0, "ms", "< 5 ms", met=None)["met"] is None
     assert report.figure("no target", 3.0, "ms")["met"] is None
+
+
+def test_command_shown__without_where_this_runs_results_went():
+    from bench.run import _without_json_path
+
+    assert _without_json_path(".venv/bin/python bench/reply_cache.py --quick --json /tmp/t/figures.json") == \
+        ".venv/bin/python bench/reply_cache.py --quick"
+    assert _without_json_path("python bench/x.py --json=/tmp/f.json --turns 5") == "python bench/x.py --turns 5"

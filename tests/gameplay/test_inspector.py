@@ -36,7 +36,7 @@ def test_prompt_inspector_pages__staff_only_and_show_a_real_reply(game, client, 
 
 
 def test_prompt__stays_within_budget_as_memories_pile_up(game, settings):
-    from gameplay.selectors import prompt_report_now
+    from gameplay.inspector import prompt_report_now
 
     for i in range(60):
         memory_record_exchange(game_id=game.id, npc_slug="gareth", player_line=f"I promise to bring you {i} barrels of cider by spring.",

@@ -2,8 +2,8 @@
 would be given for that line now, with each memory's scores and why it was chosen."""
 from django.core.management.base import BaseCommand, CommandError
 
+from gameplay.inspector import prompt_report_now
 from gameplay.rules.context import Refusal
-from gameplay.selectors import prompt_report_now
 from gameplay.services import GameNotFound
 
 
