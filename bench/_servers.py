@@ -169,7 +169,7 @@ class GameServer:
 
 
 def servers_start(mode: str, stack) -> tuple[list[str], list[int]]:
-    """The fake LLM (34 tokens at 20 a second after 0.2 s) and the servers of `mode` ("embedded" or
+    """The fake LLM (a 32-token reply at 20 tokens a second after 0.2 s) and the servers of `mode` ("embedded" or
     "production"), stopped when the ExitStack `stack` closes, settled after their warm-up: (urls, pids)."""
     fake = stack.enter_context(FakeLLMProcess(tokens_per_second=20, first_token_delay=0.2))
     if mode == "embedded":

@@ -7,9 +7,11 @@ import asyncio
 import ipaddress
 import json
 import os
+import random
 import re
 import shlex
 import signal
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -158,3 +160,10 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def median_interval(values: list[float], rounds: int = 2000) -> tuple[float, float]:
+    """A 95 % bootstrap interval of the median (fixed seed: the same samples give the same interval)."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(rounds))
+    return medians[int(rounds * 0.025)], medians[int(rounds * 0.975) - 1]

@@ -21,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.llm.fake_openai import FakeOpenAI, Reply, _Handler  # noqa: E402
 
-# About 40 tokens: a typical NPC answer (two sentences), two seconds at 20 tokens a second.
+# 32 tokens: a typical NPC answer (two sentences, with no name or price the reply checks would stop),
+# under two seconds at 20 tokens a second.
 REPLY = (
-    "Aye, the cellar's been quiet since the rats moved on, though Old Tom swears he heard something "
-    "scratching behind the casks last night. Have another ale and I'll tell you what I know, traveller."
+    "Aye, the cellar's been quiet since the rats moved on, though some swear they heard scratching "
+    "behind the casks last night. Have another ale and I'll tell you what I know, traveller."
 )
 
 

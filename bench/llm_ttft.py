@@ -5,48 +5,26 @@ Run from the project root (loopback only; it starts and stops everything itself)
     .venv/bin/python bench/llm_ttft.py                 # the real local model (SmolLM2 via llama.cpp)
     .venv/bin/python bench/llm_ttft.py --fake          # the scripted fake server (tests/llm/fake_openai.py)
 
-It starts an LLM server (by default `llm.local_server.LocalModelSupervisor` on a free port; with
-`--fake`, `FakeOpenAI` with a first-token delay and a token rate) and a game server
-(`manage.py run --no-local-model` with OPENAI_BASE_URL pointing at that LLM server, on a fresh
-SQLite file in a temp dir, migrated first). Or give both with `--url` and `--llm-url` (the game's
-database must then be this process's too: `--sqlite` or TANKARD_SQLITE_PATH).
+It starts an LLM server (`llm.local_server.LocalModelSupervisor` on a free port, or with `--fake`
+`FakeOpenAI`, in this process) and a game server (`manage.py run --no-local-model` on a fresh SQLite
+file, the reply cache off unless `--reply-cache on`, its LLM timeouts raised to `--timeout` so that a
+slow machine measures a late token, not a fallback). Or give both with `--url`, `--llm-url` and
+`--sqlite` (the game's database, which this process reads too).
 
-Each turn is one player line (all lines differ), sent both ways:
+Each turn is one player line (all differ), sent both ways. Straight: the request body the game
+would send (its prompt from `say_prepare` and `prompt_build` in a fresh game of the same database,
+its sampling from `llm.client.Sampling.for_replies`), with the same `openai` call as `llm.client`
+(`--straight-call create`: the typed method), timed to the first content delta. Through the game:
+`say` over the websocket of a fresh game, timed to the first `npc.token`, which the game sends once
+the reply's first sentence has passed its checks (gameplay/reply_checks.py). With `--fake`, the
+fake records every request: the two bodies of a line must be the same but for the sampling seed
+(the game derives it from the game's id), and each way's time splits at the request's arrival.
 
-- straight: the exact messages the game would send, via `openai.AsyncOpenAI` (streaming, the same
-  request body and the same call as `llm.client`: the client's `post`; `--straight-call create`
-  uses the typed `chat.completions.create` instead), timed from the request to the first
-  non-empty content delta;
-- through the game: `say` to the NPC over the websocket of a fresh game (a fresh cookie from
-  GET /, so no memory, history or cache from earlier turns), timed from the frame leaving to the
-  first `npc.token` arriving.
-
-The straight messages come from the game's own prompt assembly: `gameplay.services.say_prepare`
-gives the `SayPlan` for that line in a fresh game of the same database, and
-`gameplay.voice.prompt_build` the messages; the rest of the body copies `llm.client`'s request.
-With `--fake` (the fake runs in this process), the fake server records every request body, and
-the run checks that the two bodies of each line are identical; it also notes when each request
-arrived, and so splits each way's time into "send -> request arrives" and "first token sent ->
-first token received".
-
-The game server it starts runs with the reply cache off (TANKARD_REPLY_CACHE=false) unless
-`--reply-cache on`, so that what is measured is the model path (with it on, a miss also pays the
-cache's lookup, and a line that asks a canonical question goes to the model in the canonical
-words), and with its first-token and total LLM timeouts raised to `--timeout`, so that a slow
-machine measures a late token, not a fallback.
-
-Order: both ways alternate, and a line never follows itself (step k sends line k straight and
-line k-2 through the game, in alternating order), so drift cancels and llama.cpp's prompt-prefix
-reuse treats both ways alike (every request shares the system prompt with the one before, never
-the player's line). Each way stops reading at the first token (closing the HTTP stream, or the
-websocket, which cancels the game's turn and so its stream; llama.cpp's server stops generating
-when its client goes), then waits until the model is idle (GET /models, which llama.cpp's server
-answers only once its model lock is free) before the next request: only time to first token is
-measured, and a long reply under load does not cost minutes. `--whole-replies` reads every reply
-to its end instead. The first `--warmup` lines are not counted.
-
-What it does not cover: a fresh game has no memories, so the memory retrieval of a game in
-progress (embedding the line, ranking records) is not in these numbers.
+Both ways alternate and a line never follows itself, so drift cancels and llama.cpp's prefix reuse
+treats both alike. Each way stops at its first token (closing the stream or the websocket, which
+cancels the turn) and waits until the model is idle (GET /models answers only once llama.cpp's
+model lock is free); `--whole-replies` reads every reply to its end. The first `--warmup` lines are
+not counted. A fresh game has no memories, so a game in progress's memory retrieval is not in it.
 """
 from __future__ import annotations
 
@@ -55,10 +33,10 @@ import asyncio
 import json
 import logging
 import os
-import random
 import statistics
 import sys
 import time
+import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,44 +46,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import report as bench_report  # noqa: E402
 from bench._servers import GameServer, free_port  # noqa: E402
 from bench._ws import (  # noqa: E402
-    Player, check_loopback, command_line, machine_load, markdown_table, ms, new_game, percentile, stop_on_sigterm,
+    Player, check_loopback, command_line, machine_load, markdown_table, median_interval, ms, new_game, percentile,
+    stop_on_sigterm,
 )
 
 TARGET = 0.005  # seconds the game may add to time to first token, at the median (issue #3)
 
 # Every line opens differently, and none asks one of the reply cache's canonical questions.
-LINES = (
-    "Whose is the crooked weathervane on the stable roof?",
-    "Did the blacksmith ever pay off his slate here?",
-    "Might a traveller borrow a lantern for the north road tonight?",
-    "Was that a wolf howling behind the woodpile last night?",
-    "Ever seen a coin like this one, stamped with a heron?",
-    "Remember the summer the river froze solid?",
-    "Honestly, does anyone here play the lute well?",
-    "Quite a crowd for a Tuesday, isn't it?",
-    "Someone left a muddy boot by the hearth; yours?",
-    "Any chance the miller's daughter sings here on feast days?",
-    "Lately the roads smell of smoke; any idea why?",
-    "Your cat keeps staring at the cellar door, why is that?",
-    "Perhaps you could settle a bet about the old bell tower?",
-    "Under the third table there's a carving of a ship; who made it?",
-    "Between us, who waters down the cider?",
-    "Old maps on the wall there, are they accurate?",
-    "Five crowns says the rain stops by noon; care to wager?",
-    "Nobody seems to sit in the corner booth, why not?",
-    "Goats got into the herb garden again, did you see?",
-    "Fancy a game of knucklebones after your shift?",
-    "Xander the tinker owes me a kettle; seen him?",
-    "Yesterday a raven landed on the sign outside; an omen?",
-    "Jars of pickled eggs on the shelf: how old are they?",
-    "Keep any spare candles behind the counter?",
-    "Unless I'm mistaken, the chimney smokes more than usual?",
-    "Vinegar or lye for scrubbing these old floorboards?",
-    "Zealous lot, those pilgrims by the window, aren't they?",
-    "Tell me, how did the tavern get its name?",
-    "Beards like yours take years; any secret to it?",
-    "Careful with that shelf, it wobbles; want it fixed?",
-)
+LINES = tuple(json.loads((Path(__file__).resolve().parent / "data" / "ttft_lines.json").read_text())["lines"])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -188,8 +136,9 @@ def django_setup(sqlite_path: str) -> None:
 
 
 # --- the two ways -------------------------------------------------------------------------------------
-def game_messages(game_id: str, npc: str, line: str) -> list[dict]:
-    """The messages the game sends the model for `line` said to `npc` in this game (sync: the ORM)."""
+def game_messages(game_id: str, npc: str, line: str) -> tuple[list[dict], int]:
+    """The messages the game sends the model for `line` said to `npc` in this game, and the sampling
+    seed of its first attempt (gameplay.voice._astream: a crc32 of the plan's seed) (sync: the ORM)."""
     from gameplay.services import say_prepare
     from gameplay.voice import prompt_build
     from gameplay.world import world_current
@@ -197,15 +146,18 @@ def game_messages(game_id: str, npc: str, line: str) -> list[dict]:
     plan = say_prepare(game_id=game_id, client_id=None, npc=npc, text=line).say
     if plan is None:
         raise RuntimeError(f"{npc} cannot be spoken to at the start of a fresh game")
-    return [dict(m) for m in prompt_build(plan, world_current().npcs[plan.npc]).messages]
+    messages = [dict(m) for m in prompt_build(plan, world_current().npcs[plan.npc]).messages]
+    return messages, zlib.crc32(f"{plan.seed}:0".encode())
 
 
-def request_body(messages: list[dict], model: str) -> dict:
-    """What `llm.client.calls._request` sends for a player's reply."""
+def request_body(messages: list[dict], seed: int, model: str) -> dict:
+    """What `llm.client.calls._request` sends for a player's reply (`Sampling.for_replies`)."""
     from django.conf import settings
 
+    from llm.client import Sampling
+
     return {"model": model, "messages": messages, "max_tokens": settings.TANKARD_LLM["MAX_REPLY_TOKENS"],
-            "temperature": 0.7, "stream": True, "stream_options": {"include_usage": True}}
+            **Sampling.for_replies(seed=seed).request_fields(), "stream": True, "stream_options": {"include_usage": True}}
 
 
 @dataclass(frozen=True)
@@ -287,7 +239,7 @@ async def measure(args: argparse.Namespace, game_url: str, llm_url: str) -> list
 
     said = lines(args.turns + args.warmup)
     games = [await new_game(game_url) for _ in said]  # the straight way's messages, each from a fresh game
-    bodies = [request_body(await asyncio.to_thread(game_messages, g.game_id, args.npc, line), args.model)
+    bodies = [request_body(*await asyncio.to_thread(game_messages, g.game_id, args.npc, line), args.model)
               for g, line in zip(games, said)]
     client = openai.AsyncOpenAI(base_url=llm_url, api_key="bench", max_retries=0, timeout=openai.Timeout(args.timeout, connect=3.0))
     samples: list[Sample] = []
@@ -331,7 +283,9 @@ def report(args: argparse.Namespace, samples: list[Sample], fake) -> dict:
         summary["identical_bodies"] = bodies_identical(fake, [s.line for s in samples if s.way == "game"])
         print(f"request bodies identical both ways (fake server's record): {summary['identical_bodies']} of "
               f"{len([s for s in samples if s.way == 'game'])} lines")
-        print("\n" + split_table(args, counted, fake.arrivals))
+        table, split = split_table(args, counted, fake.arrivals)
+        summary["split_ms"] = split
+        print("\n" + table)
     low, high = median_interval(paired)
     summary["paired_median_ci95_ms"] = [low * 1000, high * 1000]
     summary["met"] = True if high < TARGET else False if low > TARGET else None
@@ -342,23 +296,23 @@ def report(args: argparse.Namespace, samples: list[Sample], fake) -> dict:
 
 
 def figures(args: argparse.Namespace, summary: dict) -> list[dict]:
-    """The table's figures: through the game against straight to the model server, in the same run."""
+    """The table's figures: through the game against straight to the model server, in the same run,
+    and with the fake, where the difference goes (before the request; after the first token)."""
     low, high = summary["paired_median_ci95_ms"]
     model = "the fake model server" if args.fake else "the local model server"
-    return [
-        bench_report.figure(f"time to first token through the game, median (baseline: straight to {model})",
+    out = [
+        bench_report.figure(f"time to the first words a player sees, median (baseline: the first token straight from {model})",
                             summary["game_median_ms"], "ms", f"≤ baseline + {TARGET * 1000:g} ms", met=summary["met"],
                             baseline=summary["straight_median_ms"]),
         bench_report.figure(f"what the game adds, per line, median (95 % interval {low:.1f} to {high:.1f} ms)",
                             summary["paired_median_ms"], "ms", f"< {TARGET * 1000:g} ms", met=summary["met"]),
     ]
-
-
-def median_interval(values: list[float], rounds: int = 2000) -> tuple[float, float]:
-    """A 95 % bootstrap interval of the median (fixed seed: the same samples give the same interval)."""
-    rng = random.Random(0)
-    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(rounds))
-    return medians[int(rounds * 0.025)], medians[int(rounds * 0.975) - 1]
+    if "split_ms" in summary:
+        out += [
+            bench_report.figure("of which before the model is asked (send → request arrives)", summary["split_ms"]["to"], "ms"),
+            bench_report.figure("of which after its first token (the first sentence, checked)", summary["split_ms"]["back"], "ms"),
+        ]
+    return out
 
 
 def split_table(args: argparse.Namespace, counted: list[Sample], arrivals: dict[str, list[float]]) -> str:
@@ -370,11 +324,12 @@ def split_table(args: argparse.Namespace, counted: list[Sample], arrivals: dict[
         if arrived is not None:
             parts[sample.way]["to"].append(arrived - sample.started)
             parts[sample.way]["back"].append(sample.started + sample.ttft - arrived - args.first_token_delay)
-    rows = []
+    rows, split = [], {}
     for key, label in (("to", "send → request arrives at the LLM server"), ("back", "first token sent → first token received")):
         straight_ms, game_ms = (statistics.median(parts[w][key]) for w in ("straight", "game"))
         rows.append([label, ms(straight_ms), ms(game_ms), ms(game_ms - straight_ms)])
-    return markdown_table(["where the time goes (medians)", "straight ms", "game ms", "game − straight ms"], rows)
+        split[key] = (game_ms - straight_ms) * 1000
+    return markdown_table(["where the time goes (medians)", "straight ms", "game ms", "game − straight ms"], rows), split
 
 
 def player_line(body: dict) -> str:
@@ -386,7 +341,13 @@ def bodies_identical(fake, said: list[str]) -> int:
     bodies: dict[str, list[dict]] = {}
     for body in fake.chat_requests:
         bodies.setdefault(player_line(body), []).append(body)
-    return sum(1 for line in said if len(bodies.get(line, [])) == 2 and bodies[line][0] == bodies[line][1])
+    return sum(1 for line in said if len(bodies.get(line, [])) == 2 and _unseeded(bodies[line][0]) == _unseeded(bodies[line][1]))
+
+
+def _unseeded(body: dict) -> dict:
+    """A body without its sampling seed, which the game derives from the game's id: the two ways of
+    a line are asked in two fresh games."""
+    return {key: value for key, value in body.items() if key != "seed"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -405,7 +366,9 @@ def main(argv: list[str] | None = None) -> int:
             server = GameServer(llm_base_url="http://127.0.0.1:1/v1", model=args.model, env=game_env)
             django_setup(server.sqlite_path)
             llm_url, fake = llm_server_start(args, stack)
-            server.env["OPENAI_BASE_URL"] = llm_url
+            # The game server's model is at OPENAI_BASE_URL; so is this process's, which builds the straight
+            # way's prompts (a remote model's prompt differs from the local one's: llm_is_local).
+            server.env["OPENAI_BASE_URL"] = os.environ["OPENAI_BASE_URL"] = llm_url
             server.env["TANKARD_NEW_GAMES_PER_HOUR"] = "1000000"  # every turn is a fresh game from 127.0.0.1
             stack.enter_context(server)
             game_url = server.url

@@ -5,7 +5,7 @@ Run from the project root against running servers (loopback addresses only):
     .venv/bin/python bench/loadtest.py --url http://127.0.0.1:8000 --steps 50,100,200 \
         --step-seconds 60 --pid 12345
 
-or let it start them (bench/_servers.py: the fake LLM server, 34 tokens at 20 a second after 0.2 s,
+or let it start them (bench/_servers.py: the fake LLM server, 32 tokens at 20 a second after 0.2 s,
 and either one embedded `manage.py run` on a fresh SQLite file, or the production set: a fresh
 PostgreSQL database, Redis, two daphne processes, a Celery worker and beat):
 

@@ -56,9 +56,23 @@ TALK_LINES = (
     "Does anyone here play the lute well?", "Quite a crowd for a Tuesday, isn't it?",
     "Someone left a muddy boot by the hearth; yours?", "Lately the roads smell of smoke; any idea why?",
 )
-WORDS = ("Aye", "the", "road", "north", "has", "been", "quiet", "since", "the", "frost", "came", "and", "went,",
-         "but", "old", "Tom", "swears", "he", "heard", "wolves", "behind", "the", "mill", "again.")
+# The fake model's reply, as the game shows it: a checked sentence at a time (gameplay/reply_checks.py),
+# so a short first sentence (the first npc.token) and a long second one that streams for seconds
+# before it is shown; no name or price the checks would stop; 67 words.
+REPLY_WORDS = (
+    "Aye. The road north has been quiet since the frost came and went, and the farmers keep their sheep close to the "
+    "barns and their doors barred long after dark, so I would not walk that way alone, friend, not without a lantern "
+    "and a stout stick, and I would sit by the fire a while and warm my hands before I went anywhere at all tonight."
+).split()
 LOOK_TIMEOUT = 10.0
+
+
+def reply_words(count: int) -> list[str]:
+    """The first `count` words of the reply, ending a sentence."""
+    words = REPLY_WORDS[:count]
+    if not words[-1].endswith((".", "!", "?")):
+        words[-1] = words[-1].rstrip(",") + "."
+    return words
 
 
 def talk_line(index: int) -> str:
@@ -72,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lookers", type=int, default=10, help="players sending look; default 10")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between one player's looks; default 0.2")
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="length of the idle phase; default 10")
-    parser.add_argument("--tokens", type=int, default=60, help="tokens in each fake reply; default 60")
+    parser.add_argument("--tokens", type=int, default=60, help="tokens in each fake reply (at most 67); default 60")
     parser.add_argument("--tokens-per-second", type=float, default=5.0, help="fake token rate; default 5")
     parser.add_argument("--first-token-delay", type=float, default=0.5, help="fake first-token delay, s; default 0.5")
     parser.add_argument("--reply-cache", choices=("off", "on"), default="off", help="the game server's reply cache; default off")
@@ -83,6 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.talkers > len(TALK_LINES) * 4 or min(args.talkers, args.lookers) < 1:
         parser.error(f"1 to {len(TALK_LINES) * 4} talkers, at least 1 looker")
+    if not 1 <= args.tokens <= len(REPLY_WORDS):
+        parser.error(f"--tokens: 1 to {len(REPLY_WORDS)}")
     if args.url:
         check_loopback(args.url)
     return args
@@ -232,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_sigterm()
     print(command_line())
     print(machine_load(), flush=True)
-    words = [WORDS[i % len(WORDS)] for i in range(args.tokens)]
+    words = reply_words(args.tokens)
     with ExitStack() as stack:
         pid = None
         if args.url:
