@@ -1,11 +1,14 @@
 """The websocket consumer: parses frames, starts each turn as a task, sends what comes back.
-It holds no rules (see gameplay/play.py and gameplay/services.py)."""
+It holds no rules (see gameplay/play.py and gameplay/services.py). A socket opened with
+`?tavern=<name>` plays in that shared tavern (its `Room`, gameplay/tavern/room.py); without, the
+game is a private tavern, as it always was."""
 from __future__ import annotations
 
 import asyncio
 import functools
 import json
 import logging
+from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -16,9 +19,16 @@ from .metrics import connection_closed, connection_opened
 from .play import aframe_play
 from .protocol import FrameError, error_frame, frame_parse
 from .selectors import turns_recent
+from .tavern.names import tavern_name_clean
+from .tavern.room import Room
+from .tavern.services import TavernBarred
 
 logger = logging.getLogger(__name__)
 NO_GAME_CLOSE_CODE = 4001
+NO_TAVERN_CLOSE_CODE = 4002  # a bad tavern name, or a tavern staff closed: the page's door is barred too
+BARRED_CODES = {"bad_name": "bad_tavern", "closed": "tavern_closed", "busy": "rate_limited"}
+TAVERN_CLOSING = ("Gareth rings the bell hard and calls last orders for good: the tavern is closing. "
+                  "The lamps go out one by one, and you find yourself out on the road.")
 LAYER_RETRY_SECONDS = (0.5, 4.0)  # first and longest wait between tries while the channel layer is down
 GROUP_REFRESH_SECONDS = 30.0  # how often a socket renews its game group (a restarted Redis forgot it)
 MAX_TURNS_IN_FLIGHT = 16  # per socket: a flood of frames is refused at once instead of queueing tasks
@@ -33,6 +43,7 @@ class PlayConsumer(AsyncWebsocketConsumer):
         self.tasks: set[asyncio.Task] = set()
         self.lock = asyncio.Lock()
         self.speaking: set[str] = set()
+        self.room: Room | None = None
         self.game_id = await db_async(self._session_game, priority=URGENT)()
         await self.accept()
         state = await self._astate() if self.game_id else None
@@ -40,11 +51,32 @@ class PlayConsumer(AsyncWebsocketConsumer):
             await self.send_json(error_frame("no_game", None))
             await self.close(code=NO_GAME_CLOSE_CODE)
             return
+        if (asked := self._tavern_asked()) is not None and not await self._aenter_tavern(asked, state):
+            return
         await self._join_group()
         self._start(self._akeep_joined())
         history = await db_async(turns_recent, priority=URGENT)(game_id=self.game_id, limit=30)
         await self.send_json(state)
         await self.send_json({"type": "history", "turns": history})
+
+    def _tavern_asked(self) -> str | None:
+        """The shared tavern the socket asks for (`?tavern=<name>`), None for a private one."""
+        asked = parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("tavern")
+        return asked[0] if asked else None
+
+    async def _aenter_tavern(self, asked: str, state: dict) -> bool:
+        """Come into the shared tavern; a bad name or a closed tavern is said, and the socket closed."""
+        client = (self.scope.get("client") or ("",))[0] or ""
+        try:
+            if (name := tavern_name_clean(asked)) is None:
+                raise TavernBarred("bad_name")
+            self.room = await Room.aopen(name=name, client=client, game_id=self.game_id, location=state["location"]["slug"],
+                                         layer=self.channel_layer, channel_name=self.channel_name, deliver=self.send_json)
+        except TavernBarred as barred:
+            await self.send_json(error_frame(BARRED_CODES[barred.reason], None))
+            await self.close(code=NO_TAVERN_CLOSE_CODE)
+            return False
+        return True
 
     async def _astate(self) -> dict | None:
         try:
@@ -73,6 +105,11 @@ class PlayConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(GROUP_REFRESH_SECONDS)
             await self._join_group(quiet=True)
+            if self.room is not None:
+                try:
+                    await self.room.akeep()
+                except Exception:
+                    logger.warning("presence in tavern %s not renewed", self.room.tavern.id, exc_info=True)
 
     # Channels sets `channel_receive` in __call__ and ends the socket when it raises, so a Redis
     # outage would drop every player at once. Wrapped, the socket waits the outage out.
@@ -106,6 +143,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
             task.cancel()
         if tasks:  # a turn cancelled as its reply ended still stores what the reply changed: let it
             await asyncio.wait(tasks, timeout=DISCONNECT_GRACE_SECONDS)
+        if getattr(self, "room", None) is not None:
+            await self.room.aleave()
         if getattr(self, "game_id", None):
             try:
                 await self.channel_layer.group_discard(game_group(self.game_id), self.channel_name)
@@ -122,7 +161,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
         if len(self.tasks) > MAX_TURNS_IN_FLIGHT:  # (one task is the group keeper)
             await self.send_json(error_frame("rate_limited", parsed.id))
             return
-        self._start(aframe_play(game_id=self.game_id, frame=parsed, send=self._send_turn_frame, lock=self.lock, speaking=self.speaking))
+        self._start(aframe_play(game_id=self.game_id, frame=parsed, send=self._send_turn_frame, lock=self.lock,
+                                speaking=self.speaking, room=self.room))
 
     async def _send_turn_frame(self, frame: dict) -> None:
         await self.send_json(frame)
@@ -144,7 +184,27 @@ class PlayConsumer(AsyncWebsocketConsumer):
         """A frame pushed to the game from elsewhere (a background worker, another process)."""
         await self.send_json(event["frame"])
 
+    # --- a shared tavern's groups -----------------------------------------------------------------
+    async def room_frame(self, event: dict) -> None:
+        """Something said or done where this socket stands in a shared tavern."""
+        if self.room is not None and (frame := self.room.heard(event)) is not None:
+            await self.send_json(frame)
+
+    async def tavern_queue(self, event: dict) -> None:
+        if self.room is not None:
+            self.room.line_moved(str(event.get("npc", "")))
+
+    async def tavern_closed(self, event: dict) -> None:
+        """Staff closed the tavern: everyone in it is told, and shown out."""
+        if self.room is None:
+            return
+        await self.send_json({"type": "narration", "reply_to": None, "text": TAVERN_CLOSING})
+        await self.send_json(error_frame("tavern_closed", None))
+        await self.close(code=NO_TAVERN_CLOSE_CODE)
+
     async def send_json(self, content: dict) -> None:
+        if content.get("type") == "state" and getattr(self, "room", None) is not None:
+            content = await self.room.astate(content)
         text = json.dumps(content, ensure_ascii=False)
         try:
             text.encode("utf-8")

@@ -42,6 +42,12 @@ def game_create_allowed(*, client: str) -> bool:
     return count is None or count <= settings.TANKARD_NEW_GAMES_PER_HOUR
 
 
+def tavern_create_allowed(*, client: str) -> bool:
+    """Count one new shared tavern for this client address; False past the hourly limit."""
+    count = _window_count(f"limit:new-taverns:{client or 'unknown'}", 3600)
+    return count is None or count <= settings.TANKARD_TAVERN["NEW_PER_HOUR"]
+
+
 def llm_tokens_left(*, game_id: str) -> bool:
     """Whether the game may still spend LLM tokens this hour."""
     try:

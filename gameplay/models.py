@@ -1,5 +1,6 @@
-"""The world's static content (locations, items, jobs, bounties, rumours, the mystery) and the
-games played in it (one row of versioned state per game, its snapshots and its turn log)."""
+"""The world's static content (locations, items, jobs, bounties, rumours, the mystery), the
+games played in it (one row of versioned state per game, its snapshots and its turn log) and the
+shared taverns where games meet (their patrons, the line waiting for each NPC, what is claimed)."""
 import uuid
 
 from django.conf import settings
@@ -240,3 +241,81 @@ class Turn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.game_id} #{self.version} {self.kind}: {self.text[:40]}"
+
+
+class Tavern(models.Model):
+    """A shared tavern (`/tavern/<name>/`): the players standing in the same location of it see and
+    hear each other, and its NPCs serve them in turn (gameplay/tavern/)."""
+
+    name = models.CharField(max_length=40, unique=True, help_text="Lower case: letters, digits and '-'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Closed by staff: nobody may come in.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Patron(models.Model):
+    """A game's place in a shared tavern: the name others know it by, where it stands, how many of
+    its sockets are in (present while one is, and was seen lately)."""
+
+    tavern = models.ForeignKey(Tavern, related_name="patrons", on_delete=models.CASCADE)
+    game = models.ForeignKey(Game, related_name="patronage", on_delete=models.CASCADE)
+    name = models.CharField(max_length=24)
+    name_key = models.CharField(max_length=48, help_text="The name case-folded: two patrons never share it.")
+    location = models.SlugField(blank=True)
+    sockets = models.PositiveIntegerField(default=0)
+    seen_at = models.DateTimeField(null=True, blank=True, help_text="Renewed by each open socket now and then.")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tavern", "name_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["tavern", "game"], name="one_patron_per_game"),
+            models.UniqueConstraint(fields=["tavern", "name_key"], name="patron_name_unique_in_tavern"),
+        ]
+        indexes = [models.Index(fields=["tavern", "location"], name="patron_tavern_location")]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.tavern_id}"
+
+
+class NpcWait(models.Model):
+    """A line waiting for (or being answered by) an NPC of a shared tavern: served oldest first,
+    one at a time per game, so no player starves the rest. A place whose holder stopped renewing
+    it lapses at `expires_at`."""
+
+    tavern = models.ForeignKey(Tavern, related_name="waits", on_delete=models.CASCADE)
+    npc_slug = models.SlugField()
+    game = models.ForeignKey(Game, related_name="+", on_delete=models.CASCADE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tavern", "npc_slug", "id"]
+        constraints = [models.UniqueConstraint(fields=["tavern", "npc_slug", "game"], name="one_wait_per_game_and_npc")]
+        indexes = [models.Index(fields=["tavern", "npc_slug", "id"], name="npc_wait_line")]
+
+    def __str__(self) -> str:
+        return f"{self.npc_slug} #{self.pk} in {self.tavern_id}"
+
+
+class TavernClaim(models.Model):
+    """Shared world state one player changes for all: a bounty's reward claimed in this tavern.
+    The unique key makes the first claim win, whichever process played it."""
+
+    tavern = models.ForeignKey(Tavern, related_name="claims", on_delete=models.CASCADE)
+    key = models.CharField(max_length=80, help_text='What was claimed: "bounty:<slug>".')
+    game = models.ForeignKey(Game, null=True, blank=True, related_name="+", on_delete=models.SET_NULL)
+    name = models.CharField(max_length=24, help_text="The patron who claimed it, as others knew them.")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tavern", "claimed_at"]
+        constraints = [models.UniqueConstraint(fields=["tavern", "key"], name="one_claim_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} by {self.name}"

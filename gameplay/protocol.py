@@ -24,6 +24,8 @@ IN_WORLD = {
     "server_busy": "The tavern's too crowded for that just now; try again in a moment.",
     "rate_limited": "Slow down, friend: even Gareth can only pour so fast. Catch your breath and try again.",
     "no_game": "The door sticks. Step back outside and come in again.",
+    "bad_tavern": "There's no tavern by that name on any road you know: letters, digits and '-' make one, forty at most.",
+    "tavern_closed": "The shutters are down and the door is barred: this tavern is closed.",
 }
 
 
@@ -34,6 +36,7 @@ class ClientFrame:
     text: str
     npc: str = ""
     target: str = ""  # flag: the id of the say whose reply is flagged
+    private: bool = False  # say: a whisper, answered to this player only
 
 
 @dataclass(frozen=True)
@@ -80,15 +83,17 @@ def frame_parse(text_data: str | None, bytes_data: bytes | None) -> ClientFrame 
         return FrameError("unknown_type", reply_to)
     if kind == "flag":
         return _flag_parse(data, reply_to)
-    raw_text, npc = data.get("text"), data.get("npc", "")
+    raw_text, npc, private = data.get("text"), data.get("npc", ""), data.get("private", False)
     if not isinstance(raw_text, str) or not isinstance(npc, str):
         return FrameError("bad_frame" if raw_text is not None else "missing_field", reply_to)
+    if kind == "say" and private is not None and not isinstance(private, bool):
+        return FrameError("bad_frame", reply_to)
     line = clean_line(raw_text)
     if not line or (kind == "say" and not npc.strip()):
         return FrameError("missing_field", reply_to)
     if len(line) > settings.TANKARD_MAX_LINE_CHARS:
         return FrameError("too_long", reply_to)
-    return ClientFrame(type=kind, id=reply_to, text=line, npc=clean_line(npc).lower()[:64])
+    return ClientFrame(type=kind, id=reply_to, text=line, npc=clean_line(npc).lower()[:64], private=kind == "say" and bool(private))
 
 
 def _flag_parse(data: dict, reply_to: str | None) -> ClientFrame | FrameError:

@@ -1,6 +1,8 @@
 """Pushing frames to a game's open sockets from anywhere: a Celery worker, a management command,
 another process. The frame goes through the channel layer to the group `game.<id>`, so it reaches
-the socket whichever server process holds it (Redis in production, in-memory when embedded)."""
+the socket whichever server process holds it (Redis in production, in-memory when embedded).
+A shared tavern has two kinds of group: `tavern.<id>` (every socket in it: the tavern closing, an
+NPC's line moving) and `tavern.<id>.<location>` (those standing there: what is said aloud)."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +15,27 @@ logger = logging.getLogger(__name__)
 
 def game_group(game_id: str) -> str:
     return f"game.{game_id}"
+
+
+def tavern_group(tavern_id: int) -> str:
+    return f"tavern.{tavern_id}"
+
+
+def room_group(tavern_id: int, location: str) -> str:
+    return f"tavern.{tavern_id}.{location}"[:99]
+
+
+def tavern_push_closed(*, tavern_id: int) -> bool:
+    """Tell every socket in the tavern that staff closed it (each says so and closes)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        async_to_sync(layer.group_send)(tavern_group(tavern_id), {"type": "tavern.closed"})
+    except Exception:
+        logger.warning("channel layer unavailable; tavern %s closed without telling its sockets", tavern_id, exc_info=True)
+        return False
+    return True
 
 
 def game_push(*, game_id: str, frame: dict) -> bool:

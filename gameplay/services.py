@@ -18,13 +18,13 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
-from django.db.utils import OperationalError
+from django.db.utils import IntegrityError, OperationalError
 
 from npcs.selectors import NpcStateValue, npc_states_for_game
 from npcs.persona import relationship_bounded
 from npcs.services import npc_states_create, npc_states_save
 
-from .models import Game, GameSnapshot, Turn
+from .models import Game, GameSnapshot, TavernClaim, Turn
 from llm.actions import ProposedAction
 from llm.lru import BoundedLRU
 from memory.facts import player_name_in
@@ -32,9 +32,10 @@ from llm.prompts import Situation
 from tankard_db.queries import CompiledQuery
 
 from .rules import clock, engine, proposals, talk
-from .rules.context import NpcMind, Refusal, TurnContext
+from .rules.context import NpcMind, Refusal, SharedWorld, TurnContext
 from .rules.situation import situation_for
 from .rules.state import GameState, state_checksum, state_from_saved
+from .tavern.memory import room_memory_id, whisper_memory_id
 from .world import World, world_current
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,20 @@ class SayPlan:
     seed: str
     situation: Situation
     minute: int = 0  # the game clock when the line was said (the reply cache keys the part of the day)
+    private: bool = False  # a whisper: only this player hears it answered (gameplay/tavern/memory.py)
+    tavern_id: int | None = None  # the shared tavern it was said in; None in a private one
+
+    @property
+    def memory_owner(self) -> str:
+        """Where the exchange is remembered: the game, or for a whisper the game's whisper owner."""
+        return whisper_memory_id(self.game_id) if self.private else self.game_id
+
+    @property
+    def memory_also(self) -> tuple[str, ...]:
+        """Whose memories the reply's prompt recalls beside the game's: the player's whispers for a
+        whisper only, and in a shared tavern what the room heard said aloud."""
+        return ((whisper_memory_id(self.game_id),) if self.private else ()) + (
+            (room_memory_id(self.tavern_id),) if self.tavern_id is not None else ())
 
 
 @dataclass(frozen=True)
@@ -217,14 +232,26 @@ def _open(game_id: str, *, for_update: bool) -> tuple[Game, TurnContext, bool]:
     return _open_unless_replayed(game_id, None, for_update=for_update)  # no client id: never a replay
 
 
-def _open_unless_replayed(game_id: str, client_id: str | None, *, for_update: bool) -> TurnResult | tuple[Game, TurnContext, bool]:
+def _open_unless_replayed(game_id: str, client_id: str | None, *, for_update: bool,
+                          tavern_id: int | None = None) -> TurnResult | tuple[Game, TurnContext, bool]:
     """Like `_open`, but the replayed result when this client id was played before (a resent frame
-    is answered as it was, never applied twice), found by the same query as the game."""
+    is answered as it was, never applied twice), found by the same query as the game. In a shared
+    tavern (`tavern_id`) the context knows what is claimed there."""
     world = world_current()
     game, state, restored = _load(game_id, for_update=for_update, replay_of=client_id)
     if (replayed := _replayed(game, client_id)) is not None:
         return replayed
-    return game, _context(world, state, _minds(game.pk, game.version), f"{game.pk}:{game.version}"), restored
+    ctx = _context(world, state, _minds(game.pk, game.version), f"{game.pk}:{game.version}")
+    if tavern_id is not None:
+        ctx.shared = _shared_world(tavern_id, game.pk)
+    return game, ctx, restored
+
+
+def _shared_world(tavern_id: int, game_id) -> SharedWorld:
+    from .tavern.selectors import tavern_claims, patron_name
+
+    return SharedWorld(tavern_id=tavern_id, patron=patron_name(tavern_id=tavern_id, game_id=str(game_id)),
+                       claimed=tavern_claims(tavern_id=tavern_id))
 
 
 def _replayed(game: Game, client_id: str | None) -> TurnResult | None:
@@ -251,8 +278,20 @@ def _save(game: Game, ctx: TurnContext) -> int:
         npc_states_save(game_id=game.pk, changed=changed, npc_ids={s: ctx.world.npcs[s].id for s in changed if s in ctx.world.npcs})
     if all(slug in ctx.world.npcs for slug in ctx.changed_minds):  # else what was stored differs: read it next time
         _minds_saved(game.pk, version, ctx.minds)
+    _claims_store(game, ctx)
     game.version = version
     return version
+
+
+def _claims_store(game: Game, ctx: TurnContext) -> None:
+    """The shared tavern's claims this turn made, in its transaction: when another player's claim
+    of the same key committed first, the turn is played again, and sees it claimed."""
+    for key in dict.fromkeys(ctx.claims):
+        try:
+            with transaction.atomic():
+                TavernClaim.objects.create(tavern_id=ctx.shared.tavern_id, key=key, game=game, name=ctx.shared.patron)
+        except IntegrityError as exc:
+            raise TurnConflict(f"{game.pk}: {key} claimed first by another") from exc
 
 
 def _with_retries(fn: Callable[[], TurnResult]) -> TurnResult:
@@ -283,11 +322,12 @@ def _restored_frames(restored: bool) -> tuple[dict, ...]:
 
 
 # --- commands ------------------------------------------------------------------------------------
-def turn_command(*, game_id: str, client_id: str | None, text: str) -> TurnResult:
-    """Apply a typed command; the result holds the final frame, and a say plan when it was speech."""
+def turn_command(*, game_id: str, client_id: str | None, text: str, tavern_id: int | None = None) -> TurnResult:
+    """Apply a typed command; the result holds the final frame, and a say plan when it was speech.
+    `tavern_id`: the shared tavern it is played in (its claims count), None in a private one."""
 
     def run() -> TurnResult:
-        opened = _open_unless_replayed(game_id, client_id, for_update=True)
+        opened = _open_unless_replayed(game_id, client_id, for_update=True, tavern_id=tavern_id)
         if isinstance(opened, TurnResult):
             return opened
         game, ctx, restored = opened
@@ -300,7 +340,8 @@ def turn_command(*, game_id: str, client_id: str | None, text: str) -> TurnResul
             _log_turn(game, client_id, "command", text, final, minute=ctx.state.minute)
             return TurnResult(final=final)
         if outcome.say_request is not None:
-            return TurnResult(final={}, say=_say_plan(ctx, game, client_id, outcome.say_request.npc, outcome.say_request.text))
+            request = outcome.say_request
+            return TurnResult(final={}, say=_say_plan(ctx, game, client_id, request.npc, request.text, private=request.private))
         version = _save(game, ctx) if outcome.changed or restored else game.version
         final = {"type": "narration", "reply_to": client_id, "text": outcome.text}
         _log_turn(game, client_id, "command", text, final, minute=ctx.state.minute)
@@ -316,30 +357,35 @@ def _log_turn(game: Game, client_id: str | None, kind: str, text: str, final: di
 
 
 # --- speech --------------------------------------------------------------------------------------
-def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str, line: str) -> SayPlan:
+def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str, line: str, *, private: bool = False) -> SayPlan:
     npc = ctx.world.npcs[npc_slug]
     mind = ctx.mind(npc_slug)
     return SayPlan(
         game_id=str(game.pk), client_id=client_id, npc=npc_slug, npc_name=npc.name, line=line,
         tier=ctx.tier(npc_slug), mood=mind.mood, first_meeting=not mind.flags.get("met"),
         version=game.version, seed=f"{game.pk}:{game.version}:{npc_slug}",
-        situation=situation_for(ctx, npc_slug), minute=ctx.state.minute,
+        situation=situation_for(ctx, npc_slug), minute=ctx.state.minute, private=private,
+        tavern_id=ctx.shared.tavern_id if ctx.shared is not None else None,
     )
 
 
-def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str) -> TurnResult:
-    """Check that the NPC can be spoken to now; nothing is applied until `say_commit`."""
+def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str, private: bool = False,
+                tavern_id: int | None = None) -> TurnResult:
+    """Check that the NPC can be spoken to now; nothing is applied until `say_commit`. `private`:
+    a whisper; `tavern_id`: the shared tavern it is said in."""
 
     def run() -> TurnResult:
         opened = _open_unless_replayed(game_id, client_id, for_update=False)
         if isinstance(opened, TurnResult):
             return opened
         game, ctx, _ = opened
+        if tavern_id is not None:  # nothing is claimed before the commit: the claims are not read
+            ctx.shared = SharedWorld(tavern_id=tavern_id, patron="")
         try:
             addressed = talk.npc_to_address(ctx, npc)
         except Refusal as refusal:
             return TurnResult(final={"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text})
-        return TurnResult(final={}, say=_say_plan(ctx, game, client_id, addressed.slug, text))
+        return TurnResult(final={}, say=_say_plan(ctx, game, client_id, addressed.slug, text, private=private))
 
     return run()  # it only reads: no transaction, so no write lock taken on SQLite
 
@@ -356,12 +402,13 @@ def say_commit(*, plan: SayPlan, reply: str, source: str, actions: tuple[Propose
     """Store a finished NPC reply as a turn and apply what the conversation changes, exactly once."""
 
     def run() -> TurnResult:
-        opened = _open_unless_replayed(plan.game_id, plan.client_id, for_update=True)
+        opened = _open_unless_replayed(plan.game_id, plan.client_id, for_update=True, tavern_id=plan.tavern_id)
         if isinstance(opened, TurnResult):
             return opened
         game, ctx, restored = opened
         if plan.npc in ctx.world.npcs:
-            ctx.state.player_name = player_name_in(plan.line) or ctx.state.player_name
+            if not plan.private:  # a name whispered stays out of the situation every public prompt carries
+                ctx.state.player_name = player_name_in(plan.line) or ctx.state.player_name
             talk.conversation_apply(ctx, plan.npc, plan.line)
             for action in actions:
                 proposals.proposal_apply(ctx, plan.npc, action)

@@ -89,7 +89,8 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     recalled, recent = (), ()
     if use_memory:
         memory = memory_recall(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,
-                               token_budget=budget.memories, count_tokens=count_tokens, recent_limit=RECENT_TURNS)
+                               token_budget=budget.memories, count_tokens=count_tokens, recent_limit=RECENT_TURNS,
+                               also=plan.memory_also)  # whose memories this reply may draw on (gameplay/tavern/memory.py)
         recent, recalled = memory.recent, memory.recalled
         if recalled and mark_used:
             memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
@@ -212,7 +213,7 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
         persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
-        aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id,
+        aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
     )
 
 

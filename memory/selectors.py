@@ -57,9 +57,19 @@ class MemoryRecall:
 
 
 def memory_recall(*, game_id: uuid.UUID | str, npc_slug: str, query: str, now_minute: int, token_budget: int,
-                  count_tokens: Callable[[str], int], recent_limit: int = 12) -> MemoryRecall:
+                  count_tokens: Callable[[str], int], recent_limit: int = 12,
+                  also: tuple[uuid.UUID | str, ...] = ()) -> MemoryRecall:
     """The recent conversation and the memories to put in a prompt; one read when the NPC
-    remembers nothing of this game (a player's first line to them)."""
+    remembers nothing of this game (a player's first line to them).
+
+    `also` names other owners whose memories of this NPC are recalled beside the game's (a shared
+    tavern's public words, the player's own whispers): their turns join the recent conversation in
+    the order they happened, and their memories compete with the game's for the same budget. An
+    owner not named is never read: what a prompt may draw on is chosen here, by its caller."""
+    if also:
+        return _recall_merged([str(game_id), *(str(o) for o in also)], npc_slug=npc_slug, query=query,
+                              now_minute=now_minute, token_budget=token_budget, count_tokens=count_tokens,
+                              recent_limit=recent_limit)
     ledger = _ledger(str(game_id), npc_slug)
     if ledger is None:
         matrix_cache().drop((str(game_id), npc_slug))
@@ -69,6 +79,29 @@ def memory_recall(*, game_id: uuid.UUID | str, npc_slug: str, query: str, now_mi
                                token_budget=token_budget, count_tokens=count_tokens, skip_recent_turns=len(recent),
                                ledger=ledger)
     return MemoryRecall(recent=recent, recalled=recalled)
+
+
+def _recall_merged(owners: list[str], *, npc_slug: str, query: str, now_minute: int, token_budget: int,
+                   count_tokens: Callable[[str], int], recent_limit: int) -> MemoryRecall:
+    ledgers = {owner: ledger for owner in dict.fromkeys(owners) if (ledger := _ledger(owner, npc_slug)) is not None}
+    turns = []  # (id, owner, speaker, text)
+    for owner in ledgers:
+        rows = MemoryRecord.objects.filter(game_id=owner, npc_slug=npc_slug, kind=TURN).order_by("-id")
+        turns += [(i, owner, speaker, text) for i, speaker, text in rows.values_list("id", "speaker", "text")[:recent_limit]]
+    recent = sorted(turns)[-recent_limit:] if recent_limit > 0 else []
+    recalled = []
+    for owner, ledger in ledgers.items():
+        shown = sum(1 for _, o, _, _ in recent if o == owner)
+        recalled += memory_retrieve(game_id=owner, npc_slug=npc_slug, query=query, now_minute=now_minute,
+                                    token_budget=token_budget, count_tokens=count_tokens, skip_recent_turns=shown, ledger=ledger)
+    recalled.sort(key=lambda m: (not m.pinned, -m.score))
+    chosen, left = [], token_budget
+    for memory in recalled[:40]:
+        cost = count_tokens(memory.text)
+        if cost <= left:
+            chosen.append(memory)
+            left -= cost
+    return MemoryRecall(recent=tuple((speaker, text) for _, _, speaker, text in recent), recalled=tuple(chosen))
 
 
 def _ledger(game_id: str, npc_slug: str) -> tuple[int, int] | None:

@@ -129,18 +129,22 @@ def memory_embed_due(*, limit: int = 200) -> int:
     return sum(memory_embed_pending(game_id=game_id, npc_slug=npc_slug) for game_id, npc_slug in list(pairs))
 
 
-def memory_record_observation(*, game_id: uuid.UUID | str, npc_slug: str, text: str, game_minute: int) -> None:
-    """Remember something the NPC saw the player do ("The player paid Bram's debt in full.")."""
+def memory_record_observation(*, game_id: uuid.UUID | str, npc_slug: str, text: str, game_minute: int,
+                              embed_now: bool = True) -> bool:
+    """Remember something the NPC saw the player do ("The player paid Bram's debt in full.").
+    With `embed_now` False the text is kept without its vector when this process has not embedded
+    it yet (as `memory_record_exchange` does); returns True when it waits for `memory_embed_pending`."""
     game_id, text = str(game_id), text.strip()[:MAX_TEXT_CHARS]
     if not text:
-        return
-    vector = embeddings.embed_one(text)
+        return False
+    vector = embeddings.embed_one(text) if embed_now else embeddings.embedded_already([text])[0]
     with transaction.atomic():
         ledger = ledger_locked(game_id, npc_slug)
         _record(game_id, npc_slug, kind=OBSERVATION, speaker="", text=text, vector=vector, minute=game_minute,
                 refine=memory_config().use_llm).save()
         _ledger_count(ledger, added=1, changed=False)
     _fold_if_overfull(game_id, npc_slug, ledger.raw_count)
+    return vector is None
 
 
 def _ledger_count(ledger: MemoryLedger, *, added: int, changed: bool) -> None:

@@ -145,7 +145,8 @@ if REDIS_URL:
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A shared tavern streams every reply to everyone in the room: room for bursts of tokens.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -218,6 +219,13 @@ TANKARD_MAX_FRAME_BYTES = env_int("TANKARD_MAX_FRAME_BYTES", 8192)
 TANKARD_TURNS_PER_MINUTE = env_int("TANKARD_TURNS_PER_MINUTE", 40)  # per game, across processes
 TANKARD_LLM_TOKENS_PER_HOUR = env_int("TANKARD_LLM_TOKENS_PER_HOUR", 100000)  # per game
 TANKARD_NEW_GAMES_PER_HOUR = env_int("TANKARD_NEW_GAMES_PER_HOUR", 30)  # per client address
+# Shared taverns (/tavern/<name>/, gameplay/tavern/).
+TANKARD_TAVERN = {
+    "NEW_PER_HOUR": env_int("TANKARD_NEW_TAVERNS_PER_HOUR", 20),  # taverns a client address may open
+    "NPC_VOICES": env_int("TANKARD_TAVERN_NPC_VOICES", 1),  # lines an NPC of a shared tavern answers at once
+    "PRESENCE_SECONDS": env_int("TANKARD_TAVERN_PRESENCE_SECONDS", 90),  # unseen this long: gone (a dead process)
+    "WAIT_LEASE_SECONDS": env_int("TANKARD_TAVERN_WAIT_LEASE_SECONDS", 120),  # a place in an NPC's line, renewed while held
+}
 
 # --- Static files, i18n ------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -21,20 +21,24 @@ def game_with_cookie(session_key: str = "ws") -> tuple[str, str]:
     return str(game.id), f"sessionid={session.session_key}"
 
 
-async def connect(cookie: str | None, origin: str = "http://localhost") -> tuple[WebsocketCommunicator, bool]:
+async def connect(cookie: str | None, origin: str = "http://localhost", *, tavern: str | None = None) -> tuple[WebsocketCommunicator, bool]:
+    """A socket to the game of `cookie`; in the shared tavern `tavern` when given."""
+    from urllib.parse import quote
+
     from tankard_site.asgi import application
 
     headers = [(b"origin", origin.encode())]
     if cookie:
         headers.append((b"cookie", cookie.encode()))
-    comm = WebsocketCommunicator(application, "/ws/play/", headers=headers)
+    path = "/ws/play/" if tavern is None else f"/ws/play/?tavern={quote(tavern)}"
+    comm = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await comm.connect()
     return comm, connected
 
 
-async def arrive(cookie: str) -> tuple[WebsocketCommunicator, dict, dict]:
+async def arrive(cookie: str, *, tavern: str | None = None) -> tuple[WebsocketCommunicator, dict, dict]:
     """A socket past its greeting: it, the state frame and the history frame."""
-    comm, connected = await connect(cookie)
+    comm, connected = await connect(cookie, tavern=tavern)
     assert connected
     state = await comm.receive_json_from(timeout=5)
     assert state["type"] == "state", state
@@ -43,9 +47,9 @@ async def arrive(cookie: str) -> tuple[WebsocketCommunicator, dict, dict]:
     return comm, state, history
 
 
-async def ready(cookie: str) -> tuple[WebsocketCommunicator, dict]:
+async def ready(cookie: str, *, tavern: str | None = None) -> tuple[WebsocketCommunicator, dict]:
     """A socket past its greeting, and the state frame."""
-    comm, state, _ = await arrive(cookie)
+    comm, state, _ = await arrive(cookie, tavern=tavern)
     return comm, state
 
 
@@ -60,10 +64,12 @@ async def until_final(comm: WebsocketCommunicator, reply_to: str | None, timeout
 
 
 async def play(comm: WebsocketCommunicator, text: str, cid: str, *, kind: str = "command", npc: str = "gareth",
-               timeout: float = 8) -> list[dict]:
+               timeout: float = 8, private: bool | None = None) -> list[dict]:
     frame = {"type": kind, "id": cid, "text": text}
     if kind == "say":
         frame["npc"] = npc
+    if private is not None:
+        frame["private"] = private
     await comm.send_to(text_data=json.dumps(frame))
     return await until_final(comm, cid, timeout=timeout)
 

@@ -1,4 +1,6 @@
-"""Bounties from the notice board: accept, progress through objectives in order, collect the reward."""
+"""Bounties from the notice board: accept, progress through objectives in order, collect the reward.
+In a shared tavern a bounty's reward is paid once: the first player to complete it claims it for the
+whole tavern, and the notice comes down for everyone (`TurnContext.claim`)."""
 from __future__ import annotations
 
 from npcs.persona import tier_at_least
@@ -13,7 +15,12 @@ BOARD_LOCATION = "common-room"
 
 def available(ctx: TurnContext) -> list[BountyDef]:
     done = set(ctx.state.completed_bounties)
-    return [b for b in ctx.world.bounties.values() if b.slug not in done and b.slug not in ctx.state.bounties]
+    return [b for b in ctx.world.bounties.values()
+            if b.slug not in done and b.slug not in ctx.state.bounties and not ctx.claimed_by(claim_key(b))]
+
+
+def claim_key(bounty: BountyDef) -> str:
+    return f"bounty:{bounty.slug}"
 
 
 def current_objective(ctx: TurnContext, bounty: BountyDef) -> ObjectiveDef | None:
@@ -45,6 +52,8 @@ def handle_accept(ctx: TurnContext, intent: Intent) -> None:
         raise Refusal(f"You've already seen '{bounty.title}' through.")
     if bounty.slug in ctx.state.bounties:
         raise Refusal(f"You're already on '{bounty.title}'.")
+    if claimer := ctx.claimed_by(claim_key(bounty)):
+        raise Refusal(f"The notice for '{bounty.title}' is crossed out: {claimer} has already claimed the reward.")
     giver = ctx.world.npcs.get(bounty.giver) if bounty.giver else None
     at_board = ctx.state.location == BOARD_LOCATION
     if not at_board and not (giver and giver.slug in {n.slug for n in ctx.present_npcs()}):
@@ -81,6 +90,10 @@ def _step(ctx: TurnContext, bounty: BountyDef) -> None:
 
 def _complete(ctx: TurnContext, bounty: BountyDef) -> None:
     del ctx.state.bounties[bounty.slug]
+    if claimer := ctx.claimed_by(claim_key(bounty)):
+        ctx.say(f"[{bounty.title}] Too late: {claimer} has already claimed the reward for this one.")
+        return
+    ctx.claim(claim_key(bounty))
     ctx.state.completed_bounties.append(bounty.slug)
     ctx.state.gold += bounty.reward_gold
     reward = f"{bounty.reward_gold} gold"

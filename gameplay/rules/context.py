@@ -33,10 +33,23 @@ class NpcMind:
 
 @dataclass(frozen=True)
 class SayRequest:
-    """A command that turned out to be speech to an NPC (`ask gareth about the cellar`)."""
+    """A command that turned out to be speech to an NPC (`ask gareth about the cellar`); `private`
+    for a whisper (`whisper gareth ...`)."""
 
     npc: str
     text: str
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class SharedWorld:
+    """The shared tavern a turn is played in: what is claimed there (key -> the patron who claimed
+    it) and the name this player goes by there. Claims a turn makes are stored with it, and the
+    first claim of a key wins (gameplay.services, on the unique `TavernClaim`)."""
+
+    tavern_id: int
+    patron: str
+    claimed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,10 +62,22 @@ class TurnContext:
     changed_minds: set[str] = field(default_factory=set)
     changed: bool = False
     say_request: SayRequest | None = None
+    shared: SharedWorld | None = None
+    claims: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         if text:
             self.lines.append(text)
+
+    # --- a shared tavern's world --------------------------------------------------------------
+    def claimed_by(self, key: str) -> str | None:
+        """Who claimed `key` in this shared tavern (None in a private one, or when nobody has)."""
+        return self.shared.claimed.get(key) if self.shared is not None else None
+
+    def claim(self, key: str) -> None:
+        """Claim `key` for this player in the shared tavern, with the turn (nothing in a private one)."""
+        if self.shared is not None:
+            self.claims.append(key)
 
     # --- NPCs -------------------------------------------------------------------------------
     def npc_location(self, npc: NpcDef) -> str | None:

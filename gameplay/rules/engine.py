@@ -38,6 +38,7 @@ HANDLERS = {
     "report": bounties.handle_report,
     "accuse": mystery.handle_accuse,
     "say": talk.handle_say,
+    "whisper": talk.handle_whisper,
     "talk": talk.handle_talk,
 }
 

@@ -69,6 +69,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:work|do|take)(?: (?:as|at|on|the|a|job|shift))*(?: (?P<target>.+))?$", "work"),
     (r"^(?:report|report back|report in)(?: (?:to|back to))?(?: (?P<npc>.+))?$", "report"),
     (r"^(?:accuse|blame|name the culprit|it was) (?P<npc>.+)$", "accuse"),
+    (r"^whisper(?: (?P<extra>.*))?$", "whisper"),
     (r"^(?:talk|speak|chat|greet)(?: (?:to|with))? (?P<npc>.+)$", "talk"),
     (r"^(?:ask|tell) (?P<npc>[\w'-]+) (?:about )?(?P<target>.+)$", "say"),
     (r"^(?:say|whisper|shout)(?: (?P<target>.+?))? to (?P<npc>[\w'-]+)$", "say"),
@@ -76,6 +77,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?P<npc>[\w'-]+)[:,] (?P<target>.+)$", "say"),
 )
 COMPILED = tuple((re.compile(p), verb) for p, verb in PATTERNS)
+_WHISPER = re.compile(r"^whisper\b", re.IGNORECASE)
 
 
 def intent_parse(text: str) -> Intent:
@@ -91,6 +93,8 @@ def intent_parse(text: str) -> Intent:
         target, npc, extra = groups.get("target", ""), groups.get("npc", ""), groups.get("extra", "")
         if verb == "say":
             return Intent("say", target=target or "hello", npc=strip_filler(npc))
+        if verb == "whisper":  # the words keep their case and marks: the handler finds the NPC in them
+            return Intent("whisper", extra=_WHISPER.sub("", text.strip(), count=1).strip())
         amount = groups.get("amount")
         qty, target = _qty(target) if verb in {"buy", "buy_for", "use", "store", "retrieve", "give"} else (1, target)
         return Intent(

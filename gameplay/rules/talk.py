@@ -27,6 +27,41 @@ def handle_say(ctx: TurnContext, intent: Intent) -> None:
     ctx.say_request = SayRequest(npc=npc.slug, text=intent.target or "Hello.")
 
 
+def handle_whisper(ctx: TurnContext, intent: Intent) -> None:
+    """`whisper gareth words`, `whisper to gareth: words` or `whisper words to gareth`: speech only
+    the player hears answered."""
+    words = intent.extra
+    for npc in ctx.present_npcs():
+        for name in sorted(_names_of(npc), key=len, reverse=True):
+            said = _after_name(words, name)
+            if said is None:
+                continue
+            if not said:
+                raise Refusal("You lean in close, but find nothing to whisper.", code="missing_field")
+            ctx.say_request = SayRequest(npc=npc.slug, text=said, private=True)
+            return
+    if not words.strip():
+        raise Refusal("You lean in close, but find nothing to whisper.", code="missing_field")
+    raise Refusal("Whisper to whom? Say 'whisper <name> <words>' to someone here.", code="unknown_npc")
+
+
+def _names_of(npc: NpcDef) -> set[str]:
+    return {npc.slug, npc.name, npc.name.split()[0]}
+
+
+def _after_name(words: str, name: str) -> str | None:
+    """The words whispered when `words` addresses `name` ("to gareth: hello", "gareth hello",
+    "hello to gareth"), else None."""
+    lower, name = words.lower(), name.lower()
+    for lead in (f"to {name}", name):
+        if lower.startswith(lead) and (len(lower) == len(lead) or lower[len(lead)] in " :,"):
+            return words[len(lead):].lstrip(" :,").strip()
+    trimmed = lower.rstrip(" .!?")
+    if trimmed.endswith(f" to {name}"):
+        return words[:len(trimmed) - len(name) - 4].strip()
+    return None
+
+
 def handle_talk(ctx: TurnContext, intent: Intent) -> None:
     npc = npc_to_address(ctx, intent.npc)
     ctx.say_request = SayRequest(npc=npc.slug, text="Hello there.")

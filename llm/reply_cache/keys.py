@@ -39,6 +39,7 @@ class ReplyCacheRequest:
     aliases: Aliases = Aliases()  # the world's names for its people, places and things (one concept each)
     game_id: str = ""
     client_id: str | None = None
+    private: bool = False  # a whisper: never matched, looked up, shared in flight, kept or counted
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -73,8 +73,8 @@ def reply_match_begin(request: ReplyCacheRequest) -> None:
     """Begin deciding which question the request's line asks, on the matcher's own threads, before
     the reply's prompt is built: a new phrasing's embedding then runs while the rest of the turn
     does, and `areply_cache_open` finds the decision made or under way. Returns at once; nothing
-    when the cache is off."""
-    if _enabled():
+    when the cache is off, or for a private line (a whisper's words are never kept as a decision)."""
+    if _enabled() and not request.private:
         question_match_begin(request.line, names=request.names, others=request.others)
 
 
@@ -87,8 +87,10 @@ async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool, conv
     `cacheable`: the reply's prompt holds nothing of this player's (no memories, no turns before):
     its reply may be served from the cache and kept for others. Otherwise `conversation` is the last
     exchange, (the player's line, the NPC's reply), and the line may still be answered from the
-    cache when it stands alone (`followup.py`); a reply made for it is never kept."""
-    if not _enabled() or (not cacheable and conversation is None):
+    cache when it stands alone (`followup.py`); a reply made for it is never kept. A private line
+    (a whisper) gets a ticket that keeps nothing: its words and its reply never enter the cache,
+    its matching or its statistics."""
+    if not _enabled() or request.private or (not cacheable and conversation is None):
         return CacheTicket(request=request)
     try:
         return await _aopen(request, on_wait, keep=cacheable, conversation=conversation)
