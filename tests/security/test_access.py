@@ -17,7 +17,7 @@ from gameplay.models import Game, Turn
 from tests.websocket import connect, drain, game_with_cookie, play, ready
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC_PATHS = {"", "ht/"}  # the game page and the health check; everything else is staff only
+PUBLIC_PATHS = {"", "tavern/", "ht/"}  # the game pages and the health check; everything else is staff only
 
 
 # --- one player, one game ----------------------------------------------------------------------------
