@@ -324,3 +324,27 @@ async def test_a_line_later_in_a_conversation__begins_no_match(fake_llm, new_pla
     await ask(cookie, "Could you say who you are?")
 
     assert begun == ["Tell me about yourself"]
+
+
+async def test_whisper__never_matched_looked_up_kept_or_counted(fake_llm, new_player):
+    """A whisper's words and reply stay out of the cache that serves every player (docs/protocol.md)."""
+    from llm.models import ReplyDemand
+    from llm.reply_cache.matcher import _matches
+
+    _, alice = await new_player()
+    fake_llm.script(Reply("Our secret: the cellar door sticks."))
+    whispered = await send_frame(alice, {"type": "say", "id": "w1", "npc": "gareth", "text": "Tell me about yourself",
+                                         "private": True})
+    assert final(whispered)["source"] == "llm"
+    assert not await ReplyCacheEntry.objects.aexists() and not await ReplyDemand.objects.aexists()
+    assert len(_matches) == 0  # not even which question the words ask was decided
+    fake_llm.script(Reply(ABOUT))
+    asked = await ask_new(new_player, "Tell me about yourself")  # another player's same words, aloud
+    assert final(asked)["source"] == "llm" and final(asked)["text"] == ABOUT
+    fake_llm.script(Reply("Between us, friend: I am Gareth."))
+    again = await ask_new(new_player, "Tell me about yourself", cid="w2")
+    assert final(again)["source"] == "cache"  # the aloud reply is shared ...
+    _, carol = await new_player()
+    quiet = await send_frame(carol, {"type": "say", "id": "w3", "npc": "gareth", "text": "Tell me about yourself",
+                                     "private": True})
+    assert final(quiet)["source"] == "llm" and final(quiet)["text"] == "Between us, friend: I am Gareth."  # ... a whisper is not served it

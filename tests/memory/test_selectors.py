@@ -206,3 +206,30 @@ def test_recall__one_read_when_the_npc_remembers_nothing(game_id, django_assert_
     recall = memory_recall(game_id=game_id, npc_slug="bram", query="Hello", now_minute=0, token_budget=200, count_tokens=words)
     assert recall.recent == (("player", "My name is Aldric."), ("npc", "Welcome, Aldric."))
     assert [m.text for m in recall.recalled] == ["The player's name is Aldric."]
+
+
+def recall(game_id, query, *, also=(), budget=400, recent_limit=4):
+    return memory_recall(game_id=game_id, npc_slug="bram", query=query, now_minute=1000, token_budget=budget,
+                         count_tokens=words, recent_limit=recent_limit, also=also)
+
+
+def test_recall__reads_only_the_owners_it_is_given(tavern_talk):
+    """Owners are how private words stay private: a game's whispers and a room's public words are
+    kept under owners of their own, and only a prompt whose plan names them recalls them."""
+    import uuid
+
+    whispers, room = str(uuid.uuid4()), str(uuid.uuid4())
+    say(whispers, "Between us: the mill's deeds are forged.", "My lips are sealed.", minute=200)
+    services.memory_record_observation(game_id=room, npc_slug="bram", text='Ann said aloud to Bram: "The mill burned down."',
+                                       game_minute=150, embed_now=False)
+    alone = recall(tavern_talk, "What about the mill?")
+    assert not [m for m in alone.recalled if "mill" in m.text] and not [t for _, t in alone.recent if "mill" in t]
+
+    with_room = recall(tavern_talk, "What about the mill?", also=(room,))
+    assert any("mill burned" in m.text for m in with_room.recalled)
+    assert not any("forged" in text for _, text in with_room.recent) and not any("forged" in m.text for m in with_room.recalled)
+
+    whispering = recall(tavern_talk, "What about the mill?", also=(whispers, room))
+    assert [text for _, text in whispering.recent][-2:] == ["Between us: the mill's deeds are forged.", "My lips are sealed."]
+    assert len(whispering.recent) == 4  # the newest turns of both owners, in the order they happened
+    assert sum(words(m.text) for m in whispering.recalled) <= 400
