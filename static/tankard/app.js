@@ -1,7 +1,7 @@
 /*
  * The Living Rusted Tankard — browser client.
  *
- * Implements docs/protocol.md. Rules this file keeps:
+ * Implements docs/protocol.md (in a shared tavern too: the room.* frames). Rules this file keeps:
  *  - every piece of server text reaches the page through textContent / createTextNode;
  *  - no eval, no inline handlers, no inline styles in markup (works under a strict CSP);
  *  - each command is applied exactly once: unanswered ids stay in the outbox and are
@@ -16,7 +16,8 @@
     gameId: body.getAttribute("data-game-id") || "",
     wsPath: body.getAttribute("data-ws-path") || "/ws/play/",
     maxLine: parseInt(body.getAttribute("data-max-line"), 10) || 500,
-    debug: body.getAttribute("data-debug") === "true"
+    debug: body.getAttribute("data-debug") === "true",
+    tavern: body.getAttribute("data-tavern") || ""
   };
   var HISTORY_KEY = "tankard.history";
   var HISTORY_MAX = 100;
@@ -50,6 +51,9 @@
     exits: $("location-exits"),
     npcList: $("npc-list"),
     npcEmpty: $("npc-empty"),
+    playersHeading: $("players-heading"),
+    playerList: $("player-list"),
+    youAre: $("you-are"),
     inventory: $("inventory"),
     inventoryEmpty: $("inventory-empty"),
     chestPanel: $("panel-chest"),
@@ -343,6 +347,71 @@
     afterLogChange();
   }
 
+  // ------------------------------------------------------------------ the room (a shared tavern)
+  // Other players' words aloud (room.say) and the NPC's reply to them (room.npc.*), keyed by the
+  // `said` id the server gives each; who stands here (state.players, room.join/leave/rename).
+  var overheard = {};   // said -> {line, words}
+  var roomPlayers = [];
+  var myName = "";
+
+  function onRoomSay(frame) {
+    var line = make("p", "line aloud");
+    line.appendChild(make("span", "who", str(frame.name, "Someone")));
+    line.appendChild(document.createTextNode(" (to " + npcName(frame.npc, frame.npc_name) + "): "));
+    line.appendChild(make("span", "said", str(frame.text)));
+    appendLine(line);
+  }
+  function overheardSpeech(frame) {
+    var key = str(frame.said, "?");
+    var speech = overheard[key];
+    if (!speech) {
+      var built = speechLine(frame.npc, frame.name);
+      built.line.classList.add("overheard");
+      if (frame.to) built.line.querySelector(".speaker").setAttribute("data-to", " to " + str(frame.to));
+      speech = overheard[key] = { line: built.line, words: built.words };
+      appendLine(built.line);
+    }
+    return speech;
+  }
+  function onRoomToken(frame) {
+    var speech = overheardSpeech(frame);
+    speech.words.firstChild.appendData(str(frame.text));
+    afterLogChange();
+  }
+  function onRoomEnd(frame) {
+    var speech = overheardSpeech(frame);
+    speech.words.textContent = str(frame.text, speech.words.textContent);
+    delete overheard[str(frame.said, "?")];
+    afterLogChange();
+  }
+  function onPresence(frame) {
+    var name = str(frame.name);
+    if (!name) return;
+    if (frame.type === "room.join") {
+      if (roomPlayers.indexOf(name) === -1) roomPlayers.push(name);
+      addLine("arrival", name + " comes over and joins you.");
+    } else if (frame.type === "room.leave") {
+      roomPlayers = roomPlayers.filter(function (p) { return p !== name; });
+      addLine("arrival", name + " is no longer here.");
+    } else {
+      var before = str(frame.from);
+      roomPlayers = roomPlayers.filter(function (p) { return p !== before; }).concat([name]);
+      if (before === myName) myName = name;
+      addLine("arrival", before + " will answer to " + name + " from now on.");
+    }
+    renderPlayers();
+  }
+  function renderPlayers() {
+    if (!el.playerList) return;
+    var others = roomPlayers.filter(function (p) { return p !== myName; }).sort();
+    if (el.youAre) el.youAre.textContent = myName ? " \u00B7 you are " + myName : "";
+    el.playersHeading.hidden = el.playerList.hidden = !CONFIG.tavern;
+    if (!changed(el.playerList, others)) return;
+    clear(el.playerList);
+    others.forEach(function (name) { el.playerList.appendChild(make("li", "player", name)); });
+    if (!others.length) el.playerList.appendChild(make("li", "empty", "Nobody else yet."));
+  }
+
   // ------------------------------------------------------------------ the story so far
   // On connect the server sends a `history` frame with the game's last turns. A page that has
   // just loaded shows them above where the player now stands; a page that reconnects already has
@@ -616,6 +685,9 @@
     renderBounties(arr(frame.bounties));
     renderMap(arr(frame.map), frame.location || {});
     renderSuggestions(arr(frame.suggestions));
+    if (frame.tavern && typeof frame.tavern === "object") myName = str(frame.tavern.you);
+    if (Array.isArray(frame.players)) roomPlayers = frame.players.filter(function (p) { return typeof p === "string"; });
+    renderPlayers();
     lastAnswer = null;
     updateHook();
   }
@@ -956,9 +1028,31 @@
       case "npc.end":
         onNpcEnd(frame);
         break;
+      case "room.say":
+        onRoomSay(frame);
+        return;
+      case "room.npc.start":
+        overheardSpeech(frame);
+        return;
+      case "room.npc.token":
+        onRoomToken(frame);
+        return;
+      case "room.npc.end":
+        onRoomEnd(frame);
+        return;
+      case "room.join":
+      case "room.leave":
+      case "room.rename":
+        onPresence(frame);
+        return;
       case "error":
         dropThinkingFor(replyTo);
         closeSpeechesFor(replyTo);
+        if (frame.code === "tavern_closed" || frame.code === "bad_tavern") {
+          addLine("narration", str(frame.text, "The door is barred."));
+          barred = true;
+          return;
+        }
         if (frame.code === "no_game") {
           addLine("narration", str(frame.text, "The door swings shut. You step back in\u2026"));
           reloadForGame();
@@ -1022,7 +1116,7 @@
   }
 
   function connect() {
-    if (reloading) return;
+    if (reloading || barred) return;
     window.clearTimeout(retryTimer);
     window.clearInterval(countdownTimer);
     retryTimer = null;
@@ -1061,9 +1155,24 @@
       outbox.forEach(function (entry) { markLine(entry.line, "pending"); });
       updateHook();
       if (ev.code === 4001) { reloadForGame(); return; }
+      if (ev.code === 4002 || barred) { showBarred(); return; }
       scheduleReconnect();
     });
     sock.addEventListener("error", function () { debug("socket error"); });
+  }
+
+  var barred = false;  // the shared tavern is closed (or never was): no knocking again
+  function showBarred() {
+    barred = true;
+    setStatus("offline");
+    el.reconnect.hidden = true;
+    var line = make("p", "line narration");
+    line.appendChild(document.createTextNode("The door is barred. "));
+    var home = make("a", "", "Walk back to the Tankard's own common room");
+    home.href = "/";
+    line.appendChild(home);
+    line.appendChild(document.createTextNode("."));
+    appendLine(line);
   }
 
   function scheduleReconnect() {
@@ -1148,6 +1257,7 @@
     state: { enumerable: true, get: function () { return state; } },
     connected: { enumerable: true, get: function () { return socketOpen(); } },
     pending: { enumerable: true, get: function () { return outbox.size; } },
+    players: { enumerable: true, get: function () { return roomPlayers.slice(); } },
     gameId: { enumerable: true, get: function () { return CONFIG.gameId; } }
   });
   function updateHook() {
