@@ -53,12 +53,13 @@ class NewGame:
     game_id: str
 
 
-async def new_game(url: str, timeout: float = 20.0) -> NewGame:
-    """GET / with no cookie: a fresh session, hence a fresh game (its id is on the page)."""
+async def new_game(url: str, timeout: float = 20.0, *, path: str = "/") -> NewGame:
+    """GET / (or `path`, such as a shared tavern's page) with no cookie: a fresh session, hence a
+    fresh game (its id is on the page)."""
     parts = urlsplit(url)
     reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port or 80), timeout)
     try:
-        writer.write(f"GET / HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\nUser-Agent: tankard-bench\r\n\r\n".encode())
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\nUser-Agent: tankard-bench\r\n\r\n".encode())
         await writer.drain()
         raw = await asyncio.wait_for(reader.read(), timeout)
     finally:
@@ -67,7 +68,7 @@ async def new_game(url: str, timeout: float = 20.0) -> NewGame:
     cookie = re.search(r"(?im)^set-cookie:\s*(sessionid=[^;\r\n]+)", head)
     game_id = re.search(r'data-game-id="([0-9a-f-]+)"', body)
     if not head.startswith("HTTP/1.1 200") or cookie is None or game_id is None:
-        raise RuntimeError(f"GET / gave no fresh game: {head.splitlines()[:1]}")
+        raise RuntimeError(f"GET {path} gave no fresh game: {head.splitlines()[:1]}")
     return NewGame(cookie.group(1), game_id.group(1))
 
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
 
 from .aio import URGENT, db_async
 from .push import game_group
 from . import services
 from .metrics import connection_closed, connection_opened
 from .play import aframe_play
-from .protocol import FrameError, error_frame, frame_parse
+from .protocol import FrameError, error_frame, frame_parse, frame_text
 from .selectors import turns_recent
 from .tavern.names import tavern_name_clean
 from .tavern.room import Room
@@ -33,6 +33,10 @@ LAYER_RETRY_SECONDS = (0.5, 4.0)  # first and longest wait between tries while t
 GROUP_REFRESH_SECONDS = 30.0  # how often a socket renews its game group (a restarted Redis forgot it)
 MAX_TURNS_IN_FLIGHT = 16  # per socket: a flood of frames is refused at once instead of queueing tasks
 DISCONNECT_GRACE_SECONDS = 5.0  # how long a closing socket waits for its cancelled turns to wind up
+# Events whose handlers touch no database on this thread: dispatched without Channels' closing of
+# stale connections first, a trip to a worker thread and back for every event (and a shared tavern
+# relays every token of a reply to everyone in the room). Turns manage their own connections (aio.py).
+NO_DATABASE_EVENTS = frozenset({"room.frame", "tavern.queue", "game.state", "game.frame"})
 
 
 
@@ -111,6 +115,12 @@ class PlayConsumer(AsyncWebsocketConsumer):
                 except Exception:
                     logger.warning("presence in tavern %s not renewed", self.room.tavern.id, exc_info=True)
 
+    async def dispatch(self, message: dict) -> None:
+        if message.get("type") in NO_DATABASE_EVENTS:
+            await getattr(self, get_handler_name(message))(message)
+            return
+        await super().dispatch(message)
+
     # Channels sets `channel_receive` in __call__ and ends the socket when it raises, so a Redis
     # outage would drop every player at once. Wrapped, the socket waits the outage out.
     @property
@@ -187,8 +197,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
     # --- a shared tavern's groups -----------------------------------------------------------------
     async def room_frame(self, event: dict) -> None:
         """Something said or done where this socket stands in a shared tavern."""
-        if self.room is not None and (frame := self.room.heard(event)) is not None:
-            await self.send_json(frame)
+        if self.room is not None and (text := self.room.heard(event)) is not None:
+            await self.send(text_data=text)
 
     async def tavern_queue(self, event: dict) -> None:
         if self.room is not None:
@@ -205,9 +215,4 @@ class PlayConsumer(AsyncWebsocketConsumer):
     async def send_json(self, content: dict) -> None:
         if content.get("type") == "state" and getattr(self, "room", None) is not None:
             content = await self.room.astate(content)
-        text = json.dumps(content, ensure_ascii=False)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: the server would fail to send it, escaped it goes
-            text = json.dumps(content)
-        await self.send(text_data=text)
+        await self.send(text_data=frame_text(content))

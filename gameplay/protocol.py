@@ -48,6 +48,17 @@ class FrameError:
         return error_frame(self.code, self.reply_to)
 
 
+def frame_text(frame: dict) -> str:
+    """A server frame as the text of a websocket message: UTF-8 as it is, escaped only when it holds
+    what UTF-8 cannot carry (a lone surrogate)."""
+    text = json.dumps(frame, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(frame)
+    return text
+
+
 def error_frame(code: str, reply_to: str | None, **fmt: str) -> dict:
     return {"type": "error", "reply_to": reply_to, "code": code, "text": IN_WORLD[code].format(**fmt)}
 

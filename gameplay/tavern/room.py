@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from django.conf import settings
 
 from ..aio import NORMAL, URGENT, auncancelled, db_async
+from ..protocol import frame_text
 from ..push import room_group, tavern_group
 from .services import (
     NameRefused, TavernRef, npc_wait_ahead, npc_wait_join, npc_wait_leave, npc_wait_renew, patron_arrive,
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
 QUEUE_POLL_SECONDS = 2.0  # a waiting line looks again this often, if no socket said the line moved
 SAID_FINALS = frozenset({"npc.end", "error"})
+PRESENCE = frozenset({"room.join", "room.leave", "room.rename"})
 
 
 class NpcBusy(Exception):
@@ -108,10 +110,10 @@ class Room:
                 await self._abroadcast(self._group(), {"type": "room.join", "name": self.name})
 
     # --- frames from the groups --------------------------------------------------------------------
-    def heard(self, event: dict) -> dict | None:
-        """A frame said in the room (`room.frame` events): the frame to send this socket, or None
+    def heard(self, event: dict) -> str | None:
+        """A frame said in the room (`room.frame` events): its text to send this socket, or None
         (its own game's words come to it as its own frames). Keeps the players list current."""
-        frame, own = event.get("frame") or {}, event.get("game") == self.game_id
+        frame, own = event.get("presence") or {}, event.get("game") == self.game_id
         kind, name = frame.get("type"), frame.get("name")
         if kind == "room.rename":
             self.players = sorted({*(p for p in self.players if p != frame.get("from")), name}, key=str.casefold)
@@ -123,7 +125,7 @@ class Room:
             self.players = sorted([*self.players, name], key=str.casefold)
         elif kind == "room.leave":
             self.players = [p for p in self.players if p != name]
-        return None if own else frame
+        return None if own else event.get("text")
 
     def line_moved(self, npc: str) -> None:
         """An NPC's line in this tavern moved (`tavern.queue` events): its waiters look again."""
@@ -240,8 +242,12 @@ class Room:
         return room_group(self.tavern.id, self.location if location is None else location)
 
     async def _abroadcast(self, group: str, frame: dict) -> None:
+        """Send `frame` to everyone at `group`'s location, as text made once for all of them."""
+        event = {"type": "room.frame", "text": frame_text(frame), "game": self.game_id}
+        if frame["type"] in PRESENCE:
+            event["presence"] = frame
         try:
-            await self.layer.group_send(group, {"type": "room.frame", "frame": frame, "game": self.game_id})
+            await self.layer.group_send(group, event)
         except Exception:  # the room misses a line; the speaker's own reply goes on
             logger.warning("channel layer unavailable; %s not heard in the room", frame.get("type"), exc_info=True)
 
