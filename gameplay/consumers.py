@@ -34,9 +34,9 @@ GROUP_REFRESH_SECONDS = 30.0  # how often a socket renews its game group (a rest
 MAX_TURNS_IN_FLIGHT = 16  # per socket: a flood of frames is refused at once instead of queueing tasks
 DISCONNECT_GRACE_SECONDS = 5.0  # how long a closing socket waits for its cancelled turns to wind up
 # Events whose handlers touch no database on this thread: dispatched without Channels' closing of
-# stale connections first, a trip to a worker thread and back for every event (and a shared tavern
-# relays every token of a reply to everyone in the room). Turns manage their own connections (aio.py).
-NO_DATABASE_EVENTS = frozenset({"room.frame", "tavern.queue", "game.state", "game.frame"})
+# stale connections first, a trip to a worker thread and back for every event. Turns manage their
+# own connections (aio.py).
+NO_DATABASE_EVENTS = frozenset({"game.state", "game.frame"})
 
 
 
@@ -75,7 +75,8 @@ class PlayConsumer(AsyncWebsocketConsumer):
             if (name := tavern_name_clean(asked)) is None:
                 raise TavernBarred("bad_name")
             self.room = await Room.aopen(name=name, client=client, game_id=self.game_id, location=state["location"]["slug"],
-                                         layer=self.channel_layer, channel_name=self.channel_name, deliver=self.send_json)
+                                         layer=self.channel_layer, deliver=self.send_json, deliver_text=self._send_text,
+                                         closed=self._atavern_closed)
         except TavernBarred as barred:
             await self.send_json(error_frame(BARRED_CODES[barred.reason], None))
             await self.close(code=NO_TAVERN_CLOSE_CODE)
@@ -194,20 +195,12 @@ class PlayConsumer(AsyncWebsocketConsumer):
         """A frame pushed to the game from elsewhere (a background worker, another process)."""
         await self.send_json(event["frame"])
 
-    # --- a shared tavern's groups -----------------------------------------------------------------
-    async def room_frame(self, event: dict) -> None:
-        """Something said or done where this socket stands in a shared tavern."""
-        if self.room is not None and (text := self.room.heard(event)) is not None:
-            await self.send(text_data=text)
+    # --- a shared tavern (what its groups hear comes through the process's hub, gameplay/tavern/hub.py)
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
 
-    async def tavern_queue(self, event: dict) -> None:
-        if self.room is not None:
-            self.room.line_moved(str(event.get("npc", "")))
-
-    async def tavern_closed(self, event: dict) -> None:
+    async def _atavern_closed(self) -> None:
         """Staff closed the tavern: everyone in it is told, and shown out."""
-        if self.room is None:
-            return
         await self.send_json({"type": "narration", "reply_to": None, "text": TAVERN_CLOSING})
         await self.send_json(error_frame("tavern_closed", None))
         await self.close(code=NO_TAVERN_CLOSE_CODE)

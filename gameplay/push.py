@@ -1,8 +1,9 @@
 """Pushing frames to a game's open sockets from anywhere: a Celery worker, a management command,
 another process. The frame goes through the channel layer to the group `game.<id>`, so it reaches
 the socket whichever server process holds it (Redis in production, in-memory when embedded).
-A shared tavern has two kinds of group: `tavern.<id>` (every socket in it: the tavern closing, an
-NPC's line moving) and `tavern.<id>.<location>` (those standing there: what is said aloud)."""
+A shared tavern has two kinds of group: `tavern.<id>` (the tavern closing, an NPC's line moving)
+and `tavern.<id>.<location>` (what is said aloud there); their members are server processes, each
+handing what it hears to its sockets (gameplay/tavern/hub.py)."""
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,8 @@ def tavern_push_closed(*, tavern_id: int) -> bool:
     if layer is None:
         return False
     try:
-        async_to_sync(layer.group_send)(tavern_group(tavern_id), {"type": "tavern.closed"})
+        group = tavern_group(tavern_id)
+        async_to_sync(layer.group_send)(group, {"type": "tavern.closed", "group": group})
     except Exception:
         logger.warning("channel layer unavailable; tavern %s closed without telling its sockets", tavern_id, exc_info=True)
         return False

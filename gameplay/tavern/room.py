@@ -1,6 +1,7 @@
 """One socket's place in a shared tavern, on the channel layer, so that it works the same across
-any number of server processes: the socket joins the tavern's group (`tavern.<id>`: closing, the
-NPCs' lines moving) and its location's group (`tavern.<id>.<location>`: what is said aloud there).
+any number of server processes: through its process's hub (gameplay/tavern/hub.py) the socket hears
+the tavern's group (`tavern.<id>`: closing, the NPCs' lines moving) and its location's group
+(`tavern.<id>.<location>`: what is said aloud there).
 
 What a player says aloud is sent to the location's group as `room.say`, and the NPC's reply,
 streamed to the speaker as `npc.*` frames, is sent there too as `room.npc.*` frames: the room
@@ -20,6 +21,7 @@ from django.conf import settings
 from ..aio import NORMAL, URGENT, auncancelled, db_async
 from ..protocol import frame_text
 from ..push import room_group, tavern_group
+from .hub import room_hub
 from .services import (
     NameRefused, TavernRef, npc_wait_ahead, npc_wait_join, npc_wait_leave, npc_wait_renew, patron_arrive,
     patron_depart, patron_move, patron_rename, patron_seen, tavern_enter,
@@ -39,27 +41,31 @@ class NpcBusy(Exception):
 class Room:
     """A socket in a shared tavern: who it is there, where it stands, who stands with it."""
 
-    def __init__(self, *, tavern: TavernRef, game_id: str, layer, channel_name: str, deliver: Send) -> None:
+    def __init__(self, *, tavern: TavernRef, game_id: str, layer, deliver: Send, deliver_text: Callable[[str], Awaitable[None]],
+                 closed: Callable[[], Awaitable[None]]) -> None:
         self.tavern, self.game_id = tavern, game_id
-        self.layer, self.channel_name, self.deliver = layer, channel_name, deliver
+        self.layer, self.deliver, self.deliver_text, self.closed = layer, deliver, deliver_text, closed
+        self.hub = room_hub(layer)
         self.name, self.location = "", ""
         self.players: list[str] = []
         self._moving = asyncio.Lock()
         self._lines_moved: dict[str, asyncio.Event] = {}
 
     @classmethod
-    async def aopen(cls, *, name: str, client: str, game_id: str, location: str, layer, channel_name: str,
-                    deliver: Send) -> Room:
-        """Come into the tavern `name` (made on the first visit); raises TavernBarred."""
+    async def aopen(cls, *, name: str, client: str, game_id: str, location: str, layer, deliver: Send,
+                    deliver_text: Callable[[str], Awaitable[None]], closed: Callable[[], Awaitable[None]]) -> Room:
+        """Come into the tavern `name` (made on the first visit); raises TavernBarred. `deliver`
+        sends this socket a frame, `deliver_text` one already made into text; `closed` is called
+        when staff close the tavern."""
         tavern = await db_async(tavern_enter, priority=URGENT)(name=name, client=client)
-        room = cls(tavern=tavern, game_id=game_id, layer=layer, channel_name=channel_name, deliver=deliver)
+        room = cls(tavern=tavern, game_id=game_id, layer=layer, deliver=deliver, deliver_text=deliver_text, closed=closed)
         await room._aenter(location)
         return room
 
     async def _aenter(self, location: str) -> None:
         arrival = await db_async(patron_arrive, priority=URGENT)(tavern=self.tavern, game_id=self.game_id, location=location)
         self.name, self.location, self.players = arrival.name, location, list(arrival.present)
-        await self._agroups(add=(tavern_group(self.tavern.id), self._group()))
+        await self._agroups(hear=(tavern_group(self.tavern.id), self._group()))
         if arrival.first:
             await self._abroadcast(self._group(), {"type": "room.join", "name": self.name})
 
@@ -72,14 +78,17 @@ class Room:
             gone = False
         if gone:
             await self._abroadcast(self._group(), {"type": "room.leave", "name": self.name})
-        await self._agroups(discard=(tavern_group(self.tavern.id), self._group()))
+        await self._agroups(unhear=(tavern_group(self.tavern.id), self._group()))
 
     async def akeep(self) -> None:
         """Now and then: renew the game's presence and the groups (a restarted Redis forgot them),
         and tell the player of anyone who came or went unheard (a server process that died)."""
         present = await db_async(patron_seen, priority=NORMAL)(tavern_id=self.tavern.id, game_id=self.game_id,
                                                                  location=self.location)
-        await self._agroups(add=(tavern_group(self.tavern.id), self._group()), quiet=True)
+        try:
+            await self.hub.akeep()
+        except Exception as exc:
+            logger.debug("channel layer unavailable (%s); the room's groups not renewed", exc)
         for name in [n for n in self.players if n not in present and n != self.name]:
             await self.deliver({"type": "room.leave", "name": name})
         for name in [n for n in present if n not in self.players and n != self.name]:
@@ -102,14 +111,26 @@ class Room:
             old = self.location
             moved, present = await db_async(patron_move, priority=URGENT)(tavern_id=self.tavern.id, game_id=self.game_id,
                                                                            location=location)
-            await self._agroups(discard=(self._group(old),))
+            await self._agroups(unhear=(self._group(old),))
             self.location, self.players = location, list(present)
-            await self._agroups(add=(self._group(),))
+            await self._agroups(hear=(self._group(),))
             if moved:  # once for the game, however many of its sockets saw the move
                 await self._abroadcast(self._group(old), {"type": "room.leave", "name": self.name})
                 await self._abroadcast(self._group(), {"type": "room.join", "name": self.name})
 
     # --- frames from the groups --------------------------------------------------------------------
+    async def ahear(self, event: dict) -> None:
+        """The hub hands this socket what the tavern's groups heard: a frame said where it stands,
+        an NPC's line moving, the tavern closing."""
+        kind = event.get("type")
+        if kind == "room.frame":
+            if (text := self.heard(event)) is not None:
+                await self.deliver_text(text)
+        elif kind == "tavern.queue":
+            self.line_moved(str(event.get("npc", "")))
+        elif kind == "tavern.closed":
+            await self.closed()
+
     def heard(self, event: dict) -> str | None:
         """A frame said in the room (`room.frame` events): its text to send this socket, or None
         (its own game's words come to it as its own frames). Keeps the players list current."""
@@ -176,7 +197,11 @@ class Room:
                 await self._abroadcast(group, {"type": "room.say", "said": said, "name": self.name, "npc": plan.npc,
                                                "npc_name": plan.npc_name, "text": plan.line})
             await self._await_turn(plan, wait_id, send)
-            yield self._relay(plan, send, said=said, group=group, release=release)
+            relay = self._relay(plan, send, said=said, group=group, release=release)
+            try:
+                yield relay
+            finally:
+                relay.close()
         finally:
             renewing.cancel()
             await auncancelled(release())
@@ -210,32 +235,8 @@ class Room:
             except Exception:
                 logger.warning("a place in an NPC's line not renewed", exc_info=True)
 
-    def _relay(self, plan, send: Send, *, said: str | None, group: str, release: Callable[[], Awaitable[None]]) -> Send:
-        streamed: list[str] = []
-        started = False
-
-        async def relay(out: dict) -> None:
-            nonlocal started
-            await send(out)
-            kind = out.get("type")
-            final = kind in SAID_FINALS and out.get("reply_to") == plan.client_id
-            if said is not None:
-                if kind == "npc.start":
-                    started = True
-                    await self._abroadcast(group, {"type": "room.npc.start", "said": said, "npc": plan.npc,
-                                                   "name": plan.npc_name, "to": self.name})
-                elif kind == "npc.token":
-                    streamed.append(str(out.get("text", "")))
-                    await self._abroadcast(group, {"type": "room.npc.token", "said": said, "npc": plan.npc, "text": out.get("text", "")})
-                elif final and started:
-                    ended = kind == "npc.end"
-                    await self._abroadcast(group, {"type": "room.npc.end", "said": said, "npc": plan.npc,
-                                                   "text": out.get("text", "") if ended else "".join(streamed).strip(),
-                                                   "source": out.get("source", "fallback") if ended else "fallback"})
-            if final:
-                await release()
-
-        return relay
+    def _relay(self, plan, send: Send, *, said: str | None, group: str, release: Callable[[], Awaitable[None]]) -> Relay:
+        return Relay(self, plan, send, said=said, group=group, release=release)
 
     # --- the channel layer -------------------------------------------------------------------------
     def _group(self, location: str | None = None) -> str:
@@ -243,7 +244,7 @@ class Room:
 
     async def _abroadcast(self, group: str, frame: dict) -> None:
         """Send `frame` to everyone at `group`'s location, as text made once for all of them."""
-        event = {"type": "room.frame", "text": frame_text(frame), "game": self.game_id}
+        event = {"type": "room.frame", "group": group, "text": frame_text(frame), "game": self.game_id}
         if frame["type"] in PRESENCE:
             event["presence"] = frame
         try:
@@ -253,19 +254,107 @@ class Room:
 
     async def _apoke(self, npc: str) -> None:
         self.line_moved(npc)
+        group = tavern_group(self.tavern.id)
         try:
-            await self.layer.group_send(tavern_group(self.tavern.id), {"type": "tavern.queue", "npc": npc})
+            await self.layer.group_send(group, {"type": "tavern.queue", "group": group, "npc": npc})
         except Exception:  # the waiters look again on their own soon
             logger.warning("channel layer unavailable; an NPC's line moved unannounced", exc_info=True)
 
-    async def _agroups(self, *, add: tuple[str, ...] = (), discard: tuple[str, ...] = (), quiet: bool = False) -> None:
+    async def _agroups(self, *, hear: tuple[str, ...] = (), unhear: tuple[str, ...] = ()) -> None:
+        """Start or stop hearing groups, through the process's hub."""
         try:
-            for group in add:
-                await self.layer.group_add(group, self.channel_name)
-            for group in discard:
-                await self.layer.group_discard(group, self.channel_name)
+            for group in unhear:
+                await self.hub.aleave(group, self)
+            for group in hear:
+                await self.hub.ajoin(group, self)
         except Exception as exc:  # a channel layer outage must not keep the player out
-            (logger.debug if quiet else logger.warning)("channel layer unavailable (%s); the room is not heard", exc)
+            logger.warning("channel layer unavailable (%s); the room is not heard", exc)
+
+
+class Relay:
+    """The `send` a reply is answered with in a shared tavern: each frame goes to the speaker and,
+    for words said aloud, its room copy (`room.npc.*`) to the room's echo; the final frame gives up
+    the place in the NPC's line."""
+
+    def __init__(self, room: Room, plan, send: Send, *, said: str | None, group: str,
+                 release: Callable[[], Awaitable[None]]) -> None:
+        self.room, self.plan, self.send, self.said, self.group, self.release = room, plan, send, said, group, release
+        self.echo: RoomEcho | None = None
+        self.streamed: list[str] = []
+
+    async def __call__(self, out: dict) -> None:
+        await self.send(out)
+        kind, plan = out.get("type"), self.plan
+        final = kind in SAID_FINALS and out.get("reply_to") == plan.client_id
+        if self.said is not None:
+            if kind == "npc.start" and self.echo is None:
+                self.echo = RoomEcho(self.room, self.group)
+                self.echo.put({"type": "room.npc.start", "said": self.said, "npc": plan.npc, "name": plan.npc_name,
+                               "to": self.room.name})
+            elif kind == "npc.token" and self.echo is not None:
+                self.streamed.append(str(out.get("text", "")))
+                self.echo.put({"type": "room.npc.token", "said": self.said, "npc": plan.npc, "text": out.get("text", "")})
+            elif final and kind == "npc.end":
+                self._end(out.get("text", ""), out.get("source", "fallback"))
+            elif final:
+                self.close()
+        if final:
+            await self.release()
+
+    def close(self) -> None:
+        """The reply ended without its `npc.end` (an error, the speaker gone): the room hears it end
+        where it stopped."""
+        self._end("".join(self.streamed).strip(), "fallback")
+
+    def _end(self, text: str, source: str) -> None:
+        if self.echo is not None and not self.echo.ended:
+            self.echo.put({"type": "room.npc.end", "said": self.said, "npc": self.plan.npc, "text": text, "source": source})
+
+
+class RoomEcho:
+    """The room's copy of one reply said aloud, sent in order by a task of its own, so the speaker's
+    reply never waits on the channel layer. Tokens that queue up while a send is under way (a busy
+    Redis) go on as one `room.npc.token` with their words joined: the room falls behind by no more
+    than one send, and a slow layer gets fewer, not more, messages. The last frame (`room.npc.end`)
+    is sent even if the speaker leaves meanwhile."""
+
+    def __init__(self, room: Room, group: str) -> None:
+        self.room, self.group = room, group
+        self.waiting: list[dict] = []
+        self.woken = asyncio.Event()
+        self.ended = False
+        task = asyncio.create_task(self._asend())
+        _echoing.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(_echoing.discard)
+
+    def put(self, frame: dict) -> None:
+        self.ended = self.ended or frame["type"] == "room.npc.end"
+        self.waiting.append(frame)
+        self.woken.set()
+
+    async def _asend(self) -> None:
+        while True:
+            await self.woken.wait()
+            self.woken.clear()
+            frames, self.waiting = self.waiting, []
+            for frame in joined_tokens(frames):
+                await self.room._abroadcast(self.group, frame)
+                if frame["type"] == "room.npc.end":
+                    return
+
+
+_echoing: set[asyncio.Task] = set()
+
+
+def joined_tokens(frames: list[dict]) -> list[dict]:
+    """`frames` with each run of `room.npc.token` frames made one, its words joined."""
+    out: list[dict] = []
+    for frame in frames:
+        if frame["type"] == "room.npc.token" and out and out[-1]["type"] == "room.npc.token":
+            out[-1] = {**out[-1], "text": out[-1]["text"] + frame["text"]}
+        else:
+            out.append(frame)
+    return out
 
 
 def queued_line(npc_name: str, ahead: int) -> str:
