@@ -18,8 +18,14 @@ HELP = (
 )
 
 
+SHARED_HELP = ("In this shared tavern everyone standing with you hears what you say aloud. "
+               "'whisper gareth <words>' is for Gareth's ears only; 'name <a name>' chooses what folk here call you.")
+
+
 def handle_help(ctx: TurnContext, intent: Intent) -> None:
     ctx.say(HELP)
+    if ctx.shared is not None:
+        ctx.say(SHARED_HELP)
 
 
 def describe_here(ctx: TurnContext) -> str:
