@@ -11,16 +11,11 @@ from asgiref.sync import sync_to_async
 
 from gameplay.models import NpcWait, Patron, Tavern
 from tests.llm.fake_openai import Reply
+from tests.security.tavern_leak import BlurtingModel, secret_for
 from tests.websocket import connect, drain, game_with_cookie, play, until_final
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 TAVERN = "the-crossroads"
-
-
-def echo(body: dict) -> Reply:
-    """The model repeats what it was told: whatever a prompt held can show up in a reply."""
-    said = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
-    return Reply(f"You said: {said}", tokens_per_second=200)
 
 
 async def enter(tavern: str = TAVERN, cookie: str | None = None):
@@ -47,7 +42,7 @@ async def frames_until(comm, match, timeout: float = 8) -> list[dict]:
 
 @pytest.fixture
 def speaking_model(fake_llm):
-    fake_llm.default = echo
+    fake_llm.default = BlurtingModel()  # tells any secret its prompt holds
     return fake_llm
 
 
@@ -73,13 +68,15 @@ async def test_two_players__hear_each_others_public_words_and_the_reply_but_not_
     assert tokens.strip() == heard[-1]["text"] == own[-1]["text"]
     assert all("reply_to" not in f for f in heard)
 
-    secret = "the key is under the third cask"
-    whispered = await play(ann, secret, "a2", kind="say", private=True)
+    secret, another = secret_for(1), secret_for(2)
+    whispered = await play(ann, f"the key is under cask {secret}", "a2", kind="say", private=True)
     assert whispered[-1]["type"] == "npc.end" and secret in whispered[-1]["text"]
-    await play(ann, f"whisper gareth {secret} again", "a3")
+    await play(ann, f"whisper gareth and the door code is {another}", "a3")
+    await play(ann, "What did I tell you?", "a4", kind="say")  # aloud: a reply the room hears draws on no whisper
     await asyncio.sleep(0.2)
     overheard = await drain(bob)
-    assert not [f for f in overheard if secret in json.dumps(f)]
+    assert any(f["type"] == "room.say" and f["text"] == "What did I tell you?" for f in overheard)
+    assert not [f for f in overheard if secret in json.dumps(f) or another in json.dumps(f)]
     for comm in (ann, bob):
         await comm.disconnect()
 
@@ -161,7 +158,8 @@ async def test_malformed_private_field__bad_frame_and_the_socket_stays_usable(wo
 
 
 async def test_npc_line__a_second_player_waits_their_turn_and_is_told_so(world, fake_llm):
-    fake_llm.default = Reply("Aye, one moment, let me think on it a while.", tokens_per_second=20)
+    fake_llm.default = Reply("Aye, one moment. Let me think on it a while. The road north is long and the rain is cold. "
+                             "I will tell you what I know.", tokens_per_second=20)  # sentences: shown as each one ends
     ann, _ = await enter()
     bob, _ = await enter()
     await ann.receive_json_from(timeout=5)

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from bench.loadtest import http_get_session
 from tests.llm.fake_openai import FakeOpenAI, Reply
 from tests.scale.servers import BIN, Proc, free_port, manage
-from tests.security.tavern_leak import blurting_model, leaks_found, play_scenario, secret_for
+from tests.security.tavern_leak import BlurtingModel, leaks_found, play_scenario, secret_for
 
 pytestmark = [pytest.mark.services]
 
@@ -33,7 +33,7 @@ class Cluster:
 def cluster(postgres_url, redis_url, tmp_path_factory):
     """Migrate a fresh database, then start daphne A and daphne B on it and on Redis."""
     logs = tmp_path_factory.mktemp("tavern-scale-logs")
-    with FakeOpenAI(default=blurting_model) as fake:
+    with FakeOpenAI(default=BlurtingModel()) as fake:
         env = {
             **os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": redis_url, "OPENAI_BASE_URL": fake.base_url,
             "OPENAI_API_KEY": "scale-test", "TANKARD_LLM_MODEL": "", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -105,14 +105,9 @@ async def players(urls: tuple[str, ...], tavern: str, count: int):
             player._reader.cancel()
 
 
-def slow_echo(body: dict) -> Reply:
-    """The line back, slowly enough (about a second) that a second asker must wait their turn."""
-    said = next((str(m.get("content", "")) for m in reversed(body["messages"]) if m.get("role") == "user"), "")
-    return Reply(f"You said: {said} " + "Hmm. " * 12, tokens_per_second=15)
-
-
 async def test_players_on_two_processes__meet_hear_words_aloud_and_wait_their_turn(cluster):
-    cluster.model.default = slow_echo
+    blurting = cluster.model.default
+    cluster.model.default = BlurtingModel(tokens_per_second=15, padding=2)  # a second or more: the second asker waits
     try:
         async with players(cluster.urls, "two-roads", 2) as (ann, bob):
             bob_name = bob.state["tavern"]["you"]
@@ -124,8 +119,10 @@ async def test_players_on_two_processes__meet_hear_words_aloud_and_wait_their_tu
             await bob.send({"type": "say", "id": "b1", "npc": "gareth", "text": "And the mill?"})
             mine = await ann.until(lambda f: f.get("reply_to") == "a1" and f["type"] == "npc.end")
             theirs = await bob.until(lambda f: f.get("reply_to") == "b1" and f["type"] == "npc.end")
-            heard_by_bob = await bob.until(lambda f: f["type"] == "room.npc.end" and "river" in f["text"])
-            heard_by_ann = await ann.until(lambda f: f["type"] == "room.npc.end" and "mill" in f["text"])
+            river = (await bob.until(lambda f: f["type"] == "room.say" and "river" in f["text"]))["said"]
+            mill = (await ann.until(lambda f: f["type"] == "room.say" and "mill" in f["text"]))["said"]
+            heard_by_bob = await bob.until(lambda f: f["type"] == "room.npc.end" and f["said"] == river)
+            heard_by_ann = await ann.until(lambda f: f["type"] == "room.npc.end" and f["said"] == mill)
             assert heard_by_bob["text"] == mine["text"] and heard_by_ann["text"] == theirs["text"]
             streamed = "".join(f["text"] for f in bob.frames if f["type"] == "room.npc.token" and f["said"] == heard_by_bob["said"])
             assert streamed.strip() == mine["text"]
@@ -134,13 +131,15 @@ async def test_players_on_two_processes__meet_hear_words_aloud_and_wait_their_tu
             assert "raises a hand over the din" in waited["text"]
             assert bob.frames.index(heard_by_bob) < next(i for i, f in enumerate(bob.frames) if f["type"] == "npc.start")
 
-            await bob.send({"type": "command", "id": "w1", "text": "whisper gareth the password is juniper-sixteen"})
+            cluster.model.default = blurting  # one sentence a reply again: none repeats what Gareth told Bob before
+            password = secret_for(99)
+            await bob.send({"type": "command", "id": "w1", "text": f"whisper gareth the password is {password}"})
             await bob.until(lambda f: f.get("reply_to") == "w1" and f["type"] == "npc.end")
             await ann.send({"type": "command", "id": "l1", "text": "look"})
             await ann.until(lambda f: f.get("reply_to") == "l1")
-            assert "juniper-sixteen" in json.dumps(bob.frames) and "juniper-sixteen" not in json.dumps(ann.frames)
+            assert password in json.dumps(bob.frames) and password not in json.dumps(ann.frames)
     finally:
-        cluster.model.default = blurting_model
+        cluster.model.default = blurting
 
 
 async def test_twenty_whisperers_over_two_processes__no_secret_reaches_another(cluster):

@@ -9,19 +9,26 @@ A player is anything with `async send(frame)`, a list `frames` of what it receiv
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import random
 import re
-import secrets as random_secrets
+import threading
 from dataclasses import dataclass, field
 
 from tests.llm.fake_openai import Reply
 
-SECRET = re.compile(r"zq\d+x[0-9a-f]{8}")
+SECRET = re.compile(r"\b77\d{10}\b")  # digits: the reply checks read no words in them, nothing else in a prompt looks so
 NPCS = ("gareth", "wren")
+# Short (a reply that recites eight words of its prompt in a row is stopped by the leak guard, and
+# what an NPC said aloud before is in the room's memory, in later prompts).
+OPENERS = ("Aye, I hear you.", "Well now, there's a thought.", "Let me think on that.", "Fair enough, friend.",
+           "You have a way with words.", "That's a question and a half.", "I've heard stranger tonight.",
+           "Now that's worth a thought.")
 
 
 def secret_for(index: int) -> str:
-    return f"zq{index}x{random_secrets.token_hex(4)}"
+    return f"77{index:02d}{random.randrange(10**8):08d}"
 
 
 def marker(index: int) -> str:
@@ -29,13 +36,23 @@ def marker(index: int) -> str:
     return f"P{index}:"
 
 
-def blurting_model(body: dict) -> Reply:
-    """A model that repeats the line it was given and every secret anywhere in its prompt: whatever
-    a prompt held shows up in the reply, and so in the frames."""
-    said = next((str(m.get("content", "")) for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
-    everything = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
-    known = sorted(set(SECRET.findall(everything)))
-    return Reply(f"You said: {said}" + (f" And I know {' '.join(known)}." if known else ""), tokens_per_second=400)
+class BlurtingModel:
+    """A model that tells every secret anywhere in its prompt: whatever a prompt held shows up in
+    the reply, and so in the frames. Each reply opens differently (the reply checks refuse an NPC
+    repeating itself). `padding`: that many more short sentences first, for a longer reply."""
+
+    def __init__(self, *, tokens_per_second: float = 400, padding: int = 0) -> None:
+        self.tokens_per_second, self.padding = tokens_per_second, padding
+        self._openers = itertools.cycle(range(len(OPENERS)))
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict) -> Reply:
+        everything = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+        with self._lock:
+            first = next(self._openers)
+        sentences = [OPENERS[(first + i) % len(OPENERS)] for i in range(1 + self.padding)]
+        sentences += [f"You told me of {secret}." for secret in sorted(set(SECRET.findall(everything)))]
+        return Reply(" ".join(sentences), tokens_per_second=self.tokens_per_second)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from gameplay.models import Tavern
 from gameplay.tavern.memory import room_memory_id
 from llm.models import ReplyCacheEntry, ReplyDemand
 from memory.models import MemoryRecord
-from tests.security.tavern_leak import blurting_model, leaks_found, play_scenario, secret_for
+from tests.security.tavern_leak import BlurtingModel, leaks_found, play_scenario, secret_for
 from tests.websocket import connect, game_with_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -52,7 +52,7 @@ class InProcessPlayer:
 
 
 async def test_twenty_whisperers__no_secret_reaches_another_player_or_their_prompts(world, fake_llm, settings):
-    fake_llm.default = blurting_model
+    fake_llm.default = BlurtingModel()
     settings.TANKARD_MEMORY = {**settings.TANKARD_MEMORY, "USE_LLM": False}  # no background prompts to attribute
     secrets = [secret_for(i) for i in range(PLAYERS)]
     players, cookies = [], []
