@@ -149,3 +149,24 @@ def test_bounty__two_claims_at_once__the_second_turn_is_played_again_and_sees_it
     late = _play(bob, tavern.id, "report to wren")[-1]
     assert len(reads) == 2 and "Too late" in late["text"]
     assert TavernClaim.objects.filter(tavern_id=tavern.id).count() == 1
+
+
+@pytest.mark.parametrize("command, npc, words", [
+    ("whisper gareth the mill burned", "gareth", "the mill burned"),
+    ("whisper to Gareth: The Mill Burned", "gareth", "The Mill Burned"),
+    ("whisper the mill burned to gareth", "gareth", "the mill burned"),
+    ("whisper Wren Abney, not a word of this", "wren", "not a word of this"),
+])
+def test_whisper_command__a_private_say_to_the_npc_named(game, command, npc, words):
+    result = services.turn_command(game_id=str(game.id), client_id="w1", text=command)
+    assert result.say is not None and result.say.private
+    assert (result.say.npc, result.say.line) == (npc, words)
+    assert result.say.memory_owner != str(game.id)  # remembered apart from words said aloud
+
+
+@pytest.mark.parametrize("command, code", [
+    ("whisper", "missing_field"), ("whisper gareth", "missing_field"), ("whisper nobody at all", "unknown_npc"),
+])
+def test_whisper_command__to_nobody_or_of_nothing__an_in_world_refusal(game, command, code):
+    final = services.turn_command(game_id=str(game.id), client_id="w1", text=command).final
+    assert final["type"] == "error" and final["code"] == code and final["text"]
