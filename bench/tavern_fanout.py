@@ -7,8 +7,8 @@ Run from the project root (loopback only; each run makes its own servers and sto
     .venv/bin/python bench/tavern_fanout.py                        # 1 process, then 2 on Redis
     .venv/bin/python bench/tavern_fanout.py --processes 1 --seconds 30 --json var/tavern.json
 
-For each configuration: a fake model (bench/fake_llm_server.py: every reply about 40 tokens, at
-`--tokens-per-second` after `--first-token-delay`), the game server(s) (`--processes 1`: `manage.py
+For each configuration: a fake model (bench/fake_llm_server.py --varied: replies of about 40
+tokens, a different one each time, at `--tokens-per-second` after `--first-token-delay`), the game server(s) (`--processes 1`: `manage.py
 run` on a fresh SQLite file and the in-memory channel layer; `--processes 2`: two daphne processes
 and a Celery worker on a fresh PostgreSQL database and a Redis database, the production layout), then `--players`
 players who each GET `/tavern/<name>/` (a game of their own) and open its socket. Once all are in,
@@ -77,7 +77,7 @@ class FakeModel:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "fake_llm_server.py"), "--port", str(self.port),
-             "--tokens-per-second", str(tokens_per_second), "--first-token-delay", str(first_token_delay)],
+             "--tokens-per-second", str(tokens_per_second), "--first-token-delay", str(first_token_delay), "--varied"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         line = self.process.stdout.readline()
         if "fake LLM at" not in line:
@@ -385,7 +385,7 @@ def figures_of(label: str, m: dict, args) -> list[dict]:
         {"name": f"{label}: lines unanswered", "value": m["unanswered"], "unit": "lines", "target": "= 0", "met": m["unanswered"] == 0},
         {"name": f"{label}: server (daphne) CPU per room frame delivered", "unit": "µs", "target": "—", "met": True,
          "value": round(1e6 * m["server_cpu"] / m["delivered"], 1) if m["delivered"] else None},
-        {"name": f"{label}: replies whose tokens the room got partly joined (a send was slow)", "value": m["joined"],
+        {"name": f"{label}: replies heard with tokens joined (queued behind a send)", "value": m["joined"],
          "unit": "listener-replies", "target": "—", "met": True},
         {"name": f"{label}: lines said aloud / all lines", "value": f"{m['aloud']} / {m['lines']}", "unit": "lines", "target": "—", "met": True},
     ]
