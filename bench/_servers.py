@@ -86,12 +86,13 @@ class FakeLLMProcess:
     """bench/fake_llm_server.py (the test fake on a fixed port) in a process of its own, so that its
     streaming threads do not share a GIL with the clients that time the game."""
 
-    def __init__(self, text: str | None = None, tokens_per_second: float = 20.0, first_token_delay: float = 0.2) -> None:
+    def __init__(self, text: str | None = None, tokens_per_second: float = 20.0, first_token_delay: float = 0.2,
+                 *, varied: bool = False) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.command = [sys.executable, str(ROOT / "bench" / "fake_llm_server.py"), "--port", str(self.port),
                         "--tokens-per-second", str(tokens_per_second), "--first-token-delay", str(first_token_delay),
-                        "--seconds", "3600", *(("--text", text) if text else ())]
+                        "--seconds", "3600", *(("--text", text) if text else ()), *(("--varied",) if varied else ())]
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> FakeLLMProcess:

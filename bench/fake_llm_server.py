@@ -1,5 +1,6 @@
 """Serve the scripted OpenAI-compatible test server (tests/llm/fake_openai.py) on a fixed port, for
-benchmarks: every chat completion streams the same NPC-sized reply at a given token rate.
+benchmarks: every chat completion streams the same NPC-sized reply at a given token rate (or, with
+--varied, the next of a few different ones).
 
 Run from the project root:
 

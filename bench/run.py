@@ -118,7 +118,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("llm_concurrency", ("bench/llm_concurrency.py",)),  # issue 21: many talkers on the local model
     Bench("playtest", ("manage.py", "playtest"), ("--lines", "tests/playtest/lines.json", "--out", "{out}"),
           quick=None, report="{out}/report.json", adapter=playtest_figures),  # issue 17: about 10 min on the model
-    Bench("shared_tavern", ("bench/shared_tavern.py",)),  # issue 18: players in one room
+    Bench("shared_tavern", ("bench/shared_tavern.py",), (), ("--seconds", "20")),  # 50 players in one room, 1 and 2 processes
 )
 
 

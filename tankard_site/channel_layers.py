@@ -2,7 +2,7 @@
 group memberships at most once a second. Channels' own sweeps on every receive, walking every
 channel and every membership of the process each time: with a shared tavern relaying each token of
 a reply to everyone in the room, that walk was the process's largest single cost (a third of its
-time with fifty players in one room; bench/tavern_fanout.py)."""
+time with fifty players in one room; bench/shared_tavern.py)."""
 from __future__ import annotations
 
 import time

@@ -6,7 +6,7 @@ a channel of its own) while any of its sockets stands there, and hands each fram
 itself. A token of a reply heard by fifty players on two processes is then two channel layer
 messages, not fifty (on Redis: two reads instead of fifty, and no per-socket dispatch), which is
 what keeps the room's fan-out within a few milliseconds of the speaker's own frames
-(bench/tavern_fanout.py).
+(bench/shared_tavern.py).
 
 A hub belongs to an event loop (a server process has one; tests make many).
 """

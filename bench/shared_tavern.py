@@ -4,17 +4,18 @@ frame of a reply does everyone else get it, and is anything lost?
 
 Run from the project root (loopback only; each run makes its own servers and stops them):
 
-    .venv/bin/python bench/tavern_fanout.py                        # 1 process, then 2 on Redis
-    .venv/bin/python bench/tavern_fanout.py --processes 1 --seconds 30 --json var/tavern.json
+    .venv/bin/python bench/shared_tavern.py                        # 1 process, then 2 on Redis
+    .venv/bin/python bench/shared_tavern.py --processes 1 --seconds 30 --json var/tavern.json
 
 For each configuration: a fake model (bench/fake_llm_server.py --varied: replies of about 40
-tokens, a different one each time, at `--tokens-per-second` after `--first-token-delay`), the game server(s) (`--processes 1`: `manage.py
-run` on a fresh SQLite file and the in-memory channel layer; `--processes 2`: two daphne processes
-and a Celery worker on a fresh PostgreSQL database and a Redis database, the production layout), then `--players`
-players who each GET `/tavern/<name>/` (a game of their own) and open its socket. Once all are in,
-one of them says a word to each NPC present (the warm-up: not measured), then
-`--talkers` of them speak aloud to an NPC present (a new line each time, waiting for the reply,
-then 1-3 s of thought) for `--seconds`; every fourth line of each talker is a whisper.
+tokens, a different one each time, at `--tokens-per-second` after `--first-token-delay`), the game
+server(s) (`--processes 1`: `manage.py run` on a fresh SQLite file and the in-memory channel layer;
+`--processes 2`: the production set of bench/_servers.py, two daphne processes, a Celery worker and
+beat on a fresh PostgreSQL database and Redis), then `--players` players who each GET
+`/tavern/<name>/` (a game of their own) and open its socket. Once all are in, one of them says a
+word to each NPC present (the warm-up: not measured), then `--talkers` of them speak aloud to an NPC
+present (a new line each time, waiting for the reply, then 1-3 s of thought) for `--seconds`; every
+fourth line of each talker is a whisper.
 
 Measured, per configuration:
 - fan-out: for every frame of every reply said aloud (`room.npc.start`, each token, `room.npc.end`),
@@ -27,8 +28,9 @@ Measured, per configuration:
 - lost: room frames a player present throughout did not get (every exchange, every token);
 - whispers overheard: frames any other player got holding a whisper's words; unanswered lines.
 
-Prints a Markdown table; `--json PATH` writes {"bench", "figures": [{"name", "value", "unit",
-"target", "met"}], "machine", "command"}.
+Prints a Markdown table; `--json PATH` writes the figures as bench/report.py describes (for
+`./tankard bench`). The 2-process configuration is left out, saying why, where PostgreSQL or Redis
+does not answer.
 """
 from __future__ import annotations
 
@@ -36,16 +38,10 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import platform
 import random
 import secrets
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,116 +49,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from websockets.asyncio.client import connect  # noqa: E402
 
-from bench.loadtest import cpu_seconds  # noqa: E402
-from bench._ws import (  # noqa: E402
-    ROOT, GameServer, command_line, free_port, machine_load, markdown_table, new_game, percentile, stop_on_sigterm,
-)
+from bench import report  # noqa: E402  (first: it notes the load average at the start)
+from bench._servers import FakeLLMProcess, GameServer, ProductionServers, cpu_seconds, production_unavailable  # noqa: E402
+from bench._ws import markdown_table, new_game, percentile, stop_on_sigterm  # noqa: E402
 
 TAVERN = "bench-hall"
 FINAL = {"npc.end", "error"}
 SUBJECTS = ("the river", "the mill", "the north road", "the harvest", "the old well", "the captain", "the rats",
             "the weather", "the night watch", "the forest", "the price of ale", "the strangers in the corner")
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_URL = "redis://127.0.0.1:6379/9"  # a database no other bench or test of this repository uses (they flush theirs)
-START_TIMEOUT = 90.0
-
-
-# --- the servers -----------------------------------------------------------------------------------
-class FakeModel:
-    """bench/fake_llm_server.py in its own process (its threads would otherwise share this one's
-    interpreter lock with the players whose timings are measured)."""
-
-    def __init__(self, *, tokens_per_second: float, first_token_delay: float) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "fake_llm_server.py"), "--port", str(self.port),
-             "--tokens-per-second", str(tokens_per_second), "--first-token-delay", str(first_token_delay), "--varied"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        line = self.process.stdout.readline()
-        if "fake LLM at" not in line:
-            raise RuntimeError(f"the fake model did not start: {line}")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-class RedisCluster:
-    """Two daphne processes and a Celery worker (it embeds new memories, as in production) on a
-    fresh PostgreSQL database and Redis database 9 (both emptied)."""
-
-    def __init__(self, *, llm_base_url: str, env: dict[str, str]) -> None:
-        import psycopg
-
-        self.db = f"tankard_bench_{uuid.uuid4().hex[:10]}"
-        self.admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-        self.admin.execute(f'CREATE DATABASE "{self.db}"')
-        self._flush_redis()
-        self.workdir = Path(tempfile.mkdtemp(prefix="tankard-bench-"))
-        self.env = {**os.environ, **env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.db}", "REDIS_URL": REDIS_URL,
-                    "OPENAI_BASE_URL": llm_base_url, "OPENAI_API_KEY": "bench", "TANKARD_LLM_MODEL": "",
-                    "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "bench-key-not-secret", "DJANGO_SECURE_SSL_REDIRECT": "false",
-                    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"}
-        done = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=300)
-        if done.returncode:
-            raise RuntimeError(f"migrate failed:\n{done.stderr[-3000:]}")
-        self.ports = (free_port(), free_port())
-        self.urls = [f"http://127.0.0.1:{port}" for port in self.ports]
-        self.processes = [
-            subprocess.Popen([str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                              "tankard_site.asgi:application"], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                             stdout=(self.workdir / f"daphne-{port}.log").open("wb"), stderr=subprocess.STDOUT)
-            for port in self.ports
-        ]
-        for port, process in zip(self.ports, self.processes):
-            _wait_for_port(port, process)
-        self.worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "tankard_site", "worker", "-l", "warning", "-P", "solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=(self.workdir / "celery.log").open("wb"), stderr=subprocess.STDOUT)
-
-    def _flush_redis(self) -> None:
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-        client.flushdb()
-        client.close()
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.processes]
-
-    def stop(self) -> None:
-        for process in (*self.processes, self.worker):
-            process.terminate()
-        for process in (*self.processes, self.worker):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.admin.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
-        self.admin.close()
-        self._flush_redis()
-
-
-def _wait_for_port(port: int, process: subprocess.Popen) -> None:
-    import socket
-
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"a server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"no server on port {port}")
 
 
 # --- the players -----------------------------------------------------------------------------------
@@ -354,40 +248,31 @@ def measure(players: list[Player], talkers: list[Player]) -> dict:
 
 # --- one configuration -------------------------------------------------------------------------------
 async def run_configuration(processes: int, args) -> dict:
-    model = FakeModel(tokens_per_second=args.tokens_per_second, first_token_delay=args.first_token_delay)
-    env = {"TANKARD_NEW_GAMES_PER_HOUR": "100000", "TANKARD_NEW_TAVERNS_PER_HOUR": "100000",
-           "TANKARD_TURNS_PER_MINUTE": "1000", "TANKARD_REPLY_CACHE": "false", "TANKARD_MEMORY_USE_LLM": "false"}
-    try:
+    with FakeLLMProcess(tokens_per_second=args.tokens_per_second, first_token_delay=args.first_token_delay, varied=True) as model:
         if processes == 1:
-            with GameServer(llm_base_url=model.base_url, model="", env=env) as server:
+            with GameServer(llm_base_url=model.base_url, model="fake-model", env={"TANKARD_NEW_GAMES_PER_HOUR": "100000"}) as server:
                 return await run_room([server.url], args, [server.pid])
-        cluster = RedisCluster(llm_base_url=model.base_url, env=env)
-        try:
-            return await run_room(cluster.urls, args, cluster.pids)
-        finally:
-            cluster.stop()
-    finally:
-        model.stop()
+        with ProductionServers(llm_base_url=model.base_url, daphnes=processes) as servers:
+            return await run_room(servers.urls, args, servers.pids)
 
 
-def figures_of(label: str, m: dict, args) -> list[dict]:
-    p99 = percentile(m["fanout"], 99)
+def figures_of(label: str, m: dict) -> list[dict]:
+    def fig(name: str, value: float, unit: str, target: str = "") -> dict:
+        return report.figure(name, round(value, 1) if isinstance(value, float) else value, unit, target)
+
     return [
-        {"name": f"{label}: fan-out p50", "value": round(percentile(m["fanout"], 50) * 1000, 1), "unit": "ms", "target": "—", "met": True},
-        {"name": f"{label}: fan-out p95", "value": round(percentile(m["fanout"], 95) * 1000, 1), "unit": "ms", "target": "—", "met": True},
-        {"name": f"{label}: fan-out p99", "value": round(p99 * 1000, 1), "unit": "ms", "target": "< 100 ms",
-         "met": bool(m["fanout"]) and p99 < 0.100},
-        {"name": f"{label}: room.say p99 (after the line was sent)", "value": round(percentile(m["said_after"], 99) * 1000, 1),
-         "unit": "ms", "target": "—", "met": True},
-        {"name": f"{label}: room frames delivered", "value": m["delivered"], "unit": "frames", "target": "> 0", "met": m["delivered"] > 0},
-        {"name": f"{label}: room frames lost", "value": m["lost"], "unit": "frames", "target": "= 0", "met": m["lost"] == 0},
-        {"name": f"{label}: whispers overheard", "value": m["overheard"], "unit": "frames", "target": "= 0", "met": m["overheard"] == 0},
-        {"name": f"{label}: lines unanswered", "value": m["unanswered"], "unit": "lines", "target": "= 0", "met": m["unanswered"] == 0},
-        {"name": f"{label}: server (daphne) CPU per room frame delivered", "unit": "µs", "target": "—", "met": True,
-         "value": round(1e6 * m["server_cpu"] / m["delivered"], 1) if m["delivered"] else None},
-        {"name": f"{label}: replies heard with tokens joined (queued behind a send)", "value": m["joined"],
-         "unit": "listener-replies", "target": "—", "met": True},
-        {"name": f"{label}: lines said aloud / all lines", "value": f"{m['aloud']} / {m['lines']}", "unit": "lines", "target": "—", "met": True},
+        fig(f"{label}: fan-out p50", 1000 * percentile(m["fanout"], 50), "ms"),
+        fig(f"{label}: fan-out p95", 1000 * percentile(m["fanout"], 95), "ms"),
+        fig(f"{label}: fan-out p99", 1000 * percentile(m["fanout"], 99), "ms", "< 100 ms"),
+        fig(f"{label}: room.say p99 (after the line was sent)", 1000 * percentile(m["said_after"], 99), "ms"),
+        fig(f"{label}: room frames delivered", m["delivered"], "frames", "> 0"),
+        fig(f"{label}: room frames lost", m["lost"], "frames", "= 0"),
+        fig(f"{label}: whispers overheard", m["overheard"], "frames", "= 0"),
+        fig(f"{label}: lines unanswered", m["unanswered"], "lines", "= 0"),
+        fig(f"{label}: server (daphne) CPU per room frame delivered",
+            1e6 * m["server_cpu"] / m["delivered"] if m["delivered"] else float("nan"), "µs"),
+        fig(f"{label}: replies heard with tokens joined (queued behind a send)", m["joined"], "listener-replies"),
+        fig(f"{label}: lines said aloud (the rest whispered)", m["aloud"], f"of {m['lines']} lines"),
     ]
 
 
@@ -405,28 +290,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def main_async(args) -> dict:
+LABELS = {1: "1 process (SQLite)", 2: "2 daphne processes (Redis, PostgreSQL)"}
+
+
+async def main_async(args) -> list[dict]:
     figures = []
     for processes in [int(p) for p in args.processes.split(",") if p.strip()]:
-        label = "1 process (SQLite)" if processes == 1 else f"{processes} daphne processes (Redis, PostgreSQL)"
+        label = LABELS.get(processes, f"{processes} daphne processes (Redis, PostgreSQL)")
+        if processes > 1 and (why := production_unavailable()):
+            print(f"# {label}: not run ({why})", flush=True)
+            continue
         print(f"# {label}: {args.players} players, {args.talkers} talking for {args.seconds:g} s", flush=True)
-        measured = await run_configuration(processes, args)
-        figures += figures_of(label, measured, args)
-    return {"bench": "tavern_fanout", "figures": figures,
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {machine_load()}",
-            "command": command_line()}
+        figures += figures_of(label, await run_configuration(processes, args))
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     stop_on_sigterm()
     args = parse_args(argv)
-    result = asyncio.run(main_async(args))
+    figures = asyncio.run(main_async(args))
     print(markdown_table(["figure", "value", "unit", "target", "met"],
-                         [[f["name"], f["value"], f["unit"], f["target"], "yes" if f["met"] else "NO"] for f in result["figures"]]))
-    print(f"\n{result['machine']}\n{result['command']}")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    return 0 if all(f["met"] for f in result["figures"]) else 1
+                         [[f["name"], f["value"], f["unit"], f["target"] or "—",
+                           {True: "yes", False: "NO", None: "—"}[f["met"]]] for f in figures]))
+    print(f"\n{report.machine()}\n{report.command()}")
+    report.write(args.json_path, "shared_tavern", figures)
+    return 0 if all(f["met"] is not False for f in figures) else 1
 
 
 if __name__ == "__main__":
