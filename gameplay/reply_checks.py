@@ -126,6 +126,12 @@ class ReplyFrame:
     line: str
     own_earlier: tuple[str, ...] = ()  # this NPC's earlier replies in this conversation
     premise_open: bool = False  # the line claims a shared past the NPC has no memory of
+    heard: frozenset[str] = frozenset()  # names (lower-case) from the conversation and the NPC's memories of the player
+
+
+def names_in(texts: Iterable[str]) -> frozenset[str]:
+    """The capitalised words of some texts, lower-cased: names a reply may use because it heard them."""
+    return frozenset(m.group(1).lower() for text in texts for m in _CAPITAL.finditer(text))
 
 
 @dataclass(frozen=True)
@@ -285,7 +291,7 @@ def _invented_name(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
     """A capitalised word mid-sentence that no text of the world uses (nor the player's line):
     "built by the great Harlon Blackstone". A sentence's first word counts only when it is not
     an English word at all."""
-    own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)}
+    own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)} | frame.heard
     lexicon = english_words()
     for match in _CAPITAL.finditer(text):
         word = match.group(1).lower().removesuffix("'s").rstrip("'")

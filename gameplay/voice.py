@@ -36,7 +36,7 @@ from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, per
 from .aio import db_async
 from . import limits, metrics, services
 from .prompt_reports import prompt_report, prompt_report_keep
-from .reply_checks import ReplyFrame, SentenceGate, check_world, order_given, premise_claimed
+from .reply_checks import ReplyFrame, SentenceGate, check_world, names_in, order_given, premise_claimed
 from .rules import clock
 from .world import world_aliases, world_current
 
@@ -102,7 +102,9 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         player_line=plan.line, budget=budget, canary=CANARY, proposals=not llm_is_local(),
     )
     frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
-                       own_earlier=tuple(text for speaker, text in recent if speaker == "npc"))
+                       own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
+                       heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
+                                       plan.situation.player_name or ""]))
     return PromptInspected(prompt, tuple(recalled), frame)
 
 
@@ -164,7 +166,10 @@ def voice_inputs(plan) -> VoiceInputs:
     return VoiceInputs(
         npc=npc, prompt=prompt, cache_request=cache_request,
         tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
-        protected=protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc)),
+        # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
+        # back: only the instructions and the character sheet are protected.
+        protected=protected_text(prompt.messages[0]["content"],
+                                 shareable=shareable_values(plan.situation, npc) + [m.text for m in inspected.recalled]),
         frame=inspected.frame,
     )
 

@@ -246,3 +246,33 @@ async def test_say__player_leaving_as_the_reply_ends__the_exchange_is_still_reme
     remembered = [t async for t in MemoryRecord.objects.filter(game_id=game.id, npc_slug="gareth").values_list("text", flat=True)]
     assert "Tell me about yourself" in remembered and "Gareth Rusk, at your service." in remembered
     assert await ReplyServe.objects.filter(game_id=game.id, client_id="s1").acount() == 1
+
+
+async def test_say__an_npc_may_say_back_what_it_remembers_word_for_word(fake_llm, session_cookie, settings):
+    """Memories sit in the system prompt, but they are the player's own words (or the room's): the
+    leak guard protects the instructions and the character sheet, not what the NPC remembers."""
+    settings.TANKARD_TURNS_PER_MINUTE = 1000
+    told = "my sister Mira went north with the salt traders before the winter floods came"
+    memory_lines: list[str] = []
+
+    def respond(body: dict) -> Reply:
+        system = body["messages"][0]["content"]
+        remembered = [line[2:] for line in system.splitlines() if line.startswith("- ") and "Mira" in line]
+        asked = "recall" in body["messages"][-1]["content"]
+        if asked:
+            memory_lines.extend(remembered)
+        return Reply(f"Aye, friend, I recall: {told}." if asked else f"Noted, friend, {len(body['messages'])} times over.")
+
+    fake_llm.default = respond
+    _, cookie = session_cookie
+    comm = await ready(cookie)
+    await say(comm, f"Listen, {told}.", cid="tell")
+    for i, topic in enumerate("ale weather fire stew roof river cellar bard cards toll".split()):
+        await say(comm, f"What about the {topic}?", cid=f"small{i}")  # the telling leaves the recent turns
+    frames = await say(comm, "Do you recall what I told you about my sister?", cid="ask")
+
+    last = fake_llm.chat_requests[-1]["messages"]
+    assert told in last[0]["content"] and all(told not in m["content"] for m in last[1:]), "recalled, not recent"
+    assert memory_lines
+    assert frames[-1]["source"] == "llm" and told in frames[-1]["text"], frames[-1]
+    await comm.disconnect()
