@@ -40,7 +40,7 @@ def _seconds(schedule) -> float:
 def _loop() -> None:
     from django.conf import settings
 
-    from tankard_site.celery import app
+    from celery import current_app as app
 
     entries = [(name, entry["task"], _seconds(entry["schedule"])) for name, entry in settings.CELERY_BEAT_SCHEDULE.items()]
     last = {name: time.monotonic() for name, _, _ in entries}

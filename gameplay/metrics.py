@@ -7,6 +7,8 @@ ACTIVE_REFRESH seconds, so frequent scrapes (and the staff dashboard) cost one q
 from __future__ import annotations
 
 import logging
+import resource
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -14,11 +16,25 @@ from datetime import timedelta
 from django.utils import timezone
 from prometheus_client import Counter, Gauge
 
-from tankard_site.health import process_rss_bytes
-
 from .selectors import games_active_count
 
 logger = logging.getLogger(__name__)
+
+
+def process_rss_bytes() -> int | None:
+    """This process's resident memory now (Linux: /proc/self/status), else its peak; None if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if not peak:
+        return None
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
+
 
 ACTIVE_WINDOW = timedelta(minutes=15)
 ACTIVE_REFRESH = 10.0  # seconds

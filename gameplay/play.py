@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from llm.metrics import reply_observed
 from llm.reply_cache import FlagOutcome, reply_cache_flag
 from memory.services import memory_record_exchange
-from tankard_site.logging import log_context
+from .logs import log_context
 
 from .aio import NORMAL, URGENT, auncancelled, db_async
 from . import limits, services

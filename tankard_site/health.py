@@ -2,14 +2,13 @@
 
 django-health-check 4.x runs the checks and renders HTML, text or `?format=json`; any failing
 check answers HTTP 500. `manage.py health_check ht --no-http` runs the same list through this view.
-The process-memory check lives here because it is about the server process, not about an app.
+The process-memory check lives here because it is about the server process, not about an app
+(its reading, `process_rss_bytes`, is gameplay.metrics' as the memory gauge's).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import resource
-import sys
 from collections.abc import Iterator
 from functools import partial
 
@@ -22,22 +21,9 @@ from health_check.contrib.celery import Ping
 from health_check.exceptions import ServiceReturnedUnexpectedResult, ServiceUnavailable
 from health_check.views import HealthCheckView
 
+from gameplay.metrics import process_rss_bytes
+
 MIB = 1024 * 1024
-
-
-def process_rss_bytes() -> int | None:
-    """This process's resident memory now (Linux: /proc/self/status), else its peak; None if unknown."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if not peak:
-        return None
-    return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
 
 
 @dataclasses.dataclass

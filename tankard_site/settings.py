@@ -249,18 +249,18 @@ if PRODUCTION and not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Logs: plain lines by default, one JSON object a line with TANKARD_LOG_FORMAT=json -----------
-# Every record carries the game and turn ids of `tankard_site.logging.log_context`; secrets are masked.
+# Every record carries the game and turn ids of `gameplay.logs.log_context`; secrets are masked.
 TANKARD_LOG_FORMAT = "json" if os.environ.get("TANKARD_LOG_FORMAT", "").strip().lower() == "json" else "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "context": {"()": "tankard_site.logging.ContextFilter"},
-        "redact": {"()": "tankard_site.logging.RedactFilter"},
+        "context": {"()": "gameplay.logs.ContextFilter"},
+        "redact": {"()": "gameplay.logs.RedactFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(log_context)s %(message)s"},
-        "json": {"()": "tankard_site.logging.JsonFormatter"},
+        "json": {"()": "gameplay.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

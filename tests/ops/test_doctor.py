@@ -50,7 +50,7 @@ def test_doctor__the_local_model_answers(monkeypatch):
 
     report = doctor()
 
-    from tankard_site.doctor import _locked_version
+    from gameplay.doctor import _locked_version
 
     assert f"ok   llama-cpp-python build: {_locked_version('llama-cpp-python')} (built here from source)" in report
     assert "ok   local model (SmolLM2-135M): answered" in report
@@ -58,7 +58,7 @@ def test_doctor__the_local_model_answers(monkeypatch):
 
 def test_doctor__a_prebuilt_llama_wheel_fails_on_every_machine(monkeypatch):
     """0.3.36's prebuilt wheel crashed only on CPUs with AVX-512 FP16: its origin is what tells everywhere."""
-    from tankard_site import doctor as checks
+    from gameplay import doctor as checks
 
     monkeypatch.setattr(checks, "llama_build_note", lambda: " (prebuilt wheel)")
 

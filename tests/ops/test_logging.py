@@ -1,4 +1,4 @@
-"""Structured logs (tankard_site/logging.py): JSON lines, game and turn ids, redaction."""
+"""Structured logs (gameplay/logs.py): JSON lines, game and turn ids, redaction."""
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
-from tankard_site.logging import ContextFilter, JsonFormatter, RedactFilter, log_context
+from gameplay.logs import ContextFilter, JsonFormatter, RedactFilter, log_context
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_redaction__whole_prompts_only_at_debug(captured):
 def _log_from_a_fresh_process(log_format: str) -> str:
     code = (
         "import django, logging; django.setup();"
-        "from tankard_site.logging import log_context\n"
+        "from gameplay.logs import log_context\n"
         "with log_context(game_id='g-42', turn_id=7):\n"
         "    logging.getLogger('gameplay.play').info('turn played', extra={'api_key': 'sk-secret-value'})\n"
     )

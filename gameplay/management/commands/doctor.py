@@ -1,12 +1,12 @@
 """`manage.py doctor` (`./tankard doctor`): versions, then one real try of each part of the game
-(tankard_site/doctor.py); exit code 1 when any required check fails."""
+(gameplay/doctor.py); exit code 1 when any required check fails."""
 from __future__ import annotations
 
 import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tankard_site.doctor import CHECKS, installed_versions
+from gameplay.doctor import CHECKS, installed_versions
 
 
 class Command(BaseCommand):
