@@ -460,6 +460,37 @@ def game_grant(*, game_id: str, key: str, text: str, gold: int = 0, item: str = 
     return _with_retries(run)
 
 
+def game_meet(*, game_id: str, npc: str, search_hours: int = 7 * 24) -> bool:
+    """Put the player where `npc` is now, so that they can be spoken to (the playtest does this before
+    a line to an NPC who is not present): the player is moved to the NPC's location; when the NPC is
+    away at this hour, the clock is first set on to the start of the next hour they are about (nothing
+    else that time would change happens: no tiredness, no daily events). Returns whether the game
+    changed; False also when the NPC is unknown or never about in the next `search_hours`."""
+
+    def run() -> bool:
+        game, ctx, _ = _open(game_id, for_update=True)
+        if npc not in ctx.world.npcs:
+            return False
+        target = ctx.world.npcs[npc]
+        minute = ctx.state.minute
+        for _hour in range(search_hours):
+            if ctx.npc_location(target) is not None:
+                break
+            ctx.state.minute = (ctx.state.minute // 60 + 1) * 60
+        where = ctx.npc_location(target)
+        if where is None:
+            ctx.state.minute = minute
+            return False
+        if where == ctx.state.location and ctx.state.minute == minute:
+            return False
+        ctx.state.location = where
+        _save(game, ctx)
+        return True
+
+    with transaction.atomic():
+        return run()
+
+
 # --- reading -------------------------------------------------------------------------------------
 def game_state_frame(*, game_id: str) -> dict:
     game, ctx, _ = _open(game_id, for_update=False)

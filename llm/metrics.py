@@ -62,6 +62,16 @@ def reply_observed(
         TOKENS_OUT.labels(npc=npc).inc(tokens_out)
 
 
+def tokens_out_count(*, npc: str) -> int:
+    """Completion tokens received for `npc`'s replies in this process so far (the playtest reads it
+    around each line it plays, one at a time, for the tokens of that reply)."""
+    for metric in TOKENS_OUT.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total") and sample.labels.get("npc") == npc:
+                return int(sample.value)
+    return 0
+
+
 def reply_flag_observed(*, npc: str) -> None:
     """A reply of `npc` was flagged."""
     REPLIES_FLAGGED.labels(npc=npc).inc()
