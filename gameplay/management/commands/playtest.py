@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shlex
 import sys
 import time
@@ -67,6 +68,14 @@ class Command(BaseCommand):
 
     def _play(self, conversations, out: Path, options) -> tuple[list[dict], str]:
         say = lambda text: self.stderr.write(text)  # noqa: E731
+        if options["verbosity"] < 2:  # the game's own INFO lines would bury the progress: -v 2 shows them
+            logging.disable(logging.INFO)
+        try:
+            return self._play_quietly(conversations, out, options, say)
+        finally:
+            logging.disable(logging.NOTSET)
+
+    def _play_quietly(self, conversations, out: Path, options, say) -> tuple[list[dict], str]:
         with override_settings(**playtest_settings(cache=options["cache"])):
             database = playtest_database(out) if options["database"] == "throwaway" else nullcontext()
             with database:
