@@ -167,3 +167,43 @@ def test_lines__ids_limit_and_dump_round_trip():
     assert [len(c) for c in cut] == [1, 1, 2]
     again = lines_parse(lines_dump(cut), stem="other")
     assert again == cut  # the ids are written out, the conversations stay conversations
+
+
+def test_game_meet__takes_the_player_to_an_npc_away_at_this_hour(world):
+    from gameplay import services
+
+    game = services.game_create(session_key="meet")
+    before = services.game_state_frame(game_id=str(game.id))
+    assert "quince" not in {n["slug"] for n in before["npcs"]}  # about only on two days of the week
+    assert services.game_meet(game_id=str(game.id), npc="quince") is True
+    after = services.game_state_frame(game_id=str(game.id))
+    assert "quince" in {n["slug"] for n in after["npcs"]}
+    assert after["time"]["minute"] > before["time"]["minute"] and after["player"]["gold"] == before["player"]["gold"]
+    assert services.game_meet(game_id=str(game.id), npc="quince") is False  # already there: nothing moves
+    assert services.game_meet(game_id=str(game.id), npc="nobody") is False
+
+
+def test_playtest__command_plays_in_a_throwaway_database_never_the_players(tmp_path):
+    """The whole command in its own process, as `./tankard playtest` runs it: the player's database
+    file (TANKARD_SQLITE_PATH) is never made; the run's own is under --out."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    from tests.llm.fake_openai import FakeOpenAI
+
+    path = tmp_path / "lines.json"
+    path.write_text(json.dumps(LINES[:2]))
+    players = tmp_path / "player.sqlite3"
+    with FakeOpenAI(default=_varied()) as fake:
+        env = {**os.environ, "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test", "TANKARD_SQLITE_PATH": str(players)}
+        env.pop("DATABASE_URL", None)
+        done = subprocess.run([sys.executable, "manage.py", "playtest", "--lines", str(path), "--out", str(tmp_path / "out")],
+                              cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "line 2/2" in done.stderr
+    assert not players.exists()
+    assert (tmp_path / "out" / "playtest.sqlite3").exists()
+    assert [r["source"] for r in _rows(tmp_path / "out")] == ["llm", "llm"]
