@@ -240,13 +240,20 @@ async def _aplay_conversation(conversation: list[Line], on_row: Callable[[dict],
             pass
 
 
-async def aplaytest_play(conversations: list[list[Line]], *, progress: Progress | None = None) -> list[dict]:
-    """Play every conversation, each in a fresh game, in order; a transcript row per line."""
+async def aplaytest_play(conversations: list[list[Line]], *, progress: Progress | None = None,
+                         transcript: Path | None = None) -> list[dict]:
+    """Play every conversation, each in a fresh game, in order; a transcript row per line, also
+    written to `transcript` as it comes (a run stopped halfway keeps what it played)."""
     rows: list[dict] = []
     total, started = sum(len(c) for c in conversations), time.monotonic()
+    if transcript is not None:
+        transcript.write_text("", encoding="utf-8")
 
     def on_row(row: dict) -> None:
         rows.append(row)
+        if transcript is not None:
+            with open(transcript, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
         if progress is not None:
             progress(len(rows), total, time.monotonic() - started)
 

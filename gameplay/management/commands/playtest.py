@@ -82,8 +82,8 @@ class Command(BaseCommand):
                 self._check_npcs(conversations)
                 with playtest_model(options["model_url"] or None, say=say) as model:
                     self.stderr.write(f"Playing {lines_count(conversations)} lines against {model}...")
-                    rows = asyncio.run(aplaytest_play(conversations, progress=progress_printer(
-                        lambda text: self.stderr.write(text, ending=""), tty=self.stderr.isatty())))
+                    progress = progress_printer(lambda text: self.stderr.write(text, ending=""), tty=self.stderr.isatty())
+                    rows = asyncio.run(aplaytest_play(conversations, progress=progress, transcript=out / "transcript.jsonl"))
         return rows, model
 
     def _check_npcs(self, conversations) -> None:
