@@ -55,6 +55,7 @@ def _varied(fail_marker: str = "FAIL-THIS-ONE", obey: bool = False):
 def _play(tmp_path: Path, lines, *extra: str) -> Path:
     path = tmp_path / "lines.json"
     if not path.exists():
+        tmp_path.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(lines))
     out = tmp_path / "out"
     call_command("playtest", "--lines", str(path), "--out", str(out), "--database", "current", *extra)
@@ -207,3 +208,13 @@ def test_playtest__command_plays_in_a_throwaway_database_never_the_players(tmp_p
     assert not players.exists()
     assert (tmp_path / "out" / "playtest.sqlite3").exists()
     assert [r["source"] for r in _rows(tmp_path / "out")] == ["llm", "llm"]
+
+
+def test_playtest__reply_cache_answers_only_with_cache(world, fake_llm, tmp_path):
+    """Two fresh games asking Gareth the same thing in the same circumstances: the second reply is
+    the model's again, unless --cache lets the reply cache give the first one back."""
+    fake_llm.default = _varied()
+    same = [{"npc": "gareth", "text": "What's good tonight?", "kind": "smalltalk"}] * 2
+    assert [r["source"] for r in _rows(_play(tmp_path / "off", same))] == ["llm", "llm"]
+    cached = _rows(_play(tmp_path / "on", same, "--cache"))
+    assert [r["source"] for r in cached] == ["llm", "cache"] and cached[1]["reply"] == cached[0]["reply"]
