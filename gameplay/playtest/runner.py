@@ -280,16 +280,16 @@ def _clock(seconds: float) -> str:
 
 
 # --- what a run leaves ------------------------------------------------------------------------------
-def playtest_write(out: Path, rows: list[dict], *, lines: str, model: str, cache: bool, command: str,
+def playtest_write(out: Path, rows: list[dict], card: dict, *, lines: str, model: str, cache: bool, command: str,
                    seconds: float, judge: dict | None = None) -> dict:
-    """transcript.jsonl, report.json and report.md in `out`; returns the report."""
-    from .scorecard import report_markdown, scorecard
+    """transcript.jsonl, report.json and report.md in `out` for the rows played and their scorecard
+    `card` (made while the run's world is at hand); returns the report."""
+    from .scorecard import report_markdown
 
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "transcript.jsonl", "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    card = scorecard(rows)
     report = {"lines": lines, "model": model, "cache": cache, "date": datetime.date.today().isoformat(),
               "machine": f"{os.cpu_count()} cores, {platform.machine()}", "command": command,
               "load": _loadavg(), "seconds": round(seconds, 1), "scorecard": card}

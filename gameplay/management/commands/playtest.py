@@ -54,9 +54,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         out.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        rows, model = self._play(conversations, out, options)
+        rows, model, card = self._play(conversations, out, options)
         judge = self._judge(rows, options["judge"]) if options["judge"] else None
-        report = playtest_write(out, rows, lines=str(lines_path), model=model, cache=options["cache"],
+        report = playtest_write(out, rows, card, lines=str(lines_path), model=model, cache=options["cache"],
                                 command=self._command(options), seconds=time.monotonic() - started, judge=judge)
         self.stdout.write(f"{len(rows)} lines played in {report['seconds']:.0f} s; the report is in {out / 'report.md'}.")
         if options["record"]:
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         if golden is not None:
             self._compare(golden, out, report, rows, options["tolerance"])
 
-    def _play(self, conversations, out: Path, options) -> tuple[list[dict], str]:
+    def _play(self, conversations, out: Path, options) -> tuple[list[dict], str, dict]:
         say = lambda text: self.stderr.write(text)  # noqa: E731
         if options["verbosity"] < 2:  # the game's own INFO lines would bury the progress: -v 2 shows them
             logging.disable(logging.INFO)
@@ -75,7 +75,9 @@ class Command(BaseCommand):
         finally:
             logging.disable(logging.NOTSET)
 
-    def _play_quietly(self, conversations, out: Path, options, say) -> tuple[list[dict], str]:
+    def _play_quietly(self, conversations, out: Path, options, say) -> tuple[list[dict], str, dict]:
+        from gameplay.playtest.scorecard import scorecard
+
         with override_settings(**playtest_settings(cache=options["cache"])):
             database = playtest_database(out) if options["database"] == "throwaway" else nullcontext()
             with database:
@@ -84,7 +86,8 @@ class Command(BaseCommand):
                     self.stderr.write(f"Playing {lines_count(conversations)} lines against {model}...")
                     progress = progress_printer(lambda text: self.stderr.write(text, ending=""), tty=self.stderr.isatty())
                     rows = asyncio.run(aplaytest_play(conversations, progress=progress, transcript=out / "transcript.jsonl"))
-        return rows, model
+                card = scorecard(rows)  # in the run's database: the scorecard checks replies against its world
+        return rows, model, card
 
     def _check_npcs(self, conversations) -> None:
         from gameplay.world import world_current
