@@ -218,3 +218,16 @@ def test_playtest__reply_cache_answers_only_with_cache(world, fake_llm, tmp_path
     assert [r["source"] for r in _rows(_play(tmp_path / "off", same))] == ["llm", "llm"]
     cached = _rows(_play(tmp_path / "on", same, "--cache"))
     assert [r["source"] for r in cached] == ["llm", "cache"] and cached[1]["reply"] == cached[0]["reply"]
+
+
+def test_playtest__model_url_names_the_model_for_the_run_only(world, fake_llm, tmp_path):
+    import os
+
+    from tests.llm.fake_openai import FakeOpenAI
+
+    with FakeOpenAI(default=Reply("The other server's words, these are."), model="other-model") as other:
+        url = other.base_url
+        out = _play(tmp_path, LINES[:1], "--model-url", url)
+    assert _rows(out)[0]["reply"] == "The other server's words, these are."
+    assert json.loads((out / "report.json").read_text())["model"] == f"other-model at {url}"
+    assert fake_llm.chat_count == 0 and os.environ["OPENAI_BASE_URL"] == fake_llm.base_url
