@@ -199,7 +199,13 @@ async def _aplay_line(socket: _Socket, game_id: str, line: Line) -> dict:
     row = _row(line, cid, frames, final, ttft_ms=ttft, seconds=seconds, gold_before=state["player"]["gold"],
                gold_after=after["player"]["gold"], tokens=tokens_out_count(npc=line.npc) - tokens_before)
     row["met"] = met  # the NPC was not where the player stood: the player was taken to them first
+    row["inventory_before"], row["inventory_after"] = _pack(state), _pack(after)
     return row
+
+
+def _pack(state: dict) -> dict[str, int]:
+    """The player's goods in a state frame: item slug -> how many."""
+    return {item["slug"]: item["qty"] for item in state.get("inventory", ())}
 
 
 def _row(line: Line, cid: str, frames: list[dict], final: dict, *, ttft_ms: float | None, seconds: float,
@@ -217,7 +223,8 @@ def _row(line: Line, cid: str, frames: list[dict], final: dict, *, ttft_ms: floa
 
 def _unanswered(line: Line, why: str) -> dict:
     return {**line.as_turn(), "reply": "", "source": None, "ttft_ms": None, "seconds": None, "tokens": 0,
-            "gold_before": None, "gold_after": None, "frames": [], "error": why}
+            "gold_before": None, "gold_after": None, "frames": [], "error": why, "met": False,
+            "inventory_before": None, "inventory_after": None}
 
 
 async def _aplay_conversation(conversation: list[Line], on_row: Callable[[dict], None]) -> None:

@@ -76,7 +76,7 @@ def test_playtest__every_line_answered_in_its_own_game_with_the_transcript_field
         for field in ("npc", "text", "kind", "reply", "source", "ttft_ms", "seconds", "tokens", "gold_before", "gold_after", "frames"):
             assert field in row, (field, row)
         assert row["reply"] and row["frames"][-1] in ("npc.end", "state") and "npc.end" in row["frames"]
-        assert row["gold_before"] == row["gold_after"] == 20
+        assert row["gold_before"] == row["gold_after"] == 20 and row["inventory_before"] == row["inventory_after"]
     by_id = {r["id"]: r for r in rows}
     assert by_id["lines:0"]["source"] == "llm" and by_id["lines:0"]["reply"] == REPLIES[0]
     assert by_id["lines:0"]["ttft_ms"] > 0 and by_id["lines:0"]["seconds"] * 1000 >= by_id["lines:0"]["ttft_ms"]
