@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 FINAL_TYPES = frozenset({"narration", "npc.end", "error"})
 ORIGIN = b"http://localhost"
 SETTLE_SECONDS = 0.05  # after a line's final frame, how long the frames that follow it (its state) are awaited
+TOKENS_POLL_SECONDS, TOKENS_WAIT_SECONDS = 0.01, 0.5
 # No per-game limit a player is held to applies to the playtest's games: a 25-turn conversation
 # against a fast model would otherwise meet the turns-per-minute limit, and its answer is not a reply.
 UNLIMITED = 10**9
@@ -196,11 +197,28 @@ async def _aplay_line(socket: _Socket, game_id: str, line: Line) -> dict:
     seconds = time.monotonic() - started
     frames += await socket.asettle()
     after = await db_async(services.game_state_frame)(game_id=game_id)
+    tokens = await _atokens_counted(line.npc, tokens_before, written=final.get("source") == "llm")
     row = _row(line, cid, frames, final, ttft_ms=ttft, seconds=seconds, gold_before=state["player"]["gold"],
-               gold_after=after["player"]["gold"], tokens=tokens_out_count(npc=line.npc) - tokens_before)
+               gold_after=after["player"]["gold"], tokens=tokens)
     row["met"] = met  # the NPC was not where the player stood: the player was taken to them first
     row["inventory_before"], row["inventory_after"] = _pack(state), _pack(after)
     return row
+
+
+async def _atokens_counted(npc: str, before: int, *, written: bool) -> int:
+    """The completion tokens the game counted for this reply. It counts them once the exchange is
+    stored and remembered, just after the final frame: the state read that follows the reply waits
+    for that storing, so a moment more is enough; a reply the model wrote is waited for a little
+    longer (its count must move), so that none is left to swell the next line's."""
+    from llm.metrics import tokens_out_count
+
+    waited = 0.0
+    while True:
+        await asyncio.sleep(TOKENS_POLL_SECONDS)
+        waited += TOKENS_POLL_SECONDS
+        counted = tokens_out_count(npc=npc) - before
+        if counted > 0 or not written or waited >= TOKENS_WAIT_SECONDS:
+            return counted
 
 
 def _pack(state: dict) -> dict[str, int]:

@@ -231,3 +231,19 @@ def test_playtest__model_url_names_the_model_for_the_run_only(world, fake_llm, t
     assert _rows(out)[0]["reply"] == "The other server's words, these are."
     assert json.loads((out / "report.json").read_text())["model"] == f"other-model at {url}"
     assert fake_llm.chat_count == 0 and os.environ["OPENAI_BASE_URL"] == fake_llm.base_url
+
+
+def test_playtest__tokens_are_the_models_count_for_each_reply(world, fake_llm, tmp_path):
+    """Tokens are what the model reported for that reply (here three pieces a word, not the word
+    count), and none of one reply's are counted in the next reply of the same NPC."""
+    counter = itertools.count()
+
+    def respond(body: dict):
+        text = REPLIES[next(counter) % len(REPLIES)]
+        pieces = tuple(p for word in text.split(" ") for p in (word[:1], word[1:2], word[2:] + " "))
+        return Reply(text, tokens=pieces)
+
+    fake_llm.default = respond
+    rows = _rows(_play(tmp_path, [LINES[2][:1] + [{"npc": "wren", "text": "And the weather?", "kind": "smalltalk"}]]))
+    assert [r["source"] for r in rows] == ["llm", "llm"]
+    assert [r["tokens"] for r in rows] == [3 * len(REPLIES[0].split()), 3 * len(REPLIES[1].split())]
