@@ -108,10 +108,14 @@ class Command(BaseCommand):
     def _compare(self, golden: Path, out: Path, report: dict, rows: list[dict], tolerance: float) -> None:
         from gameplay.playtest.scorecard import FIGURES
 
-        golden_card = json.loads((golden / "report.json").read_text(encoding="utf-8"))["scorecard"]
+        kept = json.loads((golden / "report.json").read_text(encoding="utf-8"))
+        golden_card = kept["scorecard"]
         changes = figures_compare(golden_card, report["scorecard"], specs=FIGURES, tolerance=tolerance)
         verdicts = verdicts_changed(golden_card, report["scorecard"], transcript_read(golden / "transcript.jsonl"), rows)
-        self.stdout.write(f"Against the golden run {golden}:\n" + replay_table(changes, verdicts))
+        self.stdout.write(f"Against the golden run {golden}\n"
+                          f"  golden: {kept.get('model')}, reply cache {'on' if kept.get('cache') else 'off'}, {kept.get('date')}\n"
+                          f"  now:    {report['model']}, reply cache {'on' if report['cache'] else 'off'}, {report['date']}\n\n"
+                          + replay_table(changes, verdicts))
         (out / "replay.json").write_text(json.dumps(replay_summary(changes, verdicts), indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
         if replay_regressed(changes):
