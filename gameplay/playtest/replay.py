@@ -5,6 +5,7 @@ over plain values (the command plays; this only compares)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,23 +60,36 @@ class VerdictChange:
     now_reply: str
 
 
-def figures_compare(golden: dict, now: dict, *, specs, tolerance: float = 2.0) -> list[FigureChange]:
-    """Every figure of the two scorecards' overall part. `tolerance`: for rates in percentage points,
-    for other figures in percent of the golden value."""
+def figures_compare(golden: dict, now: dict, *, specs, tolerance: float = 2.0,
+                    timing_tolerance: float = 25.0) -> list[FigureChange]:
+    """Every figure of the two scorecards' overall part. A rate is worse when it moved the wrong way
+    by more than `tolerance` percentage points; another figure (a timing) when it moved by more than
+    `timing_tolerance` percent of the golden value. A worse figure with a target is a regression; a
+    timing only when it now misses its target too (timings vary from run to run on a shared machine)."""
     changes = []
     for spec in specs:
         before = _value(golden, spec.key)
         after = _value(now, spec.key)
-        change = worse = None
+        change = None
+        worse = regressed = False
         if before is not None and after is not None:
-            scale = 100.0 if spec.unit == "rate" else 1.0
-            change = (after - before) * scale
-            allowed = tolerance if spec.unit == "rate" else abs(before) * tolerance / 100
-            drift = -change if spec.better == "higher" else change
-            worse = drift > allowed + 1e-9
-        changes.append(FigureChange(spec.key, spec.label, spec.unit, spec.target, before, after, change, bool(worse),
-                                    bool(worse and spec.target)))
+            rate = spec.unit == "rate"
+            change = (after - before) * (100.0 if rate else 1.0)
+            allowed = tolerance if rate else abs(before) * timing_tolerance / 100
+            worse = (-change if spec.better == "higher" else change) > allowed + 1e-9
+            regressed = worse and bool(spec.target) and (rate or target_met(spec.target, after) is False)
+        changes.append(FigureChange(spec.key, spec.label, spec.unit, spec.target, before, after, change, worse, regressed))
     return changes
+
+
+def target_met(target: str, value: float) -> bool | None:
+    """Whether a timing `value` meets a target such as "< 1500 ms" or ">= 20" (None: not one)."""
+    found = re.match(r"\s*(>=|<=|<|>|=)?\s*([\d.]+)", target)
+    if not found:
+        return None
+    bound = float(found.group(2))
+    return {">=": value >= bound, "<=": value <= bound, "<": value < bound, ">": value > bound,
+            "=": value == bound, None: value <= bound}[found.group(1)]
 
 
 def _value(card: dict, key: str) -> float | None:

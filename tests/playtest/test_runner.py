@@ -123,7 +123,7 @@ def test_playtest__replay_of_the_same_replies_passes(world, fake_llm, tmp_path, 
     _play(tmp_path, LINES[:1], "--record", str(golden))
     fake_llm.default = _varied()
     call_command("playtest", "--replay", str(golden), "--out", str(tmp_path / "again"), "--database", "current",
-                 "--tolerance", "1000")  # the latency figures vary from run to run; nothing else may
+                 "--timing-tolerance", "1000")  # timings vary from run to run; nothing else may
     assert "No line's verdict changed." in capsys.readouterr().out
 
 

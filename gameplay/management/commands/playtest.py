@@ -1,5 +1,5 @@
 """`manage.py playtest --lines FILE --out DIR [--model-url URL] [--cache] [--record NAME | --replay NAME]
-[--tolerance PTS] [--judge URL] [--limit N]`: play a line file through the real game against the
+[--tolerance PTS] [--timing-tolerance PCT] [--judge URL] [--limit N]`: play a line file through the real game against the
 configured model, in a throwaway database, and write the transcript and the scorecard
 (docs/playtest.md). With --record the run is kept as a golden run; with --replay a golden run's
 lines are played again and compared with it (exit code 1 on a regression)."""
@@ -36,7 +36,10 @@ class Command(BaseCommand):
         group.add_argument("--record", metavar="NAME", help="Keep this run as the golden run NAME (var/playtest/golden/NAME, or a path).")
         group.add_argument("--replay", metavar="NAME", help="Play the golden run NAME's lines again and compare (exit 1 on a regression).")
         parser.add_argument("--tolerance", type=float, default=2.0,
-                            help="How much worse a targeted figure may get on --replay: points for rates, percent for others (2).")
+                            help="How much worse a rate with a target may get on --replay, in percentage points (2).")
+        parser.add_argument("--timing-tolerance", type=float, default=25.0,
+                            help="How much worse a timing may get on --replay, in percent, before it counts (25); "
+                                 "it fails the replay only when it also misses its target.")
         parser.add_argument("--judge", metavar="URL", default="", help="An OpenAI-compatible judge model scoring stay-in-character 1-10, reported apart.")
         parser.add_argument("--limit", type=int, default=None, help="Play only the first N lines.")
         parser.add_argument("--database", choices=("throwaway", "current"), default="throwaway",
@@ -64,7 +67,7 @@ class Command(BaseCommand):
             golden_store(target, lines=lines_dump(conversations), out=out)
             self.stdout.write(f"Kept as the golden run {target}.")
         if golden is not None:
-            self._compare(golden, out, report, rows, options["tolerance"])
+            self._compare(golden, out, report, rows, options["tolerance"], options["timing_tolerance"])
 
     def _play(self, conversations, out: Path, options) -> tuple[list[dict], str, dict]:
         say = lambda text: self.stderr.write(text)  # noqa: E731
@@ -105,12 +108,12 @@ class Command(BaseCommand):
         self.stderr.write(f"Asking the judge at {url}...")
         return judge_score(rows, url, say=self.stderr.write)
 
-    def _compare(self, golden: Path, out: Path, report: dict, rows: list[dict], tolerance: float) -> None:
+    def _compare(self, golden: Path, out: Path, report: dict, rows: list[dict], tolerance: float, timing: float) -> None:
         from gameplay.playtest.scorecard import FIGURES
 
         kept = json.loads((golden / "report.json").read_text(encoding="utf-8"))
         golden_card = kept["scorecard"]
-        changes = figures_compare(golden_card, report["scorecard"], specs=FIGURES, tolerance=tolerance)
+        changes = figures_compare(golden_card, report["scorecard"], specs=FIGURES, tolerance=tolerance, timing_tolerance=timing)
         verdicts = verdicts_changed(golden_card, report["scorecard"], transcript_read(golden / "transcript.jsonl"), rows)
         self.stdout.write(f"Against the golden run {golden}\n"
                           f"  golden: {kept.get('model')}, reply cache {'on' if kept.get('cache') else 'off'}, {kept.get('date')}\n"
@@ -120,7 +123,7 @@ class Command(BaseCommand):
                                          encoding="utf-8")
         if replay_regressed(changes):
             worse = ", ".join(c.label for c in changes if c.regressed)
-            raise CommandError(f"Worse than the golden run beyond the tolerance ({tolerance:g}): {worse}.", returncode=1)
+            raise CommandError(f"Worse than the golden run beyond the tolerance: {worse}.", returncode=1)
 
     @staticmethod
     def _command(options) -> str:
