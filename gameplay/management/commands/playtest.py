@@ -73,8 +73,13 @@ class Command(BaseCommand):
         say = lambda text: self.stderr.write(text)  # noqa: E731
         if options["verbosity"] < 2:  # the game's own INFO lines would bury the progress: -v 2 shows them
             logging.disable(logging.INFO)
+        from llm.local_server import LocalServerError
+
         try:
             return self._play_quietly(conversations, out, options, say)
+        except LocalServerError as exc:
+            raise CommandError(f"{exc} Set TANKARD_LOCAL_LLM_PORT to a free port, or --model-url / OPENAI_BASE_URL "
+                               "to another server.") from exc
         finally:
             logging.disable(logging.NOTSET)
 
