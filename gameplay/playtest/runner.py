@@ -316,7 +316,7 @@ def playtest_write(out: Path, rows: list[dict], card: dict, *, lines: str, model
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     report = {"lines": lines, "model": model, "cache": cache, "date": datetime.date.today().isoformat(),
-              "machine": f"{os.cpu_count()} cores, {platform.machine()}", "command": command,
+              "machine": os.environ.get("TANKARD_BENCH_MACHINE") or f"{os.cpu_count()} cores, {platform.machine()}", "command": command,
               "load": _loadavg(), "seconds": round(seconds, 1), "scorecard": card}
     if judge is not None:
         report["judge"] = judge
