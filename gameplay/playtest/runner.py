@@ -57,6 +57,9 @@ def playtest_database(out: Path) -> Iterator[str]:
     test = connection.settings_dict.setdefault("TEST", {})
     sqlite = connection.vendor == "sqlite"
     test["NAME"] = str(out / "playtest.sqlite3") if sqlite else f"playtest_{os.getpid()}"
+    if sqlite:  # an earlier run's file goes, with its write-ahead log (a stale log must not meet a new file)
+        for leftover in ("playtest.sqlite3", "playtest.sqlite3-wal", "playtest.sqlite3-shm"):
+            (out / leftover).unlink(missing_ok=True)
     if not sqlite:  # the pooled threads' connections close after each call, so the database can be dropped
         connection.settings_dict["CONN_MAX_AGE"] = 0
     old_name = creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
