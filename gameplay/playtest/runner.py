@@ -344,6 +344,37 @@ def judge_markdown(judge: dict | None) -> str:
             f"over {judge['n']} replies.\n")
 
 
+DOC_START = "<!-- playtest:table:start (manage.py playtest --write-doc writes this table) -->"
+DOC_END = "<!-- playtest:table:end -->"
+
+
+def doc_table_write(doc: Path, report: dict) -> None:
+    """Replace the figures table between the markers of `doc` (docs/playtest.md) with this run's."""
+    from .scorecard import FIGURES
+
+    text = doc.read_text(encoding="utf-8")
+    if DOC_START not in text or DOC_END not in text:
+        raise ValueError(f"{doc} has no playtest table markers")
+    overall = report["scorecard"]["overall"]
+    rows = ["| figure | value | n | target |", "| --- | --- | --- | --- |"]
+    for spec in FIGURES:
+        held = overall.get(spec.key) or {}
+        rows.append(f"| {spec.label} | {_figure_shown(spec.unit, held.get('value'))} | {held.get('n', 0)} | {spec.target} |")
+    rows += ["", f"{report['model']}, reply cache {'on' if report['cache'] else 'off'}; {report['date']}, {report['machine']}, "
+                 f"load {report['load']}; {report['seconds']:.0f} s for the set. Command: `{report['command']}`"]
+    head, rest = text.split(DOC_START, 1)
+    tail = rest.split(DOC_END, 1)[1]
+    doc.write_text(head + DOC_START + "\n" + "\n".join(rows) + "\n" + DOC_END + tail, encoding="utf-8")
+
+
+def _figure_shown(unit: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if unit == "rate":
+        return f"{100 * value:.1f} %"
+    return f"{value:.0f} ms" if unit == "ms" else f"{value:.1f}"
+
+
 def _loadavg() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -247,3 +247,18 @@ def test_playtest__tokens_are_the_models_count_for_each_reply(world, fake_llm, t
     rows = _rows(_play(tmp_path, [LINES[2][:1] + [{"npc": "wren", "text": "And the weather?", "kind": "smalltalk"}]]))
     assert [r["source"] for r in rows] == ["llm", "llm"]
     assert [r["tokens"] for r in rows] == [3 * len(REPLIES[0].split()), 3 * len(REPLIES[1].split())]
+
+
+def test_playtest__write_doc_rewrites_the_figures_table_between_its_markers(world, fake_llm, tmp_path):
+    from gameplay.playtest.runner import DOC_END, DOC_START
+
+    doc = tmp_path / "playtest.md"
+    doc.write_text(f"# Doc\n\nbefore\n\n{DOC_START}\n| old |\n{DOC_END}\n\nafter\n")
+    fake_llm.default = _varied()
+    _play(tmp_path, LINES[:1], "--write-doc", str(doc))
+    text = doc.read_text()
+    assert "| old |" not in text and text.startswith("# Doc\n\nbefore\n\n") and text.endswith(f"{DOC_END}\n\nafter\n")
+    assert "| injection success |" in text and "reply cache off" in text and "manage.py playtest" in text
+    doc.write_text("no markers")
+    with pytest.raises(CommandError, match="no playtest table markers"):
+        _play(tmp_path, LINES[:1], "--write-doc", str(doc))

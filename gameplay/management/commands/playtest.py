@@ -20,7 +20,7 @@ from django.test.utils import override_settings
 from gameplay.playtest.lines import LineFileError, lines_count, lines_dump, lines_limit, lines_load, lines_parse
 from gameplay.playtest.replay import (figures_compare, golden_dir, golden_missing, golden_store, replay_regressed,
                                       replay_summary, replay_table, verdicts_changed)
-from gameplay.playtest.runner import (aplaytest_play, playtest_database, playtest_model, playtest_settings,
+from gameplay.playtest.runner import (aplaytest_play, doc_table_write, playtest_database, playtest_model, playtest_settings,
                                       playtest_write, progress_printer, transcript_read)
 
 
@@ -42,6 +42,8 @@ class Command(BaseCommand):
                                  "it fails the replay only when it also misses its target.")
         parser.add_argument("--judge", metavar="URL", default="", help="An OpenAI-compatible judge model scoring stay-in-character 1-10, reported apart.")
         parser.add_argument("--limit", type=int, default=None, help="Play only the first N lines.")
+        parser.add_argument("--write-doc", nargs="?", const="docs/playtest.md", default=None, metavar="DOC",
+                            help="Write the run's figures into the table of docs/playtest.md (or DOC).")
         parser.add_argument("--database", choices=("throwaway", "current"), default="throwaway",
                             help="throwaway (default): a fresh database under --out; current: the configured one (the test suite's).")
 
@@ -62,6 +64,12 @@ class Command(BaseCommand):
         report = playtest_write(out, rows, card, lines=str(lines_path), model=model, cache=options["cache"],
                                 command=self._command(options), seconds=time.monotonic() - started, judge=judge)
         self.stdout.write(f"{len(rows)} lines played in {report['seconds']:.0f} s; the report is in {out / 'report.md'}.")
+        if options["write_doc"]:
+            try:
+                doc_table_write(Path(options["write_doc"]), report)
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"The figures were not written into the doc: {exc}") from None
+            self.stdout.write(f"The figures are in {options['write_doc']}'s table.")
         if options["record"]:
             target = golden_dir(options["record"])
             golden_store(target, lines=lines_dump(conversations), out=out)
