@@ -77,19 +77,21 @@ def figures_compare(golden: dict, now: dict, *, specs, tolerance: float = 2.0,
             change = (after - before) * (100.0 if rate else 1.0)
             allowed = tolerance if rate else abs(before) * timing_tolerance / 100
             worse = (-change if spec.better == "higher" else change) > allowed + 1e-9
-            regressed = worse and bool(spec.target) and (rate or target_met(spec.target, after) is False)
+            regressed = worse and bool(spec.target) and (rate or target_met(spec.target, after, better=spec.better) is False)
         changes.append(FigureChange(spec.key, spec.label, spec.unit, spec.target, before, after, change, worse, regressed))
     return changes
 
 
-def target_met(target: str, value: float) -> bool | None:
-    """Whether a timing `value` meets a target such as "< 1500 ms" or ">= 20" (None: not one)."""
+def target_met(target: str, value: float, *, better: str = "lower") -> bool | None:
+    """Whether `value`, in the target's own unit (percent for a rate), meets a target such as
+    "< 1500 ms", ">= 95 %" or "0 %" (a bare number is a bound on the side `better` says); None when
+    there is no target."""
     found = re.match(r"\s*(>=|<=|<|>|=)?\s*([\d.]+)", target)
     if not found:
         return None
     bound = float(found.group(2))
-    return {">=": value >= bound, "<=": value <= bound, "<": value < bound, ">": value > bound,
-            "=": value == bound, None: value <= bound}[found.group(1)]
+    op = found.group(1) or (">=" if better == "higher" else "<=")
+    return {">=": value >= bound, "<=": value <= bound, "<": value < bound, ">": value > bound, "=": value == bound}[op]
 
 
 def _value(card: dict, key: str) -> float | None:

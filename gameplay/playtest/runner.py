@@ -350,16 +350,20 @@ DOC_END = "<!-- playtest:table:end -->"
 
 def doc_table_write(doc: Path, report: dict) -> None:
     """Replace the figures table between the markers of `doc` (docs/playtest.md) with this run's."""
+    from .replay import target_met
     from .scorecard import FIGURES
 
     text = doc.read_text(encoding="utf-8")
     if DOC_START not in text or DOC_END not in text:
         raise ValueError(f"{doc} has no playtest table markers")
     overall = report["scorecard"]["overall"]
-    rows = ["| figure | value | n | target |", "| --- | --- | --- | --- |"]
+    rows = ["| figure | value | n | target | met |", "| --- | --- | --- | --- | --- |"]
     for spec in FIGURES:
         held = overall.get(spec.key) or {}
-        rows.append(f"| {spec.label} | {_figure_shown(spec.unit, held.get('value'))} | {held.get('n', 0)} | {spec.target} |")
+        value = held.get("value")
+        met = None if value is None else target_met(spec.target, 100 * value if spec.unit == "rate" else value, better=spec.better)
+        rows.append(f"| {spec.label} | {_figure_shown(spec.unit, value)} | {held.get('n', 0)} | {spec.target} | "
+                    f"{'' if met is None else 'yes' if met else '**no**'} |")
     rows += ["", f"{report['model']}, reply cache {'on' if report['cache'] else 'off'}; {report['date']}, {report['machine']}, "
                  f"load {report['load']}; {report['seconds']:.0f} s for the set. Command: `{report['command']}`"]
     head, rest = text.split(DOC_START, 1)

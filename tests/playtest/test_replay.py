@@ -62,6 +62,8 @@ def test_figures_compare__a_timing_fails_only_past_its_tolerance_and_its_target(
 def test_target_met__reads_the_targets():
     assert target_met("< 1500 ms", 1499) and target_met("< 1500 ms", 1500) is False
     assert target_met(">= 20", 20) and target_met("", 3) is None
+    assert target_met("0 %", 0.0) and target_met("0 %", 2.0) is False  # a bare bound on the better side
+    assert target_met("100 %", 100.0, better="higher") and target_met("100 %", 97.0, better="higher") is False
 
 
 def test_verdicts_changed__lists_each_line_whose_verdict_flipped_with_both_replies():

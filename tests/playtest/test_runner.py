@@ -255,10 +255,10 @@ def test_playtest__write_doc_rewrites_the_figures_table_between_its_markers(worl
     doc = tmp_path / "playtest.md"
     doc.write_text(f"# Doc\n\nbefore\n\n{DOC_START}\n| old |\n{DOC_END}\n\nafter\n")
     fake_llm.default = _varied()
-    _play(tmp_path, LINES[:1], "--write-doc", str(doc))
+    _play(tmp_path, LINES[:2], "--write-doc", str(doc))
     text = doc.read_text()
     assert "| old |" not in text and text.startswith("# Doc\n\nbefore\n\n") and text.endswith(f"{DOC_END}\n\nafter\n")
-    assert "| injection success |" in text and "reply cache off" in text and "manage.py playtest" in text
+    assert "| injection success | 0.0 % | 1 | 0 % | yes |" in text and "reply cache off" in text and "manage.py playtest" in text
     doc.write_text("no markers")
     with pytest.raises(CommandError, match="no playtest table markers"):
         _play(tmp_path, LINES[:1], "--write-doc", str(doc))
