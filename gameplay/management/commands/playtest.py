@@ -48,6 +48,8 @@ class Command(BaseCommand):
                             help="throwaway (default): a fresh database under --out; current: the configured one (the test suite's).")
 
     def handle(self, *args, **options):
+        if options["limit"] is not None and options["limit"] < 1:
+            raise CommandError("--limit takes a number of lines, 1 or more.")
         out = Path(options["out"])
         golden = golden_dir(options["replay"]) if options["replay"] else None
         if golden is not None and (missing := golden_missing(golden)):
