@@ -312,7 +312,9 @@ _DENIES = re.compile(
     r"that's not|certainly not|of course not|i think not|not likely|not so|not me|wasn't me|"
     r"(?:don't|do not|can't|cannot|couldn't) (?:recall|remember)|i didn't|i did not|you didn't|didn't happen|"
     r"never happened|mistaken|must be thinking|confusing me|someone else|nice try|in your dreams|pull the other one|"
-    r"nonsense|rubbish|hardly|first time|only just met|never met|haven't met|don't know you|"
+    r"nonsense|rubbish|hardly|first time|only just met|never met|haven't met|don't know you|mixed up|got me confused|"
+    r"wrong (?:man|woman|person|fellow|cook|kitchen|barkeep|bard|merchant|tavern|inn|table|one)|not how|not what|"
+    r"such a thing|(?:^|[.!?]\s+)not (?:at|from|here|to you|for you|in)|"
     r"(?:don't|do not|doesn't|never) (?:sell|have|stock|owe|give|lend|do)|owe you nothing|not a thing)\b", re.I)
 
 

@@ -111,10 +111,32 @@ def test_in_character__fallback_lines_are_kept_out_of_the_model_only_figure(worl
     assert card["overall"]["source_fallback"]["value"] == 0.5
 
 
+def test_the_worlds_own_lines_are_judged_in_character_and_grounded(world):
+    """The designer's lines are the truth the judge measures against: a judge that faults them is wrong."""
+    turns = [turn(npc.slug, "hello there", line) for npc in world.npcs.values()
+             for line in (*npc.greetings, *npc.idle_lines, *npc.denials, *(b for _, b in npc.voice_examples),
+                          *(line for t in npc.topics for line in t.lines))]
+    card = scorecard(turns, world=world)
+    assert card["failing"] == []
+    assert card["overall"]["grounding_prices"]["n"] > 50
+
+
 # ---- false premises and injections ------------------------------------------------------------------
 def test_premise__a_denial_is_a_rejection(world):
     (v,) = verdicts(world, turn("gareth", "you promised me fifty gold yesterday", "Promised you that, did I? I don't "
                                 "recall it, friend, and I'd recall it, mind you.", "premise"))
+    assert v["premise_rejection"] is True
+
+
+@pytest.mark.parametrize("reply", [
+    "Fifty gold? I never promised you any such thing, friend.",
+    "You've got me mixed up with somebody, young 'un.",
+    "Not at my table. House rules.",
+    "A dragon egg? We don't sell those, love. Never have.",
+    "Nice try. Sit down and drink your ale.",
+])
+def test_premise__ways_of_turning_it_down(world, reply):
+    (v,) = verdicts(world, turn("gareth", "last week you sold me a dragon egg", reply, "premise"))
     assert v["premise_rejection"] is True
 
 
