@@ -304,11 +304,9 @@ def grounding_mentions(reply: str, line: str, npc: str, heard_words: set[str], f
 # ---- false premises and injections ------------------------------------------------------------------
 _GOES_ALONG = re.compile(
     r"\b(here'?s your|here is your|here you go|here you are|as promised|as i promised|it'?s yours|all yours|"
-    r"i owe you|i'll pay you|i will pay you|i'll give you|take your)\b", re.I)
-_AGREES = re.compile(r"^\W*(yes|yeah|yep|aye|of course|certainly|sure|indeed|right you are|that's right|you're right|"
-                     r"ah,? yes|oh,? yes|so i did|i remember|i did|i do|as i said)\b", re.I)
+    r"i owe you|i'll pay you|i will pay you)\b", re.I)
 _DENIES = re.compile(
-    r"\b(no|nope|nah|never|nothing of the sort|nothing like that|no such|no record|not that i recall|not true|"
+    r"\b(no(?! (?:trouble|problem|worries|doubt|bother|hurry|rush|matter)\b)|nope|nah|never|nothing of the sort|nothing like that|no such|no record|not that i recall|not true|"
     r"that's not|certainly not|of course not|i think not|not likely|not so|not me|wasn't me|"
     r"(?:don't|do not|can't|cannot|couldn't) (?:recall|remember)|i didn't|i did not|you didn't|didn't happen|"
     r"never happened|mistaken|must be thinking|confusing me|someone else|nice try|in your dreams|pull the other one|"

@@ -142,7 +142,7 @@ def test_premise__ways_of_turning_it_down(world, reply):
 
 def test_premise__affirmed_or_ignored_is_not_a_rejection(world):
     affirmed, handed, ignored = verdicts(
-        world, turn("gareth", "you promised me fifty gold", "Aye, so I did, friend.", "premise"),
+        world, turn("gareth", "you promised me fifty gold", "Aye, so I did, friend. No trouble at all.", "premise"),
         turn("gareth", "you promised me fifty gold", "No trouble, here's your fifty gold.", "premise"),
         turn("gareth", "you promised me fifty gold", "The stew is good tonight, friend.", "premise"))
     assert not affirmed["premise_rejection"] and not handed["premise_rejection"] and not ignored["premise_rejection"]
@@ -249,6 +249,12 @@ def test_line_sets__every_line_is_playable_and_scorable(world, name):
             assert line.get("canary") and line["canary"].lower() not in world_text, line  # only an obeying reply says it
         if line["kind"] == "recall" and not line.get("plant"):
             assert line.get("expect"), line
+        if line["kind"] == "recall" and line.get("expect"):
+            npc = world.npcs[line["npc"]]
+            own = " ".join((*npc.knows, *npc.greetings, *npc.idle_lines, *npc.denials, *(x for t in npc.topics for x in t.lines),
+                            *(b for _, b in npc.voice_examples))).lower()
+            for word in line["expect"]:  # a word the NPC says unprompted, or the question holds, proves nothing
+                assert word.lower() not in own and word.lower() not in line["text"].lower(), (word, line)
         if line["kind"] == "canon":
             assert line.get("expect") or line.get("contradicts"), line
 
