@@ -60,7 +60,7 @@ _NUMBERS = {w: i for i, w in enumerate(
 _NUMBERS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
                  "a hundred": 100, "one hundred": 100, "hundred": 100, "a thousand": 1000, "thousand": 1000,
                  "a single": 1, "single": 1, "a couple of": 2, "a dozen": 12, "dozen": 12, "half a dozen": 6})
-_NUM = (r"(?:\d+|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ](?:one|two|three|four|five|six|seven|"
+_NUM = (r"(?:\d+|(?:a|one|two|three|four|five|six|seven|eight|nine) hundred|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ](?:one|two|three|four|five|six|seven|"
         r"eight|nine)|" + "|".join(sorted((re.escape(w) for w in _NUMBERS), key=len, reverse=True)) + ")")
 _AMOUNT = re.compile(rf"\b({_NUM})\s*(?:-\s*)?(gold|gp|crowns?|coins?|silver|coppers?)\b", re.I)
 _QTY_BEFORE = re.compile(rf"\b({_NUM}|an?)\s+$", re.I)
@@ -72,8 +72,10 @@ def _number(text: str) -> int:
         return int(text)
     if text in _NUMBERS:
         return _NUMBERS[text]
-    tens, _, unit = text.partition(" ")
-    return _NUMBERS.get(tens, 0) + _NUMBERS.get(unit, 0)
+    first, _, second = text.partition(" ")
+    if second == "hundred":
+        return 100 * _NUMBERS.get(first, 1)
+    return _NUMBERS.get(first, 0) + _NUMBERS.get(second, 0)
 
 
 def _norm(text: str) -> str:
@@ -111,8 +113,8 @@ def _sentences(text: str) -> list[str]:
 _GENERIC_ALIASES = frozenset({"light", "line", "coin", "sweet", "spirit", "spirits", "shot", "tot", "key", "my key",
                               "serve", "waiting", "wood", "chop", "beds", "tally", "slate", "stable", "roast", "casks",
                               "hauling", "bitter", "box", "cake"})
-_TITLES = frozenset("mr mrs miss ms sir madam lord lady master mistress god gods mother father ma pa aye ha oh ah "
-                    "ok okay hmm eh nay yes no well".split())
+_TITLES = frozenset("mr mrs miss ms sir sire madam madame mister missus dame goodman goodwife lord lady master mistress "
+                    "god gods heavens mother father ma pa aye ha oh ah ok okay hmm eh nay yes no well".split())
 _NOT_SOLD = ("sword", "dagger", "axe", "bow", "arrow", "shield", "armour", "armor", "potion", "elixir", "scroll", "map",
              "amulet", "ring", "gem", "jewel", "necklace", "dragon egg", "egg", "mead", "whisky", "whiskey", "rum",
              "brandy", "gin", "vodka", "champagne", "coffee", "chocolate", "horse", "saddle", "compass", "wand",
@@ -120,6 +122,8 @@ _NOT_SOLD = ("sword", "dagger", "axe", "bow", "arrow", "shield", "armour", "armo
              "tobacco", "lockpick", "torch", "blanket")
 _SELL = re.compile(r"\b(i sell|i've got|i have|we have|we've got|we sell|i can sell|i can get you|for sale|in stock|"
                    r"buy from me|my wares|on offer|i'll sell|i will sell|we serve|i serve|i can do you)\b", re.I)
+_SELL_MINE = re.compile(r"\b(i sell|i can sell|i'll sell|i will sell|i'm selling|i am selling|buy (?:it |them |one )?from me|"
+                        r"my wares|my stock)\b", re.I)
 _NEG = re.compile(r"\b(no|not|never|none|nor|nothing|without)\b|n't\b", re.I)
 
 
@@ -305,7 +309,9 @@ def grounding_mentions(reply: str, line: str, npc: str, heard_words: set[str], f
         selling = bool(_SELL.search(sentence)) and not _NEG.search(sentence)
         for _, term in _terms_in(sentence, facts.item_terms):
             seller = facts.sellers[facts.item_terms[term]]
-            mentions.append(Mention("item", term, not selling or seller == npc or not re.search(r"\bi\b|\bi'", sentence.lower())))
+            not_sold = seller is None or not facts.prices[facts.item_terms[term]]
+            wrong = selling and (not_sold or (_SELL_MINE.search(sentence) and seller != npc))
+            mentions.append(Mention("item", term, not wrong))
         if (selling or _AMOUNT.search(sentence)) and not _NEG.search(sentence):
             for _, term in _terms_in(sentence, [g for g in _NOT_SOLD if g not in heard_words and g not in facts.item_terms]):
                 mentions.append(Mention("item", term, False))

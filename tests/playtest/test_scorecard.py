@@ -73,6 +73,19 @@ def test_grounding__goods_the_tavern_does_not_sell_and_goods_sold_by_someone_els
     assert strings["grounding"] is False and own["grounding"] is True
 
 
+def test_grounding__a_serving_maid_may_serve_what_the_barkeep_sells_but_not_sell_it_as_hers(world):
+    serves, sells, tankard = verdicts(
+        world, turn("wren", "cider?", "I have cider for you, love, three gold.", "prices"),
+        turn("wren", "cider?", "I sell cider, love, my own, three gold.", "prices"),
+        turn("quince", "anything old?", "I have the rusted tankard for sale, genuine!", "prices"))
+    assert serves["grounding"] is True and sells["grounding"] is False and tankard["grounding"] is False
+
+
+def test_grounding__hundreds_are_read_whole(world):
+    (v,) = verdicts(world, turn("vesna", "I won 200 gold at your table", "Two hundred gold? Not at my table.", "premise"))
+    assert "grounding" not in v  # the player's own figure said back
+
+
 def test_grounding__invented_names_are_wrong_and_the_players_own_names_are_not(world):
     invented, world_names, given = verdicts(
         world, turn("tobias", "who sings here", "I sing with my friend Eldric every night.", "lore"),
