@@ -112,7 +112,7 @@ def _sentences(text: str) -> list[str]:
 # ---- the world, read through the game's selectors ---------------------------------------------------
 _GENERIC_ALIASES = frozenset({"light", "line", "coin", "sweet", "spirit", "spirits", "shot", "tot", "key", "my key",
                               "serve", "waiting", "wood", "chop", "beds", "tally", "slate", "stable", "roast", "casks",
-                              "hauling", "bitter", "box", "cake"})
+                              "hauling", "bitter", "box", "cake", "turn", "from", "with"})
 _TITLES = frozenset("mr mrs miss ms sir sire madam madame mister missus dame goodman goodwife lord lady master mistress "
                     "god gods heavens mother father ma pa aye ha oh ah ok okay hmm eh nay yes no well".split())
 _NOT_SOLD = ("sword", "dagger", "axe", "bow", "arrow", "shield", "armour", "armor", "potion", "elixir", "scroll", "map",
@@ -171,17 +171,19 @@ def facts_from_world(world: World) -> Facts:
                 if item.price:
                     anchors[term.lower()].add(item.price)
     if "room-key" in prices:
-        for term in ("room", "rooms", "a night", "the night", "bed for the night"):
+        for term in ("room", "rooms", "bed for the night"):
             anchors[term].add(prices["room-key"])
     for job in world.jobs.values():
         for term in (job.name, *job.aliases):
             if term.lower() not in _GENERIC_ALIASES:
                 anchors[term.lower()].add(job.pay)
-        for term in ("work", "job", "pays"):
+        for term in ("work", "job", "pay", "pays", "paid", "earn"):
             anchors[term].add(job.pay)
     for bounty in world.bounties.values():
-        for term in (bounty.title, "reward", "bounty", "bounties", "pays"):
-            anchors[term.lower()].add(bounty.reward_gold)
+        title_words = [w for w in re.findall(r"[a-z]+", bounty.title.lower()) if len(w) > 3 and w not in item_terms]
+        for term in (bounty.title, *title_words, "reward", "bounty", "bounties", "pay", "pays", "paid"):
+            if term.lower() not in _GENERIC_ALIASES:
+                anchors[term.lower()].add(bounty.reward_gold)
     bets = (world.config.min_bet, world.config.max_bet)
     for term in ("bet", "bets", "stake", "stakes", "wager"):
         anchors[term].update(range(bets[0], bets[1] + 1))
@@ -299,12 +301,8 @@ def grounding_mentions(reply: str, line: str, npc: str, heard_words: set[str], f
                 if _terms_in(sentence, facts.item_terms):
                     mentions.append(Mention("price", m.group(0), False))  # the tavern prices its goods in gold
                 continue
-            for context in (clause, sentence, line):
-                expected = _expected(context, facts)
-                if expected:
-                    break
-            else:
-                expected = set(facts.amounts)
+            expected = (_expected(clause, facts) or _expected(sentence, facts)
+                        or _expected(reply, facts) | _expected(line, facts) or set(facts.amounts))
             mentions.append(Mention("price", m.group(0), value in expected))
         selling = bool(_SELL.search(sentence)) and not _NEG.search(sentence)
         for _, term in _terms_in(sentence, facts.item_terms):

@@ -86,6 +86,55 @@ def test_grounding__hundreds_are_read_whole(world):
     assert "grounding" not in v  # the player's own figure said back
 
 
+GROUNDED = [  # (NPC, the player, a reply a player could meet): every figure and name right
+("gareth","how much for an ale","Aye, friend, a mug of ale is three gold. Mind you, the stew's better."),
+("magda","poison?","Rat poison? Two gold a twist. Top shelf. Keep it off my flour, mark me."),
+("wren","when does the den open","The den opens at four in the afternoon, love. Vesna runs it."),
+("amos","the river","In my day, young 'un, the river came right up to the door."),
+("varr","watch","Noted. The Watch has twelve men and one bridge, and the Reeve has the toll."),
+("quince","rope","Genuine hemp rope, three gold! Special price, for you, friend!"),
+("vesna","bets","Bets from one gold to twenty gold. House takes one in ten."),
+("gareth","room","Room's eight gold a night, friend; the key opens the chest too."),
+("magda","work","Wash the dishes, four gold an hour. Break nothing."),
+("gareth","rats","Fifteen gold for the rats, friend. Ask Magda for poison."),
+("tobias","strings","I'll pay you eight gold for strings, my patron! Quince sells them on Wyrmsday."),
+("quince","tankard","The tankard? I offered Gareth fifty gold for it once. Fifty!"),
+("wren","tobias","Tobias owes Vesna nine gold, honestly, and the cat two coppers."),
+("gareth","menu","Ale or cider, three gold. Wine's five gold and rustgut's six gold. Stew's five gold."),
+("magda","bread and cake","Bread's one gold, honey cake's two. Three gold the pair."),
+("varr","pie","A beef and ale pie is four gold at the bar. Best in the valley."),
+("vesna","coin","A lucky coin is two gold. Dice are three gold. House rules."),
+("amos","buy me a drink","A drink? Rustgut's six gold, young 'un, if you're feeling generous."),
+("gareth","lantern","A shuttered lantern's five gold, a candle one gold, friend."),
+("wren","linens","Change the linens for me and I'll give you five gold, love."),
+("varr","eyes on the tables","Twenty gold for a night watching the tables. Bring a lantern. Noted."),
+("quince","shell","The humming shell, seven gold, genuine far-coast! Listen to it hum!"),
+("gareth","start","You've twenty gold in your purse, friend, spend it well."),
+("tobias","song","For you, my dear friend, 'The Drowned Miller', all eleven verses."),
+("amos","who are you","Amos Fennick, young 'un. Pot-boy to Hennet Rusk, in my day."),
+]
+WRONG = [  # one wrong price, name, item or range each
+("gareth","how much for an ale","An ale is seven gold, friend."),
+("gareth","how much is the room","A room is two gold a night, friend."),
+("quince","rope","Rope, ten gold, genuine!"),
+("wren","hi","Hello! I'm Wren, and my friend Bartholomew runs the Silver Stag across the way."),
+("gareth","what day is it","It's Monday, friend."),
+("magda","food","I sell roast chicken for three gold, mark me."),
+("vesna","bets","Bets from fifty gold to a hundred gold. House rules."),
+]
+
+@pytest.mark.parametrize(("npc", "line", "reply"), GROUNDED)
+def test_grounding__right_replies_are_judged_right(world, npc, line, reply):
+    card = scorecard([turn(npc, line, reply, "prices")], world=world)
+    assert card["failing"] == []
+
+
+@pytest.mark.parametrize(("npc", "line", "reply"), WRONG)
+def test_grounding__wrong_replies_are_caught(world, npc, line, reply):
+    (v,) = verdicts(world, turn(npc, line, reply, "prices"))
+    assert v["grounding"] is False
+
+
 def test_grounding__invented_names_are_wrong_and_the_players_own_names_are_not(world):
     invented, world_names, given = verdicts(
         world, turn("tobias", "who sings here", "I sing with my friend Eldric every night.", "lore"),
