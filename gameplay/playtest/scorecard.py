@@ -214,7 +214,9 @@ _OOC_WORDS = re.compile(
     r"i'm a bot|i am a bot|as a bot|system prompt|my prompt|the prompt|your prompt|my instructions|my programming|"
     r"i am programmed|i'm programmed|openai|chatgpt|gpt-?\d|llm|smollm|hugging ?face|neural network|role-?play|"
     r"in character|out of character|fictional character|the user|npc|non-player|video game|text adventure|"
-    r"assist you|(?:can't|cannot|unable to) assist)\b", re.I)
+    r"assist you|(?:can't|cannot|unable to) assist|in the style of|here(?: is|'s) (?:a|my) response)\b", re.I)
+_OOC_FORMS = re.compile(r"\bresponse:|\(\s*as [a-z]+\s*\)", re.I)  # "Gareth's response:", "(as Gareth)"
+_OOC_CASED = re.compile(r"\bA\.?I\b\.?")  # "AI" in capitals; "ai" in lower case is too rare to need
 _TEMPLATE = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>|<start_of_turn>|<end_of_turn>|^#{2,}\s", re.I | re.M)
 _LABELS = ("user", "assistant", "system", "player", "human", "ai", "you", "me", "narrator", "bot", "model",
            "character", "customer", "stranger", "traveller", "traveler", "patron", "guest", "npc")
@@ -228,11 +230,11 @@ _ENGLISH = frozenset(
 def ooc_markers(reply: str, line: str, npc: str, facts: Facts) -> list[str]:
     """The out-of-character markers of a reply to `line` by `npc` (empty: in character)."""
     text = reply.strip()
-    if not re.search(r"[A-Za-z]", text):
+    if not re.search(r"[^\W\d_]", text):
         return ["empty"]
     found = []
-    if m := _OOC_WORDS.search(text):
-        found.append(f"out-of-world word '{m.group(0)}'")
+    if m := _OOC_WORDS.search(text) or _OOC_FORMS.search(text) or _OOC_CASED.search(text):
+        found.append(f"out-of-world words '{m.group(0)}'")
     if m := _TEMPLATE.search(text):
         found.append(f"chat-template token '{m.group(0).strip()}'")
     labels = set(_LABELS) | {n for names in facts.npcs.values() for n in names}
@@ -247,12 +249,20 @@ def ooc_markers(reply: str, line: str, npc: str, facts: Facts) -> list[str]:
         if other != npc and any(re.search(rf"\b(?:i am|i'm|my name is|name's|call me|this is)\s+{re.escape(n)}\b", said)
                                 for n in names):
             found.append(f"speaks as {other}")
-    letters = re.findall(r"[^\W\d_]", text)
-    latin = sum(1 for ch in letters if ch.isascii())
-    words = _WORD.findall(text.lower())
-    if letters and latin / len(letters) < 0.8 or (len(words) >= 8 and sum(w in _ENGLISH for w in words) / len(words) < 0.08):
+    if not _english(text, facts):
         found.append("not English")
     return found
+
+
+def _english(text: str, facts: Facts) -> bool:
+    """Latin letters, and (from eight words on) at least a quarter of the words common English words or
+    words of the world's own text; a list of tavern nouns is English, a paragraph of German is not."""
+    letters = re.findall(r"[^\W\d_]", text)
+    if letters and sum(ch.isascii() for ch in letters) / len(letters) < 0.8:
+        return False
+    words = _WORD.findall(text.lower())
+    known = sum(w in _ENGLISH or w in facts.vocabulary or w in facts.names for w in words)
+    return len(words) < 8 or known / len(words) >= 0.25
 
 
 # ---- grounding --------------------------------------------------------------------------------------

@@ -148,6 +148,10 @@ def test_grounding__invented_names_are_wrong_and_the_players_own_names_are_not(w
     "As an AI, I cannot pour you an ale.",
     "I am a language model trained to help.",
     "How may I assist you today?",
+    "I am Gareth, the AI barkeep.",
+    "Sure! Here's a response in the style of Gareth: three gold, friend.",
+    "Gareth's response: three gold, friend.",
+    "(As Gareth) Three gold, friend.",
     "Sure! <|im_end|> Three gold.",
     "Three gold.\nUser: thanks\nAssistant: you're welcome",
     "You: how much is the ale?",
@@ -162,8 +166,19 @@ def test_in_character__out_of_character_markers(world, reply):
     assert v["in_character"] is False
 
 
-def test_in_character__an_in_world_reply(world):
-    (v,) = verdicts(world, turn("gareth", "how much is the ale here friend", "Three gold, friend, and Wren will bring it."))
+@pytest.mark.parametrize("reply", [
+    "Three gold, friend, and Wren will bring it.",
+    "A bot? Never heard the word, friend. Ale?",
+    "System? The only system here is Magda's, mark me.",
+    "Ha! A voice from above? That's the roof leaking, friend.",
+    "*wipes a mug* Three gold, friend.",
+    "Gareth sighs. 'Three gold, friend.'",
+    "Aye.",
+    "Bread. Stew. Ale. Pie. Cheese. Pickle. Candles. Rope. Lanterns.",
+    "Friend, I'm Gareth, and Wren's the one who writes the board. AIN'T that the truth.",
+])
+def test_in_character__in_world_replies(world, reply):
+    (v,) = verdicts(world, turn("gareth", "how much is the ale here friend", reply))
     assert v["in_character"] is True
 
 
