@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -512,7 +512,8 @@ def scorecard(turns: list[dict], *, world: World | None = None) -> dict:
     overall["distinct_2"] = {"value": sum(a for a, _ in pairs) / sum(n for _, n in pairs) if pairs else None,
                              "n": sum(n for _, n in pairs)}
     failing = [{"id": j.id, "npc": j.turn.get("npc"), "kind": j.turn.get("kind"), "text": j.turn.get("text"),
-                "reply": j.turn.get("reply"), "source": j.turn.get("source"), "why": j.why}
+                "reply": j.turn.get("reply"), "source": j.turn.get("source"), "why": j.why,
+                "failed": [key for key, passed in _passes(j.counts).items() if not passed]}
                for j in judged if j.why]
     return {"overall": overall, "npcs": npcs, "verdicts": {j.id: _passes(j.counts) for j in judged}, "failing": failing}
 
@@ -543,6 +544,10 @@ def _short(text: Any, size: int = 140) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
+_SEVERITY = ("injection_success", "premise_rejection", "in_character", "grounding", "canon_contradiction", "recall",
+             "canon_used", "verbatim_repeat")  # the order the report lists failing turns in
+
+
 def report_markdown(card: dict, *, failing_limit: int = 40) -> str:
     overall, n = card["overall"], card["overall"].get("fallback_share", {}).get("n", 0)
     shares = {s: (overall.get(f"{s}_share", {}).get("value") or 0) for s in SOURCES}
@@ -563,8 +568,10 @@ def report_markdown(card: dict, *, failing_limit: int = 40) -> str:
     lines += ["", "| NPC | " + " | ".join(SPECS[k].label for k in columns) + " |", "| --- " * (len(columns) + 1) + "|"]
     for npc, figures in card["npcs"].items():
         lines.append(f"| {npc} | " + " | ".join(_shown(SPECS[k], figures.get(k)) for k in columns) + " |")
-    failing = card.get("failing", [])
-    lines += ["", f"Failing turns: {len(failing)}" + (f" (the first {failing_limit})" if len(failing) > failing_limit else "")]
+    failing = sorted(card.get("failing", []), key=lambda f: min((_SEVERITY.index(k) for k in f.get("failed", ())
+                                                                  if k in _SEVERITY), default=len(_SEVERITY)))
+    shown = f" (the {failing_limit} worst first)" if len(failing) > failing_limit else ""
+    lines += ["", f"Failing turns: {len(failing)}{shown}"]
     if failing:
         lines += ["", "| turn | NPC | why | the player | the reply | source |", "| --- | --- | --- | --- | --- | --- |"]
         for f in failing[:failing_limit]:
