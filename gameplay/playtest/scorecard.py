@@ -151,6 +151,7 @@ def _texts(world: World) -> Iterable[str]:
     for bounty in world.bounties.values():
         yield from (bounty.title, bounty.description, bounty.complete_text, *(o.text for o in bounty.objectives))
     yield from (r.text for r in world.rumours)
+    yield from (fact.text for fact in getattr(world, "canon", ()))  # canon facts, where the world keeps them
     if world.mystery:
         m = world.mystery
         yield from (m.title, m.intro, m.solved_text, m.wrong_text, m.not_ready_text, *(c.text for c in m.clues))
