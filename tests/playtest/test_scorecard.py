@@ -324,6 +324,15 @@ def test_report__lists_the_worst_failures_first(world):
     assert "Pineapple!" in text and "any work?" not in text and "(the 1 worst first)" in text
 
 
+def test_card__an_empty_or_sparse_transcript_is_scored_without_error(world):
+    assert scorecard([], world=world)["overall"]["in_character"] == {"value": None, "n": 0}
+    sparse = [{"npc": "gareth", "text": "hi", "reply": None}, {"id": "x", "npc": "wren", "kind": "recall", "expect": "tamsin",
+                                                             "text": "my name?", "reply": "Tamsin, love.", "ttft_ms": None}]
+    card = scorecard(sparse, world=world)
+    assert card["verdicts"]["0:0"]["in_character"] is False and card["overall"]["recall"]["value"] == 1.0
+    assert "Failing turns: 1" in report_markdown(scorecard([], world=world) | {"failing": card["failing"]})
+
+
 def test_figures__specs_and_targets():
     assert {s.unit for s in FIGURES} <= {"rate", "ms", "count", "per_s"}
     assert target_met(SPECS["in_character"], 0.96) and not target_met(SPECS["in_character"], 0.94)
