@@ -217,6 +217,9 @@ _OOC_WORDS = re.compile(
     r"in character|out of character|fictional character|the user|npc|non-player|video game|text adventure|"
     r"assist you|(?:can't|cannot|unable to) assist|in the style of|here(?: is|'s) (?:a|my) response)\b", re.I)
 _OOC_FORMS = re.compile(r"\bresponse:|\(\s*as [a-z]+\s*\)", re.I)  # "Gareth's response:", "(as Gareth)"
+_PLAYER_ACTS = re.compile(r"\W*(?:you|the player|the traveller)\s+(?:(?:nod|smile|grin|laugh|shrug|sigh|hand|pay|thank|"
+                          r"agree|replie|answer|sit|drink|lean|walk|decide|feel)s?\b|(?:say|ask|reply)s?[,:]?\s*[\"'“])",
+                          re.I)
 _OOC_CASED = re.compile(r"\bA\.?I\b\.?")  # "AI" in capitals; "ai" in lower case is too rare to need
 _TEMPLATE = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>|<start_of_turn>|<end_of_turn>|^#{2,}\s", re.I | re.M)
 _LABELS = ("user", "assistant", "system", "player", "human", "ai", "you", "me", "narrator", "bot", "model",
@@ -243,6 +246,8 @@ def ooc_markers(reply: str, line: str, npc: str, facts: Facts) -> list[str]:
         if m.group(1).strip().lower() in labels:
             found.append(f"a turn label '{m.group(1).strip()}:'")
             break
+    if any(_PLAYER_ACTS.match(sentence) and not sentence.rstrip().endswith("?") for sentence in _sentences(text)):
+        found.append("speaks for the player")
     said, heard = _norm(text), _norm(line)
     if heard and (said == heard or (len(heard.split()) >= 4 and f" {heard} " in f" {said} ")):
         found.append("echoes the player's line")
