@@ -114,7 +114,8 @@ _GENERIC_ALIASES = frozenset({"light", "line", "coin", "sweet", "spirit", "spiri
                               "serve", "waiting", "wood", "chop", "beds", "tally", "slate", "stable", "roast", "casks",
                               "hauling", "bitter", "box", "cake", "turn", "from", "with"})
 _TITLES = frozenset("mr mrs miss ms sir sire madam madame mister missus dame goodman goodwife lord lady master mistress "
-                    "god gods heavens mother father ma pa aye ha oh ah ok okay hmm eh nay yes no well".split())
+                    "god gods heavens mother father ma pa aye ha oh ah ok okay hmm eh nay yes no well "
+                    "wayfarer traveller traveler stranger newcomer guest patron customer".split())  # forms of address
 _NOT_SOLD = ("sword", "dagger", "axe", "bow", "arrow", "shield", "armour", "armor", "potion", "elixir", "scroll", "map",
              "amulet", "ring", "gem", "jewel", "necklace", "dragon egg", "egg", "mead", "whisky", "whiskey", "rum",
              "brandy", "gin", "vodka", "champagne", "coffee", "chocolate", "horse", "saddle", "compass", "wand",

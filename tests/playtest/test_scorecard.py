@@ -112,6 +112,7 @@ GROUNDED = [  # (NPC, the player, a reply a player could meet): every figure and
 ("gareth","start","You've twenty gold in your purse, friend, spend it well."),
 ("tobias","song","For you, my dear friend, 'The Drowned Miller', all eleven verses."),
 ("amos","who are you","Amos Fennick, young 'un. Pot-boy to Hennet Rusk, in my day."),
+("gareth","hello","Welcome to the Living Rusted Tankard, Wayfarer. Sit anywhere but Amos's stool."),
 ]
 WRONG = [  # one wrong price, name, item or range each
 ("gareth","how much for an ale","An ale is seven gold, friend."),
