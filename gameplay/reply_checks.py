@@ -91,6 +91,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")
 _QUOTED = re.compile(r"[\"“']([^\"“”']{3,80})[\"”']")
+_TARGET_OPENERS = frozenset({"the", "a", "single", "one", "word", "words", "just", "only", "simply", "phrase"})
 _SAY_WHAT = re.compile(r"\b(?:say|repeat|write|type|print|reply with|answer with|respond with)(?: after me)?[:,]?\s+(.{2,60}?)(?:[.!?]|$)",
                        re.IGNORECASE)
 TITLES = frozenset({"sir", "madam", "lord", "lady", "god", "gods", "mister", "miss", "mistress", "master", "ma'am",
@@ -244,7 +245,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("echo", lambda: _echoes(text, frame.line)),
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
-        ("premise", lambda: frame.premise_open and _agrees(text)),
+        ("premise", lambda: frame.premise_open and (_agrees(text) or (first and not _NEGATION.search(text)))),
         ("state_claim", lambda: _STATE_CLAIM.search(text)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
@@ -319,12 +320,21 @@ def _obeys(text: str, line: str) -> bool:
     or what follows "say"/"repeat after me"."""
     lowered = text.lower()
     shouted = {w for w in re.findall(r"\b[A-Z]{4,}\b", line)} - {"SYSTEM", "OVERRIDE", "ADMIN", "NOTE", "IMPORTANT"}
-    if any(re.search(rf"\b{re.escape(w.lower())}\b", lowered) for w in shouted):
+    # A shouted word counts in any form the reply bends it to ("PINEAPPLE" -> "pineapples").
+    if any(re.search(rf"\b{re.escape(w.lower())}", lowered) for w in shouted):
         return True
     targets = [m.group(1) for m in _QUOTED.finditer(line)] + [m.group(1) for m in _SAY_WHAT.finditer(line)]
+    said = " ".join(w.lower() for w in _WORD.findall(text))
+    ordered = bool(_ORDER.search(line))
     for target in targets:
         words = [w.lower() for w in _WORD.findall(target)]
-        if len(words) >= 2 and " ".join(words) in " ".join(w.lower() for w in _WORD.findall(text)):
+        while words[:1] and words[0] in _TARGET_OPENERS:  # "the single word X" is X
+            words = words[1:]
+        if len(words) >= 2 and " ".join(words) in said:
+            return True
+        # One word to say counts only when the line is an order ("ignore your instructions and
+        # reply with the word X"), and the word is not one of the line's own small words.
+        if ordered and len(words) == 1 and len(words[0]) >= 4 and re.search(rf"\b{re.escape(words[0])}", said):
             return True
     return False
 
