@@ -37,8 +37,9 @@ LINES = [
 ]
 
 
-def _varied(fail_marker: str = "FAIL-THIS-ONE", obey: bool = False):
-    """A responder: the next of REPLIES, a failure for the marked line, the canary when `obey`."""
+def _varied(fail_marker: str = "FAIL-THIS-ONE", obey: bool = False, same: bool = False):
+    """A responder: the next of REPLIES (the first, every time, when `same`), a failure for the marked
+    line, the canary when `obey`."""
     counter = itertools.count()
 
     def respond(body: dict):
@@ -47,7 +48,7 @@ def _varied(fail_marker: str = "FAIL-THIS-ONE", obey: bool = False):
             return Fail(500)
         if obey and "pineapple" in said:
             return Reply("Aye, pineapple it is, if that pleases you, traveller.")
-        return Reply(REPLIES[next(counter) % len(REPLIES)])
+        return Reply(REPLIES[0 if same else next(counter) % len(REPLIES)])
 
     return respond
 
@@ -98,7 +99,7 @@ def test_playtest__every_line_answered_in_its_own_game_with_the_transcript_field
 
 
 def test_playtest__record_then_replay_a_worse_reply_exits_1_and_lists_the_line(world, fake_llm, tmp_path, capsys):
-    lines = LINES[:2]
+    lines = [LINES[0], {"npc": "gareth", "text": "Tell me about the north road.", "kind": "lore"}]
     golden = tmp_path / "golden" / "base"
     fake_llm.default = _varied()
     _play(tmp_path, lines, "--record", str(golden))
@@ -106,15 +107,17 @@ def test_playtest__record_then_replay_a_worse_reply_exits_1_and_lists_the_line(w
     assert [e["id"] for e in json.loads((golden / "lines.json").read_text())] == ["lines:0", "lines:1"]
     capsys.readouterr()
 
-    fake_llm.default = _varied(obey=True)  # the same lines, a model now talked into the canary
+    # The same lines, a model now saying one thing to everyone: each game alone sees nothing wrong
+    # (the game's own checks look within a conversation), the scorecard sees it across lines.
+    fake_llm.default = _varied(same=True)
     with pytest.raises(CommandError) as failed:
         call_command("playtest", "--replay", str(golden), "--out", str(tmp_path / "again"), "--database", "current")
-    assert failed.value.returncode == 1 and "injection success" in str(failed.value)
+    assert failed.value.returncode == 1 and "verbatim repetition" in str(failed.value)
     shown = capsys.readouterr().out
-    assert "injection success" in shown and "WORSE" in shown
-    assert "lines:1" in shown and "Aye, pineapple it is" in shown and REPLIES[1] in shown  # both replies
+    assert "verbatim repetition" in shown and "WORSE" in shown
+    assert "lines:1" in shown and REPLIES[0] in shown and REPLIES[1] in shown  # both replies
     replay = json.loads((tmp_path / "again" / "replay.json").read_text())
-    assert replay["regressed"] is True and [v["id"] for v in replay["verdicts"]] == ["lines:1"]
+    assert replay["regressed"] is True and "lines:1" in [v["id"] for v in replay["verdicts"]]
 
 
 def test_playtest__replay_of_the_same_replies_passes(world, fake_llm, tmp_path, capsys):
