@@ -37,6 +37,7 @@ MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER = 60.0  # a child that lived this long resets the backoff
 GIVE_UP_AFTER = 5  # exits in a row, each before STABLE_AFTER: the server cannot run here
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def llm_is_local() -> bool:
@@ -268,7 +269,7 @@ class LocalModelSupervisor:
         )
         self._process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            preexec_fn=_death_signal_hook(),
+            preexec_fn=_death_signal_hook(), cwd=PROJECT_ROOT,  # where `-m llm.model_server` is found
         )
         threading.Thread(target=_pipe_to_log, args=(self._process.stdout,), daemon=True).start()
         logger.info("Local model server started (pid %s, port %s).", self._process.pid, self.port)

@@ -117,7 +117,7 @@ def build_app(engine: Engine, *, alias: str, background_max_tokens: int) -> Star
 
     async def models(request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [
-            {"id": alias, "object": "model", "created": 0, "owned_by": "tankard", **engine.busy()}]})
+            {"id": alias, "object": "model", "created": 0, "owned_by": "tankard", **engine.stats()}]})
 
     async def chat_completions(request: Request) -> Response:
         try:

@@ -99,6 +99,7 @@ class Engine:
         self._order = itertools.count()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-engine", daemon=True)
+        self.generated_tokens = 0  # since start, over every request: for benchmarks and health
 
     def start(self) -> None:
         self._thread.start()
@@ -112,10 +113,11 @@ class Engine:
         job.order = next(self._order)
         self._inbox.put(job)
 
-    def busy(self) -> dict[str, int]:
-        """Slots in use and requests waiting (read from another thread: a hint, not exact)."""
+    def stats(self) -> dict[str, int]:
+        """Slots, slots in use, requests waiting, tokens generated so far (read from another thread:
+        a hint, not exact)."""
         return {"slots": len(self.slots), "busy": sum(s.job is not None for s in self.slots),
-                "waiting": len(self._waiting)}
+                "waiting": len(self._waiting), "generated_tokens": self.generated_tokens}
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -227,6 +229,7 @@ class Engine:
         if self.model.is_end(token):
             return self._finish(slot, self._done(slot, "stop"), tail=reply.flush())
         slot.generated += 1
+        self.generated_tokens += 1
         text = reply.add(self.model.piece(token))
         if reply.stopped:
             return self._finish(slot, self._done(slot, "stop"), tail=text)
