@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -136,9 +136,7 @@ def build_app(engine: Engine, *, alias: str, background_max_tokens: int) -> Star
         if background:
             max_tokens = min(max_tokens, background_max_tokens)
         events: asyncio.Queue[Event] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        job = Job(prompt, chat.sampling, max_tokens, chat.stop, lambda e: loop.call_soon_threadsafe(events.put_nowait, e),
-                  background=background)
+        job = Job(prompt, chat.sampling, max_tokens, chat.stop, _emitter(events), background=background)
         engine.submit(job)
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if chat.stream:
@@ -150,6 +148,19 @@ def build_app(engine: Engine, *, alias: str, background_max_tokens: int) -> Star
         Route("/v1/models", models, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     ])
+
+
+def _emitter(events: asyncio.Queue) -> Callable[[Event], None]:
+    """A thread-safe way for the engine's thread to hand events to this request's queue."""
+    loop = asyncio.get_running_loop()
+
+    def emit(event: Event) -> None:
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+        except RuntimeError:  # the event loop has closed: the server is stopping
+            pass
+
+    return emit
 
 
 async def _whole(job: Job, events: asyncio.Queue, reply_id: str, created: int, alias: str) -> Response:

@@ -123,11 +123,15 @@ class Engine:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._collect(block=not self._has_work())
-            self._drop_cancelled()
-            self._admit()
-            if any(s.job is not None for s in self.slots):
-                self._step()
+            try:
+                self._collect(block=not self._has_work())
+                self._drop_cancelled()
+                self._admit()
+                if any(s.job is not None for s in self.slots):
+                    self._step()
+            except Exception:  # a bug must fail the requests in hand, not leave every later one waiting
+                logger.exception("The decode loop failed; the requests in progress are ended.")
+                self._reset("the model could not continue")
 
     def _has_work(self) -> bool:
         return bool(self._waiting) or any(s.job is not None for s in self.slots)
@@ -189,14 +193,18 @@ class Engine:
             self.model.decode(rows)
         except ModelError as error:
             logger.error("Decoding failed: %s", error)
-            for slot in self.slots:  # what the cache holds is unknown now: start every slot afresh
-                self.model.forget(slot.seq)
-                slot.cached = []
-                if slot.job is not None:
-                    self._finish(slot, Failed("the model could not continue"))
+            self._reset("the model could not continue")
             return
         for row, slot in owners.items():
             self._sampled(slot, slot.sampler.sample(self.model.context, row))
+
+    def _reset(self, message: str) -> None:
+        """End every request in a slot with `message`; what the cache holds is unknown now: empty it."""
+        for slot in self.slots:
+            self.model.forget(slot.seq)
+            slot.cached = []
+            if slot.job is not None:
+                self._finish(slot, Failed(message))
 
     def _batch(self) -> tuple[list[tuple[int, int, int, bool]], dict[int, Slot]]:
         """Rows of this step's decode, and which slot samples from which row's logits."""

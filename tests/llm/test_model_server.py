@@ -107,6 +107,25 @@ def test_same_seed__same_text_alone_and_batched(server):
 
 
 @pytest.mark.localmodel
+def test_same_seed__same_text_when_the_prompt_start_is_copied_from_another_slot(server):
+    """Two requests with one long persona at once: the second waits for the first's persona to be
+    decoded and copies its cells (llama_memory_seq_cp) rather than decoding them again."""
+    persona = ("You are Gareth Rusk, the barkeep of the Rusted Tankard, a tavern in a fantasy town. You are patient "
+               "and dry, and you call everyone 'friend'. You know the smith, the miller and every traveller's tale. ") * 3
+
+    def long(user: str, seed: int) -> dict:
+        return {**ask(user, seed=seed, max_tokens=20), "messages": [
+            {"role": "system", "content": persona}, {"role": "user", "content": user}]}
+
+    alone = stream(server, long("Where is the smith?", 11))
+    pair = in_parallel([lambda: stream(server, long("What is in the stew?", 5)),
+                        lambda: stream(server, long("Where is the smith?", 11))])
+
+    assert pair[1].text == alone.text
+    assert pair[0].done and pair[0].text.strip()
+
+
+@pytest.mark.localmodel
 def test_background__max_tokens_capped(server):
     reply = stream(server, ask("Tell me a long story about the tavern.", max_tokens=200, temperature=0.0),
                    headers={"X-Tankard-Priority": "background"})
