@@ -100,6 +100,7 @@ class Engine:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-engine", daemon=True)
         self.generated_tokens = 0  # since start, over every request: for benchmarks and health
+        self.prefix_copies = 0  # prompt starts copied from another slot rather than decoded again
 
     def start(self) -> None:
         self._thread.start()
@@ -117,7 +118,8 @@ class Engine:
         """Slots, slots in use, requests waiting, tokens generated so far (read from another thread:
         a hint, not exact)."""
         return {"slots": len(self.slots), "busy": sum(s.job is not None for s in self.slots),
-                "waiting": len(self._waiting), "generated_tokens": self.generated_tokens}
+                "waiting": len(self._waiting), "generated_tokens": self.generated_tokens,
+                "prefix_copies": self.prefix_copies}
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class Engine:
             if shared >= own + COPY_WORTH and donor is not slot:
                 self.model.copy(donor.seq, slot.seq)
                 slot.cached = list(donor.cached)
+                self.prefix_copies += 1
             self._assign(slot, job)
 
     def _prefilling_longer(self, job: Job, shared: int) -> bool:

@@ -118,9 +118,11 @@ def test_same_seed__same_text_when_the_prompt_start_is_copied_from_another_slot(
             {"role": "system", "content": persona}, {"role": "user", "content": user}]}
 
     alone = stream(server, long("Where is the smith?", 11))
+    copies = httpx2.get(f"{server}/models", timeout=10).json()["data"][0]["prefix_copies"]
     pair = in_parallel([lambda: stream(server, long("What is in the stew?", 5)),
                         lambda: stream(server, long("Where is the smith?", 11))])
 
+    assert httpx2.get(f"{server}/models", timeout=10).json()["data"][0]["prefix_copies"] == copies + 1
     assert pair[1].text == alone.text
     assert pair[0].done and pair[0].text.strip()
 
