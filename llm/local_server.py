@@ -38,6 +38,9 @@ RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER = 60.0  # a child that lived this long resets the backoff
 GIVE_UP_AFTER = 5  # exits in a row, each before STABLE_AFTER: the server cannot run here
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SLOTS = 4  # the settings' defaults, for a TANKARD_LLM that leaves them out
+DEFAULT_BACKGROUND_MAX_TOKENS = 160
+MAX_SLOTS = 64  # llama.cpp's limit on sequences in one context
 
 
 def llm_is_local() -> bool:
@@ -102,7 +105,7 @@ def port_is_free(port: int) -> bool:
 
 def local_slots() -> int:
     """Replies the local model server decodes at once (TANKARD_LOCAL_LLM_SLOTS, at least 1)."""
-    return max(1, int(settings.TANKARD_LLM["LOCAL_SLOTS"]))
+    return max(1, min(MAX_SLOTS, int(settings.TANKARD_LLM.get("LOCAL_SLOTS", DEFAULT_SLOTS))))
 
 
 def server_command(*, model: Path, port: int, threads: int, context_window: int, slots: int = 1,
@@ -181,7 +184,7 @@ class LocalModelSupervisor:
         self.threads = config["LOCAL_THREADS"] if threads is None else threads
         self.context_window = config["CONTEXT_WINDOW"] if context_window is None else context_window
         self.slots = local_slots() if slots is None else slots
-        self.background_max_tokens = config["BACKGROUND_MAX_TOKENS"]
+        self.background_max_tokens = config.get("BACKGROUND_MAX_TOKENS", DEFAULT_BACKGROUND_MAX_TOKENS)
         self.restart_backoff = restart_backoff
         self.give_up_after = give_up_after
         self.command = command  # another server to supervise (tests); default: llm.model_server

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_BACKGROUND_MAX_TOKENS = 160
+MAX_SLOTS = 64  # llama.cpp's limit on sequences in one context
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         quiet_llama_log()
     try:
-        model = LoadedModel(args.model, slots=max(1, args.slots), context_window=args.context_window,
+        model = LoadedModel(args.model, slots=max(1, min(MAX_SLOTS, args.slots)), context_window=args.context_window,
                             threads=args.threads, batch_size=args.batch_size)
     except ModelError as error:
         print(f"model server: {error}", file=sys.stderr)
