@@ -95,6 +95,19 @@ def test_concurrent_streams__all_complete_and_none_is_cut(server):
 
 
 @pytest.mark.localmodel
+def test_a_newcomer_s_first_token__does_not_wait_for_a_long_reply_to_end(server):
+    with ThreadPoolExecutor(2) as pool:
+        long = pool.submit(stream, server, ask("Describe the tavern's common room in detail.",
+                                               temperature=0.0, max_tokens=60))
+        time.sleep(0.3)  # the long reply is under way
+        newcomer = pool.submit(stream, server, ask("Hello!", temperature=0.0, max_tokens=4))
+        long_reply, newcomer_reply = long.result(), newcomer.result()
+
+    assert long_reply.usage["completion_tokens"] == 60, long_reply.text  # still going when the newcomer came
+    assert newcomer_reply.first_token_at < long_reply.finished_at
+
+
+@pytest.mark.localmodel
 def test_same_seed__same_text_alone_and_batched(server):
     """Each sequence has its own sampler, and a row's logits do not depend on the other rows of the batch."""
     body = ask("Tell me about the stew.", seed=1234, max_tokens=20)
