@@ -22,8 +22,8 @@ fake records every request: the two bodies of a line must be the same but for th
 
 Both ways alternate and a line never follows itself, so drift cancels and llama.cpp's prefix reuse
 treats both alike. Each way stops at its first token (closing the stream or the websocket, which
-cancels the turn) and waits until the model is idle (GET /models says no slot is busy); `--whole-replies` reads every reply to its end. The first `--warmup` lines are
-not counted. A fresh game has no memories, so a game in progress's memory retrieval is not in it.
+cancels the turn) and waits until the model is idle (GET /models says no slot is busy);
+`--whole-replies` reads every reply to its end. The first `--warmup` lines are not counted. A fresh game has no memories, so a game in progress's memory retrieval is not in it.
 """
 from __future__ import annotations
 
