@@ -80,6 +80,7 @@ class Burst:
     first_tokens: list[float]  # seconds from each send to its first token (replies that had one)
     lost: int  # replies that did not come back whole (fallback, error, no finish reason, timeout)
     why_lost: list[str] = field(default_factory=list)  # how each lost reply ended
+    background: int = 0  # background requests (pre-generation, summaries, ratings) the model served meanwhile
 
 
 @dataclass
@@ -96,14 +97,20 @@ def model_stats(llm_url: str) -> dict:
         return json.loads(response.read())["data"][0]
 
 
-async def model_idle(llm_url: str, timeout: float = 60.0) -> int:
-    """Wait until no slot is busy and nothing waits; the tokens generated so far."""
+async def model_idle(llm_url: str, timeout: float = 60.0) -> dict:
+    """Wait until no slot is busy and nothing waits; the model server's counters then."""
     deadline = time.monotonic() + timeout
     while True:
         stats = await asyncio.to_thread(model_stats, llm_url)
         if stats["busy"] == 0 and stats["waiting"] == 0 or time.monotonic() > deadline:
-            return stats["generated_tokens"]
+            return stats
         await asyncio.sleep(0.05)
+
+
+def counted(before: dict, after: dict) -> tuple[int, int]:
+    """Tokens generated, and background requests served, between two readings."""
+    return (after["generated_tokens"] - before["generated_tokens"],
+            after.get("background_requests", 0) - before.get("background_requests", 0))
 
 
 # --- the two ways ---------------------------------------------------------------------------------
@@ -120,7 +127,7 @@ async def game_burst(url: str, llm_url: str, npc: str, said: list[str], timeout:
             pass
         ends = [p.final_at for p in pendings if p.final_at is not None]
         wall = (max(ends) if ends else time.perf_counter()) - start
-        tokens = await model_idle(llm_url) - before
+        tokens, background = counted(before, await model_idle(llm_url))
     finally:
         for player in players:
             await player.close()
@@ -130,7 +137,7 @@ async def game_burst(url: str, llm_url: str, npc: str, said: list[str], timeout:
     why = [f"{p.final.get('type')} {p.final.get('source') or p.final.get('code') or ''}".strip() if p.final else "no answer"
            for p in pendings if not whole(p)]
     return Burst("game", len(said), wall, tokens, [p.first_token_at - p.sent_at for p in pendings if p.first_token_at],
-                 len(why), why)
+                 len(why), why, background)
 
 
 async def straight_burst(client, llm_url: str, bodies: list[dict], timeout: float) -> Burst:
@@ -152,9 +159,9 @@ async def straight_burst(client, llm_url: str, bodies: list[dict], timeout: floa
     results = await asyncio.wait_for(asyncio.gather(*(one(b) for b in bodies), return_exceptions=True), timeout)
     done = [r for r in results if not isinstance(r, BaseException)]
     wall = max((end for _, _, end in done), default=time.perf_counter()) - start
-    tokens = await model_idle(llm_url) - before
+    tokens, background = counted(before, await model_idle(llm_url))
     return Burst("straight", len(bodies), wall, tokens, [first for first, _, _ in done if first is not None],
-                 len(bodies) - sum(1 for _, finished, _ in done if finished))
+                 len(bodies) - sum(1 for _, finished, _ in done if finished), background=background)
 
 
 async def looker(url: str, interval: float, looks: Looks, stop: asyncio.Event) -> None:
@@ -211,7 +218,8 @@ async def measure(args: argparse.Namespace, url: str, llm_url: str) -> tuple[lis
                     print(f"  {level} talkers, {way:8}  {burst.tokens:4} tokens in {burst.wall:6.2f} s = "
                           f"{burst.tokens / burst.wall:6.1f} tokens/s; first tokens "
                           f"{', '.join(f'{t:.2f}' for t in sorted(burst.first_tokens))} s; lost {burst.lost}"
-                          f"{' (' + ', '.join(burst.why_lost) + ')' if burst.why_lost else ''}", flush=True)
+                          f"{' (' + ', '.join(burst.why_lost) + ')' if burst.why_lost else ''}"
+                          f"{f'; {burst.background} background requests meanwhile' if burst.background else ''}", flush=True)
     finally:
         stop.set()
         await asyncio.gather(look_task, return_exceptions=True)

@@ -101,6 +101,7 @@ class Engine:
         self._thread = threading.Thread(target=self._run, name="model-engine", daemon=True)
         self.generated_tokens = 0  # since start, over every request: for benchmarks and health
         self.prefix_copies = 0  # prompt starts copied from another slot rather than decoded again
+        self.requests = {"player": 0, "background": 0}  # submitted since start
 
     def start(self) -> None:
         self._thread.start()
@@ -112,6 +113,7 @@ class Engine:
 
     def submit(self, job: Job) -> None:
         job.order = next(self._order)
+        self.requests["background" if job.background else "player"] += 1
         self._inbox.put(job)
 
     def stats(self) -> dict[str, int]:
@@ -119,7 +121,8 @@ class Engine:
         a hint, not exact)."""
         return {"slots": len(self.slots), "busy": sum(s.job is not None for s in self.slots),
                 "waiting": len(self._waiting), "generated_tokens": self.generated_tokens,
-                "prefix_copies": self.prefix_copies}
+                "prefix_copies": self.prefix_copies, "player_requests": self.requests["player"],
+                "background_requests": self.requests["background"]}
 
     # --- the loop ---------------------------------------------------------------------------------
 
