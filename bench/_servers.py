@@ -113,9 +113,11 @@ class FakeLLMProcess:
 class GameServer:
     """`manage.py migrate` then `manage.py run --no-local-model` on a fresh SQLite file in a temp dir,
     in its own process group (stopped, with anything it started, by `stop()` or on leaving the
-    `with`, which also removes the temp dir unless the run failed)."""
+    `with`, which also removes the temp dir unless the run failed). With `local_model_port`, the
+    game runs its own local model server as `./tankard play` does (no OPENAI_BASE_URL), on that port."""
 
-    def __init__(self, *, llm_base_url: str, model: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *, llm_base_url: str, model: str, env: dict[str, str] | None = None,
+                 local_model_port: int | None = None) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="tankard-bench-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -124,6 +126,11 @@ class GameServer:
                         OPENAI_API_KEY="bench", TANKARD_LLM_MODEL=model, PYTHONUNBUFFERED="1", **(env or {}))
         for production_part in ("DATABASE_URL", "REDIS_URL"):
             self.env.pop(production_part, None)
+        self.local_model_port = local_model_port
+        if local_model_port is not None:
+            for remote in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TANKARD_LLM_MODEL"):
+                self.env.pop(remote, None)
+            self.env["TANKARD_LOCAL_LLM_PORT"] = str(local_model_port)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -135,9 +142,10 @@ class GameServer:
                               capture_output=True, text=True, timeout=300)
         if done.returncode:
             raise RuntimeError(f"migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        local = () if self.local_model_port is not None else ("--no-local-model",)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "run", "--host", "127.0.0.1", "--port", str(self.port), "--no-local-model"],
+                [sys.executable, "manage.py", "run", "--host", "127.0.0.1", "--port", str(self.port), *local],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         port_opens(self.port, self.process, "the game server", self.log_path)

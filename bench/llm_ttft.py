@@ -22,9 +22,8 @@ fake records every request: the two bodies of a line must be the same but for th
 
 Both ways alternate and a line never follows itself, so drift cancels and llama.cpp's prefix reuse
 treats both alike. Each way stops at its first token (closing the stream or the websocket, which
-cancels the turn) and waits until the model is idle (GET /models answers only once llama.cpp's
-model lock is free); `--whole-replies` reads every reply to its end. The first `--warmup` lines are
-not counted. A fresh game has no memories, so a game in progress's memory retrieval is not in it.
+cancels the turn) and waits until the model is idle (GET /models says no slot is busy);
+`--whole-replies` reads every reply to its end. The first `--warmup` lines are not counted. A fresh game has no memories, so a game in progress's memory retrieval is not in it.
 """
 from __future__ import annotations
 
@@ -218,9 +217,18 @@ async def through_game(url: str, npc: str, line: str, index: int, timeout: float
 
 
 async def llm_idle(client, timeout: float) -> None:
-    """Until the LLM server has finished with the last request: llama.cpp's server answers
-    GET /models only once its model lock is free (the fake answers at once)."""
-    await asyncio.wait_for(client.models.list(), timeout)
+    """Until the LLM server has finished with the last request: the game's model server
+    (`llm.model_server`) says in GET /models how many slots are `busy` and requests `waiting`
+    (the fake says nothing, and is idle at once)."""
+    async def idle() -> None:
+        while True:
+            page = await client.models.list()
+            served = page.data[0] if page.data else None
+            if not (getattr(served, "busy", 0) or getattr(served, "waiting", 0)):
+                return
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(idle(), timeout)
 
 
 def schedule(count: int) -> list[tuple[str, int]]:

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from llm.errors import LLMUnavailable
-from llm.local_server import llm_is_local
+from llm.local_server import llm_is_local, local_slots
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +154,10 @@ _gates_lock = threading.Lock()  # metrics read the registry from other threads
 
 
 def gate_limits(*, local: bool) -> tuple[int, int]:
-    """(concurrency, queue size) from settings; CONCURRENCY 0 means 1 locally, 8 remotely."""
+    """(concurrency, queue size) from settings; CONCURRENCY 0 means the local server's slot count
+    (LOCAL_SLOTS) locally, 8 remotely."""
     config = settings.TANKARD_LLM
-    concurrency = config["CONCURRENCY"] or (1 if local else 8)
+    concurrency = config["CONCURRENCY"] or (local_slots() if local else 8)
     return concurrency, config["QUEUE_SIZE"]
 
 

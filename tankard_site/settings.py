@@ -189,11 +189,16 @@ TANKARD_LLM = {
     "PRESENCE_PENALTY": env_float("TANKARD_LLM_PRESENCE_PENALTY", 0.0),
     "FREQUENCY_PENALTY": env_float("TANKARD_LLM_FREQUENCY_PENALTY", 0.0),
     "CONTEXT_WINDOW": env_int("TANKARD_LLM_CONTEXT_WINDOW", 2048),
-    "CONCURRENCY": env_int("TANKARD_LLM_CONCURRENCY", 0),  # 0: 1 for the local server, else 8
+    "CONCURRENCY": env_int("TANKARD_LLM_CONCURRENCY", 0),  # 0: LOCAL_SLOTS for the local server, else 8
     "QUEUE_SIZE": env_int("TANKARD_LLM_QUEUE_SIZE", 64),
     "THINKING_AFTER": env_float("TANKARD_LLM_THINKING_AFTER", 1.5),
     "LOCAL_PORT": env_int("TANKARD_LOCAL_LLM_PORT", 8765),
     "LOCAL_THREADS": env_int("TANKARD_LOCAL_LLM_THREADS", 2),
+    # Replies the local model server decodes at once (one model, CONTEXT_WINDOW tokens per slot);
+    # docs/benchmarks.md (llm_concurrency) has the figures that chose the default.
+    "LOCAL_SLOTS": env_int("TANKARD_LOCAL_LLM_SLOTS", 4),
+    # A background request (pre-generation, summaries) is cut at this many tokens by the local server.
+    "BACKGROUND_MAX_TOKENS": env_int("TANKARD_LLM_BACKGROUND_MAX_TOKENS", 160),
 }
 
 # --- Content-Security-Policy: no inline or foreign scripts; the socket on our own host ------------

@@ -61,10 +61,11 @@ class Piece:
     usage: Any
 
 
-async def stream_attempt(client: openai.AsyncOpenAI, request: dict, progress: Progress) -> AsyncIterator[Thinking | Token]:
+async def stream_attempt(client: openai.AsyncOpenAI, request: dict, progress: Progress, *, background: bool = False
+                         ) -> AsyncIterator[Thinking | Token]:
     """One HTTP request: Thinking (at most once per call), then the tokens."""
     opened: list[openai.AsyncStream] = []
-    first = asyncio.ensure_future(_open_and_read(client, request, opened))
+    first = asyncio.ensure_future(_open_and_read(client, request, opened, background))
     try:
         async with aclosing(_await_first(first, progress)) as waiting:
             async for event in waiting:
@@ -106,9 +107,9 @@ async def _read_next(stream: openai.AsyncStream, progress: Progress) -> Piece | 
         raise LLMUnavailable("timeout", "the stream stalled") from None
 
 
-async def _open_and_read(client: openai.AsyncOpenAI, request: dict, opened: list) -> Piece | None:
+async def _open_and_read(client: openai.AsyncOpenAI, request: dict, opened: list, background: bool) -> Piece | None:
     try:
-        stream = await chat_stream_open(client, request)
+        stream = await chat_stream_open(client, request, background=background)
     except openai.APIError as error:
         raise LLMUnavailable(kind_of(error), str(error)) from error
     opened.append(stream)

@@ -66,7 +66,8 @@ async def astream_reply(
             client = client_for(base_url, llm_api_key(), config)
             # Each generator is closed where it is left, so that a caller stopping early closes
             # the HTTP response now, not when the garbage collector finalizes the generators.
-            async with aclosing(_call_with_retries(client, request, config, breaker)) as events:
+            calls = _call_with_retries(client, request, config, breaker, background=not is_player)
+            async with aclosing(calls) as events:
                 async for event in events:
                     yield event
         finally:
@@ -145,7 +146,7 @@ async def _wait_for_slot(ticket: Ticket, config: LLMConfig) -> AsyncIterator[Que
 
 
 async def _call_with_retries(
-    client: openai.AsyncOpenAI, request: dict, config: LLMConfig, breaker: CircuitBreaker
+    client: openai.AsyncOpenAI, request: dict, config: LLMConfig, breaker: CircuitBreaker, *, background: bool = False
 ) -> AsyncIterator[StreamEvent]:
     progress = Progress(started=asyncio.get_running_loop().time(), config=config)
     last_kind = "breaker_open"
@@ -155,7 +156,7 @@ async def _call_with_retries(
         if not breaker.allow():
             raise LLMUnavailable(last_kind, "the breaker opened while retrying" if attempt else "")
         try:
-            async with aclosing(stream_attempt(client, request, progress)) as events:
+            async with aclosing(stream_attempt(client, request, progress, background=background)) as events:
                 async for event in events:
                     yield event
         except LLMUnavailable as error:

@@ -12,6 +12,7 @@ import pytest
 
 from llm.breaker import breaker_for, breaker_state
 from llm.client import (
+    PRIORITY_BACKGROUND,
     PRIORITY_PLAYER,
     Finished,
     LLMStreamCut,
@@ -74,6 +75,21 @@ async def test_stream__sends_messages_model_and_reply_limit(fake_llm, settings):
     assert first["max_tokens"] == 33 and first["temperature"] == 0.2
     assert second["max_tokens"] == settings.TANKARD_LLM["MAX_REPLY_TOKENS"]
     assert first["model"] == "default"  # remote backend, TANKARD_LLM_MODEL unset
+
+
+async def test_stream__background_work_says_so_in_a_header(fake_llm, monkeypatch):
+    """The local model server caps background replies and keeps them off a player's last slot."""
+    monkeypatch.setattr("llm.client.calls.wait_for_players_idle", _no_wait)
+    await collect(priority=PRIORITY_BACKGROUND)
+    await collect(priority=PRIORITY_PLAYER)
+
+    background, player = [r for r in fake_llm.requests if r.path.endswith("/chat/completions")]
+    assert {k.lower(): v for k, v in background.headers.items()}["x-tankard-priority"] == "background"
+    assert "x-tankard-priority" not in {k.lower() for k in player.headers}
+
+
+async def _no_wait() -> bool:
+    return True
 
 
 async def test_stream__reports_server_usage(fake_llm):

@@ -47,14 +47,17 @@ def test_backend__remote_when_a_base_url_is_set(monkeypatch, settings):
     assert llm_model_name() == "tavern-13b"
 
 
-def test_server_command__never_lets_a_request_interrupt_another(tmp_path):
-    command = server_command(model=tmp_path / "m.gguf", port=9999, threads=3, context_window=1024)
+def test_server_command__runs_our_model_server_with_a_context_window_per_slot(tmp_path):
+    command = server_command(model=tmp_path / "m.gguf", port=9999, threads=3, context_window=1024, slots=4,
+                             background_max_tokens=50)
 
-    assert command[command.index("--interrupt_requests") + 1] == "False"
+    assert command[1:3] == ["-m", "llm.model_server"]
     assert command[command.index("--port") + 1] == "9999"
-    assert command[command.index("--n_threads") + 1] == "3"
-    assert command[command.index("--n_ctx") + 1] == "1024"
-    assert command[command.index("--model_alias") + 1] == "smollm2"
+    assert command[command.index("--threads") + 1] == "3"
+    assert command[command.index("--context-window") + 1] == "1024"
+    assert command[command.index("--slots") + 1] == "4"
+    assert command[command.index("--background-max-tokens") + 1] == "50"
+    assert command[command.index("--alias") + 1] == "smollm2"
 
 
 def test_status__probes_the_port_when_supervised_elsewhere(settings):
