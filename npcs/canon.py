@@ -1,0 +1,206 @@
+"""Canon: the designer-pinned facts of the world (the `CanonFact` model) as plain values, which of
+them go into an NPC's prompt for a line, and whether a sentence of a reply contradicts one.
+
+Picking is by the fact's keywords in the player's line, by meaning (an embedding match, for the
+facts that ask for it) or always; a fact scoped to some NPCs is never picked for another. The
+check is plain word rules, no model, so an editor can predict it (docs/world.md, "Canon"):
+
+- `never`: a statement a reply must not affirm. A clause holding all its content words (any
+  ending: "cooks", "cooked", "cooking"; "I"/"me"/"my" for the speaking NPC's own name) with no
+  negation in it contradicts the fact.
+- `holds`: a statement a reply must not deny. A clause holding all its content words and a
+  negation contradicts it.
+- `subject` + `value`: a pinned name or number. A clause naming the subject with another name or
+  number beside it (and no negation) contradicts it ("my wife Mary", "a room is 5 gold").
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from llm.embeddings.bert import model_dir
+
+MEANING_MIN = 0.55  # cosine of the line and the fact's text (all-MiniLM-L6-v2) for a meaning match
+NAME_WINDOW_AFTER, NAME_WINDOW_BEFORE = 4, 3  # tokens either side of the subject a pinned name is looked for in
+NUMBER_WINDOW = 5
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
+}
+STOP_WORDS = frozenset(
+    """a an the is are was were be been being am it its it's this that these those of to in on at by for with from
+    up down out into onto and or as has have had do does did there here any some his her their our your my""".split()
+)
+SELF_WORDS = frozenset({"i", "me", "my", "myself", "i'm", "i've", "i'd", "i'll", "mine"})
+TITLES = frozenset({"sir", "madam", "lord", "lady", "god", "gods", "mister", "miss", "mistress", "master", "ma'am",
+                    "mr", "mrs", "dame", "goodman", "goodwife", "aye", "ha", "hm", "eh", "oh", "ah", "och", "i"})
+_NEGATION = re.compile(r"\b(?:no|not|never|nothing|nobody|none|don't|didn't|doesn't|can't|cannot|won't|wouldn't|isn't|"
+                       r"wasn't|weren't|aren't|ain't|nor|neither|hardly|haven't|hasn't|hadn't|n't)\b|n't\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:.!?…—–()\"“”]|\s-\s|\bbut\b|\bthough\b|\balthough\b|\bwhereas\b", re.IGNORECASE)
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+
+
+@dataclass(frozen=True)
+class CanonDef:
+    """One active canon fact, as the prompt builder and the reply checks read it."""
+
+    key: str
+    text: str
+    keywords: tuple[str, ...] = ()  # lower-case
+    meaning: bool = False
+    npcs: frozenset[str] = frozenset()  # slugs it applies to; empty: every NPC
+    always: bool = False
+    priority: int = 0
+    subject: str = ""
+    value: str = ""
+    holds: tuple[str, ...] = ()
+    never: tuple[str, ...] = ()
+
+    def applies_to(self, npc_slug: str) -> bool:
+        return not self.npcs or npc_slug in self.npcs
+
+    @property
+    def checkable(self) -> bool:
+        return bool(self.holds or self.never or (self.subject and self.value))
+
+
+@dataclass(frozen=True)
+class CanonPick:
+    """A fact chosen for a prompt, and why: "always", "keyword: wife" or "meaning: 0.61"."""
+
+    fact: CanonDef
+    why: str
+
+
+def canon_for_npc(facts: Iterable[CanonDef], npc_slug: str) -> tuple[CanonDef, ...]:
+    """The facts an NPC keeps to, highest priority first."""
+    return tuple(sorted((f for f in facts if f.applies_to(npc_slug)), key=lambda f: (-f.priority, f.key)))
+
+
+def canon_pick(facts: Iterable[CanonDef], *, npc_slug: str, line: str,
+               meaning: Callable[[str, Sequence[str]], Sequence[float]] | None = None) -> tuple[CanonPick, ...]:
+    """The facts this NPC's prompt carries for this line, highest priority first. `meaning(line, texts)`
+    gives the similarity of the line to each text (None: no meaning match)."""
+    lowered = line.lower()
+    picks, unmatched = [], []
+    for fact in canon_for_npc(facts, npc_slug):
+        keyword = next((k for k in fact.keywords if _keyword_in(k, lowered)), None)
+        if fact.always:
+            picks.append(CanonPick(fact, "always"))
+        elif keyword is not None:
+            picks.append(CanonPick(fact, f"keyword: {keyword}"))
+        elif fact.meaning:
+            unmatched.append(fact)
+    if unmatched and meaning is not None and line.strip():
+        for fact, score in zip(unmatched, meaning(line, [f.text for f in unmatched])):
+            if score >= MEANING_MIN:
+                picks.append(CanonPick(fact, f"meaning: {score:.2f}"))
+    return tuple(sorted(picks, key=lambda p: (-p.fact.priority, p.fact.key)))
+
+
+def _keyword_in(keyword: str, lowered: str) -> bool:
+    return bool(keyword) and re.search(rf"(?<![\w]){re.escape(keyword)}(?:s|es)?(?![\w])", lowered) is not None
+
+
+# --- the check -------------------------------------------------------------------------------------
+def canon_contradicted(sentence: str, facts: Iterable[CanonDef], *, speaker_words: frozenset[str] = frozenset()
+                       ) -> CanonDef | None:
+    """The first fact (highest priority first) the sentence contradicts, or None. `speaker_words`:
+    the speaking NPC's name words, lower-case (for "I cook eel" said by Magda)."""
+    clauses = [c for c in _CLAUSE.split(sentence) if c and c.strip()]
+    for fact in facts:
+        if any(_contradicts(clause, fact, speaker_words) for clause in clauses):
+            return fact
+    return None
+
+
+def _contradicts(clause: str, fact: CanonDef, speaker_words: frozenset[str]) -> bool:
+    tokens = _TOKEN.findall(clause)
+    stems = {_stem(t) for t in tokens}
+    negated = bool(_NEGATION.search(clause))
+    if not negated and any(_holds_all(phrase, stems, speaker_words) for phrase in fact.never):
+        return True
+    if negated and any(_holds_all(phrase, stems, speaker_words) for phrase in fact.holds if not _NEGATION.search(phrase)):
+        return True
+    if fact.subject and fact.value and not negated:
+        return _other_value(tokens, fact, speaker_words)
+    return False
+
+
+def _holds_all(phrase: str, stems: set[str], speaker_words: frozenset[str]) -> bool:
+    words = _content(phrase)
+    if not words:
+        return False
+    for word in words:
+        if word in stems or (word in speaker_words and stems & SELF_WORDS):
+            continue
+        return False
+    return True
+
+
+def _content(phrase: str) -> list[str]:
+    return [_stem(t) for t in _TOKEN.findall(phrase) if t.lower() not in STOP_WORDS]
+
+
+def _stem(word: str) -> str:
+    """A word without case, possessive or common ending: "cooks", "cooked", "cooking" -> "cook"."""
+    w = word.lower().replace("’", "'").removesuffix("'s").strip("'-")
+    for suffix in ("ing", "ed", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: -len(suffix)]
+    return w
+
+
+def _other_value(tokens: list[str], fact: CanonDef, speaker_words: frozenset[str]) -> bool:
+    subject = set(_content(fact.subject))
+    heads = [i for i, t in enumerate(tokens) if _stem(t) in subject]
+    if not heads:
+        return False
+    if _number(fact.value) is not None:
+        return _other_number(tokens, heads, _number(fact.value))
+    allowed = {_stem(w) for w in _TOKEN.findall(fact.value)} | {_stem(w) for w in _TOKEN.findall(fact.subject)} | speaker_words
+    for head in heads:
+        for i in range(max(0, head - NAME_WINDOW_BEFORE), min(len(tokens), head + NAME_WINDOW_AFTER + 1)):
+            if i != head and _is_other_name(tokens, i, allowed):
+                return True
+    return False
+
+
+def _is_other_name(tokens: list[str], i: int, allowed: set[str]) -> bool:
+    token = tokens[i]
+    if not token[:1].isupper() or token.lower() in TITLES or _stem(token) in allowed or token.lower() in SELF_WORDS:
+        return False
+    if token.lower().replace("’", "'").endswith("'s"):
+        return False  # an owner ("Gareth's wife"), not the value
+    if i == 0 and token.lower() in english_words():
+        return False  # a sentence's first word, capitalised as any
+    return True
+
+
+def _number(text: str) -> int | None:
+    raw = text.strip().lower()
+    return int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
+
+
+def _other_number(tokens: list[str], heads: list[int], value: int) -> bool:
+    found = [(min(abs(i - h) for h in heads), n) for i, t in enumerate(tokens) if (n := _number(t)) is not None]
+    found = [(d, n) for d, n in found if d <= NUMBER_WINDOW]
+    return bool(found) and min(found)[1] != value
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Whole words of the embedding model's vocabulary (30k, lower-case): a cheap English lexicon."""
+    try:
+        vocab = (model_dir() / "vocab.txt").read_text(encoding="utf-8").split()
+    except OSError:
+        return frozenset()
+    return frozenset(word for word in vocab if word.isalpha())
+
+
+def canon_restatement(fact: CanonDef) -> str:
+    """The fact said again to the model after a reply contradicted it."""
+    return f"This is true, and you never say otherwise: {fact.text}"
