@@ -39,6 +39,9 @@ TITLES = frozenset({"sir", "madam", "lord", "lady", "god", "gods", "mister", "mi
                     "mr", "mrs", "dame", "goodman", "goodwife", "aye", "ha", "hm", "eh", "oh", "ah", "och", "i"})
 _NEGATION = re.compile(r"\b(?:no|not|never|nothing|nobody|none|don't|didn't|doesn't|can't|cannot|won't|wouldn't|isn't|"
                        r"wasn't|weren't|aren't|ain't|nor|neither|hardly|haven't|hasn't|hadn't|n't)\b|n't\b", re.IGNORECASE)
+# Words that open sentences and are never names ("She was my wife", "Aye, ..."), beside STOP_WORDS.
+STARTERS = frozenset("""she he they we you who what which where when why how aye yes no nay well oh ah still now then
+    so but once old poor dear sweet mind""".split())
 _CLAUSE = re.compile(r"[,;:.!?…—–()\"“”]|\s-\s|\bbut\b|\bthough\b|\balthough\b|\bwhereas\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 
@@ -110,14 +113,23 @@ def canon_contradicted(sentence: str, facts: Iterable[CanonDef], *, speaker_word
                        ) -> CanonDef | None:
     """The first fact (highest priority first) the sentence contradicts, or None. `speaker_words`:
     the speaking NPC's name words, lower-case (for "I cook eel" said by Magda)."""
-    clauses = [c for c in _CLAUSE.split(sentence) if c and c.strip()]
+    if sentence.rstrip().rstrip("\"'”’)").endswith("?"):
+        return None  # a question affirms and denies nothing ("Your wife Mary, you say?")
+    clauses = [(c, _opens(sentence, c)) for c in _CLAUSE.split(sentence) if c and c.strip()]
     for fact in facts:
-        if any(_contradicts(clause, fact, speaker_words) for clause in clauses):
+        if any(_contradicts(clause, fact, speaker_words, opens=opens) for clause, opens in clauses):
             return fact
     return None
 
 
-def _contradicts(clause: str, fact: CanonDef, speaker_words: frozenset[str]) -> bool:
+def _opens(sentence: str, clause: str) -> bool:
+    """Whether the clause opens a sentence (its first word is capitalised as any would be)."""
+    at = sentence.find(clause)
+    before = sentence[:at].rstrip()
+    return not before or before[-1] in ".!?…\"“"
+
+
+def _contradicts(clause: str, fact: CanonDef, speaker_words: frozenset[str], *, opens: bool = True) -> bool:
     tokens = _TOKEN.findall(clause)
     stems = {_stem(t) for t in tokens}
     negated = bool(_NEGATION.search(clause))
@@ -126,7 +138,7 @@ def _contradicts(clause: str, fact: CanonDef, speaker_words: frozenset[str]) -> 
     if negated and any(_holds_all(phrase, stems, speaker_words) for phrase in fact.holds if not _NEGATION.search(phrase)):
         return True
     if fact.subject and fact.value and not negated:
-        return _other_value(tokens, fact, speaker_words)
+        return _other_value(tokens, fact, speaker_words, opens=opens)
     return False
 
 
@@ -154,29 +166,33 @@ def _stem(word: str) -> str:
     return w
 
 
-def _other_value(tokens: list[str], fact: CanonDef, speaker_words: frozenset[str]) -> bool:
+def _other_value(tokens: list[str], fact: CanonDef, speaker_words: frozenset[str], *, opens: bool) -> bool:
     subject = set(_content(fact.subject))
     heads = [i for i, t in enumerate(tokens) if _stem(t) in subject]
     if not heads:
         return False
-    if _number(fact.value) is not None:
-        return _other_number(tokens, heads, _number(fact.value))
+    amount = fact.value.split()
+    if amount and _number(amount[0]) is not None:  # "8", or "8 gold": then only figures in gold count
+        return _other_number(tokens, heads, _number(amount[0]), unit=_stem(amount[1]) if len(amount) > 1 else None)
     allowed = {_stem(w) for w in _TOKEN.findall(fact.value)} | {_stem(w) for w in _TOKEN.findall(fact.subject)} | speaker_words
     for head in heads:
         for i in range(max(0, head - NAME_WINDOW_BEFORE), min(len(tokens), head + NAME_WINDOW_AFTER + 1)):
-            if i != head and _is_other_name(tokens, i, allowed):
+            if i != head and _is_other_name(tokens, i, allowed, opens=opens):
                 return True
     return False
 
 
-def _is_other_name(tokens: list[str], i: int, allowed: set[str]) -> bool:
+def _is_other_name(tokens: list[str], i: int, allowed: set[str], *, opens: bool) -> bool:
     token = tokens[i]
-    if not token[:1].isupper() or token.lower() in TITLES or _stem(token) in allowed or token.lower() in SELF_WORDS:
+    lowered = token.lower()
+    if not token[:1].isupper() or lowered in TITLES or _stem(token) in allowed or lowered in SELF_WORDS:
         return False
-    if token.lower().replace("’", "'").endswith("'s"):
+    if lowered.replace("’", "'").endswith("'s"):
         return False  # an owner ("Gareth's wife"), not the value
-    if i == 0 and token.lower() in english_words():
+    if i == 0 and opens and (lowered in STARTERS or lowered in STOP_WORDS):
         return False  # a sentence's first word, capitalised as any
+    if i == 0 and opens and lowered in english_words():
+        return i + 1 < len(tokens) and tokens[i + 1].lower() in ("was", "is", "were")  # "Mary was my wife"
     return True
 
 
@@ -185,8 +201,9 @@ def _number(text: str) -> int | None:
     return int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
 
 
-def _other_number(tokens: list[str], heads: list[int], value: int) -> bool:
-    found = [(min(abs(i - h) for h in heads), n) for i, t in enumerate(tokens) if (n := _number(t)) is not None]
+def _other_number(tokens: list[str], heads: list[int], value: int, *, unit: str | None) -> bool:
+    found = [(min(abs(i - h) for h in heads), n) for i, t in enumerate(tokens) if (n := _number(t)) is not None
+             and (unit is None or (i + 1 < len(tokens) and _stem(tokens[i + 1]) == unit))]
     found = [(d, n) for d, n in found if d <= NUMBER_WINDOW]
     return bool(found) and min(found)[1] != value
 
