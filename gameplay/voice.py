@@ -32,7 +32,7 @@ from llm.reply_cache import (
     CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
     reply_demand_seed, reply_match_begin,
 )
-from npcs.canon import CanonPick, canon_contradicted, canon_restatement
+from npcs.canon import CanonPick, canon_contradicted, canon_persona_values, canon_restatement
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
 from .aio import db_async
@@ -173,9 +173,8 @@ def voice_inputs(plan) -> VoiceInputs:
     world = world_current()
     npc = world.npcs[plan.npc]
     canon = canon_picks(world, npc_slug=plan.npc, line=plan.line)
-    # The facts picked are part of the reply cache's context: a reply made without a fact is not served where it now applies.
     situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
-    cache_request = _cache_request(replace(plan, situation=situation), npc, world)
+    cache_request = _cache_request(plan, npc, world)
     if plan.first_meeting:  # the line the reply cache can answer: later ones carry the conversation
         _reply_match_begin(cache_request)
     inspected = prompt_inspect(plan, npc, canon=canon)
@@ -233,7 +232,7 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
                   ("season", now["season"]))
     return ReplyCacheRequest(
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
-        persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
+        persona_digest=persona_digest(canon_persona_values(npc_persona_values(npc), world.canon, npc.slug)), line=plan.line,
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
         aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
     )
@@ -269,7 +268,7 @@ async def _avoice_fresh(plan, inputs: VoiceInputs, ticket: CacheTicket, send: Se
     if not inputs.tokens_left:
         return await _afallback(plan, npc, send, rng, reason="token_budget")
     if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
-        prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc, canon=inputs.canon)
+        prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)  # and the facts it brings
     return await _astream(plan, npc, prompt, send, rng, protected=inputs.protected, frame=inputs.frame)
 
 

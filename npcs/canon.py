@@ -15,6 +15,7 @@ check is plain word rules, no model, so an editor can predict it (docs/world.md,
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from functools import lru_cache
 
 from llm.embeddings.bert import model_dir
 
+logger = logging.getLogger(__name__)
 MEANING_MIN = 0.55  # cosine of the line and the fact's text (all-MiniLM-L6-v2) for a meaning match
 NAME_WINDOW_AFTER, NAME_WINDOW_BEFORE = 4, 3  # tokens either side of the subject a pinned name is looked for in
 NUMBER_WINDOW = 5
@@ -102,6 +104,28 @@ def canon_pick(facts: Iterable[CanonDef], *, npc_slug: str, line: str,
             if score >= MEANING_MIN:
                 picks.append(CanonPick(fact, f"meaning: {score:.2f}"))
     return tuple(sorted(picks, key=lambda p: (-p.fact.priority, p.fact.key)))
+
+
+def canon_meaning(line: str, texts: Sequence[str]) -> list[float]:
+    """The similarity of the line to each text, with the project's embeddings (memory retrieval and
+    the reply cache use the same); all 0 when the line cannot be embedded."""
+    from llm import embeddings  # loads its model lazily; picking by keyword needs none of it
+
+    try:
+        vectors = embeddings.embed([line, *texts])
+    except Exception:  # a meaning match is a bonus: keywords and always-on facts still go in
+        logger.warning("canon: the line could not be embedded for a meaning match", exc_info=True)
+        return [0.0] * len(texts)
+    return [embeddings.similarity(vectors[0], v) for v in vectors[1:]]
+
+
+def canon_persona_values(values: dict, facts: Iterable[CanonDef], npc_slug: str) -> dict:
+    """An NPC's persona values with the canon it keeps to: what the reply cache's persona digest is
+    made of, so that a fact saved, changed or deactivated stops every cached reply of the NPCs it
+    applies to from matching, in every process at once (each reloads the world on an edit)."""
+    kept = [[f.key, f.text, list(f.keywords), f.meaning, f.always, f.priority, f.subject, f.value, list(f.holds),
+             list(f.never)] for f in canon_for_npc(facts, npc_slug)]
+    return {**values, "canon": kept} if kept else dict(values)
 
 
 def _keyword_in(keyword: str, lowered: str) -> bool:
