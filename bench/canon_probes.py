@@ -38,6 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--probes", default=str(ROOT / "tests" / "playtest" / "canon.json"))
     parser.add_argument("--samples", type=int, default=3, help="replies per probe (each in a new game: another seed)")
     parser.add_argument("--show", action="store_true", help="print every reply")
+    parser.add_argument("--cache", action="store_true", help="keep the reply cache on (a probe's later samples are then its first reply)")
     return parser.parse_args()
 
 
@@ -46,6 +47,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="canon-probes-"))
     os.environ.update(TANKARD_SQLITE_PATH=str(workdir / "db.sqlite3"), TANKARD_LOCAL_LLM_PORT=str(_free_port()),
                       DJANGO_SETTINGS_MODULE="tankard_site.settings")
+    if not args.cache:  # each sample a model reply of its own, not the first one's kept reply
+        os.environ["TANKARD_REPLY_CACHE"] = "0"
     for name in ("DATABASE_URL", "REDIS_URL", "OPENAI_BASE_URL"):
         os.environ.pop(name, None)
     import django

@@ -235,7 +235,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("not_english", lambda: not _reads_english(text)),
         ("identity", lambda: _claims_other_identity(text, frame, world)),
         ("invented_name", lambda: _invented_name(text, frame, world)),
-        ("echo", lambda: _echoes(text, frame.line)),
+        ("echo", lambda: _echoes(text, frame.line) and not _echoes(text, " ".join(f.text for f in frame.canon))),
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
         ("premise", lambda: frame.premise_open and _agrees(text)),

@@ -113,9 +113,9 @@ class _Draft:
 
     def fit_canon(self, limit: int) -> int:
         """Keep the highest canon facts that fit their share; return the unused tokens."""
-        while self.canon and count_tokens(self.canon_text()) > limit:
+        while self.canon and self.canon_tokens() > limit:
             self.drop_canon()
-        return max(0, limit - count_tokens(self.canon_text()))
+        return max(0, limit - self.canon_tokens())
 
     def fit_turns(self, limit: int) -> None:
         kept, used = [], 0
@@ -204,6 +204,15 @@ class _Draft:
     def canon_text(self) -> str:
         return render_canon(self.canon)
 
+    def canon_answer(self) -> str:
+        return " ".join(fact.strip() for fact in self.canon)
+
+    def canon_tokens(self) -> int:
+        """The facts in the system message, and said as the answer of the exchange before the line."""
+        if not self.canon:
+            return 0
+        return count_tokens(self.canon_text()) + count_tokens(self.player_line) + count_tokens(self.canon_answer()) + 2 * MESSAGE_OVERHEAD
+
     def situation_text(self) -> str:
         text = render_situation(self.situation)
         return text if self.situation_limit is None else truncate_to_tokens(text, self.situation_limit)
@@ -221,6 +230,9 @@ class _Draft:
             _append(messages, "assistant", reply)
         for _, turn in self.turns:
             _append(messages, "user" if turn.speaker == "player" else "assistant", turn.text)
+        if self.canon:  # the line answered with the facts just before it is asked: a small model copies what it was shown
+            _append(messages, "user", self.player_line)
+            _append(messages, "assistant", self.canon_answer())
         _append(messages, "user", self.player_line)
         return messages
 
@@ -231,7 +243,7 @@ class _Draft:
             "persona": count_tokens(self.persona),
             "voice": self.examples_tokens(),
             "situation": count_tokens(self.situation_text()),
-            "canon": count_tokens(self.canon_text()),
+            "canon": self.canon_tokens(),
             "memories": count_tokens(self.memories_text()),
             "recent": sum(count_tokens(t.text) + MESSAGE_OVERHEAD for _, t in self.turns),
             "player_line": count_tokens(self.player_line),
