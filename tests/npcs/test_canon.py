@@ -105,15 +105,21 @@ def test_prompt__facts_have_their_own_share_and_the_lowest_go_first():
 def test_prompt__the_shipped_facts_reach_gareths_prompt_when_triggered_and_not_otherwise(game):
     from gameplay import services
 
-    def system(npc: str, line: str) -> tuple[str, list]:
+    def prompt(npc: str, line: str) -> tuple[list, list]:
         plan = services.say_plan_inspect(game_id=str(game.id), npc=npc, text=line)
         inspected = prompt_inspect(plan, world_current().npcs[npc], mark_used=False)
-        return inspected.prompt.messages[0]["content"], [(p.fact.key, p.why) for p in inspected.canon]
+        return list(inspected.prompt.messages), [(p.fact.key, p.why) for p in inspected.canon]
 
-    text, why = system("gareth", "Were you ever married?")
-    assert "Orlaith" in text and ("gareth-late-wife", "keyword: married") in why
-    text, why = system("gareth", "What's good to drink?")
-    assert "Orlaith" not in text and not any(key == "gareth-late-wife" for key, _ in why)
+    messages, why = prompt("gareth", "Were you ever married?")
+    assert "Orlaith" in messages[0]["content"] and ("gareth-late-wife", "keyword: married") in why
+    assert messages[-3:] == [{"role": "user", "content": "Were you ever married?"},
+                             {"role": "assistant", "content": messages[-2]["content"]},
+                             {"role": "user", "content": "Were you ever married?"}]
+    assert "Orlaith" in messages[-2]["content"], "the line is shown answered with the fact before it is asked"
+    messages, why = prompt("gareth", "What's good to drink?")
+    assert not any("Orlaith" in m["content"] for m in messages) and not any(key == "gareth-late-wife" for key, _ in why)
+    messages, _ = prompt("tobias", "Were you ever married?")
+    assert not any("Orlaith" in m["content"] for m in messages), "the fact is Gareth's, Wren's, Amos's and Magda's"
 
 
 # --- loadcanon -------------------------------------------------------------------------------------
