@@ -198,15 +198,17 @@ def _other_value(tokens: list[str], fact: CanonDef, speaker_words: frozenset[str
     amount = fact.value.split()
     if amount and _number(amount[0]) is not None:  # "8", or "8 gold": then only figures in gold count
         return _other_number(tokens, heads, _number(amount[0]), unit=_stem(amount[1]) if len(amount) > 1 else None)
-    allowed = {_stem(w) for w in _TOKEN.findall(fact.value)} | {_stem(w) for w in _TOKEN.findall(fact.subject)} | speaker_words
+    # The value, the subject, the speaker, and every name the fact's own text uses ("the Rusted Tankard").
+    allowed = {_stem(w) for w in _TOKEN.findall(f"{fact.value} {fact.subject}")} | speaker_words
+    allowed |= {_stem(w) for w in _TOKEN.findall(fact.text) if w[:1].isupper()}
     for head in heads:
         for i in range(max(0, head - NAME_WINDOW_BEFORE), min(len(tokens), head + NAME_WINDOW_AFTER + 1)):
-            if i != head and _is_other_name(tokens, i, allowed, opens=opens):
+            if i != head and _is_other_name(tokens, i, allowed, opens=opens, subject=subject):
                 return True
     return False
 
 
-def _is_other_name(tokens: list[str], i: int, allowed: set[str], *, opens: bool) -> bool:
+def _is_other_name(tokens: list[str], i: int, allowed: set[str], *, opens: bool, subject: set[str]) -> bool:
     token = tokens[i]
     lowered = token.lower()
     if not token[:1].isupper() or lowered in TITLES or _stem(token) in allowed or lowered in SELF_WORDS:
@@ -216,7 +218,8 @@ def _is_other_name(tokens: list[str], i: int, allowed: set[str], *, opens: bool)
     if i == 0 and opens and (lowered in STARTERS or lowered in STOP_WORDS):
         return False  # a sentence's first word, capitalised as any
     if i == 0 and opens and lowered in english_words():
-        return i + 1 < len(tokens) and tokens[i + 1].lower() in ("was", "is", "were")  # "Mary was my wife"
+        following = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        return following in ("was", "is", "were") or _stem(following) in subject  # "Mary was my wife", "Tobias built it"
     return True
 
 

@@ -216,3 +216,9 @@ def test_a_fact_saved_in_the_admin__evicts_and_reaches_the_prompt_at_once(world,
     assert response.status_code == 302, response.content[:2000]
     assert not ReplyCacheEntry.objects.filter(pk=wrong.pk).exists()
     assert next(f for f in world_current().canon if f.key == "cellar-river-door").text == data["text"]
+
+
+def test_check__names_the_fact_itself_uses_are_no_other_value():
+    built = CanonDef(key="built", text="Hennet Rusk built the Rusted Tankard.", subject="built", value="Hennet Rusk")
+    assert canon_contradicted("Hennet Rusk, my grandfather, built the Rusted Tankard.", [built]) is None
+    assert canon_contradicted("Tobias built the Rusted Tankard, I'd say.", [built]) == built
