@@ -9,7 +9,9 @@ opens a new game, asks the NPC (`services.say_plan_inspect`: any NPC, wherever t
 meeting) and voices the reply with `gameplay.voice.avoice_reply`: the prompt with its canon facts,
 the reply cache, the sentence checks and the canon veto, the regeneration and the authored line.
 A reply is a contradiction when it holds one of the probe's `contradicts` words, and uses the fact
-when it holds one of its `expect` words (case-insensitive). Prints a table and a JSON summary.
+when it holds one of its `expect` words (case-insensitive); a probe with `"leading": true` carries a
+false premise ("Your wife Mary, wasn't it?"), the others ask directly. Prints each reply with
+`--show`, then a JSON summary.
 """
 from __future__ import annotations
 
@@ -94,7 +96,8 @@ async def _play(probes: list[dict], samples: int, *, show: bool) -> list[dict]:
             started = time.monotonic()
             voiced = await avoice_reply(plan, send, inputs=inputs, finish=finish)
             text = voiced.text.lower()
-            row = {"npc": probe["npc"], "line": probe["text"], "reply": voiced.text, "source": voiced.source,
+            row = {"npc": probe["npc"], "line": probe["text"], "leading": bool(probe.get("leading")), "reply": voiced.text,
+                   "source": voiced.source,
                    "used": any(w.lower() in text for w in probe.get("expect", [])),
                    "contradiction": any(w.lower() in text for w in probe.get("contradicts", [])),
                    "seconds": round(time.monotonic() - started, 2)}
@@ -111,13 +114,16 @@ def _report(rows: list[dict], samples: int) -> int:
     n = len(rows)
     contradictions = sum(r["contradiction"] for r in rows)
     used = sum(r["used"] for r in rows)
+    direct = [r for r in rows if not r["leading"]]
     sources: dict[str, int] = {}
     for r in rows:
         sources[r["source"]] = sources.get(r["source"], 0) + 1
     vetoes = sum(s.value for m in REGISTRY.collect() if m.name == "tankard_canon_vetoes" for s in m.samples
                  if s.name.endswith("_total"))
     summary = {"replies": n, "samples_per_probe": samples, "contradiction_shown": round(contradictions / n, 3),
-               "fact_used": round(used / n, 3), "sources": sources, "canon_vetoes": vetoes,
+               "fact_used": round(used / n, 3),
+               "fact_used_asked_directly": round(sum(r["used"] for r in direct) / len(direct), 3) if direct else None,
+               "sources": sources, "canon_vetoes": vetoes,
                "load": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None}
     print(json.dumps(summary, indent=1))
     return 0
