@@ -297,6 +297,19 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
     return await _afallback(plan, npc, send, rng, reason=attempt.rejected)
 
 
+CANON_TEMPERATURE = 0.2  # a reply whose prompt carries canon facts keeps closer to the words it was shown
+
+
+def reply_sampling(prompt: PromptResult, *, seed: int) -> Sampling:
+    """The reply's sampling settings: TANKARD_LLM's, cooler and without repetition penalties when the
+    prompt carries canon facts (a small model then says the fact it was shown rather than its own)."""
+    sampling = Sampling.for_replies(seed=seed)
+    if not prompt.tokens.get("canon"):
+        return sampling
+    return replace(sampling, temperature=min(sampling.temperature, CANON_TEMPERATURE), presence_penalty=None,
+                   frequency_penalty=None)
+
+
 class _Attempt:
     """One or two streams of the same reply: what they share (the thinking line is sent once)."""
 
@@ -315,7 +328,7 @@ class _Attempt:
             await self._send(gate.feed(text))
 
         stream = astream_reply(list(prompt.messages), priority=PRIORITY_PLAYER, conversation=f"{plan.game_id}:{plan.npc}",
-                               sampling=Sampling.for_replies(seed=seed))
+                               sampling=reply_sampling(prompt, seed=seed))
         try:
             async with aclosing(stream):
                 async for event in stream:
