@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 from prometheus_client import REGISTRY
 
+from gameplay.voice import CANON_TEMPERATURE
 from llm.models import ReplyCacheEntry
 from npcs.models import CanonFact
 from tests.cache.conftest import ask, new_player, _fresh_cache_levels  # noqa: F401
@@ -36,6 +37,7 @@ async def test_a_contradicting_reply_is_asked_again_with_the_fact_restated(fake_
     assert "Orlaith" in first, "the fact was in the prompt from the start (its keyword)"
     assert "you never say otherwise: Gareth's late wife was Orlaith" in second and "never say otherwise" not in first
     assert vetoes() == before + 1
+    assert {r["temperature"] for r in fake_llm.chat_requests} == {CANON_TEMPERATURE}, "a reply carrying canon is sampled cooler"
 
 
 async def test_two_contradicting_replies_give_the_npcs_own_line(fake_llm, new_player):
