@@ -40,6 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--probes", default=str(ROOT / "tests" / "playtest" / "canon.json"))
     parser.add_argument("--samples", type=int, default=3, help="replies per probe (each in a new game: another seed)")
     parser.add_argument("--show", action="store_true", help="print every reply")
+    parser.add_argument("--out", help="also write the summary and every reply to this JSON file")
     parser.add_argument("--cache", action="store_true", help="keep the reply cache on (a probe's later samples are then its first reply)")
     return parser.parse_args()
 
@@ -71,7 +72,7 @@ def main() -> int:
         rows = asyncio.run(_play(probes, args.samples, show=args.show))
     finally:
         stop_local_server()
-    return _report(rows, args.samples)
+    return _report(rows, args.samples, out=args.out)
 
 
 async def _play(probes: list[dict], samples: int, *, show: bool) -> list[dict]:
@@ -108,7 +109,7 @@ async def _play(probes: list[dict], samples: int, *, show: bool) -> list[dict]:
     return rows
 
 
-def _report(rows: list[dict], samples: int) -> int:
+def _report(rows: list[dict], samples: int, *, out: str | None = None) -> int:
     from prometheus_client import REGISTRY
 
     n = len(rows)
@@ -126,6 +127,9 @@ def _report(rows: list[dict], samples: int) -> int:
                "sources": sources, "canon_vetoes": vetoes,
                "load": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None}
     print(json.dumps(summary, indent=1))
+    if out:
+        summary["command"] = " ".join(["bench/canon_probes.py", *sys.argv[1:]])
+        Path(out).write_text(json.dumps({"summary": summary, "replies": rows}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
 
