@@ -290,7 +290,8 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
                 metrics.reply_outcome_observed(npc=plan.npc, outcome="regenerated")
             return voiced
         metrics.reply_check_observed(npc=plan.npc, reason=attempt.rejected)
-        logger.info("reply for %s failed its checks (%s) before a word was shown", plan.npc, attempt.rejected)
+        logger.info("reply for %s failed its checks (%s) before a word was shown: %r", plan.npc, attempt.rejected,
+                    attempt.rejected_sentence)
         if attempt.contradicted is not None:  # asked again with the fact said once more, at the end of the instructions
             prompt = prompt_restated(prompt, canon_restatement(attempt.contradicted))
     metrics.reply_outcome_observed(npc=plan.npc, outcome="authored")
@@ -317,6 +318,7 @@ class _Attempt:
         self.plan, self.npc, self.send, self.rng, self.started = plan, npc, send, rng, started
         self.thinking_sent, self.first_token_s, self.rejected = False, None, ""
         self.contradicted = None  # the canon fact the last rejected reply contradicted
+        self.rejected_sentence = ""
 
     async def run(self, prompt: PromptResult, *, protected: str, frame: ReplyFrame, seed: int) -> VoicedReply | None:
         """The reply, or None when its first sentence failed the checks (nothing was shown)."""
@@ -389,6 +391,7 @@ class _Attempt:
         if not gate.released:
             self.rejected = gate.failed.reason if gate.failed is not None else "empty"
             self.contradicted = gate.failed.fact if gate.failed is not None else None
+            self.rejected_sentence = gate.failed.text if gate.failed is not None else ""
             return None
         outcome = "cut" if gate.failed is not None else "corrected" if gate.corrections else "passed"
         metrics.reply_outcome_observed(npc=self.plan.npc, outcome=outcome)

@@ -139,10 +139,29 @@ def canon_contradicted(sentence: str, facts: Iterable[CanonDef], *, speaker_word
     the speaking NPC's name words, lower-case (for "I cook eel" said by Magda)."""
     if sentence.rstrip().rstrip("\"'”’)").endswith("?"):
         return None  # a question affirms and denies nothing ("Your wife Mary, you say?")
-    clauses = [(c, _opens(sentence, c)) for c in _CLAUSE.split(sentence) if c and c.strip()]
+    facts = tuple(facts)
+    said = [_normal(f.text) for f in facts]
+    # A clause that says back a fact's own words contradicts none ("...vanished from its hook" is no "tankard on its hook").
+    clauses = [(c, _opens(sentence, c)) for c in _CLAUSE.split(sentence)
+               if c and c.strip() and not any(_normal(c) in text for text in said)]
     for fact in facts:
         if any(_contradicts(clause, fact, speaker_words, opens=opens) for clause, opens in clauses):
             return fact
+    return None
+
+
+def _normal(text: str) -> str:
+    return " " + " ".join(t.lower() for t in _TOKEN.findall(text)) + " "
+
+
+def canon_self_contradiction(fact: CanonDef) -> str | None:
+    """The first `holds`/`never` statement the fact's own text breaks (an editor's mistake: the check
+    would hold back a reply saying the fact), or None."""
+    for clause in _CLAUSE.split(fact.text):
+        if clause.strip() and _contradicts(clause, fact, frozenset(), opens=_opens(fact.text, clause)):
+            return next((p for p in (*fact.never, *fact.holds) if _contradicts(clause, CanonDef(
+                key="", text="", never=(p,) if p in fact.never else (), holds=(p,) if p in fact.holds else ()), frozenset())),
+                        f"{fact.subject} = {fact.value}")
     return None
 
 
@@ -200,7 +219,7 @@ def _other_value(tokens: list[str], fact: CanonDef, speaker_words: frozenset[str
         return _other_number(tokens, heads, _number(amount[0]), unit=_stem(amount[1]) if len(amount) > 1 else None)
     # The value, the subject, the speaker, and every name the fact's own text uses ("the Rusted Tankard").
     allowed = {_stem(w) for w in _TOKEN.findall(f"{fact.value} {fact.subject}")} | speaker_words
-    allowed |= {_stem(w) for w in _TOKEN.findall(fact.text) if w[:1].isupper()}
+    allowed |= {_stem(w) for w in _TOKEN.findall(fact.text) if w[:1].isupper() and not w.replace("’", "'").endswith("'s")}
     for head in heads:
         for i in range(max(0, head - NAME_WINDOW_BEFORE), min(len(tokens), head + NAME_WINDOW_AFTER + 1)):
             if i != head and _is_other_name(tokens, i, allowed, opens=opens, subject=subject):

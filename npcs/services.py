@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from llm.reply_cache import reply_cache_evict_where
 
-from .canon import canon_contradicted, canon_for_npc
+from .canon import CanonDef, canon_contradicted, canon_for_npc, canon_self_contradiction
 from .models import CanonFact, Npc, NpcState
 from .persona import NpcDef, relationship_bounded
 from .selectors import NpcStateValue, canon_value
@@ -110,6 +110,11 @@ def _canon_entry(index: int, entry: object, slugs: Mapping[str, int]) -> dict:
     priority = entry.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool) or not -1000 <= priority <= 1000:
         raise CanonEntryError(index, "priority", "must be a whole number from -1000 to 1000")
+    statement = canon_self_contradiction(CanonDef(key="", text=values["text"], subject=values["subject"], value=values["value"],
+                                                  holds=tuple(values["holds"]), never=tuple(values["never"])))
+    if statement is not None:
+        raise CanonEntryError(index, "never" if statement in values["never"] else "holds" if statement in values["holds"] else "value",
+                              f"the fact's own text breaks {statement!r}: a reply saying the fact would be held back")
     key = entry.get("key") or slugify(values["text"])[:80].strip("-")
     if not isinstance(key, str) or slugify(key) != key or not key or len(key) > 80:
         raise CanonEntryError(index, "key", "must be a slug (lower-case letters, digits and hyphens), at most 80 long")

@@ -222,3 +222,16 @@ def test_check__names_the_fact_itself_uses_are_no_other_value():
     built = CanonDef(key="built", text="Hennet Rusk built the Rusted Tankard.", subject="built", value="Hennet Rusk")
     assert canon_contradicted("Hennet Rusk, my grandfather, built the Rusted Tankard.", [built]) is None
     assert canon_contradicted("Tobias built the Rusted Tankard, I'd say.", [built]) == built
+
+
+def test_check__a_reply_saying_a_fact_back_breaks_no_fact():
+    tankard = CanonDef(key="tankard", text="The tankard vanished from its hook three nights ago.", never=("the tankard is on its hook",))
+    assert canon_contradicted("The tankard vanished from its hook three nights ago, friend.", [tankard]) is None
+    assert canon_contradicted("Aye, the tankard's on its hook where it belongs.", [tankard]) == tankard
+
+
+@pytest.mark.django_db
+def test_loadcanon__a_fact_its_own_check_would_hold_back_is_refused(world, tmp_path):
+    bad = {"text": "The tankard vanished from its hook.", "keywords": [], "npcs": [], "never": ["the tankard is on its hook"]}
+    with pytest.raises(CommandError, match="entry 0, field 'never': the fact's own text breaks"):
+        call_command("loadcanon", _file(tmp_path, [bad]))
