@@ -9,7 +9,7 @@ opens a new game, asks the NPC (`services.say_plan_inspect`: any NPC, wherever t
 meeting) and voices the reply with `gameplay.voice.avoice_reply`: the prompt with its canon facts,
 the reply cache, the sentence checks and the canon veto, the regeneration and the authored line.
 A reply is a contradiction when it holds one of the probe's `contradicts` words, and uses the fact
-when it holds one of its `expect` words (case-insensitive); a probe with `"leading": true` carries a
+when it holds one of its `expect` words (case-insensitive); a probe whose `note` starts "leading" carries a
 false premise ("Your wife Mary, wasn't it?"), the others ask directly. Prints each reply with
 `--show`, then a JSON summary.
 """
@@ -97,7 +97,7 @@ async def _play(probes: list[dict], samples: int, *, show: bool) -> list[dict]:
             started = time.monotonic()
             voiced = await avoice_reply(plan, send, inputs=inputs, finish=finish)
             text = voiced.text.lower()
-            row = {"npc": probe["npc"], "line": probe["text"], "leading": bool(probe.get("leading")), "reply": voiced.text,
+            row = {"npc": probe["npc"], "line": probe["text"], "leading": str(probe.get("note", "")).startswith("leading"), "reply": voiced.text,
                    "source": voiced.source,
                    "used": any(w.lower() in text for w in probe.get("expect", [])),
                    "contradiction": any(w.lower() in text for w in probe.get("contradicts", [])),
