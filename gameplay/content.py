@@ -10,6 +10,7 @@ from pathlib import Path
 from django.db import transaction
 
 from npcs.models import Npc, NpcTopic, ScheduleSlot
+from npcs.services import canon_facts_load
 
 from .models import Bounty, BountyObjective, Clue, Feature, Item, Job, Location, Mystery, Rumour, WorldConfig
 from .world import world_changed
@@ -137,12 +138,14 @@ def world_content_load(*, path: Path = WORLD_FILE) -> dict[str, int]:
     for r in data.get("rumours", []):
         Rumour.objects.update_or_create(slug=r["slug"], defaults={"text": r["text"], "days": r.get("days") or [], "source": npcs.get(r.get("source") or "")})
     _load_mystery(data.get("mystery"), locations, npcs)
+    canon = canon_facts_load(entries=data.get("canon", []))  # the designer-pinned facts (npcs/canon.py)
     config = WorldConfig.objects.first() or WorldConfig()
     config.start_gold, config.start_day, config.start_hour = start.get("gold", 20), start.get("day", 0), start.get("hour", 8)
     config.save()
     transaction.on_commit(world_changed)
     return {"npcs": len(npcs), "locations": len(locations), "items": len(items), "jobs": len(data["jobs"]),
-            "bounties": len(data["bounties"]), "rumours": len(data.get("rumours", []))}
+            "bounties": len(data["bounties"]), "rumours": len(data.get("rumours", [])),
+            "canon facts": canon["created"] + canon["updated"]}
 
 
 def world_is_loaded() -> bool:

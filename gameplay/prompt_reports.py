@@ -13,14 +13,17 @@ logger = logging.getLogger(__name__)
 REPORT_SECONDS = 24 * 60 * 60
 
 
-def prompt_report(prompt, recalled) -> dict:
-    """A prompt and its memories as plain JSON values."""
+def prompt_report(prompt, recalled, *, canon=()) -> dict:
+    """A prompt, its memories and its canon facts (why each was picked, and whether the budget let
+    it in) as plain JSON values."""
+    system = prompt.messages[0]["content"] if prompt.messages else ""
     return {
         "messages": [dict(m) for m in prompt.messages],
         "tokens": dict(prompt.tokens),
         "dropped": list(prompt.dropped),
         "budget": {"context_window": prompt.budget.context_window, "reply": prompt.budget.reply, "memories": prompt.budget.memories},
         "memories": [asdict(m) for m in recalled],
+        "canon": [{"key": p.fact.key, "text": p.fact.text, "why": p.why, "in_prompt": p.fact.text in system} for p in canon],
     }
 
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable, Sequence
 
-from llm.embeddings.bert import model_dir
+from npcs.canon import CanonDef, canon_contradicted, english_words
 
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -128,6 +127,7 @@ class ReplyFrame:
     own_earlier: tuple[str, ...] = ()  # this NPC's earlier replies in this conversation
     premise_open: bool = False  # the line claims a shared past the NPC has no memory of
     heard: frozenset[str] = frozenset()  # names (lower-case) from the conversation and the NPC's memories of the player
+    canon: tuple[CanonDef, ...] = ()  # the canon facts this NPC keeps to, highest priority first (npcs/canon.py)
 
 
 def names_in(texts: Iterable[str]) -> frozenset[str]:
@@ -139,7 +139,8 @@ def names_in(texts: Iterable[str]) -> frozenset[str]:
 class Verdict:
     ok: bool
     text: str  # the sentence to show (corrected when a price was wrong)
-    reason: str = ""  # why it failed: ooc, template, role_label, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
+    reason: str = ""  # why it failed: canon, ooc, template, role_label, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
+    fact: CanonDef | None = None  # the canon fact a "canon" failure contradicts
 
 
 def check_world_from(world) -> CheckWorld:
@@ -197,6 +198,8 @@ def _world_texts(world) -> Iterable[str]:
         yield from (npc.name, npc.role, npc.appearance, npc.personality, npc.speech_style, *npc.knows, *npc.hides,
                     *npc.greetings, *npc.idle_lines, *(line for topic in npc.topics for line in topic.lines),
                     *(text for pair in npc.voice_examples for text in pair), *npc.denials)
+    for fact in getattr(world, "canon", ()):
+        yield from (fact.text, fact.value)
 
 
 def _amounts(text: str) -> list[tuple[int, str]]:
@@ -207,16 +210,6 @@ def _amounts(text: str) -> list[tuple[int, str]]:
         if value is not None:
             found.append((value, match.group(2).lower()))
     return found
-
-
-@lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """Whole words of the embedding model's vocabulary (30k, lower-case): a cheap English lexicon."""
-    try:
-        vocab = (model_dir() / "vocab.txt").read_text(encoding="utf-8").split()
-    except OSError:
-        return frozenset()
-    return frozenset(word for word in vocab if word.isalpha())
 
 
 def premise_claimed(line: str) -> bool:
@@ -239,10 +232,11 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("template", lambda: _TEMPLATE.search(text)),
         ("role_label", lambda: _ROLE_LABEL.search(text)),
         ("ooc", lambda: _OOC.search(text)),
+        ("canon", lambda: _contradicts_canon(text, frame, world)),
         ("not_english", lambda: not _reads_english(text)),
         ("identity", lambda: _claims_other_identity(text, frame, world)),
         ("invented_name", lambda: _invented_name(text, frame, world)),
-        ("echo", lambda: _echoes(text, frame.line)),
+        ("echo", lambda: _echoes(text, frame.line) and not _echoes(text, " ".join(f.text for f in frame.canon))),
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
         ("premise", lambda: frame.premise_open and (_agrees(text) or (first and not _NEGATION.search(text)))),
@@ -250,8 +244,16 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("goods", lambda: _unknown_goods(text, world)),
     ):
         if failed():
-            return Verdict(False, text, reason)
+            fact = _contradicts_canon(text, frame, world) if reason == "canon" else None
+            return Verdict(False, text, fact=fact, reason=reason)
     return _priced(text, frame, world)
+
+
+def _contradicts_canon(text: str, frame: ReplyFrame, world: CheckWorld) -> CanonDef | None:
+    if not frame.canon:
+        return None
+    own = frozenset(word for word, slug in world.npc_names.items() if slug == frame.npc_slug)
+    return canon_contradicted(text, frame.canon, speaker_words=own)
 
 
 def _reads_english(text: str) -> bool:

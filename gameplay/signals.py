@@ -7,13 +7,14 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from npcs.models import Npc, NpcState, NpcTopic, ScheduleSlot
+from npcs.models import CanonFact, Npc, NpcState, NpcTopic, ScheduleSlot
 from npcs.pregen import pregen_starting
 
 from .models import Game, Bounty, BountyObjective, Clue, Feature, Item, Job, Location, Mystery, Rumour, WorldConfig
 from .world import world_changed
 
-WORLD_MODELS = (Location, Feature, Item, Job, Bounty, BountyObjective, Rumour, Mystery, Clue, WorldConfig, Npc, NpcTopic, ScheduleSlot)
+WORLD_MODELS = (Location, Feature, Item, Job, Bounty, BountyObjective, Rumour, Mystery, Clue, WorldConfig, Npc, NpcTopic, ScheduleSlot,
+                CanonFact)
 
 
 def _changed(**kwargs) -> None:
@@ -23,7 +24,7 @@ def _changed(**kwargs) -> None:
 for model in WORLD_MODELS:
     post_save.connect(_changed, sender=model, dispatch_uid=f"world-save-{model.__name__}")
     post_delete.connect(_changed, sender=model, dispatch_uid=f"world-delete-{model.__name__}")
-for through in (Location.exits.through, Item.sold_at.through):
+for through in (Location.exits.through, Item.sold_at.through, CanonFact.npcs.through):
     m2m_changed.connect(_changed, sender=through, dispatch_uid=f"world-m2m-{through.__name__}")
 
 

@@ -23,7 +23,8 @@ from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Sampling,
 from llm.gate import PRIORITY_PLAYER
 from llm.local_server import llm_is_local
 from llm.prompts import (
-    Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens, sanitize,
+    Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens,
+    prompt_restated, sanitize,
 )
 from memory.selectors import memory_recall
 from memory.services import memory_mark_used
@@ -31,10 +32,12 @@ from llm.reply_cache import (
     CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
     reply_demand_seed, reply_match_begin,
 )
+from npcs.canon import CanonPick, canon_contradicted, canon_persona_values, canon_restatement
 from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
 
 from .aio import db_async
 from . import limits, metrics, services
+from .canon import canon_kept, canon_picks
 from .prompt_reports import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, SentenceGate, check_world, names_in, order_given, premise_claimed
 from .rules import clock
@@ -59,15 +62,17 @@ class VoicedReply:
 RECENT_TURNS = 12
 
 
-def prompt_build(plan, npc: NpcDef, *, use_memory: bool = True) -> PromptResult:
+def prompt_build(plan, npc: NpcDef, *, use_memory: bool = True, canon: tuple[CanonPick, ...] | None = None) -> PromptResult:
     """The messages for this reply, fitted to the model's context window, with what the NPC
-    remembers of this player (the most relevant memories that fit their share of the budget).
-    The prompt and the memories' scores are kept for the prompt inspector."""
-    return _prompt_kept(plan, prompt_inspect(plan, npc, use_memory=use_memory))
+    remembers of this player (the most relevant memories that fit their share of the budget) and
+    the canon facts for the line (`canon`: those already picked). The prompt, the memories' scores
+    and why each fact went in are kept for the prompt inspector."""
+    return _prompt_kept(plan, prompt_inspect(plan, npc, use_memory=use_memory, canon=canon))
 
 
 def _prompt_kept(plan, inspected: PromptInspected) -> PromptResult:
-    prompt_report_keep(game_id=plan.game_id, client_id=plan.client_id, report=prompt_report(inspected.prompt, inspected.recalled))
+    report = prompt_report(inspected.prompt, inspected.recalled, canon=inspected.canon)
+    prompt_report_keep(game_id=plan.game_id, client_id=plan.client_id, report=report)
     return inspected.prompt
 
 
@@ -75,15 +80,21 @@ class PromptInspected(NamedTuple):
     prompt: PromptResult
     recalled: tuple  # the memories chosen, with their scores
     frame: ReplyFrame  # what the reply checks need of the conversation
+    canon: tuple[CanonPick, ...] = ()  # the canon facts picked for the line, and why (the prompt may hold fewer: budget)
 
 
 # Said to the model when a line claims a shared past the NPC has no memory of ("you promised me...").
 NEVER_MET = "You have never met this traveller before today; you owe them nothing and promised them nothing."
 
 
-def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: bool = True) -> PromptInspected:
-    """The prompt, the memories chosen for it (with their scores, for the prompt inspector too), and
-    the frame the reply's checks read (gameplay/reply_checks.py)."""
+def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: bool = True,
+                   canon: tuple[CanonPick, ...] | None = None) -> PromptInspected:
+    """The prompt, the memories chosen for it (with their scores, for the prompt inspector too), the
+    canon facts picked for the line (`canon`: picked already) and the frame the reply's checks read
+    (gameplay/reply_checks.py: every fact the NPC keeps to, picked or not)."""
+    world = world_current()
+    if canon is None:
+        canon = canon_picks(world, npc_slug=plan.npc, line=plan.line)
     cfg = settings.TANKARD_LLM
     budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"])
     recalled, recent = (), ()
@@ -95,7 +106,8 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         if recalled and mark_used:
             memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
     premise_open = premise_claimed(plan.line) and not recalled and not recent
-    situation = replace(plan.situation, facts=(*plan.situation.facts, NEVER_MET)) if premise_open else plan.situation
+    situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
+    situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
     prompt = build_npc_messages(
         persona=Persona(**npc_persona_values(npc)), situation=situation,
         recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text, m.why) for m in recalled],
@@ -104,8 +116,9 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
                        own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
-                                       plan.situation.player_name or ""]))
-    return PromptInspected(prompt, tuple(recalled), frame)
+                                       plan.situation.player_name or ""]),
+                       canon=canon_kept(world, npc_slug=plan.npc))
+    return PromptInspected(prompt, tuple(recalled), frame, canon)
 
 
 # Keeps a new reply in the reply cache (on the database thread, with the turn's commit); returns
@@ -133,7 +146,7 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
     ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), conversation=last_exchange(prompt),
                                      on_wait=waiting)
     try:
-        if ticket.hit is not None:
+        if ticket.hit is not None and not _cached_contradicts(plan, ticket, inputs.frame):
             voiced = await _aserve_cached(plan, ticket, send)
         else:
             voiced = await _avoice_fresh(plan, inputs, ticket, send, rng)
@@ -153,15 +166,18 @@ class VoiceInputs:
     tokens_left: bool
     protected: str  # what the leak guard must never let through (the system prompt's own words)
     frame: ReplyFrame | None = None  # what the reply's checks read; None: from the prompt alone
+    canon: tuple[CanonPick, ...] = ()  # the canon facts picked for the player's line
 
 
 def voice_inputs(plan) -> VoiceInputs:
     world = world_current()
     npc = world.npcs[plan.npc]
+    canon = canon_picks(world, npc_slug=plan.npc, line=plan.line)
+    situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
     cache_request = _cache_request(plan, npc, world)
     if plan.first_meeting:  # the line the reply cache can answer: later ones carry the conversation
         _reply_match_begin(cache_request)
-    inspected = prompt_inspect(plan, npc)
+    inspected = prompt_inspect(plan, npc, canon=canon)
     prompt = _prompt_kept(plan, inspected)
     return VoiceInputs(
         npc=npc, prompt=prompt, cache_request=cache_request,
@@ -169,8 +185,8 @@ def voice_inputs(plan) -> VoiceInputs:
         # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
         # back: only the instructions and the character sheet are protected.
         protected=protected_text(prompt.messages[0]["content"],
-                                 shareable=shareable_values(plan.situation, npc) + [m.text for m in inspected.recalled]),
-        frame=inspected.frame,
+                                 shareable=shareable_values(situation, npc) + [m.text for m in inspected.recalled]),
+        frame=inspected.frame, canon=canon,
     )
 
 
@@ -216,10 +232,23 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
                   ("season", now["season"]))
     return ReplyCacheRequest(
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
-        persona_digest=persona_digest(npc_persona_values(npc)), line=plan.line,
+        persona_digest=persona_digest(canon_persona_values(npc_persona_values(npc), world.canon, npc.slug)), line=plan.line,
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
         aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
     )
+
+
+def _cached_contradicts(plan, ticket: CacheTicket, frame: ReplyFrame | None) -> bool:
+    """Whether a cached reply contradicts a canon fact the NPC keeps to (one saved since it was
+    cached, in another process): then the model is asked instead, and it is not served again."""
+    if frame is None or not frame.canon:
+        return False
+    speaker = frozenset(w.lower() for w in plan.npc_name.split())
+    if canon_contradicted(ticket.reply_text(), frame.canon, speaker_words=speaker) is None:
+        return False
+    logger.info("a cached reply of %s contradicts canon; asking the model", plan.npc)
+    metrics.canon_veto_observed(npc=plan.npc)
+    return True
 
 
 CACHED_PIECE_WORDS = 4  # a cached reply streams in pieces of a few words, like the model's tokens
@@ -239,7 +268,7 @@ async def _avoice_fresh(plan, inputs: VoiceInputs, ticket: CacheTicket, send: Se
     if not inputs.tokens_left:
         return await _afallback(plan, npc, send, rng, reason="token_budget")
     if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
-        prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)
+        prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)  # and the facts it brings
     return await _astream(plan, npc, prompt, send, rng, protected=inputs.protected, frame=inputs.frame)
 
 
@@ -261,9 +290,25 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
                 metrics.reply_outcome_observed(npc=plan.npc, outcome="regenerated")
             return voiced
         metrics.reply_check_observed(npc=plan.npc, reason=attempt.rejected)
-        logger.info("reply for %s failed its checks (%s) before a word was shown", plan.npc, attempt.rejected)
+        logger.info("reply for %s failed its checks (%s) before a word was shown: %r", plan.npc, attempt.rejected,
+                    attempt.rejected_sentence)
+        if attempt.contradicted is not None:  # asked again with the fact said once more, at the end of the instructions
+            prompt = prompt_restated(prompt, canon_restatement(attempt.contradicted))
     metrics.reply_outcome_observed(npc=plan.npc, outcome="authored")
     return await _afallback(plan, npc, send, rng, reason=attempt.rejected)
+
+
+CANON_TEMPERATURE = 0.2  # a reply whose prompt carries canon facts keeps closer to the words it was shown
+
+
+def reply_sampling(prompt: PromptResult, *, seed: int) -> Sampling:
+    """The reply's sampling settings: TANKARD_LLM's, cooler and without repetition penalties when the
+    prompt carries canon facts (a small model then says the fact it was shown rather than its own)."""
+    sampling = Sampling.for_replies(seed=seed)
+    if not prompt.tokens.get("canon"):
+        return sampling
+    return replace(sampling, temperature=min(sampling.temperature, CANON_TEMPERATURE), presence_penalty=None,
+                   frequency_penalty=None)
 
 
 class _Attempt:
@@ -272,6 +317,8 @@ class _Attempt:
     def __init__(self, plan, npc: NpcDef, send: Send, rng: random.Random, *, started: float) -> None:
         self.plan, self.npc, self.send, self.rng, self.started = plan, npc, send, rng, started
         self.thinking_sent, self.first_token_s, self.rejected = False, None, ""
+        self.contradicted = None  # the canon fact the last rejected reply contradicted
+        self.rejected_sentence = ""
 
     async def run(self, prompt: PromptResult, *, protected: str, frame: ReplyFrame, seed: int) -> VoicedReply | None:
         """The reply, or None when its first sentence failed the checks (nothing was shown)."""
@@ -283,7 +330,7 @@ class _Attempt:
             await self._send(gate.feed(text))
 
         stream = astream_reply(list(prompt.messages), priority=PRIORITY_PLAYER, conversation=f"{plan.game_id}:{plan.npc}",
-                               sampling=Sampling.for_replies(seed=seed))
+                               sampling=reply_sampling(prompt, seed=seed))
         try:
             async with aclosing(stream):
                 async for event in stream:
@@ -337,10 +384,14 @@ class _Attempt:
     async def _ended(self, gate: SentenceGate, raw: list[str], *, prompt_tokens: int | None,
                      completion_tokens: int) -> VoicedReply | None:
         """The reply as the gate let it through: None when nothing passed (the caller regenerates)."""
+        if gate.failed is not None and gate.failed.reason == "canon":
+            metrics.canon_veto_observed(npc=self.plan.npc)
         if gate.failed is not None and gate.released:
             metrics.reply_check_observed(npc=self.plan.npc, reason=gate.failed.reason)
         if not gate.released:
             self.rejected = gate.failed.reason if gate.failed is not None else "empty"
+            self.contradicted = gate.failed.fact if gate.failed is not None else None
+            self.rejected_sentence = gate.failed.text if gate.failed is not None else ""
             return None
         outcome = "cut" if gate.failed is not None else "corrected" if gate.corrections else "passed"
         metrics.reply_outcome_observed(npc=self.plan.npc, outcome=outcome)

@@ -15,8 +15,9 @@ from django.core.cache import cache
 
 from llm.lru import BoundedLRU
 from llm.reply_cache import Aliases
+from npcs.canon import CanonDef
 from npcs.persona import NpcDef
-from npcs.selectors import npc_definitions_all
+from npcs.selectors import canon_facts_all, npc_definitions_all
 
 from .models import Bounty, Item, Job, Location, Mystery, Rumour, WorldConfig
 
@@ -153,6 +154,7 @@ class World:
     rumours: tuple[RumourDef, ...]
     mystery: MysteryDef | None
     npcs: Mapping[str, NpcDef]
+    canon: tuple[CanonDef, ...] = ()  # the active canon facts, highest priority first (npcs/canon.py)
 
 
 def _freeze(mapping: dict) -> Mapping:
@@ -254,7 +256,7 @@ def world_load(*, stamp: str) -> World:
     return World(
         stamp=stamp, config=config, locations=_freeze(locations), items=_freeze(_items()), jobs=_freeze(_jobs()),
         bounties=_freeze(_bounties()), rumours=rumours, mystery=_mystery(),
-        npcs=_freeze({n.slug: n for n in npc_definitions_all()}),
+        npcs=_freeze({n.slug: n for n in npc_definitions_all()}), canon=canon_facts_all(),
     )
 
 

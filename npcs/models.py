@@ -91,3 +91,36 @@ class NpcState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.npc.slug} in {self.game_id}: {self.mood}, {self.relationship}"
+
+
+class CanonFact(models.Model):
+    """A designer-pinned truth of the world that NPCs keep to: put in the prompt when the player's line
+    is about it (or always), and checked against every reply (npcs/canon.py says how)."""
+
+    key = models.SlugField(max_length=80, unique=True, help_text="A short name for the fact; files loaded with loadcanon match facts by it.")
+    text = models.TextField(help_text="The fact as the NPC should know it, in one or two plain sentences "
+                                      "(\"Gareth's late wife was Orlaith; she died of a fever eight winters ago.\").")
+    keywords = models.CharField(max_length=400, blank=True,
+                                help_text="Comma-separated words or phrases in a player's line that bring the fact into the prompt (\"wife, married, widower\").")
+    meaning_match = models.BooleanField(default=False,
+                                        help_text="Also bring it in when the line means the same as the fact, in other words (an embedding match).")
+    npcs = models.ManyToManyField(Npc, blank=True, related_name="canon_facts",
+                                  help_text="The NPCs who keep to it; none means every NPC. Others never see it.")
+    always = models.BooleanField(default=False, help_text="In every prompt of those NPCs, whatever the line (use sparingly: prompts are short).")
+    priority = models.SmallIntegerField(default=0, help_text="Higher first when the prompt has room for only some facts.")
+    subject = models.CharField(max_length=80, blank=True,
+                               help_text="For the reply check: what the pinned value belongs to, a word or two a reply would use (\"wife\", \"room\").")
+    value = models.CharField(max_length=80, blank=True,
+                             help_text="For the reply check: the pinned name or number (\"Orlaith\", \"8\"). A reply giving that subject "
+                                       "another name or number is held back.")
+    holds = models.TextField(blank=True, help_text="For the reply check: statements a reply must never deny, one a line (\"the cellar door is bricked up\").")
+    never = models.TextField(blank=True, help_text="For the reply check: statements a reply must never affirm, one a line (\"the cellar door is open\", \"Magda cooks eel\").")
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-priority", "key"]
+        verbose_name = "canon fact"
+
+    def __str__(self) -> str:
+        return self.key

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.dispatch import Signal
@@ -24,8 +24,9 @@ from llm.prompts import INSTRUCTIONS, Persona, PromptBudget, build_npc_messages
 from llm.reply_cache import index_warm, persona_digest, reply_cache_prune, reply_cache_store_pregen
 from llm.reply_cache.selectors import PregenTarget, reply_pregen_targets
 
+from .canon import CanonDef, canon_contradicted, canon_for_npc, canon_meaning, canon_persona_values, canon_pick
 from .persona import NpcDef, npc_persona_values
-from .selectors import npc_definitions_all
+from .selectors import canon_facts_all, npc_definitions_all
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +54,17 @@ def npc_replies_pregenerate(*, max_replies: int | None = None, npc: str | None =
     pregen_starting.send(sender=npc_replies_pregenerate)
     index_warm()  # the matcher's exemplars, embedded here rather than on a player's first line
     made = skipped = failed = 0
+    canon = canon_facts_all()
     for definition in npc_definitions_all():
         if npc and definition.slug != npc:
             continue
         targets = reply_pregen_targets(npc_slug=definition.slug, npc_id=definition.id, persona_version=definition.persona_version,
-                                       persona_digest=persona_digest(npc_persona_values(definition)),
+                                       persona_digest=persona_digest(canon_persona_values(npc_persona_values(definition), canon, definition.slug)),
                                        limit=max(0, budget - made - skipped))
         for target in targets:
             if made + skipped + failed >= budget:
                 break
-            outcome = _pregenerate_one(definition, target)
+            outcome = _pregenerate_one(definition, target, canon)
             made, skipped, failed = made + (outcome == "made"), skipped + (outcome == "skipped"), failed + (outcome == "failed")
             if outcome == "failed":
                 break  # the model is away: try again next run
@@ -70,28 +72,37 @@ def npc_replies_pregenerate(*, max_replies: int | None = None, npc: str | None =
     return PregenReport(made=made, skipped=skipped, failed=failed, pruned=pruned)
 
 
-def _pregenerate_one(npc: NpcDef, target: PregenTarget) -> str:
+def _pregenerate_one(npc: NpcDef, target: PregenTarget, canon: tuple[CanonDef, ...] = ()) -> str:
     try:
-        finished = complete_sync(_messages(npc, target), priority=PRIORITY_BACKGROUND, conversation=f"pregen:{npc.slug}")
+        finished = complete_sync(_messages(npc, target, canon), priority=PRIORITY_BACKGROUND, conversation=f"pregen:{npc.slug}")
     except (LLMUnavailable, LLMStreamCut) as exc:
         logger.info("pre-generation for %s stopped: %s", npc.slug, exc.kind)
         return "failed"
     text, actions = parse_actions(finished.text)
-    if actions or not text.strip() or _recites(text, npc):
+    if actions or not text.strip() or _recites(text, npc) or _contradicts_canon(text, npc, canon):
         return "skipped"
     reply_cache_store_pregen(npc_id=npc.id, npc_slug=npc.slug, persona_version=npc.persona_version,
-                             persona_digest=persona_digest(npc_persona_values(npc)), target=target, text=text)
+                             persona_digest=persona_digest(canon_persona_values(npc_persona_values(npc), canon, npc.slug)),
+                             target=target, text=text)
     return "made"
 
 
-def _messages(npc: NpcDef, target: PregenTarget) -> list[dict[str, str]]:
+def _messages(npc: NpcDef, target: PregenTarget, canon: tuple[CanonDef, ...] = ()) -> list[dict[str, str]]:
     """The prompt a player asking this question in this context would send (no memories, no
-    conversation so far: those replies are never cached)."""
+    conversation so far: those replies are never cached), with the canon facts its line brings."""
     cfg = settings.TANKARD_LLM
     budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"])
-    prompt = build_npc_messages(persona=Persona(**npc_persona_values(npc)), situation=target.situation, recent=[],
+    picked = canon_pick(canon, npc_slug=npc.slug, line=target.line, meaning=canon_meaning)
+    situation = replace(target.situation, canon=tuple(p.fact.text for p in picked))
+    prompt = build_npc_messages(persona=Persona(**npc_persona_values(npc)), situation=situation, recent=[],
                                 memories=[], player_line=target.line, budget=budget)
     return list(prompt.messages)
+
+
+def _contradicts_canon(text: str, npc: NpcDef, canon: tuple[CanonDef, ...]) -> bool:
+    """Whether a reply contradicts a canon fact the NPC keeps to (the reply path's check, npcs/canon.py)."""
+    kept = tuple(f for f in canon_for_npc(canon, npc.slug) if f.checkable)
+    return bool(kept) and canon_contradicted(text, kept, speaker_words=frozenset(w.lower() for w in npc.name.split())) is not None
 
 
 def _recites(text: str, npc: NpcDef) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from .models import Npc, NpcState
+from .canon import CanonDef
+from .models import CanonFact, Npc, NpcState
 from .persona import NpcDef, SlotDef, TopicDef
 
 
@@ -74,3 +75,22 @@ def npc_states_for_game(*, game_id: uuid.UUID, limit: int = 200) -> dict[str, Np
     # Plain tuples, not model instances: read on every turn, and building models was most of its cost.
     rows = NpcState.objects.filter(game_id=game_id).values_list("npc__slug", "mood", "relationship", "flags")[:limit]
     return {slug: NpcStateValue(npc_slug=slug, mood=mood, relationship=rel, flags=dict(flags)) for slug, mood, rel, flags in rows}
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def canon_facts_all(*, limit: int = 500) -> tuple[CanonDef, ...]:
+    """Every active canon fact with the NPCs it applies to, highest priority first: two queries."""
+    rows = CanonFact.objects.filter(is_active=True).prefetch_related("npcs").order_by("-priority", "key")[:limit]
+    return tuple(canon_value(fact) for fact in rows)
+
+
+def canon_value(fact: CanonFact) -> CanonDef:
+    return CanonDef(
+        key=fact.key, text=fact.text.strip(), keywords=tuple(k.lower() for k in _split(fact.keywords)),
+        meaning=fact.meaning_match, npcs=frozenset(n.slug for n in fact.npcs.all()), always=fact.always,
+        priority=fact.priority, subject=fact.subject.strip(), value=fact.value.strip(), holds=_lines(fact.holds),
+        never=_lines(fact.never),
+    )

@@ -9,7 +9,7 @@ context window.
     render.py  how each section reads
     build.py   build_npc_messages: fitting the sections to the budget
 """
-from llm.prompts.build import build_npc_messages
+from llm.prompts.build import build_npc_messages, prompt_restated
 from llm.prompts.narration import build_narration_messages
 from llm.prompts.render import render_instructions, sanitize
 from llm.prompts.tokens import (
@@ -24,7 +24,7 @@ from llm.prompts.tokens import (
 from llm.prompts.values import INSTRUCTIONS, Memory, Persona, PromptBudget, PromptResult, Situation, Turn
 
 __all__ = [
-    "Persona", "Situation", "Turn", "Memory", "PromptBudget", "PromptResult", "build_npc_messages",
+    "Persona", "Situation", "Turn", "Memory", "PromptBudget", "PromptResult", "build_npc_messages", "prompt_restated",
     "build_narration_messages",
     "count_tokens", "estimate_tokens", "messages_tokens", "truncate_to_tokens", "warm_tokenizer",
     "MESSAGE_OVERHEAD", "REPLY_PRIMER", "INSTRUCTIONS", "render_instructions", "sanitize",

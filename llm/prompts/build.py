@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from llm.prompts.render import (
+    render_canon,
     render_instructions,
     render_memories,
     render_persona,
@@ -33,9 +34,11 @@ def build_npc_messages(
 ) -> PromptResult:
     """Chat messages for one NPC reply: system (persona, instructions, situation, memories), the
     persona's voice examples as earlier exchanges, the recent turns oldest first, then the player's
-    line. `proposals`: ask for action markers too (a model strong enough to write them). Always
-    within `budget.prompt_limit`: the oldest turns go first, then the lowest-ranked memories
-    (`memories` come best first), then situation list items, and the player's line is shortened last."""
+    line. `proposals`: ask for action markers too (a model strong enough to write them). The
+    situation's `canon` facts (best first) get their own share of the budget. Always within
+    `budget.prompt_limit`: the oldest turns go first, then the lowest-ranked memories (`memories`
+    come best first), then situation list items, then the lowest canon facts, and the player's line
+    is shortened last."""
     draft = _Draft(
         instructions=render_instructions(canary, proposals=proposals),
         persona=sanitize(render_persona(persona)),
@@ -46,6 +49,7 @@ def build_npc_messages(
         player_line=sanitize(player_line).strip(),
     )
     spare = draft.fit_sections(budget)
+    spare += draft.fit_canon(budget.canon)
     draft.fit_turns(budget.recent + spare)
     draft.fit_total(budget.prompt_limit)
     return draft.result(budget)
@@ -79,7 +83,8 @@ class _Draft:
         self.instructions = instructions
         self.persona = persona
         self.examples = examples
-        self.situation = situation
+        self.canon = list(situation.canon)
+        self.situation = _replace(situation, "canon", ())
         self.situation_limit: int | None = None
         self.memories = list(enumerate(memories))
         self.turns = list(enumerate(turns))
@@ -106,6 +111,12 @@ class _Draft:
                 + count_tokens(self.player_line))
         return max(0, budget.persona + budget.situation + budget.memories + budget.player_line - used)
 
+    def fit_canon(self, limit: int) -> int:
+        """Keep the highest canon facts that fit their share; return the unused tokens."""
+        while self.canon and self.canon_tokens() > limit:
+            self.drop_canon()
+        return max(0, limit - self.canon_tokens())
+
     def fit_turns(self, limit: int) -> None:
         kept, used = [], 0
         for index, turn in reversed(self.turns):
@@ -121,7 +132,7 @@ class _Draft:
         """The safety net: measure the real messages and trim in the documented order."""
         while (overflow := messages_tokens(self.messages()) - limit) > 0:
             if not (self.drop_turn() or self.drop_memory() or self.drop_example() or self.trim_situation()
-                    or self.shorten_player_line(overflow) or self.shorten_system(overflow)):
+                    or self.drop_canon() or self.shorten_player_line(overflow) or self.shorten_system(overflow)):
                 raise ValueError("The prompt cannot fit its budget.")  # unreachable with a valid budget
 
     # trimming steps (each returns False when it has nothing left to trim)
@@ -155,6 +166,13 @@ class _Draft:
                 return True
         return False
 
+    def drop_canon(self) -> bool:
+        if not self.canon:
+            return False
+        self.canon.pop()
+        self.dropped.append(f"canon:{len(self.canon)}")
+        return True
+
     def shorten_player_line(self, overflow: int) -> bool:
         tokens = count_tokens(self.player_line)
         if tokens == 0:
@@ -183,13 +201,25 @@ class _Draft:
     def memories_text(self) -> str:
         return render_memories([m for _, m in self.memories])
 
+    def canon_text(self) -> str:
+        return render_canon(self.canon)
+
+    def canon_answer(self) -> str:
+        return " ".join(fact.strip() for fact in self.canon)
+
+    def canon_tokens(self) -> int:
+        """The facts in the system message, and said as the answer of the exchange before the line."""
+        if not self.canon:
+            return 0
+        return count_tokens(self.canon_text()) + count_tokens(self.player_line) + count_tokens(self.canon_answer()) + 2 * MESSAGE_OVERHEAD
+
     def situation_text(self) -> str:
         text = render_situation(self.situation)
         return text if self.situation_limit is None else truncate_to_tokens(text, self.situation_limit)
 
     def system_text(self) -> str:
         # The persona leads: small models hold on to whatever the system message opens with.
-        parts = (self.persona, self.instructions, self.situation_text(), self.memories_text())
+        parts = (self.persona, self.instructions, self.situation_text(), self.canon_text(), self.memories_text())
         text = "\n\n".join(part for part in parts if part)
         return text if self.system_limit is None else truncate_to_tokens(text, self.system_limit)
 
@@ -200,6 +230,9 @@ class _Draft:
             _append(messages, "assistant", reply)
         for _, turn in self.turns:
             _append(messages, "user" if turn.speaker == "player" else "assistant", turn.text)
+        if self.canon:  # the line answered with the facts just before it is asked: a small model copies what it was shown
+            _append(messages, "user", self.player_line)
+            _append(messages, "assistant", self.canon_answer())
         _append(messages, "user", self.player_line)
         return messages
 
@@ -210,12 +243,32 @@ class _Draft:
             "persona": count_tokens(self.persona),
             "voice": self.examples_tokens(),
             "situation": count_tokens(self.situation_text()),
+            "canon": self.canon_tokens(),
             "memories": count_tokens(self.memories_text()),
             "recent": sum(count_tokens(t.text) + MESSAGE_OVERHEAD for _, t in self.turns),
             "player_line": count_tokens(self.player_line),
             "total": messages_tokens(messages),
         }
         return PromptResult(tuple(messages), tokens, tuple(self.dropped), budget)
+
+
+def prompt_restated(prompt: PromptResult, sentence: str) -> PromptResult:
+    """The same prompt with `sentence` said again at the end of the system message (a reply that
+    contradicted a canon fact is asked for once more so); still within the budget: the oldest
+    earlier exchanges make room, then the system message is shortened."""
+    messages = [dict(m) for m in prompt.messages]
+    messages[0]["content"] = f"{messages[0]['content']}\n{sanitize(sentence)}"
+    dropped = [*prompt.dropped, "restated"]
+    limit = prompt.budget.prompt_limit
+    while messages_tokens(messages) > limit and len(messages) > 2:
+        messages.pop(1)
+        dropped.append("restated:earlier")
+        if len(messages) > 2 and messages[1]["role"] == "assistant":  # keep the system message first, then a user turn
+            messages.pop(1)
+    if (overflow := messages_tokens(messages) - limit) > 0:
+        system = messages[0]["content"]
+        messages[0]["content"] = truncate_to_tokens(system, max(1, count_tokens(system) - overflow))
+    return PromptResult(tuple(messages), {**prompt.tokens, "total": messages_tokens(messages)}, tuple(dropped), prompt.budget)
 
 
 def _append(messages: list[dict[str, str]], role: str, content: str) -> None:

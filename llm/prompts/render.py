@@ -57,6 +57,11 @@ def _listing(label: str, items: Sequence[str], *, sep: str = "; ") -> str:
     return f"{label}: {text}" + ("" if text.endswith((".", "!", "?")) else ".")
 
 
+def render_canon(canon: Sequence[str]) -> str:
+    """The designer-pinned facts: said plainly, as things the NPC knows for certain."""
+    return _listing("You know for certain", canon, sep=" ")
+
+
 def render_memories(memories: Sequence[Memory]) -> str:
     if not memories:
         return ""

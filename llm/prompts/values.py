@@ -10,7 +10,8 @@ from llm.prompts.tokens import MESSAGE_OVERHEAD, REPLY_PRIMER, count_tokens
 CANARY_RESERVE = 24
 SEPARATOR_RESERVE = 8
 MIN_SECTION_SPACE = 64
-SHARES = {"persona": 0.25, "situation": 0.20, "memories": 0.20, "recent": 0.27, "player_line": 0.08}
+# canon: the designer-pinned facts picked for this line (unused tokens go to the recent turns, as every share's do)
+SHARES = {"persona": 0.25, "situation": 0.20, "memories": 0.20, "canon": 0.08, "recent": 0.19, "player_line": 0.08}
 
 # Written for the smallest model the game ships with (render.py says how the sections read).
 INSTRUCTIONS = (
@@ -49,6 +50,7 @@ class Situation:
     rumours: tuple[str, ...] = ()
     player_name: str | None = None
     facts: tuple[str, ...] = ()  # sentences that hold for this reply (what the NPC knows that the line is about, ground truths)
+    canon: tuple[str, ...] = ()  # designer-pinned facts for this line, highest priority first: a section with its own budget
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class PromptBudget:
     memories: int
     recent: int
     player_line: int
+    canon: int = 0
 
     @property
     def prompt_limit(self) -> int:
@@ -95,5 +98,5 @@ class PromptBudget:
 class PromptResult:
     messages: tuple[dict[str, str], ...]
     tokens: dict[str, int]  # per section, plus "total" (what the server will count, at most)
-    dropped: tuple[str, ...]  # e.g. "turn:0", "memory:5", "situation.rumours:2", "player_line:truncated"
+    dropped: tuple[str, ...]  # e.g. "turn:0", "memory:5", "canon:1", "situation.rumours:2", "player_line:truncated"
     budget: PromptBudget = field(repr=False)

@@ -37,6 +37,7 @@ from .services import (
     reply_cache_flag,
     reply_cache_prune,
     reply_cache_purge,
+    reply_cache_evict_where,
     reply_cache_store_pregen,
     reply_demand_seed,
     reply_match_begin,
@@ -44,6 +45,6 @@ from .services import (
 
 __all__ = [
     "Aliases", "follow_up_reason", "signature", "signature_match", "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
-    "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_flag", "reply_cache_purge",
+    "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_flag", "reply_cache_purge", "reply_cache_evict_where",
     "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "reply_match_begin", "question_match", "index_warm", "memory_clear",
 ]

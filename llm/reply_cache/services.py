@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -308,3 +308,16 @@ def reply_cache_store_pregen(*, npc_id: int, npc_slug: str, persona_version: int
     )
     levels.level_put(key, CachedReply(entry_id=entry.id, text=slotted, source="pregen", question=target.question), npc_id=npc_id)
     return entry.id
+
+
+def reply_cache_evict_where(*, npc_ids: Iterable[int] | None, wrong: Callable[[int, str], bool], limit: int = 50_000) -> int:
+    """Evict, from every level and every process, the cached replies of these NPCs (None: all) that
+    `wrong(npc_id, text)` says may no longer be served (a new fact contradicts them); returns how many."""
+    entries = ReplyCacheEntry.objects.all() if npc_ids is None else ReplyCacheEntry.objects.filter(npc_id__in=list(npc_ids))
+    doomed = [(pk, npc_id) for pk, npc_id, text in entries.values_list("pk", "npc_id", "text")[:limit] if wrong(npc_id, text)]
+    if not doomed:
+        return 0
+    ReplyCacheEntry.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
+    for npc_id in {npc_id for _, npc_id in doomed}:
+        levels.generation_bump(npc_id)  # the fast levels are keyed by generation: every process stops serving them
+    return len(doomed)

@@ -1,5 +1,6 @@
 """`manage.py show_prompt <game id> <npc slug> "<player line>"`: print exactly the messages the NPC
-would be given for that line now, with each memory's scores and why it was chosen."""
+would be given for that line now, with each memory's scores and why it was chosen, and the canon
+facts picked for the line and why (keyword, meaning or always)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from gameplay.inspector import prompt_report_now
@@ -29,6 +30,10 @@ class Command(BaseCommand):
                           + f" (context window {budget['context_window']}, reply {budget['reply']}, memory budget {budget['memories']})")
         if report["dropped"]:
             self.stdout.write("dropped to fit: " + ", ".join(report["dropped"]))
+        self.stdout.write(self.style.MIGRATE_HEADING(f"--- canon facts picked: {len(report['canon'])} ---"))
+        for fact in report["canon"]:
+            where = "" if fact["in_prompt"] else " [left out: no room]"
+            self.stdout.write(f"{fact['key']} ({fact['why']}){where}: {fact['text']}")
         self.stdout.write(self.style.MIGRATE_HEADING(f"--- memories chosen: {len(report['memories'])} ---"))
         for m in report["memories"]:
             self.stdout.write(
