@@ -34,18 +34,20 @@ _OOC = re.compile(
     r"smollm|i am an? (?:ai|bot|program|machine|computer|assistant|robot)|i'm an? (?:ai|bot|program|machine|computer|assistant|robot)|"
     r"virtual assistant|ai assistant|my (?:programming|training|instructions|creators?|developers?)|system prompt|"
     r"these instructions|my prompt|the prompt|as a character|role-?play(?:ing)?|in this game|the game master|"
-    r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|assistant:|system:)",
+    r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|assistant:|system:|assist you|"
+    r"helpful assistant)",
     re.IGNORECASE,
 )
 _TEMPLATE = re.compile(r"<\|[^|]*\|?>?|\bim_(?:start|end)\b|</?s>|\[INST\]|\[/INST\]|<<SYS>>", re.IGNORECASE)
 _ROLE_LABEL = re.compile(r"^\s*[\[(]?\s*(?:user|player|traveller|traveler|you|human|narrator|me)\s*[\])]?\s*:", re.IGNORECASE)
 _PREMISE = re.compile(
-    r"\b(?:you (?:promised|owe|owed|swore|said|told|gave|agreed|offered|lent|borrowed|bet|sold|bought|hired|saved|kissed|"
-    r"paid|took|stole)|remember (?:me|when|how|that|our|the time)|i (?:saved|helped|gave|lent|paid|sold|bought) you|"
+    r"\b(?:you (?:already |just |even |also |once )?(?:promised|owe|owed|swore|said|told|gave|agreed|offered|lent|borrowed|bet|"
+    r"sold|bought|hired|saved|kissed|paid|took|stole|arrested|caught|wrote|sang|won|let me|wiped)|remember (?:me|when|how|that|our|the time)|i (?:saved|helped|gave|lent|paid|sold|bought) you|"
     r"we (?:agreed|had a deal|made a deal|met|shook)|"
     r"as you (?:said|promised)|(?:i|we) (?:already )?paid you|you(?:'re| are) my (?:brother|sister|father|mother|cousin|"
     r"uncle|aunt|son|daughter|wife|husband|friend from)|our (?:deal|bargain|agreement|arrangement)|like you promised|"
-    r"you know me|we go way back|don't you remember)\b",
+    r"you know me|we go way back|don't you remember|"
+    r"you \w+ed\b[^.?!]{0,60}\b(?:yesterday|last (?:night|week|month|year|time|spring|summer|autumn|winter)|the other (?:day|night)))\b",
     re.IGNORECASE,
 )
 _AGREES = re.compile(
@@ -90,6 +92,8 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")
 _QUOTED = re.compile(r"[\"“']([^\"“”']{3,80})[\"”']")
+_HANDED = re.compile(r"\b(?:you are now|you're now|ur now|from now on you are|introduce yourself as|call yourself|"
+                     r"your name is now|pretend (?:to be|you are|you're))\s+(?:a |an |the |my )?([A-Za-z][\w-]+)", re.IGNORECASE)
 _TARGET_OPENERS = frozenset({"the", "a", "single", "one", "word", "words", "just", "only", "simply", "phrase"})
 _SAY_WHAT = re.compile(r"\b(?:say|repeat|write|type|print|reply with|answer with|respond with)(?: after me)?[:,]?\s+(.{2,60}?)(?:[.!?]|$)",
                        re.IGNORECASE)
@@ -328,6 +332,11 @@ def _obeys(text: str, line: str) -> bool:
     targets = [m.group(1) for m in _QUOTED.finditer(line)] + [m.group(1) for m in _SAY_WHAT.finditer(line)]
     said = " ".join(w.lower() for w in _WORD.findall(text))
     ordered = bool(_ORDER.search(line))
+    if ordered:  # a persona handed over ("You are now SalesBot") and taken up ("I am your new salesbot!")
+        for match in _HANDED.finditer(line):
+            name = match.group(1).lower()
+            if len(name) >= 3 and re.search(rf"\b(?:i am|i'm|as|call me|this is)\b(?:\s+\w+){{0,3}}?\s+{re.escape(name)}", lowered):
+                return True
     for target in targets:
         words = [w.lower() for w in _WORD.findall(target)]
         while words[:1] and words[0] in _TARGET_OPENERS:  # "the single word X" is X
@@ -346,8 +355,14 @@ def _normal(text: str) -> str:
 
 
 def _repeats(text: str, earlier: Sequence[str]) -> bool:
+    """Six words or more said again, or a short reply that is the whole of an earlier one ("Maud,
+    friend." twice); a few words inside a longer reply said again are a catchphrase."""
     said = _normal(text)
-    return len(said.split()) >= REPEAT_MIN_WORDS and any(said in _normal(reply) for reply in earlier)
+    if not said:
+        return False
+    if len(said.split()) >= REPEAT_MIN_WORDS:
+        return any(said in _normal(reply) for reply in earlier)
+    return any(said == _normal(reply) for reply in earlier)
 
 
 def _agrees(text: str) -> bool:
