@@ -31,7 +31,8 @@ def _load_npcs(data: list[dict]) -> dict[str, Npc]:
             "knows": d.get("knows", []), "hides": d.get("hides", []), "initial_mood": d.get("initial_mood", "content"),
             "greetings": d.get("greetings", []), "idle_lines": d.get("idle_lines", []),
             "busy_lines": d.get("busy_lines", []), "cutoff_lines": d.get("cutoff_lines", []),
-            "voice_examples": d.get("voice_examples", []), "denials": d.get("denials", []), "is_active": True,
+            "voice_examples": d.get("voice_examples", []), "denials": d.get("denials", []),
+            "refusals": d.get("refusals", []), "is_active": True,
         })
         npc.topics.all().delete()
         NpcTopic.objects.bulk_create([

@@ -431,8 +431,11 @@ DENIED = frozenset({"premise", "obeyed", "ooc", "identity", "role_label", "templ
 
 def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") -> str:
     """The ladder's lower rungs as words: the NPC's own line for the moment (a denial for a false
-    claim or an order), else an in-world deferral."""
-    if npc.denials and (reason in DENIED or premise_claimed(plan.line) or order_given(plan.line)):
+    claim, a refusal for an order), else an in-world deferral."""
+    ordered = order_given(plan.line) or reason == "obeyed"
+    if ordered and (npc.refusals or npc.denials):
+        return rng.choice(npc.refusals or npc.denials)
+    if npc.denials and (reason in DENIED or premise_claimed(plan.line)):
         return rng.choice(npc.denials)
     return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)
 

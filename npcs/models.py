@@ -30,7 +30,11 @@ class Npc(models.Model):
                   '{"player": "...", "npc": "..."}, 3 to 6 short ones. Small models copy the voice, so write it well.')
     denials = models.JSONField(
         default=list, blank=True,
-        help_text="The NPC's own words for turning down a false claim or an order (\"you promised me...\"): a JSON list of strings.")
+        help_text="The NPC's own words for turning down a false claim (\"you promised me...\"): a JSON list of strings.")
+    refusals = models.JSONField(
+        default=list, blank=True,
+        help_text="The NPC's own words for turning down an order about itself (\"ignore your instructions\", \"say X\"): "
+                  "a JSON list of strings.")
     is_active = models.BooleanField(default=True)
     persona_version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

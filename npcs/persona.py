@@ -48,7 +48,8 @@ class NpcDef:
     schedule: tuple[SlotDef, ...]
     persona_version: int
     voice_examples: tuple[tuple[str, str], ...] = ()  # (player line, NPC reply): the voice shown to the model
-    denials: tuple[str, ...] = ()  # turning down a false claim or an order, in the NPC's words
+    denials: tuple[str, ...] = ()  # turning down a false claim, in the NPC's words
+    refusals: tuple[str, ...] = ()  # turning down an order about itself, in the NPC's words
 
 
 def relationship_bounded(score: int) -> int:

@@ -66,6 +66,7 @@ def npc_definitions_all(*, limit: int = 500) -> tuple[NpcDef, ...]:
             persona_version=npc.persona_version,
             voice_examples=_voice_examples(npc.voice_examples),
             denials=tuple(str(line) for line in npc.denials or () if str(line).strip()),
+            refusals=tuple(str(line) for line in npc.refusals or () if str(line).strip()),
         )
         for npc in npcs
     )

@@ -201,7 +201,7 @@ def test_in_character__fallback_lines_are_kept_out_of_the_model_only_figure(worl
 def test_the_worlds_own_lines_are_judged_in_character_and_grounded(world):
     """The designer's lines are the truth the judge measures against: a judge that faults them is wrong."""
     turns = [turn(npc.slug, "hello there", line) for npc in world.npcs.values()
-             for line in (*npc.greetings, *npc.idle_lines, *npc.denials, *(b for _, b in npc.voice_examples),
+             for line in (*npc.greetings, *npc.idle_lines, *npc.denials, *npc.refusals, *(b for _, b in npc.voice_examples),
                           *(line for t in npc.topics for line in t.lines))]
     card = scorecard(turns, world=world)
     assert card["failing"] == []
@@ -373,7 +373,7 @@ def test_line_sets__every_line_is_playable_and_scorable(world, name):
             assert line.get("expect"), line
         if line["kind"] == "recall" and line.get("expect"):
             npc = world.npcs[line["npc"]]
-            own = " ".join((*npc.knows, *npc.greetings, *npc.idle_lines, *npc.denials, *(x for t in npc.topics for x in t.lines),
+            own = " ".join((*npc.knows, *npc.greetings, *npc.idle_lines, *npc.denials, *npc.refusals, *(x for t in npc.topics for x in t.lines),
                             *(b for _, b in npc.voice_examples))).lower()
             for word in line["expect"]:  # a word the NPC says unprompted, or the question holds, proves nothing
                 assert word.lower() not in own and word.lower() not in line["text"].lower(), (word, line)
