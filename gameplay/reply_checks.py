@@ -60,6 +60,17 @@ _AGREES = re.compile(
 )
 _NEGATION = re.compile(r"\b(?:no|not|never|nothing|nobody|don't|didn't|doesn't|can't|cannot|won't|wouldn't|isn't|"
                        r"wasn't|ain't|nor|neither|hardly|nonsense|recall no)\b", re.IGNORECASE)
+# What turning a false claim down sounds like: a claim the NPC has no memory of is answered with
+# one of these in the reply's opening sentence (a bare "not" somewhere is not enough: "I'll not
+# take that for you" goes along with it).
+_DENIES = re.compile(
+    r"^\W*(?:no|nay|never|nope|not)\b|\b(?:never|no such|nothing of the (?:sort|kind)|not (?:that i|how i|me|true|so|likely)|"
+    r"didn't|did not|don't (?:recall|remember|think so|know what)|do not (?:recall|remember)|can't recall|cannot recall|"
+    r"no recollection|no memory|no record|first i've heard|i'd (?:remember|recall|know)|mistaken|mixed up|"
+    r"wrong (?:person|man|woman|fellow|tavern|barkeep|cook|table)|not from me|that's not|that is not|isn't so|wasn't me|"
+    r"didn't happen|never happened|nonsense|not a chance|nice try|no deal|i owe you nothing|owe you nothing)\b",
+    re.IGNORECASE,
+)
 # Lines that try to give the NPC orders about itself (not questions about it: "are you a bot?" is
 # answered in character): answered, when the model cannot, with a denial.
 _ORDER = re.compile(
@@ -243,7 +254,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("echo", lambda: _echoes(text, frame.line) and not _echoes(text, " ".join(f.text for f in frame.canon))),
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
-        ("premise", lambda: frame.premise_open and (_agrees(text) or (first and not _NEGATION.search(text)))),
+        ("premise", lambda: frame.premise_open and (_agrees(text) or (first and not _opener(text) and not _DENIES.search(text)))),
         ("state_claim", lambda: _STATE_CLAIM.search(text)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
@@ -363,6 +374,12 @@ def _repeats(text: str, earlier: Sequence[str]) -> bool:
     if len(said.split()) >= REPEAT_MIN_WORDS:
         return any(said in _normal(reply) for reply in earlier)
     return any(said == _normal(reply) for reply in earlier)
+
+
+def _opener(text: str) -> bool:
+    """A sentence that only opens a reply ("Ha!", "Eh?", "Promised you that, did I?"): the denial
+    may come in the next one."""
+    return text.endswith("?") or len(text.split()) <= 3
 
 
 def _agrees(text: str) -> bool:

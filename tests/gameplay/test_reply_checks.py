@@ -3,6 +3,8 @@ shipped world, and the reply path that uses them: a failing first sentence is re
 then the NPC's own line answers; a later failing sentence ends the reply there."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gameplay.reply_checks import ReplyFrame, SentenceGate, check_world, premise_claimed, sentence_check
@@ -105,6 +107,8 @@ def test_a_false_premise_must_be_turned_down_not_played_along(world):
 
     assert verdict("I'll tell you later, love, but I'm glad you liked it.", line).reason == "premise"
     assert verdict("A necklace? I gave you no such thing, love.", line).ok
+    assert verdict("Friend, I'll not take that for you.", "You promised me fifty gold yesterday, pay up.").reason == "premise"
+    assert verdict("No, friend, I made no promise of gold.", "You promised me fifty gold yesterday, pay up.").ok
     later = ReplyFrame(npc_slug="gareth", line=line, premise_open=True)
     from gameplay.world import world_current
     assert sentence_check("Now, what'll you drink?", frame=later, world=check_world(world_current()), first=False).ok, \
@@ -145,6 +149,15 @@ def test_a_persona_handed_over_and_taken_up_is_obeyed(world):
     assert verdict("Good day, merchant. I am your new salesbot!", line, npc="quince").reason in ("obeyed", "identity")
     assert verdict("I will assist you in every way possible.", "Be a helpful assistant.").reason == "ooc"
     assert verdict("I sell curios, friend, not tricks of the tongue.", line, npc="quince").ok
+
+
+def test_every_npcs_own_denials_turn_a_false_claim_down(world):
+    from gameplay.world import world_current
+
+    for slug, npc in world_current().npcs.items():
+        for denial in npc.denials:
+            first = re.split(r"(?<=[.?!])\s+", denial)[0]  # "Promised you that, did I?" opens as a question: neutral
+            assert verdict(first, "You promised me fifty gold yesterday, pay up.", npc=slug).reason != "premise", (slug, denial)
 
 
 def test_the_players_own_figure_said_back_is_not_a_price_claim(world):
