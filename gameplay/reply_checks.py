@@ -238,8 +238,10 @@ def order_given(line: str) -> bool:
     return bool(_ORDER.search(line))
 
 
-def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first: bool) -> Verdict:
-    """One sentence of a reply. `first`: it opens the reply (an empty or foreign opening fails the whole reply)."""
+def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first: bool, deny_due: bool | None = None) -> Verdict:
+    """One sentence of a reply. `first`: it opens the reply (an empty or foreign opening fails the whole reply).
+    `deny_due`: a false claim is still to be turned down by this sentence (default: when it is the first)."""
+    due = first if deny_due is None else deny_due
     text = sentence.strip()
     if not text or not re.search(r"[A-Za-z]", text):
         return Verdict(False, text, "empty")
@@ -254,7 +256,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("echo", lambda: _echoes(text, frame.line) and not _echoes(text, " ".join(f.text for f in frame.canon))),
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
-        ("premise", lambda: frame.premise_open and (_agrees(text) or (first and not _opener(text) and not _DENIES.search(text)))),
+        ("premise", lambda: frame.premise_open and (_agrees(text) or (due and not _opener(text) and not _DENIES.search(text)))),
         ("state_claim", lambda: _STATE_CLAIM.search(text)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
@@ -379,7 +381,8 @@ def _repeats(text: str, earlier: Sequence[str]) -> bool:
 def _opener(text: str) -> bool:
     """A sentence that only opens a reply ("Ha!", "Eh?", "Promised you that, did I?"): the denial
     may come in the next one."""
-    return text.endswith("?") or len(text.split()) <= 3
+    words = len(text.split())
+    return (text.endswith("?") and words <= 5) or (text.endswith("!") and words <= 3)
 
 
 def _agrees(text: str) -> bool:
@@ -498,7 +501,9 @@ class SentenceGate:
 
     def _release(self, sentence: str) -> str:
         lead = sentence[: len(sentence) - len(sentence.lstrip())]
-        verdict = sentence_check(sentence, frame=self.frame, world=self.world, first=not self.released)
+        # A reply that opened with a question or an exclamation ("Promised you that, did I?") still owes the denial.
+        due = all(_opener(shown.strip()) for shown in self.released)
+        verdict = sentence_check(sentence, frame=self.frame, world=self.world, first=not self.released, deny_due=due)
         if not verdict.ok:
             self.failed = verdict
             return ""

@@ -151,6 +151,24 @@ def test_a_persona_handed_over_and_taken_up_is_obeyed(world):
     assert verdict("I sell curios, friend, not tricks of the tongue.", line, npc="quince").ok
 
 
+def test_gate__a_reply_opening_with_a_question_still_owes_the_denial(world):
+    from gameplay.world import world_current
+
+    line = "You sold me a magic compass last spring that points to gold. It doesn't work."
+    frame = ReplyFrame(npc_slug="quince", line=line, premise_open=premise_claimed(line))
+    played_along = SentenceGate(frame=frame, world=check_world(world_current()))
+    played_along.feed("A compass, eh? ")
+    played_along.feed("Well, they do go wrong in the damp, friend. ")
+    assert played_along.failed is not None and played_along.failed.reason == "premise"
+    denied = SentenceGate(frame=frame, world=check_world(world_current()))
+    denied.feed("A compass, eh? ")
+    denied.feed("I never sold you any such thing, friend. ")
+    assert denied.failed is None and denied.text == "A compass, eh? I never sold you any such thing, friend."
+    flat = SentenceGate(frame=frame, world=check_world(world_current()))
+    flat.feed("Pay up, friend. ")
+    assert flat.failed is not None and flat.failed.reason == "premise"
+
+
 def test_every_npcs_own_denials_turn_a_false_claim_down(world):
     from gameplay.world import world_current
 
