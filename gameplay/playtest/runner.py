@@ -145,9 +145,10 @@ class _Socket:
 
     def __init__(self, cookie: str) -> None:
         from channels.testing import WebsocketCommunicator
+        from django.conf import settings
+        from django.utils.module_loading import import_string
 
-        from tankard_site.asgi import application
-
+        application = import_string(settings.ASGI_APPLICATION)  # the project's own routing, as daphne serves it
         self.comm = WebsocketCommunicator(application, "/ws/play/", headers=[(b"origin", ORIGIN), (b"cookie", cookie.encode())])
 
     async def aopen(self) -> None:
