@@ -212,7 +212,8 @@ def _world_texts(world) -> Iterable[str]:
     for npc in world.npcs.values():
         yield from (npc.name, npc.role, npc.appearance, npc.personality, npc.speech_style, *npc.knows, *npc.hides,
                     *npc.greetings, *npc.idle_lines, *(line for topic in npc.topics for line in topic.lines),
-                    *(text for pair in npc.voice_examples for text in pair), *npc.denials)
+                    *(text for pair in npc.voice_examples for text in pair), *npc.denials,
+                    *npc.refusals)
     for fact in getattr(world, "canon", ()):
         yield from (fact.text, fact.value)
 
@@ -260,9 +261,9 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("state_claim", lambda: _STATE_CLAIM.search(text)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
-        if failed():
-            fact = _contradicts_canon(text, frame, world) if reason == "canon" else None
-            return Verdict(False, text, fact=fact, reason=reason)
+        found = failed()
+        if found:  # for "canon", the fact contradicted
+            return Verdict(False, text, fact=found if reason == "canon" else None, reason=reason)
     return _priced(text, frame, world)
 
 
@@ -344,7 +345,7 @@ def _obeys(text: str, line: str) -> bool:
         return True
     targets = [m.group(1) for m in _QUOTED.finditer(line)] + [m.group(1) for m in _SAY_WHAT.finditer(line)]
     said = " ".join(w.lower() for w in _WORD.findall(text))
-    ordered = bool(_ORDER.search(line))
+    ordered = order_given(line)
     if ordered:  # a persona handed over ("You are now SalesBot") and taken up ("I am your new salesbot!")
         for match in _HANDED.finditer(line):
             name = match.group(1).lower()

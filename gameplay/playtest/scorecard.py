@@ -158,7 +158,7 @@ def _texts(world: World) -> Iterable[str]:
         yield from (m.title, m.intro, m.solved_text, m.wrong_text, m.not_ready_text, *(c.text for c in m.clues))
     for npc in world.npcs.values():
         yield from (npc.name, npc.role, npc.appearance, npc.personality, npc.speech_style, *npc.knows, *npc.hides,
-                    *npc.greetings, *npc.idle_lines, *npc.busy_lines, *npc.denials,
+                    *npc.greetings, *npc.idle_lines, *npc.busy_lines, *npc.denials, *npc.refusals,
                     *(line for t in npc.topics for line in t.lines), *(a for pair in npc.voice_examples for a in pair))
 
 
