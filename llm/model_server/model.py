@@ -87,6 +87,7 @@ class LoadedModel:
         params.no_perf = True
         self.context = llama_cpp.llama_init_from_model(self.model, params)
         if not self.context:
+            llama_cpp.llama_model_free(self.model)
             raise ModelError("cannot create the model's context")
         self.memory = llama_cpp.llama_get_memory(self.context)
         self.slots, self.context_window, self.batch_size = slots, context_window, batch_size
