@@ -16,7 +16,7 @@ REPORT_SECONDS = 24 * 60 * 60
 def prompt_report(prompt, recalled, *, canon=()) -> dict:
     """A prompt, its memories and its canon facts (why each was picked, and whether the budget let
     it in) as plain JSON values."""
-    system = prompt.messages[0]["content"] if prompt.messages else ""
+    system = prompt.system_text
     return {
         "messages": [dict(m) for m in prompt.messages],
         "tokens": dict(prompt.tokens),

@@ -60,6 +60,7 @@ class VoicedReply:
 
 
 RECENT_TURNS = 12
+RECENT_STEP = 6  # the recent window moves on six turns (three exchanges) at a time: prompts keep their start
 
 
 def prompt_build(plan, npc: NpcDef, *, use_memory: bool = True, canon: tuple[CanonPick, ...] | None = None) -> PromptResult:
@@ -100,7 +101,7 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     recalled, recent = (), ()
     if use_memory:
         memory = memory_recall(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,
-                               token_budget=budget.memories, count_tokens=count_tokens, recent_limit=RECENT_TURNS,
+                               token_budget=budget.memories, count_tokens=count_tokens, recent_limit=RECENT_TURNS, recent_step=RECENT_STEP,
                                also=plan.memory_also)  # whose memories this reply may draw on (gameplay/tavern/memory.py)
         recent, recalled = memory.recent, memory.recalled
         if recalled and mark_used:
@@ -112,6 +113,7 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         persona=Persona(**npc_persona_values(npc)), situation=situation,
         recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text, m.why) for m in recalled],
         player_line=plan.line, budget=budget, canary=CANARY, proposals=not llm_is_local(),
+        moment_last=settings.TANKARD_LLM.get("MOMENT_LAST", True),
     )
     frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
                        own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
@@ -184,7 +186,7 @@ def voice_inputs(plan) -> VoiceInputs:
         tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
         # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
         # back: only the instructions and the character sheet are protected.
-        protected=protected_text(prompt.messages[0]["content"],
+        protected=protected_text(prompt.system_text,
                                  shareable=shareable_values(situation, npc) + [m.text for m in inspected.recalled]),
         frame=inspected.frame, canon=canon,
     )
@@ -208,9 +210,9 @@ def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> boo
 def last_exchange(prompt: PromptResult) -> tuple[str, str]:
     """(the player's line, the NPC's reply) of the last exchange in the prompt, "" where there is none:
     what a later line may point back at (`llm.reply_cache.followup`)."""
-    messages = prompt.messages
-    reply = messages[-2]["content"] if len(messages) >= 3 and messages[-2]["role"] == "assistant" else ""
-    line = messages[-3]["content"] if reply and len(messages) >= 4 and messages[-3]["role"] == "user" else ""
+    messages = [m for m in prompt.messages if m["role"] != "system"]  # the moment may come between
+    reply = messages[-2]["content"] if len(messages) >= 2 and messages[-2]["role"] == "assistant" else ""
+    line = messages[-3]["content"] if reply and len(messages) >= 3 and messages[-3]["role"] == "user" else ""
     return line, reply
 
 
@@ -280,7 +282,7 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
     """The model's reply, checked a sentence at a time before the player sees it (a first
     sentence that fails is regenerated once, then the NPC's own line answers)."""
     if protected is None:
-        protected = protected_text(prompt.messages[0]["content"], shareable=shareable_values(plan.situation, npc))
+        protected = protected_text(prompt.system_text, shareable=shareable_values(plan.situation, npc))
     frame = frame or ReplyFrame(npc_slug=plan.npc, line=plan.line)
     attempt = _Attempt(plan, npc, send, rng, started=time.monotonic())
     for number in range(REGENERATIONS + 1):

@@ -41,6 +41,8 @@ GIVE_UP_AFTER = 5  # exits in a row, each before STABLE_AFTER: the server cannot
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SLOTS = 4  # the settings' defaults, for a TANKARD_LLM that leaves them out
 DEFAULT_BACKGROUND_MAX_TOKENS = 160
+DEFAULT_WEIGHTS = "q8_0"
+WEIGHTS_DIR = PROJECT_ROOT / "var" / "models"  # the re-encoded model, made at the first start
 MAX_SLOTS = 64  # llama.cpp's limit on sequences in one context
 
 
@@ -110,7 +112,7 @@ def local_slots() -> int:
 
 
 def server_command(*, model: Path, port: int, threads: int, context_window: int, slots: int = 1,
-                   background_max_tokens: int = 160) -> list[str]:
+                   background_max_tokens: int = 160, weights: str = "as-shipped", weights_dir: Path | None = None) -> list[str]:
     """`python -m llm.model_server ...`: `context_window` tokens for each of `slots` sequences."""
     return [
         sys.executable, "-m", "llm.model_server",
@@ -122,6 +124,8 @@ def server_command(*, model: Path, port: int, threads: int, context_window: int,
         "--slots", str(slots),
         "--context-window", str(context_window),
         "--background-max-tokens", str(background_max_tokens),
+        "--weights", weights,
+        *(["--weights-dir", str(weights_dir)] if weights_dir else []),
     ]
 
 
@@ -186,6 +190,7 @@ class LocalModelSupervisor:
         self.context_window = config["CONTEXT_WINDOW"] if context_window is None else context_window
         self.slots = local_slots() if slots is None else slots
         self.background_max_tokens = config.get("BACKGROUND_MAX_TOKENS", DEFAULT_BACKGROUND_MAX_TOKENS)
+        self.weights = config.get("LOCAL_WEIGHTS", DEFAULT_WEIGHTS)
         self.restart_backoff = restart_backoff
         self.give_up_after = give_up_after
         self.command = command  # another server to supervise (tests); default: llm.model_server
@@ -270,6 +275,7 @@ class LocalModelSupervisor:
         command = self.command or server_command(
             model=Path(self.model_path), port=self.port, threads=self.threads, context_window=self.context_window,
             slots=self.slots, background_max_tokens=self.background_max_tokens,
+            weights=self.weights, weights_dir=WEIGHTS_DIR,
         )
         self._process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

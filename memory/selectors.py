@@ -57,7 +57,7 @@ class MemoryRecall:
 
 
 def memory_recall(*, game_id: uuid.UUID | str, npc_slug: str, query: str, now_minute: int, token_budget: int,
-                  count_tokens: Callable[[str], int], recent_limit: int = 12,
+                  count_tokens: Callable[[str], int], recent_limit: int = 12, recent_step: int = 0,
                   also: tuple[uuid.UUID | str, ...] = ()) -> MemoryRecall:
     """The recent conversation and the memories to put in a prompt; one read when the NPC
     remembers nothing of this game (a player's first line to them).
@@ -65,7 +65,12 @@ def memory_recall(*, game_id: uuid.UUID | str, npc_slug: str, query: str, now_mi
     `also` names other owners whose memories of this NPC are recalled beside the game's (a shared
     tavern's public words, the player's own whispers): their turns join the recent conversation in
     the order they happened, and their memories compete with the game's for the same budget. An
-    owner not named is never read: what a prompt may draw on is chosen here, by its caller."""
+    owner not named is never read: what a prompt may draw on is chosen here, by its caller.
+
+    `recent_step` (for one owner): past `recent_limit` turns, the recent window moves on that many
+    turns at a time rather than one (it then shows between `recent_limit - recent_step` and
+    `recent_limit - 1` turns), so a conversation's prompt keeps starting the same way for several
+    turns and a model server that keeps prompt starts reads only what is new."""
     if also:
         return _recall_merged([str(game_id), *(str(o) for o in also)], npc_slug=npc_slug, query=query,
                               now_minute=now_minute, token_budget=token_budget, count_tokens=count_tokens,
@@ -74,7 +79,7 @@ def memory_recall(*, game_id: uuid.UUID | str, npc_slug: str, query: str, now_mi
     if ledger is None:
         matrix_cache().drop((str(game_id), npc_slug))
         return MemoryRecall(recent=(), recalled=())
-    recent = memory_recent_turns(game_id=game_id, npc_slug=npc_slug, limit=recent_limit)
+    recent = memory_recent_turns(game_id=game_id, npc_slug=npc_slug, limit=recent_limit, step=recent_step)
     recalled = memory_retrieve(game_id=game_id, npc_slug=npc_slug, query=query, now_minute=now_minute,
                                token_budget=token_budget, count_tokens=count_tokens, skip_recent_turns=len(recent),
                                ledger=ledger)
@@ -222,10 +227,23 @@ def _load(key: tuple[str, str], *, version: int, after_id: int, dim: int | None)
     return matrix_from_rows(rows, version=version, dim=dim)
 
 
-def memory_recent_turns(*, game_id: uuid.UUID | str, npc_slug: str, limit: int = 12) -> tuple[tuple[str, str], ...]:
-    """(speaker, text) of the newest raw turns, oldest first; speaker is "player" or "npc"."""
+def memory_recent_turns(*, game_id: uuid.UUID | str, npc_slug: str, limit: int = 12,
+                        step: int = 0) -> tuple[tuple[str, str], ...]:
+    """(speaker, text) of the newest raw turns, oldest first; speaker is "player" or "npc". With
+    `step` (1..limit), past `limit` turns the window's start moves `step` turns at a time."""
     rows = MemoryRecord.objects.filter(game_id=str(game_id), npc_slug=npc_slug, kind=TURN).order_by("-id")
-    return tuple(reversed(list(rows.values_list("speaker", "text")[:limit])))
+    newest = list(rows.values_list("speaker", "text")[:limit])
+    if 0 < step <= limit and len(newest) == limit and (total := rows.count()) > limit:
+        newest = newest[:recent_window(total, limit=limit, step=step)]
+    return tuple(reversed(newest))
+
+
+def recent_window(total: int, *, limit: int, step: int) -> int:
+    """How many of `total` turns a window of at most `limit`, moving `step` at a time, shows."""
+    if total <= limit:
+        return total
+    base = limit - step
+    return base + (total - base) % step
 
 
 @dataclass(frozen=True)

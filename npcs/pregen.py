@@ -95,7 +95,7 @@ def _messages(npc: NpcDef, target: PregenTarget, canon: tuple[CanonDef, ...] = (
     picked = canon_pick(canon, npc_slug=npc.slug, line=target.line, meaning=canon_meaning)
     situation = replace(target.situation, canon=tuple(p.fact.text for p in picked))
     prompt = build_npc_messages(persona=Persona(**npc_persona_values(npc)), situation=situation, recent=[],
-                                memories=[], player_line=target.line, budget=budget)
+                                memories=[], player_line=target.line, budget=budget, moment_last=cfg.get("MOMENT_LAST", True))
     return list(prompt.messages)
 
 

@@ -189,6 +189,10 @@ TANKARD_LLM = {
     "PRESENCE_PENALTY": env_float("TANKARD_LLM_PRESENCE_PENALTY", 0.0),
     "FREQUENCY_PENALTY": env_float("TANKARD_LLM_FREQUENCY_PENALTY", 0.0),
     "CONTEXT_WINDOW": env_int("TANKARD_LLM_CONTEXT_WINDOW", 2048),
+    # The moment (situation, canon facts, memories) as a second system message just before the
+    # player's line, so prompts share their start (docs/llm.md); false for a chat template that
+    # takes a system message only first.
+    "MOMENT_LAST": env_bool("TANKARD_LLM_MOMENT_LAST", True),
     "CONCURRENCY": env_int("TANKARD_LLM_CONCURRENCY", 0),  # 0: LOCAL_SLOTS for the local server, else 8
     "QUEUE_SIZE": env_int("TANKARD_LLM_QUEUE_SIZE", 64),
     "THINKING_AFTER": env_float("TANKARD_LLM_THINKING_AFTER", 1.5),
@@ -197,6 +201,9 @@ TANKARD_LLM = {
     # Replies the local model server decodes at once (one model, CONTEXT_WINDOW tokens per slot);
     # docs/benchmarks.md (llm_concurrency) has the figures that chose the default.
     "LOCAL_SLOTS": env_int("TANKARD_LOCAL_LLM_SLOTS", 4),
+    # "q8_0": the shipped Q4_1 model re-encoded once as Q8_0 into var/models/ (about twice as fast on
+    # CPUs: docs/llm.md); "as-shipped": the packaged file itself.
+    "LOCAL_WEIGHTS": os.environ.get("TANKARD_LOCAL_LLM_WEIGHTS", "q8_0"),
     # A background request (pre-generation, summaries) is cut at this many tokens by the local server.
     "BACKGROUND_MAX_TOKENS": env_int("TANKARD_LLM_BACKGROUND_MAX_TOKENS", 160),
 }

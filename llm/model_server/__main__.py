@@ -20,6 +20,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slots", type=int, default=4, help="replies decoded at once")
     parser.add_argument("--context-window", type=int, default=2048, help="tokens per slot")
     parser.add_argument("--batch-size", type=int, default=512, help="tokens per decode step")
+    parser.add_argument("--weights", choices=("q8_0", "as-shipped"), default="as-shipped",
+                        help="read the model as shipped, or re-encoded as Q8_0 (faster on CPUs; made once into --weights-dir)")
+    parser.add_argument("--weights-dir", type=Path, help="where re-encoded weights are kept (default: beside the model)")
     parser.add_argument("--background-max-tokens", type=int, default=DEFAULT_BACKGROUND_MAX_TOKENS)
     parser.add_argument("--verbose", action="store_true", help="keep llama.cpp's own log")
     return parser.parse_args(argv)
@@ -32,12 +35,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from llm.model_server.api import build_app
     from llm.model_server.engine import Engine
-    from llm.model_server.model import LoadedModel, ModelError, quiet_llama_log
+    from llm.model_server.model import LoadedModel, ModelError, quiet_llama_log, weights_in
 
     if not args.verbose:
         quiet_llama_log()
     try:
-        model = LoadedModel(args.model, slots=max(1, min(MAX_SLOTS, args.slots)), context_window=args.context_window,
+        path = weights_in(args.model, args.weights, args.weights_dir or args.model.parent)
+        model = LoadedModel(path, slots=max(1, min(MAX_SLOTS, args.slots)), context_window=args.context_window,
                             threads=args.threads, batch_size=args.batch_size)
     except ModelError as error:
         print(f"model server: {error}", file=sys.stderr)

@@ -5,10 +5,12 @@ a background request never takes the last free slot while a player's request is 
 waiting), then decodes one batch holding the prompt tokens of newly admitted requests (first,
 in chunks, so a newcomer's first token does not wait behind long replies) and one new token for
 every reply in progress, then samples each sequence's next token with its own sampler chain.
-A slot keeps the tokens it last held: a request whose prompt starts the same way (the same NPC's
-persona, the same conversation) goes to that slot and decodes only what is new; when another slot
-holds a longer start of it, that slot's cells are copied over instead of decoding them again (and
-a request that shares its start with a prompt being decoded right now waits the one step for it).
+A slot keeps the tokens it last held. A request goes to a free slot whose tokens its prompt
+continues (the same conversation, one turn on), else to the free slot used least long ago; when any
+slot (busy or not) holds a longer start of its prompt (the same NPC's persona, the same
+conversation), those cells are shared with it instead of decoded again (one KV cache for all
+slots: sharing copies nothing), and a request whose start is being decoded right now in another
+slot waits the one step for it.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from llm.model_server.text import ReplyText
 logger = logging.getLogger(__name__)
 
 IDLE_WAIT = 0.5  # seconds the loop sleeps on an empty queue before looking again
-COPY_WORTH = 32  # prompt tokens another slot must hold beyond a slot's own for copying its cells to pay
+COPY_WORTH = 16  # prompt tokens another slot must hold beyond a slot's own for sharing its cells (or waiting a step for them)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Slot:
     reply: ReplyText | None = None
     next_token: int | None = None  # sampled, sent, to be decoded in the next step
     generated: int = 0
+    freed: int = 0  # when its last request ended (the engine's count of ended requests): least recent goes first
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
@@ -97,6 +100,7 @@ class Engine:
         self._inbox: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._waiting: list[Job] = []
         self._order = itertools.count()
+        self._ended = itertools.count(1)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-engine", daemon=True)
         self.generated_tokens = 0  # since start, over every request: for benchmarks and health
@@ -164,17 +168,26 @@ class Engine:
             job = self._waiting[0]
             if not free or (job.background and len(free) == 1 and self._players_active()):
                 return
-            slot = max(free, key=lambda s: common_prefix(s.cached, job.prompt))
             donor = max(self.slots, key=lambda s: common_prefix(s.cached, job.prompt))
-            own, shared = common_prefix(slot.cached, job.prompt), common_prefix(donor.cached, job.prompt)
+            shared = common_prefix(donor.cached, job.prompt)
             if self._prefilling_longer(job, shared):
                 return  # the start of its prompt is being decoded in another slot: take it from there next step
             self._waiting.pop(0)
-            if shared >= own + COPY_WORTH and donor is not slot:
-                self.model.copy(donor.seq, slot.seq)
-                slot.cached = list(donor.cached)
+            slot = self._slot_for(free, job)
+            if shared >= common_prefix(slot.cached, job.prompt) + COPY_WORTH and donor is not slot:
+                self.model.copy(donor.seq, slot.seq, upto=shared)
+                slot.cached = donor.cached[:shared]
                 self.prefix_copies += 1
             self._assign(slot, job)
+
+    @staticmethod
+    def _slot_for(free: list[Slot], job: Job) -> Slot:
+        """A free slot whose tokens the prompt continues (nothing it holds is lost), else the one whose
+        last request ended longest ago."""
+        continued = [s for s in free if s.cached and common_prefix(s.cached, job.prompt) == len(s.cached)]
+        if continued:
+            return max(continued, key=lambda s: len(s.cached))
+        return min(free, key=lambda s: s.freed)
 
     def _prefilling_longer(self, job: Job, shared: int) -> bool:
         return any(s.job is not None and s.pending and common_prefix(s.cached + s.pending, job.prompt) >= shared + COPY_WORTH
@@ -266,3 +279,4 @@ class Engine:
         if slot.sampler is not None:
             slot.sampler.free()
         slot.job, slot.sampler, slot.reply, slot.next_token, slot.pending = None, None, None, None, []
+        slot.freed = next(self._ended)

@@ -2,20 +2,29 @@
 
 `LoadedModel` owns the C objects (model, context, batch) and the few calls the engine needs:
 the chat template, tokenizing, a token's text, a sampler chain per request, and one `decode` of a
-batch of (token, position, sequence, wants-logits) rows. The context holds `slots` sequences of
-`context_window` cells each (a split KV cache, `kv_unified` off), so a reply in one slot never
-runs out of room because of the others.
+batch of (token, position, sequence, wants-logits) rows. The context holds `slots` sequences in one
+KV cache of `slots * context_window` cells (`kv_unified`): the engine keeps each sequence within
+`context_window`, so a reply never runs out of room because of the others, and a prompt start
+copied from one sequence to another shares its cells instead of copying them.
+
+`weights_in(path, "q8_0", folder)` gives the shipped GGUF re-encoded as Q8_0 (made once, kept in
+`folder`): llama.cpp has no fast matrix kernels for the shipped Q4_1 on x86, and with Q8_0 a prompt
+is read about twice as fast and a step of several replies costs less (docs/llm.md has the figures).
 """
 from __future__ import annotations
 
 import ctypes
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import llama_cpp
 
 PENALTY_LAST_N = 64  # the window llama-cpp-python's own server penalises repeats over
+logger = logging.getLogger(__name__)
+WEIGHTS = {"as-shipped": None, "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0}  # --weights: what the model is read as
 
 
 class ModelError(RuntimeError):
@@ -83,7 +92,7 @@ class LoadedModel:
         params.n_batch = params.n_ubatch = batch_size
         params.n_seq_max = slots
         params.n_threads = params.n_threads_batch = threads
-        params.kv_unified = False
+        params.kv_unified = True
         params.no_perf = True
         self.context = llama_cpp.llama_init_from_model(self.model, params)
         if not self.context:
@@ -146,11 +155,11 @@ class LoadedModel:
         """Drop sequence `seq`'s cells from position `keep` on (0: the whole sequence)."""
         llama_cpp.llama_memory_seq_rm(self.memory, seq, keep, -1)
 
-    def copy(self, source: int, target: int) -> None:
-        """Make sequence `target` a copy of sequence `source` (its cells are copied before the next decode).
-
-        The cache is split by sequence, and llama.cpp copies across that split only whole."""
-        llama_cpp.llama_memory_seq_cp(self.memory, source, target, -1, -1)
+    def copy(self, source: int, target: int, *, upto: int) -> None:
+        """Make sequence `target` hold sequence `source`'s positions 0..upto-1 and nothing else (the two
+        share those cells: nothing is decoded or copied)."""
+        llama_cpp.llama_memory_seq_rm(self.memory, target, -1, -1)
+        llama_cpp.llama_memory_seq_cp(self.memory, source, target, 0, upto)
 
     def decode(self, rows: list[tuple[int, int, int, bool]]) -> None:
         """One llama_decode of rows (token, position, sequence, wants logits); len(rows) <= batch_size."""
@@ -165,6 +174,34 @@ class LoadedModel:
         status = llama_cpp.llama_decode(self.context, batch)
         if status != 0:
             raise ModelError(f"llama_decode returned {status}")
+
+
+def weights_in(path: Path, weights: str, folder: Path) -> Path:
+    """The model file to load for `weights`: `path` itself for "as-shipped", else `path` re-encoded
+    (made once into `folder`, named after the source file's name, size and time, written to a
+    temporary file and renamed, so two processes starting at once never read half a file)."""
+    ftype = WEIGHTS[weights]
+    if ftype is None:
+        return path
+    stat = path.stat()
+    target = folder / f"{path.stem}.{stat.st_size}-{int(stat.st_mtime)}.{weights}.gguf"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype, params.allow_requantize, params.nthread = ftype, True, 2
+        if llama_cpp.llama_model_quantize(str(path).encode(), temporary.encode(), params) != 0:
+            raise ModelError(f"cannot re-encode {path.name} as {weights}")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    logger.info("Re-encoded %s as %s: %s", path.name, weights, target)
+    return target
 
 
 def quiet_llama_log() -> None:

@@ -31,10 +31,14 @@ def build_npc_messages(
     budget: PromptBudget,
     canary: str | None = None,
     proposals: bool = False,
+    moment_last: bool = True,
 ) -> PromptResult:
     """Chat messages for one NPC reply: system (persona, instructions, situation, memories), the
     persona's voice examples as earlier exchanges, the recent turns oldest first, then the player's
-    line. `proposals`: ask for action markers too (a model strong enough to write them). The
+    line. `moment_last`: the moment (situation, canon facts, memories) is a second system message
+    just before the line instead, so every prompt to an NPC starts with the same character sheet
+    and examples, and a conversation's prompt with the one before it: a model server that keeps
+    prompt starts decodes only the moment and the line (docs/llm.md). `proposals`: ask for action markers too (a model strong enough to write them). The
     situation's `canon` facts (best first) get their own share of the budget. Always within
     `budget.prompt_limit`: the oldest turns go first, then the lowest-ranked memories (`memories`
     come best first), then situation list items, then the lowest canon facts, and the player's line
@@ -47,6 +51,7 @@ def build_npc_messages(
         memories=[Memory(sanitize(m.text), sanitize(m.why)) for m in memories],
         turns=[Turn(t.speaker, sanitize(t.text)) for t in recent],
         player_line=sanitize(player_line).strip(),
+        moment_last=moment_last,
     )
     spare = draft.fit_sections(budget)
     spare += draft.fit_canon(budget.canon)
@@ -79,7 +84,8 @@ class _Draft:
     """The prompt being fitted; each trimming step records what it dropped."""
 
     def __init__(self, *, instructions: str, persona: str, examples: list[tuple[str, str]], situation: Situation,
-                 memories: list[Memory], turns: list[Turn], player_line: str) -> None:
+                 memories: list[Memory], turns: list[Turn], player_line: str, moment_last: bool) -> None:
+        self.moment_last = moment_last
         self.instructions = instructions
         self.persona = persona
         self.examples = examples
@@ -217,9 +223,13 @@ class _Draft:
         text = render_situation(self.situation)
         return text if self.situation_limit is None else truncate_to_tokens(text, self.situation_limit)
 
+    def moment_text(self) -> str:
+        parts = (self.situation_text(), self.canon_text(), self.memories_text())
+        return "\n\n".join(part for part in parts if part)
+
     def system_text(self) -> str:
         # The persona leads: small models hold on to whatever the system message opens with.
-        parts = (self.persona, self.instructions, self.situation_text(), self.canon_text(), self.memories_text())
+        parts = (self.persona, self.instructions) + (() if self.moment_last else (self.moment_text(),))
         text = "\n\n".join(part for part in parts if part)
         return text if self.system_limit is None else truncate_to_tokens(text, self.system_limit)
 
@@ -230,6 +240,8 @@ class _Draft:
             _append(messages, "assistant", reply)
         for _, turn in self.turns:
             _append(messages, "user" if turn.speaker == "player" else "assistant", turn.text)
+        if self.moment_last and (moment := self.moment_text()):
+            _append(messages, "system", moment)
         if self.canon:  # the line answered with the facts just before it is asked: a small model copies what it was shown
             _append(messages, "user", self.player_line)
             _append(messages, "assistant", self.canon_answer())
@@ -253,14 +265,15 @@ class _Draft:
 
 
 def prompt_restated(prompt: PromptResult, sentence: str) -> PromptResult:
-    """The same prompt with `sentence` said again at the end of the system message (a reply that
-    contradicted a canon fact is asked for once more so); still within the budget: the oldest
-    earlier exchanges make room, then the system message is shortened."""
+    """The same prompt with `sentence` said again at the end of its last system message (a reply
+    that contradicted a canon fact is asked for once more so); still within the budget: the oldest
+    earlier exchanges make room, then the first system message is shortened."""
     messages = [dict(m) for m in prompt.messages]
-    messages[0]["content"] = f"{messages[0]['content']}\n{sanitize(sentence)}"
+    last = max(i for i, m in enumerate(messages) if m["role"] == "system")
+    messages[last]["content"] = f"{messages[last]['content']}\n{sanitize(sentence)}"
     dropped = [*prompt.dropped, "restated"]
     limit = prompt.budget.prompt_limit
-    while messages_tokens(messages) > limit and len(messages) > 2:
+    while messages_tokens(messages) > limit and len(messages) > 2 and messages[1]["role"] != "system":
         messages.pop(1)
         dropped.append("restated:earlier")
         if len(messages) > 2 and messages[1]["role"] == "assistant":  # keep the system message first, then a user turn

@@ -100,3 +100,8 @@ class PromptResult:
     tokens: dict[str, int]  # per section, plus "total" (what the server will count, at most)
     dropped: tuple[str, ...]  # e.g. "turn:0", "memory:5", "canon:1", "situation.rumours:2", "player_line:truncated"
     budget: PromptBudget = field(repr=False)
+
+    @property
+    def system_text(self) -> str:
+        """Every system message's text (the character sheet first, then the moment's when it comes last)."""
+        return "\n\n".join(m["content"] for m in self.messages if m["role"] == "system")

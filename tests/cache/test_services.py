@@ -14,7 +14,7 @@ from llm.models import ReplyCacheEntry, ReplyFlag, ReplyServe
 from llm.reply_cache import memory_clear
 from npcs.models import Npc, NpcState
 from tests.cache.conftest import ask, send_frame
-from tests.llm.fake_openai import Fail, Reply
+from tests.llm.fake_openai import Fail, Reply, system_text
 from tests.websocket import connect, until_final
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -257,7 +257,7 @@ async def test_replies_that_drew_on_memories__are_not_kept_nor_served(fake_llm, 
     assert final(frames)["source"] == "llm"  # not served: this player's reply draws on their memories
     assert await ReplyCacheEntry.objects.acount() == entries  # and not kept for others
     assert fake_llm.chat_count == calls + 1
-    system = fake_llm.chat_requests[-1]["messages"][0]["content"]
+    system = system_text(fake_llm.chat_requests[-1])
     assert "Bob" in system and "Mira" in system
 
 

@@ -11,7 +11,7 @@ from gameplay.voice import CANON_TEMPERATURE
 from llm.models import ReplyCacheEntry
 from npcs.models import CanonFact
 from tests.cache.conftest import ask, new_player, _fresh_cache_levels  # noqa: F401
-from tests.llm.fake_openai import Reply
+from tests.llm.fake_openai import Reply, system_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +33,7 @@ async def test_a_contradicting_reply_is_asked_again_with_the_fact_restated(fake_
 
     assert frames[-1]["source"] == "llm" and frames[-1]["text"] == "Orlaith. Gone eight winters now, friend." == shown(frames)
     assert "Mary" not in shown(frames) and fake_llm.chat_count == 2
-    first, second = (r["messages"][0]["content"] for r in fake_llm.chat_requests)
+    first, second = (system_text(r) for r in fake_llm.chat_requests)
     assert "Orlaith" in first, "the fact was in the prompt from the start (its keyword)"
     assert "you never say otherwise: Gareth's late wife was Orlaith" in second and "never say otherwise" not in first
     assert vetoes() == before + 1
@@ -69,7 +69,7 @@ async def test_the_veto_holds_for_a_fact_not_picked_for_the_line(fake_llm, new_p
     frames = await ask(cookie, "Evening!")
 
     assert frames[-1]["text"] == "Evening, friend. Sit by the fire."
-    assert "Magda never cooks eel" in fake_llm.chat_requests[1]["messages"][0]["content"]
+    assert "Magda never cooks eel" in system_text(fake_llm.chat_requests[1])
 
 
 async def test_a_fact_saved_anywhere__stops_the_npcs_cached_replies_at_once(fake_llm, new_player):

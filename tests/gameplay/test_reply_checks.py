@@ -8,7 +8,7 @@ import re
 import pytest
 
 from gameplay.reply_checks import ReplyFrame, SentenceGate, check_world, premise_claimed, sentence_check
-from tests.llm.fake_openai import Reply
+from tests.llm.fake_openai import Reply, system_text
 from tests.websocket import connect, until_final
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -265,7 +265,7 @@ async def test_reply__two_failures_give_the_npcs_own_denial(fake_llm, session_co
     assert end["source"] == "fallback" and end["text"] in world_current().npcs["gareth"].denials
     assert shown(frames) == end["text"] and "here's your" not in end["text"]
     request = fake_llm.chat_requests[0]
-    assert "never met this traveller" in request["messages"][0]["content"], "the model is told the truth first"
+    assert "never met this traveller" in system_text(request), "the model is told the truth first"
 
 
 async def test_reply__an_order_obeyed_twice_gives_the_npcs_own_refusal(fake_llm, session_cookie):

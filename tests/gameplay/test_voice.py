@@ -10,7 +10,7 @@ from gameplay.models import Turn
 from gameplay.voice import CANARY
 from npcs.models import NpcState
 from tests.websocket import connect, until_final
-from tests.llm.fake_openai import Fail, Hang, Reply
+from tests.llm.fake_openai import Fail, Hang, Reply, system_text
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -184,7 +184,7 @@ async def test_gareth_remembers_name_and_lost_sister_days_later(fake_llm, sessio
     assert frames[-1]["type"] == "npc.end", frames[-1]
     assert frames[-1]["source"] == "llm", frames[-1]
     request = next(r for r in reversed(fake_llm.chat_requests) if "Do you remember my name" in r["messages"][-1]["content"])
-    system = request["messages"][0]["content"]
+    system = system_text(request)
     assert "Rowan" in system and "Mira" in system
     from llm.prompts import messages_tokens
 
@@ -256,7 +256,7 @@ async def test_say__an_npc_may_say_back_what_it_remembers_word_for_word(fake_llm
     memory_lines: list[str] = []
 
     def respond(body: dict) -> Reply:
-        system = body["messages"][0]["content"]
+        system = system_text(body)
         remembered = [line[2:] for line in system.splitlines() if line.startswith("- ") and "Mira" in line]
         asked = "recall" in body["messages"][-1]["content"]
         if asked:
@@ -272,7 +272,8 @@ async def test_say__an_npc_may_say_back_what_it_remembers_word_for_word(fake_llm
     frames = await say(comm, "Do you recall what I told you about my sister?", cid="ask")
 
     last = fake_llm.chat_requests[-1]["messages"]
-    assert told in last[0]["content"] and all(told not in m["content"] for m in last[1:]), "recalled, not recent"
+    assert told in last[-2]["content"] and last[-2]["role"] == "system", "recalled: in the moment before the line"
+    assert all(told not in m["content"] for m in last if m is not last[-2]), "recalled, not recent"
     assert memory_lines
     assert frames[-1]["source"] == "llm" and told in frames[-1]["text"], frames[-1]
     await comm.disconnect()

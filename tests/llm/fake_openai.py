@@ -336,3 +336,8 @@ def _encode(vector: list[float], as_base64: bool) -> list[float] | str:
     if not as_base64:
         return vector
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+def system_text(request: dict) -> str:
+    """Every system message a chat request held (the NPC's character first, then the moment)."""
+    return "\n\n".join(m["content"] for m in request["messages"] if m["role"] == "system")

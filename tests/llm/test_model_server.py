@@ -1,5 +1,5 @@
-"""The embedded model server (`llm.model_server`) on the real model: several replies at once, the
-same text for a seed whether alone or batched, background requests capped and kept off the last
+"""The embedded model server (`llm.model_server`) on the real model: several replies at once, each
+whole with its own sampling, background requests capped and kept off the last
 free slot, stop strings, and bad requests answered with 400. Prompts are tiny, so this is quick."""
 from __future__ import annotations
 
@@ -108,19 +108,18 @@ def test_a_newcomer_s_first_token__does_not_wait_for_a_long_reply_to_end(server)
 
 
 @pytest.mark.localmodel
-def test_same_seed__same_text_alone__and_batched_replies_whole(server):
-    """Each sequence has its own sampler: the same request with the same seed gives the same text.
-    Batched with others it is written whole; its text may differ, as llama.cpp does not promise the
-    same logits for every batch shape (docs/llm.md)."""
-    body = ask("Tell me about the stew.", seed=1234, max_tokens=20)
-    alone = stream(server, body)
-    again = stream(server, body)
+def test_batched_replies__each_whole_with_its_own_sampling(server):
+    """Each sequence has its own sampler chain: batched at once, a greedy reply, a seeded draw and a
+    heavily penalised one are each written whole, to their own length. (Not the same text for the
+    same seed every time: with one KV cache for all slots, what a reply attends over depends on
+    the other slots' cells, and llama.cpp does not promise bit-equal logits for that: docs/llm.md.)"""
+    batched = in_parallel([
+        lambda: stream(server, ask("Tell me about the stew.", temperature=0.0, max_tokens=12)),
+        lambda: stream(server, ask("And the ale?", seed=9, max_tokens=20)),
+        lambda: stream(server, ask("A room?", seed=5, max_tokens=8, repeat_penalty=1.5, temperature=1.2))])
 
-    batched = in_parallel([lambda: stream(server, body), lambda: stream(server, ask("And the ale?", seed=9, max_tokens=20)),
-                           lambda: stream(server, ask("A room?", seed=5, max_tokens=20))])
-
-    assert again.text == alone.text
     assert all(reply.done and reply.text.strip() for reply in batched)
+    assert [reply.usage["completion_tokens"] <= cap for reply, cap in zip(batched, (12, 20, 8))] == [True] * 3
 
 
 @pytest.mark.localmodel

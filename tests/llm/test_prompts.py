@@ -51,19 +51,41 @@ def build(**overrides):
     return build_npc_messages(**values)
 
 
-def test_build__system_then_turns_then_the_player_line():
+def test_build__character_then_turns_then_the_moment_then_the_player_line():
     result = build(recent=[Turn("player", "Evening."), Turn("npc", "Evening, love.")], player_line="Ale?")
 
-    assert [m["role"] for m in result.messages] == ["system", "user", "assistant", "user"]
-    system = result.messages[0]["content"]
-    assert "Greta" in system and "rainy evening" in system and "ale: 2 copper" in system
-    assert "one or two short sentences" in system and "[[action:" not in system
+    assert [m["role"] for m in result.messages] == ["system", "user", "assistant", "system", "user"]
+    character, moment = result.messages[0]["content"], result.messages[3]["content"]
+    assert "Greta" in character and "one or two short sentences" in character and "[[action:" not in character
+    assert "rainy evening" in moment and "ale: 2 copper" in moment and "Greta" not in moment
     assert result.messages[-1]["content"] == "Ale?"
     assert result.dropped == ()
 
 
+def test_build__moment_first_when_asked__one_system_message():
+    result = build(recent=[Turn("player", "Evening."), Turn("npc", "Evening, love.")], player_line="Ale?", moment_last=False)
+
+    assert [m["role"] for m in result.messages] == ["system", "user", "assistant", "user"]
+    assert "Greta" in result.messages[0]["content"] and "ale: 2 copper" in result.messages[0]["content"]
+
+
+def test_build__prompts_share_their_start__a_conversation_continues_the_one_before():
+    """What a model server's prompt-start reuse needs: every line to an NPC starts with the same
+    character sheet and examples, whatever the moment; the next turn of a conversation repeats the
+    whole of the last one up to its moment."""
+    voiced = Persona(**{**vars(GRETA), "voice": (("Busy?", "Always, love."), ("Stew?", "Five copper, love."))})
+    first = build(persona=voiced, recent=[Turn("player", "Evening."), Turn("npc", "Evening, love.")], player_line="Ale?")
+    later = build(persona=voiced, situation=Situation(time_label="midnight", place="the cellar", prices=("wine: 9 copper",)),
+                  recent=[Turn("player", "Evening."), Turn("npc", "Evening, love."), Turn("player", "Ale?"),
+                          Turn("npc", "Two copper, love.")], player_line="And wine?")
+
+    moment_at = [m["role"] for m in first.messages].index("system", 1)
+    assert later.messages[:moment_at] == first.messages[:moment_at]
+    assert later.messages[moment_at]["content"].startswith("Ale?")  # the last line, then its reply, then the moment
+
+
 def test_build__action_markers_are_asked_for_only_with_proposals():
-    assert "[[action: relationship +1]]" in build(proposals=True).messages[0]["content"]
+    assert "[[action: relationship +1]]" in build(proposals=True).system_text
     assert "[[action:" not in build().messages[0]["content"]
 
 
@@ -77,7 +99,7 @@ def test_build__action_markers_are_asked_for_only_with_proposals():
 ])
 def test_build__only_the_facts_the_line_is_about(line, kept, left_out):
     """A small model quotes whatever price is in front of it: the prompt holds only what the line asks about."""
-    system = build(player_line=line).messages[0]["content"]
+    system = build(player_line=line).system_text
 
     for text in kept:
         assert text in system
@@ -86,7 +108,7 @@ def test_build__only_the_facts_the_line_is_about(line, kept, left_out):
 
 
 def test_build__secrets_are_never_in_the_prompt():
-    assert "smuggler" not in build(player_line="What's under the stairs?").messages[0]["content"]
+    assert "smuggler" not in build(player_line="What's under the stairs?").system_text
 
 
 def test_build__voice_examples_come_as_earlier_exchanges_before_the_conversation():
@@ -94,7 +116,7 @@ def test_build__voice_examples_come_as_earlier_exchanges_before_the_conversation
 
     result = build(persona=greta, recent=[Turn("player", "Evening."), Turn("npc", "Evening, love.")], player_line="Stew?")
 
-    assert [m["content"] for m in result.messages[1:]] == [
+    assert [m["content"] for m in result.messages[1:] if m["role"] != "system"] == [
         "Busy?", "Always, love.", "Ale?", "Two copper, love.", "Evening.", "Evening, love.", "Stew?",
     ]
     assert result.tokens["voice"] > 0
@@ -120,9 +142,9 @@ def test_build__canary_is_in_the_system_prompt_only_when_given():
     with_canary = build(canary="tankard-7f3a9")
     without = build()
 
-    assert "tankard-7f3a9" in with_canary.messages[0]["content"]
+    assert "tankard-7f3a9" in with_canary.system_text
     assert all("tankard-7f3a9" not in m["content"] for m in with_canary.messages[1:])
-    assert "Secret tag" not in without.messages[0]["content"]
+    assert "Secret tag" not in without.system_text
 
 
 def test_build__oldest_turns_are_dropped_first():
@@ -132,7 +154,7 @@ def test_build__oldest_turns_are_dropped_first():
 
     dropped = [int(d.split(":")[1]) for d in result.dropped if d.startswith("turn:")]
     assert dropped == list(range(len(dropped))) and dropped
-    assert "Line number 199" in result.messages[-2]["content"]  # the newest turn survives
+    assert "Line number 199" in result.messages[-3]["content"]  # the newest turn survives (then the moment, the line)
     assert result.tokens["total"] <= result.budget.prompt_limit
 
 
@@ -143,7 +165,7 @@ def test_build__lowest_ranked_memories_are_dropped_first():
 
     dropped = sorted(int(d.split(":")[1]) for d in result.dropped if d.startswith("memory:"))
     assert dropped and dropped == list(range(dropped[0], 60))
-    assert "Memory 0:" in result.messages[0]["content"]
+    assert "Memory 0:" in result.system_text
 
 
 def test_build__situation_lists_are_trimmed_rumours_first():
@@ -156,7 +178,7 @@ def test_build__situation_lists_are_trimmed_rumours_first():
 
     assert any(d.startswith("situation.rumours:") for d in result.dropped)
     assert not any(d.startswith("situation.active_bounties") for d in result.dropped)
-    assert "rats in the cellar" in result.messages[0]["content"]
+    assert "rats in the cellar" in result.system_text
 
 
 def test_build__a_huge_player_line_is_truncated_last():
@@ -182,8 +204,10 @@ def test_build__untrusted_text_cannot_forge_template_tokens_or_markers():
 def test_build__consecutive_lines_of_one_speaker_are_merged():
     result = build(recent=[Turn("npc", "Mm."), Turn("player", "Hello?"), Turn("player", "Anyone?")], player_line="Hey!")
 
-    assert [m["role"] for m in result.messages] == ["system", "assistant", "user"]
-    assert result.messages[-1]["content"] == "Hello?\nAnyone?\nHey!"
+    assert [m["role"] for m in result.messages] == ["system", "assistant", "user", "system", "user"]
+    assert result.messages[2]["content"] == "Hello?\nAnyone?" and result.messages[-1]["content"] == "Hey!"
+    assert [m["role"] for m in build(recent=[Turn("player", "Hello?")], player_line="Hey!", moment_last=False).messages] == [
+        "system", "user"]
 
 
 def test_budget__sections_share_what_the_reply_leaves():

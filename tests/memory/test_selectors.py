@@ -10,7 +10,7 @@ from django.db.models import F
 
 from memory.models import FACT, MemoryLedger, MemoryRecord
 from memory.retrieval import matrix_cache
-from memory.selectors import memory_footprint, memory_matrix, memory_recall, memory_recent_turns, memory_retrieve
+from memory.selectors import memory_footprint, memory_matrix, memory_recall, memory_recent_turns, memory_retrieve, recent_window
 from tests.memory.conftest import words
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +149,23 @@ def test_recent_turns__oldest_first_limited(tavern_talk):
     assert turns == (("npc", "Here you are."), ("player", "Another ale."), ("npc", "Here you are."))
     assert len(memory_recent_turns(game_id=tavern_talk, npc_slug="bram")) == 12
     assert memory_recent_turns(game_id=tavern_talk, npc_slug="nobody") == ()
+
+
+@pytest.mark.parametrize("total, shown", [(5, 5), (12, 12), (13, 7), (17, 11), (18, 6), (19, 7), (24, 6), (25, 7)])
+def test_recent_window__moves_a_step_at_a_time_past_the_limit(total, shown):
+    assert recent_window(total, limit=12, step=6) == shown
+
+
+def test_recent_turns__with_a_step_the_window_keeps_its_start_for_several_turns(game_id):
+    """Each turn a conversation's window starts where it did the turn before, until it moves a
+    whole step on: the prompt's start (and a model server's copy of it) stays the same."""
+    starts = []
+    for n in range(8):
+        say(game_id, f"Line {n}.", f"Reply {n}.", minute=n)  # two turns each
+        starts.append(memory_recent_turns(game_id=game_id, npc_slug="bram", limit=6, step=4)[0])
+    assert starts[:3] == [("player", "Line 0.")] * 3  # 2, 4, 6 turns: all shown
+    assert starts[3:] == [("player", "Line 2."), ("player", "Line 4."), ("player", "Line 4."),  # 8 turns on: 4 at a time
+                          ("player", "Line 6."), ("player", "Line 6.")]
 
 
 def test_footprint__counts_rows_and_bytes(tavern_talk):

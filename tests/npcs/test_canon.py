@@ -95,7 +95,7 @@ def test_prompt__facts_have_their_own_share_and_the_lowest_go_first():
     facts = tuple(f"Pinned fact number {i}: " + "the river is cold and deep " * 8 for i in range(12))
     result = build_npc_messages(persona=persona, situation=Situation(time_label="noon", place="the bar", canon=facts),
                                 recent=[], memories=[], player_line="Hello", budget=budget)
-    system = result.messages[0]["content"]
+    system = result.system_text
     kept = [f for f in facts if f.strip() in system]
     assert kept == list(facts[: len(kept)]) and 0 < len(kept) < len(facts)
     assert 0 < result.tokens["canon"] <= budget.canon and f"canon:{len(facts) - 1}" in result.dropped
@@ -111,7 +111,7 @@ def test_prompt__the_shipped_facts_reach_gareths_prompt_when_triggered_and_not_o
         return list(inspected.prompt.messages), [(p.fact.key, p.why) for p in inspected.canon]
 
     messages, why = prompt("gareth", "Were you ever married?")
-    assert "Orlaith" in messages[0]["content"] and ("gareth-late-wife", "keyword: married") in why
+    assert "Orlaith" in messages[-4]["content"] and messages[-4]["role"] == "system" and ("gareth-late-wife", "keyword: married") in why
     assert messages[-3:] == [{"role": "user", "content": "Were you ever married?"},
                              {"role": "assistant", "content": messages[-2]["content"]},
                              {"role": "user", "content": "Were you ever married?"}]

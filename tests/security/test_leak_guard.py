@@ -95,7 +95,7 @@ def test_text_without_a_leak__passes_through_unchanged(text, cuts):
 def test_real_npc_prompt__values_may_be_repeated_but_not_the_prompt_itself(game):
     plan = services.say_prepare(game_id=str(game.id), client_id="g1", npc="gareth", text="Any news?").say
     npc = world_current().npcs["gareth"]
-    system = voice.prompt_build(plan, npc).messages[0]["content"]
+    system = voice.prompt_build(plan, npc).system_text
     protected = voice.protected_text(system, shareable=voice.shareable_values(plan.situation, npc))
     instructions_line = next(line for line in system.splitlines() if len(line.split()) > 12)
 
