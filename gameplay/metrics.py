@@ -49,6 +49,10 @@ REPLY_CHECKS = Counter("tankard_reply_checks_failed", "NPC reply sentences held 
 REPLY_OUTCOMES = Counter("tankard_reply_check_outcomes", "What the checks did to an NPC reply: passed, corrected (a price "
                          "put right), cut (ended at the last good sentence), regenerated, authored (the NPC's own line).",
                          ["npc", "outcome"])
+REPLY_FALLBACKS = Counter("tankard_reply_fallbacks", "NPC replies ended with the NPC's own stock line, by NPC and why: a "
+                          "model failure (timeout, connect, http_5xx, http_4xx, breaker_open, queue_full, malformed, "
+                          "cut), a reply the checks held back twice (their reason: ooc, premise, ...), or token_budget.",
+                          ["npc", "reason"])
 CANON_VETOES = Counter("tankard_canon_vetoes", "NPC replies (or cached replies) held back because they contradicted a "
                        "canon fact, by NPC (npcs/canon.py).", ["npc"])
 PROCESS_RSS = Gauge("tankard_process_resident_memory_bytes", "Resident memory of this process.")
@@ -104,6 +108,10 @@ def reply_check_observed(*, npc: str, reason: str) -> None:
 
 def reply_outcome_observed(*, npc: str, outcome: str) -> None:
     REPLY_OUTCOMES.labels(npc=npc, outcome=outcome).inc()
+
+
+def reply_fallback_observed(*, npc: str, reason: str) -> None:
+    REPLY_FALLBACKS.labels(npc=npc, reason=reason).inc()
 
 
 def canon_veto_observed(*, npc: str) -> None:

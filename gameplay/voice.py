@@ -359,7 +359,7 @@ class _Attempt:
         except LLMUnavailable as exc:
             logger.warning("LLM unavailable (%s) for %s; falling back", exc.kind, plan.npc)
             if gate.released:
-                return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+                return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s, reason=exc.kind)
             return await _afallback(plan, npc, send, rng, reason=exc.kind)
         except LLMStreamCut as exc:
             logger.warning("LLM stream cut (%s) for %s; finishing in character", exc.kind, plan.npc)
@@ -402,7 +402,8 @@ class _Attempt:
                            tokens_out=completion_tokens, first_token_s=self.first_token_s)
 
 
-async def _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s) -> VoicedReply:
+async def _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s, *, reason: str = "cut") -> VoicedReply:
+    metrics.reply_fallback_observed(npc=plan.npc, reason=reason)
     ending = cutoff_line(npc, rng)
     sep = "" if not shown or shown[-1].endswith((" ", "\n")) else " "
     await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": sep + ending})
@@ -415,12 +416,13 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> Voic
     logger.warning("reply for %s recited its prompt; stopped and finished in character", plan.npc)
     if not "".join(shown).strip():
         return await _afallback(plan, npc, send, rng, reason="leak")
-    return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s)
+    return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s, reason="leak")
 
 
 async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str) -> VoicedReply:
     """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral."""
     logger.info("%s answers from the persona (%s)", npc.slug, reason)
+    metrics.reply_fallback_observed(npc=plan.npc, reason=reason)
     text = fallback_text(plan, npc, rng, reason=reason)
     for piece in _pieces(text):
         await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})

@@ -200,7 +200,7 @@ TANKARD_LLM = {
     "LOCAL_THREADS": env_int("TANKARD_LOCAL_LLM_THREADS", 2),
     # Replies the local model server decodes at once (one model, CONTEXT_WINDOW tokens per slot);
     # docs/benchmarks.md (llm_concurrency) has the figures that chose the default.
-    "LOCAL_SLOTS": env_int("TANKARD_LOCAL_LLM_SLOTS", 4),
+    "LOCAL_SLOTS": env_int("TANKARD_LOCAL_LLM_SLOTS", 8),
     # "q8_0": the shipped Q4_1 model re-encoded once as Q8_0 into var/models/ (about twice as fast on
     # CPUs: docs/llm.md); "as-shipped": the packaged file itself.
     "LOCAL_WEIGHTS": os.environ.get("TANKARD_LOCAL_LLM_WEIGHTS", "q8_0"),

@@ -17,7 +17,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--alias", default="smollm2", help="the model name /v1/models reports")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--slots", type=int, default=4, help="replies decoded at once")
+    parser.add_argument("--slots", type=int, default=8, help="replies decoded at once")
     parser.add_argument("--context-window", type=int, default=2048, help="tokens per slot")
     parser.add_argument("--batch-size", type=int, default=512, help="tokens per decode step")
     parser.add_argument("--weights", choices=("q8_0", "as-shipped"), default="as-shipped",

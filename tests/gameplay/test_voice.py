@@ -5,6 +5,7 @@ import asyncio
 import itertools
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gameplay.models import Turn
 from gameplay.voice import CANARY
@@ -44,9 +45,14 @@ async def test_say__streams_the_llm_reply(fake_llm, session_cookie):
     await comm.disconnect()
 
 
+def fallbacks(reason: str) -> float:
+    return REGISTRY.get_sample_value("tankard_reply_fallbacks_total", {"npc": "gareth", "reason": reason}) or 0.0
+
+
 async def test_say__llm_500_falls_back_in_character_and_stores_once(fake_llm, session_cookie):
     game, cookie = session_cookie
     fake_llm.script(Fail(500), Fail(500), Fail(500))
+    before = fallbacks("http_5xx")
     comm = await ready(cookie)
     frames = await say(comm, cid="f1")
     end = frames[-1]
@@ -54,6 +60,18 @@ async def test_say__llm_500_falls_back_in_character_and_stores_once(fake_llm, se
     for word in ("error", "500", "model", "server", "exception"):
         assert word not in end["text"].lower()
     assert await Turn.objects.filter(game=game, client_id="f1").acount() == 1
+    assert fallbacks("http_5xx") == before + 1, "operators see why players heard a stock line"
+    await comm.disconnect()
+
+
+async def test_say__a_reply_the_checks_hold_back_twice__counted_by_its_reason(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("As an AI language model, I cannot pour ale."), Reply("As an AI, I have no tavern."))
+    before, model_failures = fallbacks("ooc"), fallbacks("http_5xx")
+    comm = await ready(cookie)
+    frames = await say(comm, cid="ooc")
+    assert frames[-1]["source"] == "fallback" and "AI" not in frames[-1]["text"]
+    assert fallbacks("ooc") == before + 1 and fallbacks("http_5xx") == model_failures
     await comm.disconnect()
 
 
