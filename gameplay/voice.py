@@ -97,7 +97,7 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     if canon is None:
         canon = canon_picks(world, npc_slug=plan.npc, line=plan.line)
     cfg = settings.TANKARD_LLM
-    budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"])
+    budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"], memories=cfg.get("MEMORY_TOKENS", 0))
     recalled, recent = (), ()
     if use_memory:
         memory = memory_recall(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,

@@ -193,6 +193,9 @@ TANKARD_LLM = {
     # player's line, so prompts share their start (docs/llm.md); false for a chat template that
     # takes a system message only first.
     "MOMENT_LAST": env_bool("TANKARD_LLM_MOMENT_LAST", True),
+    # The most tokens of memories in a prompt (0: their share of the window, about 380 of 2048). The
+    # small local model reads them again every turn and makes little of many: 160 by default for it.
+    "MEMORY_TOKENS": env_int("TANKARD_LLM_MEMORY_TOKENS", 0 if os.environ.get("OPENAI_BASE_URL", "").strip() else 160),
     "CONCURRENCY": env_int("TANKARD_LLM_CONCURRENCY", 0),  # 0: LOCAL_SLOTS for the local server, else 8
     "QUEUE_SIZE": env_int("TANKARD_LLM_QUEUE_SIZE", 64),
     "THINKING_AFTER": env_float("TANKARD_LLM_THINKING_AFTER", 1.5),

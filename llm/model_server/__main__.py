@@ -24,13 +24,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="read the model as shipped, or re-encoded as Q8_0 (faster on CPUs; made once into --weights-dir)")
     parser.add_argument("--weights-dir", type=Path, help="where re-encoded weights are kept (default: beside the model)")
     parser.add_argument("--background-max-tokens", type=int, default=DEFAULT_BACKGROUND_MAX_TOKENS)
-    parser.add_argument("--verbose", action="store_true", help="keep llama.cpp's own log")
+    parser.add_argument("--verbose", action="store_true", help="keep llama.cpp's own log, and log each request's slot and timing")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import uvicorn
 
     from llm.model_server.api import build_app

@@ -8,9 +8,8 @@ every reply in progress, then samples each sequence's next token with its own sa
 A slot keeps the tokens it last held. A request goes to a free slot whose tokens its prompt
 continues (the same conversation, one turn on), else to the free slot used least long ago; when any
 slot (busy or not) holds a longer start of its prompt (the same NPC's persona, the same
-conversation), those cells are shared with it instead of decoded again (one KV cache for all
-slots: sharing copies nothing), and a request whose start is being decoded right now in another
-slot waits the one step for it.
+conversation), those cells are copied over instead of decoded again, and a request whose start is
+being decoded right now in another slot waits the one step for it.
 """
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ from llm.model_server.text import ReplyText
 logger = logging.getLogger(__name__)
 
 IDLE_WAIT = 0.5  # seconds the loop sleeps on an empty queue before looking again
-COPY_WORTH = 16  # prompt tokens another slot must hold beyond a slot's own for sharing its cells (or waiting a step for them)
+COPY_WORTH = 32  # prompt tokens another slot must hold beyond a slot's own for copying its cells (or waiting a step for them)
 
 
 @dataclass(frozen=True)
@@ -199,6 +198,9 @@ class Engine:
 
     def _assign(self, slot: Slot, job: Job) -> None:
         keep = min(common_prefix(slot.cached, job.prompt), len(job.prompt) - 1)  # the last one gives logits
+        logger.debug("slot %d: a %s request of %d prompt tokens, %d already held, %.0f ms after it came",
+                     slot.seq, "background" if job.background else "player", len(job.prompt), keep,
+                     1000 * (time.monotonic() - job.arrived))
         self.model.forget(slot.seq, keep=keep)
         slot.cached = job.prompt[:keep]
         slot.pending = job.prompt[keep:]
@@ -263,6 +265,8 @@ class Engine:
         if slot.generated >= job.max_tokens or len(slot.cached) + 1 >= self.model.context_window:
             return self._finish(slot, self._done(slot, "length"), tail=text + reply.flush())
         if text:
+            if slot.generated == 1:
+                logger.debug("slot %d: first token %.0f ms after the request came", slot.seq, 1000 * (time.monotonic() - job.arrived))
             job.emit(Text(text))
         slot.next_token = token
 

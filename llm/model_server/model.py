@@ -2,10 +2,11 @@
 
 `LoadedModel` owns the C objects (model, context, batch) and the few calls the engine needs:
 the chat template, tokenizing, a token's text, a sampler chain per request, and one `decode` of a
-batch of (token, position, sequence, wants-logits) rows. The context holds `slots` sequences in one
-KV cache of `slots * context_window` cells (`kv_unified`): the engine keeps each sequence within
-`context_window`, so a reply never runs out of room because of the others, and a prompt start
-copied from one sequence to another shares its cells instead of copying them.
+batch of (token, position, sequence, wants-logits) rows. The context holds `slots` sequences of
+`context_window` cells each (a KV cache split by sequence, `kv_unified` off), so a reply never runs
+out of room because of the others, and each attends over its own cells only: with one cache for
+all (`kv_unified`), every token attends over the whole cache, and with eight long conversations
+held, a prompt was read five times slower (docs/llm.md).
 
 `weights_in(path, "q8_0", folder)` gives the shipped GGUF re-encoded as Q8_0 (made once, kept in
 `folder`): llama.cpp has no fast matrix kernels for the shipped Q4_1 on x86, and with Q8_0 a prompt
@@ -92,7 +93,7 @@ class LoadedModel:
         params.n_batch = params.n_ubatch = batch_size
         params.n_seq_max = slots
         params.n_threads = params.n_threads_batch = threads
-        params.kv_unified = True
+        params.kv_unified = False
         params.no_perf = True
         self.context = llama_cpp.llama_init_from_model(self.model, params)
         if not self.context:
@@ -156,10 +157,12 @@ class LoadedModel:
         llama_cpp.llama_memory_seq_rm(self.memory, seq, keep, -1)
 
     def copy(self, source: int, target: int, *, upto: int) -> None:
-        """Make sequence `target` hold sequence `source`'s positions 0..upto-1 and nothing else (the two
-        share those cells: nothing is decoded or copied)."""
-        llama_cpp.llama_memory_seq_rm(self.memory, target, -1, -1)
-        llama_cpp.llama_memory_seq_cp(self.memory, source, target, 0, upto)
+        """Make sequence `target` hold sequence `source`'s positions 0..upto-1 and nothing else.
+
+        The cache is split by sequence, and llama.cpp copies across that split only whole (the
+        cells are copied before the next decode); the rest is then dropped."""
+        llama_cpp.llama_memory_seq_cp(self.memory, source, target, -1, -1)
+        llama_cpp.llama_memory_seq_rm(self.memory, target, upto, -1)
 
     def decode(self, rows: list[tuple[int, int, int, bool]]) -> None:
         """One llama_decode of rows (token, position, sequence, wants logits); len(rows) <= batch_size."""

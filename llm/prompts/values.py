@@ -84,13 +84,17 @@ class PromptBudget:
         return self.context_window - self.reply
 
     @classmethod
-    def from_context_window(cls, context_window: int, reply_tokens: int) -> PromptBudget:
+    def from_context_window(cls, context_window: int, reply_tokens: int, *, memories: int = 0) -> PromptBudget:
+        """The shares of what the window leaves; `memories` (when not 0) caps the memories' share
+        (a small local model reads every prompt's memories again each turn, and uses few of them)."""
         instructions = count_tokens(f"{INSTRUCTIONS}\n{PROPOSALS}") + CANARY_RESERVE
         fixed = instructions + 2 * MESSAGE_OVERHEAD + REPLY_PRIMER + SEPARATOR_RESERVE
         space = context_window - reply_tokens - fixed
         if space < MIN_SECTION_SPACE:
             raise ValueError(f"A context window of {context_window} leaves no room for a prompt and {reply_tokens} reply tokens.")
         shares = {name: int(space * share) for name, share in SHARES.items()}
+        if memories:
+            shares["memories"] = min(shares["memories"], memories)
         return cls(context_window=context_window, reply=reply_tokens, instructions=instructions, **shares)
 
 

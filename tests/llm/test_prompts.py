@@ -218,6 +218,16 @@ def test_budget__sections_share_what_the_reply_leaves():
     assert b.instructions + sections + 2 * MESSAGE_OVERHEAD < b.prompt_limit
 
 
+def test_budget__memories_capped__the_lowest_ranked_go_and_the_rest_is_left_to_the_turns():
+    capped = PromptBudget.from_context_window(2048, 120, memories=100)
+    assert capped.memories == 100 and budget().memories > 300 and capped.recent == budget().recent
+    memories = [Memory(f"Memory {i}: " + "a long story about the player " * 3, "rank") for i in range(10)]
+
+    result = build(memories=memories, budget=capped)
+
+    assert 0 < result.tokens["memories"] <= 100 and "Memory 0:" in result.system_text and "Memory 9:" not in result.system_text
+
+
 def test_budget__a_window_too_small_for_any_prompt_is_refused():
     with pytest.raises(ValueError):
         PromptBudget.from_context_window(256, 120)
