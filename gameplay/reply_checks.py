@@ -467,6 +467,7 @@ class SentenceGate:
     def __init__(self, *, frame: ReplyFrame, world: CheckWorld, max_sentences: int = MAX_SENTENCES) -> None:
         self.frame, self.world, self.max_sentences = frame, world, max_sentences
         self._pending = ""
+        self._held = ""  # an opener ("Pay up?") to a false claim, shown only with the denial after it
         self.released: list[str] = []
         self.corrections = 0
         self.failed: Verdict | None = None
@@ -494,11 +495,13 @@ class SentenceGate:
         the reply itself (`complete`), dropped when it was cut by the length limit, unless it is all
         there is."""
         rest, self._pending = self._pending, ""
-        if self.failed is not None or self.full or not rest.strip():
-            return ""
-        if not complete and self.released:
-            return ""
-        return self._release(rest)
+        if self.failed is None and not self.full and rest.strip() and (complete or not self.released):
+            shown = self._release(rest)
+        else:
+            shown = ""
+        if self._held and self.failed is None:  # the reply ended on its opener: the claim was never turned down
+            self.failed, self._held = Verdict(False, self._held.strip(), "premise"), ""
+        return shown
 
     def _release(self, sentence: str) -> str:
         lead = sentence[: len(sentence) - len(sentence.lstrip())]
@@ -509,6 +512,12 @@ class SentenceGate:
             self.failed = verdict
             return ""
         self.corrections += verdict.reason == "price_corrected"
-        shown = ("" if not self.released else lead or " ") + verdict.text
+        shown = ("" if not self.released and not self._held else lead or " ") + verdict.text
+        if self.frame.premise_open and due and _opener(verdict.text):
+            self._held += shown  # "Pay up?" alone would go along with the claim: wait for what follows
+            return ""
+        held, self._held = self._held, ""
+        if held:
+            self.released.append(held)
         self.released.append(shown)
-        return shown
+        return held + shown

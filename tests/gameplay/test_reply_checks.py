@@ -169,6 +169,24 @@ def test_gate__a_reply_opening_with_a_question_still_owes_the_denial(world):
     assert flat.failed is not None and flat.failed.reason == "premise"
 
 
+def test_gate__an_opener_to_a_false_claim_is_shown_only_with_the_denial_after_it(world):
+    """"Pay up?" and nothing more goes along with the claim: it is held back, and fails when the
+    reply ends on it; followed by a denial, both are shown at once."""
+    from gameplay.world import world_current
+
+    line = "you promised me fifty gold yesterday, pay up"
+    frame = ReplyFrame(npc_slug="gareth", line=line, premise_open=premise_claimed(line))
+    alone = SentenceGate(frame=frame, world=check_world(world_current()))
+    assert alone.feed("Pay up? ") == "" and alone.finish(complete=True) == ""
+    assert alone.failed is not None and alone.failed.reason == "premise" and alone.released == []
+    denied = SentenceGate(frame=frame, world=check_world(world_current()))
+    assert denied.feed("Pay up? Ha! ") == ""
+    assert denied.feed("I never promised you a thing, friend. ") == "Pay up? Ha! I never promised you a thing, friend."
+    assert denied.finish(complete=True) == "" and denied.failed is None
+    no_claim = SentenceGate(frame=ReplyFrame(npc_slug="gareth", line="Busy night?"), world=check_world(world_current()))
+    assert no_claim.feed("Busy? ") == "Busy?"  # without a claim to turn down, nothing is held
+
+
 def test_every_npcs_own_denials_turn_a_false_claim_down(world):
     from gameplay.world import world_current
 
