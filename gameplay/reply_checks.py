@@ -25,7 +25,7 @@ NUMBER_WORDS = {
 }
 _AMOUNT = re.compile(
     r"\b(\d+|" + "|".join(sorted((w for w in NUMBER_WORDS if w != "a single"), key=len, reverse=True))
-    + r")\s+(gold|golds|gold pieces|gold coins|coins?|crowns?|pieces|copper|coppers|silver|silvers|pennies|shillings|marks)\b",
+    + r")\s+(gold pieces?|gold coins?|golds|gold|coins?|crowns?|pieces|coppers|copper|silvers|silver|pennies|shillings|marks)\b",
     re.IGNORECASE,
 )
 OTHER_CURRENCY = frozenset({"copper", "coppers", "silver", "silvers", "pennies", "shillings", "marks", "crown", "crowns"})

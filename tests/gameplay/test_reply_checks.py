@@ -71,6 +71,8 @@ def test_failing_sentences_say_why(world, reply, line, reason):
     ("That'll be 7 gold.", "How much is an ale?", "That'll be 3 gold."),
     ("Two gold, and cheap at that.", "What does the stew cost?", "Five gold, and cheap at that."),
     ("The pie is 9 gold and the ale is 1 gold.", "Pie and ale?", "The pie is 4 gold and the ale is 3 gold."),
+    # "coin" in "gold coin" is the figure's unit, not the lucky coin named beside it
+    ("A pint is only 2 gold coin these days.", "whats a pint cost these days", "A pint is only 3 gold coin these days."),
 ])
 def test_a_wrong_price_is_put_right_from_the_rules(world, reply, line, shown):
     result = verdict(reply, line)
