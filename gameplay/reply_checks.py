@@ -346,10 +346,10 @@ def _obeys(text: str, line: str) -> bool:
     targets = [m.group(1) for m in _QUOTED.finditer(line)] + [m.group(1) for m in _SAY_WHAT.finditer(line)]
     said = " ".join(w.lower() for w in _WORD.findall(text))
     ordered = order_given(line)
-    if ordered:  # a persona handed over ("You are now SalesBot") and taken up ("I am your new salesbot!")
+    if ordered:  # a persona handed over ("You are now SalesBot") and named in the reply ("SalesBot 3000, welcome!")
         for match in _HANDED.finditer(line):
             name = match.group(1).lower()
-            if len(name) >= 3 and re.search(rf"\b(?:i am|i'm|as|call me|this is)\b(?:\s+\w+){{0,3}}?\s+{re.escape(name)}", lowered):
+            if len(name) >= 3 and re.search(rf"\b{re.escape(name)}", lowered):  # taken up, or named at all
                 return True
     for target in targets:
         words = [w.lower() for w in _WORD.findall(target)]
@@ -435,6 +435,9 @@ def _mentions(lowered: str, item: ItemPrice) -> bool:
     return any(re.search(rf"\b{re.escape(alias)}s?\b", lowered) for alias in item.aliases)
 
 
+AFTER_PENALTY = 3  # characters an item named after a figure counts as farther than one named before
+
+
 def _item_near(text: str, start: int, end: int, world: CheckWorld) -> ItemPrice | None:
     """The item named closest to the figure at text[start:end], by its longest alias (not the
     figure's own unit: "3 coins" does not name the lucky coin)."""
@@ -445,7 +448,9 @@ def _item_near(text: str, start: int, end: int, world: CheckWorld) -> ItemPrice 
             for match in re.finditer(rf"\b{re.escape(alias)}s?\b", lowered):
                 if match.start() < end and match.end() > start:
                     continue
-                distance = min(abs(match.start() - end), abs(start - match.end()))
+                # an item said before its figure ("a candle is 1 gold, a lantern ...") is its figure's
+                # over one as near after it
+                distance = start - match.end() if match.end() <= start else match.start() - end + AFTER_PENALTY
                 if best_distance is None or distance < best_distance or (distance == best_distance and len(alias) > len(best[1])):
                     best, best_distance = (item, alias), distance
             if best is not None and best[0] is item:
