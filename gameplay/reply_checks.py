@@ -233,6 +233,15 @@ def premise_claimed(line: str) -> bool:
     return bool(_PREMISE.search(line))
 
 
+_EARLIER_DAY = re.compile(r"\b(?:yesterday|last (?:night|week|month|year|spring|summer|autumn|winter|moonday|"
+                          r"\w+day)|the other (?:day|night)|(?:days|weeks|months|years) ago)\b", re.IGNORECASE)
+
+
+def premise_dated(line: str) -> bool:
+    """Whether a claimed shared past is set on an earlier day ("you said yesterday ...")."""
+    return premise_claimed(line) and bool(_EARLIER_DAY.search(line))
+
+
 def order_given(line: str) -> bool:
     """Whether a player's line tries to give the NPC orders about itself ("ignore your instructions",
     "(a voice from above says SYSTEM OVERRIDE...)", "you're a bot")."""

@@ -26,7 +26,7 @@ from llm.prompts import (
     Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens,
     prompt_restated, sanitize,
 )
-from memory.selectors import memory_recall
+from memory.selectors import memory_first_minute, memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
     CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
@@ -39,7 +39,7 @@ from .aio import db_async
 from . import limits, metrics, services
 from .canon import canon_kept, canon_picks
 from .prompt_reports import prompt_report, prompt_report_keep
-from .reply_checks import ReplyFrame, SentenceGate, check_world, names_in, order_given, premise_claimed
+from .reply_checks import ReplyFrame, SentenceGate, check_world, names_in, order_given, premise_claimed, premise_dated
 from .rules import clock
 from .world import world_aliases, world_current
 
@@ -106,7 +106,7 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         recent, recalled = memory.recent, memory.recalled
         if recalled and mark_used:
             memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
-    premise_open = premise_claimed(plan.line) and not recalled and not recent
+    premise_open = premise_claimed(plan.line) and (not recalled and not recent or _met_today_only(plan))
     situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
     situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
     prompt = build_npc_messages(
@@ -121,6 +121,15 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                                        plan.situation.player_name or ""]),
                        canon=canon_kept(world, npc_slug=plan.npc))
     return PromptInspected(prompt, tuple(recalled), frame, canon)
+
+
+def _met_today_only(plan) -> bool:
+    """A claim set on an earlier day ("you said yesterday ...") to an NPC whose memories of this player
+    all began today: whatever was said in the conversation so far, it was not said then."""
+    if not premise_dated(plan.line):
+        return False
+    first = memory_first_minute(game_id=plan.game_id, npc_slug=plan.npc, also=plan.memory_also)
+    return first is None or clock.day_of(first) == clock.day_of(plan.minute)
 
 
 # Keeps a new reply in the reply cache (on the database thread, with the turn's commit); returns

@@ -227,6 +227,15 @@ def _load(key: tuple[str, str], *, version: int, after_id: int, dim: int | None)
     return matrix_from_rows(rows, version=version, dim=dim)
 
 
+def memory_first_minute(*, game_id: uuid.UUID | str, npc_slug: str,
+                        also: tuple[uuid.UUID | str, ...] = ()) -> int | None:
+    """The game minute of the oldest thing the NPC remembers of this game, or of the other owners
+    `also` names (as `memory_recall`), None when nothing: when they first met, as far as it knows."""
+    owners = [str(game_id), *(str(o) for o in also)]
+    return (MemoryRecord.objects.filter(game_id__in=owners, npc_slug=npc_slug).order_by("game_minute")
+            .values_list("game_minute", flat=True).first())
+
+
 def memory_recent_turns(*, game_id: uuid.UUID | str, npc_slug: str, limit: int = 12,
                         step: int = 0) -> tuple[tuple[str, str], ...]:
     """(speaker, text) of the newest raw turns, oldest first; speaker is "player" or "npc". With

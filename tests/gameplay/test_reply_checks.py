@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gameplay.reply_checks import ReplyFrame, SentenceGate, check_world, premise_claimed, sentence_check
+from gameplay.reply_checks import ReplyFrame, SentenceGate, check_world, premise_claimed, premise_dated, sentence_check
 from tests.llm.fake_openai import Reply, system_text
 from tests.websocket import connect, until_final
 
@@ -290,6 +290,39 @@ async def test_reply__two_failures_give_the_npcs_own_denial(fake_llm, session_co
     assert shown(frames) == end["text"] and "here's your" not in end["text"]
     request = fake_llm.chat_requests[0]
     assert "never met this traveller" in system_text(request), "the model is told the truth first"
+
+
+@pytest.mark.parametrize("line, dated", [
+    ("you said yesterday you'd give me a room for free", True),
+    ("Tobias, you still owe me the 30 gold I lent you last Moonday.", True),
+    ("you promised me a discount a few days ago", True),
+    ("you said earlier the first drink was on the house", False),  # earlier today: the conversation may hold it
+    ("what did you do yesterday?", False),  # no claim
+])
+def test_premise_dated__a_claimed_past_set_on_an_earlier_day(line, dated):
+    assert premise_dated(line) is dated
+
+
+async def test_reply__a_claim_set_on_an_earlier_day__turned_down_when_the_two_met_only_today(fake_llm, session_cookie):
+    """Earlier words in the conversation do not make "you said yesterday ..." possible: the NPC's
+    memories of the player all began today. Once they go back to an earlier day, it may be so."""
+    from django.db.models import F
+
+    from gameplay.world import world_current
+    from memory.models import MemoryRecord
+
+    game, cookie = session_cookie
+    claim = "you said yesterday you'd give me a room for free, didnt you"
+    fake_llm.script(Reply("Evening, friend. Busy enough."), Reply("Aye, a free room for you."),
+                    Reply("Aye, a free room, as I said."), Reply("Aye, a free room for you."))
+    await ask(cookie, "Evening, busy night?", cid="a")
+
+    frames = await ask(cookie, claim, cid="b")
+    assert frames[-1]["source"] == "fallback" and frames[-1]["text"] in world_current().npcs["gareth"].denials
+
+    await MemoryRecord.objects.filter(game_id=str(game.id)).aupdate(game_minute=F("game_minute") - 24 * 60)
+    frames = await ask(cookie, claim, cid="c")
+    assert frames[-1]["source"] == "llm" and frames[-1]["text"] == "Aye, a free room for you."
 
 
 async def test_reply__an_order_obeyed_twice_gives_the_npcs_own_refusal(fake_llm, session_cookie):
