@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('npcs', '0001_initial'),
+        ('npcs', '0001_npcs_and_canon'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
