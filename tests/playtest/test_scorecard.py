@@ -215,6 +215,14 @@ def test_premise__a_denial_is_a_rejection(world):
     assert v["premise_rejection"] is True
 
 
+def test_premise__every_npcs_own_denials_count_as_turning_it_down(world):
+    """The stock lines a false claim is answered with, when the model's reply fails twice, are
+    denials to the scorecard too (a line written for the world file that reads otherwise is caught here)."""
+    turns = [turn(slug, "you promised me fifty gold yesterday", line, "premise")
+             for slug, npc in world.npcs.items() for line in npc.denials]
+    assert turns and all(v["premise_rejection"] for v in verdicts(world, *turns))
+
+
 @pytest.mark.parametrize("reply", [
     "Fifty gold? I never promised you any such thing, friend.",
     "You've got me mixed up with somebody, young 'un.",
