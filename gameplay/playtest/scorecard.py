@@ -140,6 +140,7 @@ class Facts:
     names: frozenset[str]  # proper nouns the world uses (lowercase)
     vocabulary: frozenset[str]  # every word of the world's text (lowercase)
     npcs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> the ways to name them
+    figures: frozenset[str] = frozenset()  # a figure as the world's text says it, with the two words after ("one coin in ten")
 
 
 def _texts(world: World) -> Iterable[str]:
@@ -192,6 +193,7 @@ def facts_from_world(world: World) -> Facts:
     texts = list(_texts(world))
     vocabulary = frozenset(re.findall(r"(?<![A-Za-z])([a-z]+)", " ".join(texts)))
     amounts = {_number(m.group(1)) for text in texts for m in _AMOUNT.finditer(text)}
+    figures = frozenset(_figure(text, m) for text in texts for m in _AMOUNT.finditer(text))
     amounts |= set(prices.values()) | {j.pay for j in world.jobs.values()} | {b.reward_gold for b in world.bounties.values()}
     amounts |= {world.config.start_gold, *bets} | ({world.mystery.reward_gold} if world.mystery else set())
     names = set()
@@ -206,7 +208,12 @@ def facts_from_world(world: World) -> Facts:
     names.update("moonday ironday wyrmsday thornsday freyday starday sunsday spring summer autumn winter".split())
     return Facts(anchors={k: frozenset(v) for k, v in anchors.items()}, item_terms=item_terms, prices=prices,
                  sellers=sellers, amounts=frozenset(amounts), names=frozenset(names),
-                 vocabulary=vocabulary, npcs=npcs)
+                 vocabulary=vocabulary, npcs=npcs, figures=figures)
+
+
+def _figure(text: str, match: re.Match) -> str:
+    """The figure `match` found in `text`, with the two words after it, in lower case."""
+    return " ".join([match.group(0).lower(), *_WORD.findall(text[match.end():].lower())[:2]])
 
 
 
@@ -313,6 +320,9 @@ def grounding_mentions(reply: str, line: str, npc: str, heard_words: set[str], f
             value, unit = _number(m.group(1)), m.group(2).lower()
             if value in quoted:
                 continue  # the player's own figure, said back
+            if _figure(sentence, m) in facts.figures:
+                mentions.append(Mention("price", m.group(0), True))  # as the world says it ("one coin in ten")
+                continue
             clause = re.split(r"[,;:]|\bbut\b", sentence[:m.start()])[-1] + sentence[m.start():].split(",")[0]
             if unit.startswith(("silver", "copper")):
                 if _terms_in(sentence, facts.item_terms):
