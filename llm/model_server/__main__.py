@@ -28,6 +28,18 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def model_file(args: argparse.Namespace) -> Path:
+    """The file to load: the model re-encoded as --weights asks, or the shipped file itself when it
+    cannot be made (a folder that cannot be written, a full disk): slower, but the game talks."""
+    from llm.model_server.model import ModelError, weights_in
+
+    try:
+        return weights_in(args.model, args.weights, args.weights_dir or args.model.parent)
+    except (ModelError, OSError) as error:
+        logging.getLogger(__name__).warning("The model is read as shipped: %s could not be made (%s).", args.weights, error)
+        return args.model
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -35,13 +47,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from llm.model_server.api import build_app
     from llm.model_server.engine import Engine
-    from llm.model_server.model import LoadedModel, ModelError, quiet_llama_log, weights_in
+    from llm.model_server.model import LoadedModel, ModelError, quiet_llama_log
 
     if not args.verbose:
         quiet_llama_log()
     try:
-        path = weights_in(args.model, args.weights, args.weights_dir or args.model.parent)
-        model = LoadedModel(path, slots=max(1, min(MAX_SLOTS, args.slots)), context_window=args.context_window,
+        model = LoadedModel(model_file(args), slots=max(1, min(MAX_SLOTS, args.slots)), context_window=args.context_window,
                             threads=args.threads, batch_size=args.batch_size)
     except ModelError as error:
         print(f"model server: {error}", file=sys.stderr)

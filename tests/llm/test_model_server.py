@@ -236,3 +236,34 @@ def test_reply_text__joins_a_character_split_across_tokens():
     assert reply.add(b"a " + pound[:1]) == "a "
     assert reply.add(pound[1:] + b"5") == "\u00a35"
     assert reply.flush() == ""
+
+
+# --- the weights it reads -----------------------------------------------------------------------------
+@pytest.mark.localmodel
+def test_weights__re_encoded_once_as_q8_0__then_reused(tmp_path):
+    from llm.local_server import local_model_path
+    from llm.model_server.model import weights_in
+
+    require_llama_cpp()
+    shipped = local_model_path()
+    made = weights_in(shipped, "q8_0", tmp_path / "models")
+    stamp = made.stat().st_mtime_ns
+
+    assert made.parent == tmp_path / "models" and made.read_bytes()[:4] == b"GGUF"
+    assert made.stat().st_size > shipped.stat().st_size  # 8 bits a weight, not 4
+    assert weights_in(shipped, "q8_0", tmp_path / "models") == made and made.stat().st_mtime_ns == stamp
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [made.name]  # no half-written file left
+    assert weights_in(shipped, "as-shipped", tmp_path / "models") == shipped
+
+
+@pytest.mark.localmodel
+def test_weights__a_folder_that_cannot_be_written__the_shipped_file_is_read(tmp_path):
+    from llm.local_server import local_model_path
+    from llm.model_server.__main__ import arguments, model_file
+
+    require_llama_cpp()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder would go")
+    args = arguments(["--model", str(local_model_path()), "--weights", "q8_0", "--weights-dir", str(blocker / "models")])
+
+    assert model_file(args) == local_model_path()
