@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from gameplay.models import Turn
-from gameplay.voice import CANARY
+from gameplay.leak_guard import CANARY
 from npcs.models import NpcState
 from tests.websocket import connect, until_final
 from tests.llm.fake_openai import Fail, Hang, Reply, system_text

@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from gameplay.voice import CANARY
+from gameplay.leak_guard import CANARY
 
 _SQUASHED_CANARY = re.sub(r"[^0-9a-z]", "", CANARY.lower())
 

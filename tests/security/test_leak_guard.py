@@ -1,4 +1,4 @@
-"""The streaming leak guard of gameplay/voice.py: the canary never reaches the player, however the
+"""The streaming leak guard of gameplay/leak_guard.py: the canary never reaches the player, however the
 model splits, spaces or cases it, and a reply without a leak passes through unchanged."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gameplay import services, voice
-from gameplay.voice import CANARY, LEAK_RUN_WORDS, LeakGuard, leak_found
+from gameplay import leak_guard, services, voice
+from gameplay.leak_guard import CANARY, LEAK_RUN_WORDS, LeakGuard, leak_found, protected_text, shareable_values
 from gameplay.world import world_current
 from tests.security.support import fuzz, squashed_canary_in
 
@@ -96,7 +96,7 @@ def test_real_npc_prompt__values_may_be_repeated_but_not_the_prompt_itself(game)
     plan = services.say_prepare(game_id=str(game.id), client_id="g1", npc="gareth", text="Any news?").say
     npc = world_current().npcs["gareth"]
     system = voice.prompt_build(plan, npc).system_text
-    protected = voice.protected_text(system, shareable=voice.shareable_values(plan.situation, npc))
+    protected = protected_text(system, shareable=shareable_values(plan.situation, npc))
     instructions_line = next(line for line in system.splitlines() if len(line.split()) > 12)
 
     for value in (*plan.situation.prices, *plan.situation.rumours, *npc.knows, npc.appearance):
@@ -127,4 +127,4 @@ def test_recital_found_the_same_however_the_reply_is_split(picks, run_at, cuts):
 @given(st.text(st.sampled_from(list("ab _.é1\n-")), max_size=30), st.text(st.sampled_from(list("ab _.é1\n-")), min_size=1, max_size=4))
 def test_cutting_a_shareable_value_matches_the_whole_word_regex(text, value):
     """The protected text is cut with `str.find` for speed; it must cut exactly where the regex would."""
-    assert voice._cut_whole(text, value) == re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "\n", text)
+    assert leak_guard._cut_whole(text, value) == re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "\n", text)

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from django.test import AsyncClient
 
 from gameplay.models import Game, Turn
-from gameplay.voice import CANARY, LEAK_RUN_WORDS
+from gameplay.leak_guard import CANARY, LEAK_RUN_WORDS
 from llm.prompts import INSTRUCTIONS
 from gameplay.world import world_current
 from tests.websocket import arrive, drain, game_with_cookie, play, ready
