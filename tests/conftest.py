@@ -94,3 +94,16 @@ def player(game):
 
 # The scripted OpenAI-compatible server, for every test folder (defined with the LLM tests).
 from tests.llm.conftest import fake_llm  # noqa: E402,F401
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Django drops the SQLite test database at the end, but not its write-ahead log and shared-memory
+    files: without this, every run leaves two files behind in var/."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name and not str(name).startswith(":memory:"):
+        for leftover in (Path(f"{name}-wal"), Path(f"{name}-shm")):
+            leftover.unlink(missing_ok=True)
