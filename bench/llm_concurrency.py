@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -44,6 +43,8 @@ import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -128,8 +129,10 @@ def fallbacks(url: str) -> dict[str, float]:
     with opener.open(request, timeout=5) as response:
         text = response.read().decode()
     counts: dict[str, float] = {}
-    for match in re.finditer(r'^tankard_reply_fallbacks_total\{[^}]*reason="([^"]+)"[^}]*\} ([0-9.e+]+)$', text, re.M):
-        counts[match.group(1)] = counts.get(match.group(1), 0.0) + float(match.group(2))
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "tankard_reply_fallbacks_total":
+                counts[sample.labels["reason"]] = counts.get(sample.labels["reason"], 0.0) + sample.value
     return counts
 
 

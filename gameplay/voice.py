@@ -112,9 +112,9 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
     prompt = build_npc_messages(
         persona=Persona(**npc_persona_values(npc)), situation=situation,
-        recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text, m.why) for m in recalled],
+        recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text) for m in recalled],
         player_line=plan.line, budget=budget, canary=CANARY, proposals=not llm_is_local(),
-        moment_last=settings.TANKARD_LLM.get("MOMENT_LAST", True),
+        moment_last=cfg.get("MOMENT_LAST", True),
     )
     frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
                        own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),

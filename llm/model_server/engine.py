@@ -167,23 +167,27 @@ class Engine:
             job = self._waiting[0]
             if not free or (job.background and len(free) == 1 and self._players_active()):
                 return
-            donor = max(self.slots, key=lambda s: common_prefix(s.cached, job.prompt))
-            shared = common_prefix(donor.cached, job.prompt)
+            held = {s.seq: common_prefix(s.cached, job.prompt) for s in self.slots}  # each slot's start of the prompt
+            donor = max(self.slots, key=lambda s: held[s.seq])
+            shared = held[donor.seq]
             if self._prefilling_longer(job, shared):
                 return  # the start of its prompt is being decoded in another slot: take it from there next step
             self._waiting.pop(0)
-            slot = self._slot_for(free, job)
-            if shared >= common_prefix(slot.cached, job.prompt) + COPY_WORTH and donor is not slot:
+            slot = self._slot_for(free, held)
+            start = held[slot.seq]
+            if shared >= start + COPY_WORTH and donor is not slot:
                 self.model.copy(donor.seq, slot.seq, upto=shared)
                 slot.cached = donor.cached[:shared]
                 self.prefix_copies += 1
-            self._assign(slot, job)
+                start = shared
+            self._assign(slot, job, held=start)
 
     @staticmethod
-    def _slot_for(free: list[Slot], job: Job) -> Slot:
-        """A free slot whose tokens the prompt continues (nothing it holds is lost), else the one whose
-        last request ended longest ago."""
-        continued = [s for s in free if s.cached and common_prefix(s.cached, job.prompt) == len(s.cached)]
+    def _slot_for(free: list[Slot], held: dict[int, int]) -> Slot:
+        """A free slot whose tokens the prompt continues (`held`: how much of the prompt each slot
+        holds; all of a slot's tokens: nothing it holds is lost), else the one whose last request
+        ended longest ago."""
+        continued = [s for s in free if s.cached and held[s.seq] == len(s.cached)]
         if continued:
             return max(continued, key=lambda s: len(s.cached))
         return min(free, key=lambda s: s.freed)
@@ -196,8 +200,9 @@ class Engine:
         return any(s.job is not None and not s.job.background for s in self.slots) or any(
             not job.background for job in self._waiting)
 
-    def _assign(self, slot: Slot, job: Job) -> None:
-        keep = min(common_prefix(slot.cached, job.prompt), len(job.prompt) - 1)  # the last one gives logits
+    def _assign(self, slot: Slot, job: Job, *, held: int) -> None:
+        """Start `job` in `slot`, which holds the prompt's first `held` tokens already."""
+        keep = min(held, len(job.prompt) - 1)  # the last one gives logits
         logger.debug("slot %d: a %s request of %d prompt tokens, %d already held, %.0f ms after it came",
                      slot.seq, "background" if job.background else "player", len(job.prompt), keep,
                      1000 * (time.monotonic() - job.arrived))

@@ -48,7 +48,7 @@ def build_npc_messages(
         persona=sanitize(render_persona(persona)),
         examples=[(sanitize(said), sanitize(reply)) for said, reply in persona.voice],
         situation=_sanitized_situation(_focused(situation, persona, player_line)),
-        memories=[Memory(sanitize(m.text), sanitize(m.why)) for m in memories],
+        memories=[Memory(sanitize(m.text)) for m in memories],
         turns=[Turn(t.speaker, sanitize(t.text)) for t in recent],
         player_line=sanitize(player_line).strip(),
         moment_last=moment_last,

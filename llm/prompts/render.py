@@ -65,7 +65,7 @@ def render_canon(canon: Sequence[str]) -> str:
 def render_memories(memories: Sequence[Memory]) -> str:
     if not memories:
         return ""
-    lines = [f"- {m.text}" for m in memories]  # why each was chosen is the inspector's, not the model's: it copies it
+    lines = [f"- {m.text}" for m in memories]
     return "What you remember about this traveller:\n" + "\n".join(lines)
 
 

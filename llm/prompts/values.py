@@ -61,8 +61,7 @@ class Turn:
 
 @dataclass(frozen=True)
 class Memory:
-    text: str
-    why: str = ""
+    text: str  # why it was chosen is the inspector's (memory's RecalledMemory), never the model's
 
 
 @dataclass(frozen=True)
