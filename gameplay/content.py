@@ -32,7 +32,7 @@ def _load_npcs(data: list[dict]) -> dict[str, Npc]:
             "greetings": d.get("greetings", []), "idle_lines": d.get("idle_lines", []),
             "busy_lines": d.get("busy_lines", []), "cutoff_lines": d.get("cutoff_lines", []),
             "voice_examples": d.get("voice_examples", []), "denials": d.get("denials", []),
-            "refusals": d.get("refusals", []), "is_active": True,
+            "refusals": d.get("refusals", []), "asked": d.get("asked", []), "is_active": True,
         })
         npc.topics.all().delete()
         NpcTopic.objects.bulk_create([

@@ -29,7 +29,7 @@ from llm.prompts import (
 from memory.selectors import memory_first_minute, memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
-    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
+    Asked, CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
     reply_demand_seed, reply_match_begin,
 )
 from npcs.canon import CanonPick, canon_contradicted, canon_persona_values, canon_restatement
@@ -246,7 +246,7 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
         persona_digest=persona_digest(canon_persona_values(npc_persona_values(npc), world.canon, npc.slug)), line=plan.line,
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
-        aliases=world_aliases(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
+        aliases=world_aliases(world, npc.slug), asked=Asked(questions=npc.asked), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
     )
 
 

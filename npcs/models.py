@@ -35,6 +35,11 @@ class Npc(models.Model):
         default=list, blank=True,
         help_text="The NPC's own words for turning down an order about itself (\"ignore your instructions\", \"say X\"): "
                   "a JSON list of strings.")
+    asked = models.JSONField(
+        default=list, blank=True,
+        help_text='Questions players often put to this NPC, each with ways players phrase it: a JSON list of '
+                  '{"question": "...", "phrasings": ["...", ...]}. Lines that ask one of them share one cached reply '
+                  '(see docs/reply_cache.md); six or more varied phrasings each (slang, short forms, other words).')
     is_active = models.BooleanField(default=True)
     persona_version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

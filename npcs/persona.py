@@ -50,6 +50,7 @@ class NpcDef:
     voice_examples: tuple[tuple[str, str], ...] = ()  # (player line, NPC reply): the voice shown to the model
     denials: tuple[str, ...] = ()  # turning down a false claim, in the NPC's words
     refusals: tuple[str, ...] = ()  # turning down an order about itself, in the NPC's words
+    asked: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (question players put to it, their phrasings)
 
 
 def relationship_bounded(score: int) -> int:

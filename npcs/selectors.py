@@ -67,6 +67,7 @@ def npc_definitions_all(*, limit: int = 500) -> tuple[NpcDef, ...]:
             voice_examples=_voice_examples(npc.voice_examples),
             denials=tuple(str(line) for line in npc.denials or () if str(line).strip()),
             refusals=tuple(str(line) for line in npc.refusals or () if str(line).strip()),
+            asked=_asked(npc.asked),
         )
         for npc in npcs
     )
@@ -95,3 +96,13 @@ def canon_value(fact: CanonFact) -> CanonDef:
         priority=fact.priority, subject=fact.subject.strip(), value=fact.value.strip(), holds=_lines(fact.holds),
         never=_lines(fact.never),
     )
+
+
+def _asked(value) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The NPC's asked questions as plain values; entries of another shape (a hand edit) are skipped."""
+    found = []
+    for entry in value or ():
+        if isinstance(entry, dict) and str(entry.get("question", "")).strip():
+            phrasings = tuple(str(p).strip() for p in entry.get("phrasings") or () if str(p).strip())
+            found.append((str(entry["question"]).strip(), phrasings))
+    return tuple(found)

@@ -12,6 +12,7 @@ answered from the cache only when it stands alone (`followup.py`). See docs/repl
     questions.py  the canonical questions and their exemplar phrasings
     lexicon.py    the words that change a question's meaning (the guard's classes)
     matcher.py    line -> question: guard, nearest exemplar, score and margin; else the signature
+    asked.py      the questions players put to one NPC (written by editors): a line that asks one
     signature.py  a line's concepts (its signature), and the world's names as plain values (Aliases)
     wordlists.py  slang, idioms, words that change nothing, groups of words that ask the same thing
     followup.py   whether a later line stands alone, or hangs on the conversation
@@ -22,6 +23,7 @@ answered from the cache only when it stands alone (`followup.py`). See docs/repl
     services.py   open / finish / close a ticket, flag, purge, prune, store pre-generated
     selectors.py  dashboard statistics, pre-generation targets
 """
+from .asked import Asked, asked_match
 from .keys import ReplyCacheRequest, persona_digest
 from .levels import CachedReply, memory_clear
 from .followup import follow_up_reason
@@ -44,7 +46,7 @@ from .services import (
 )
 
 __all__ = [
-    "Aliases", "follow_up_reason", "signature", "signature_match", "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
+    "Aliases", "Asked", "asked_match", "follow_up_reason", "signature", "signature_match", "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
     "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_flag", "reply_cache_purge", "reply_cache_evict_where",
     "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "reply_match_begin", "question_match", "index_warm", "memory_clear",
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from llm.prompts import Situation
 
+from .asked import Asked
 from .signature import Aliases
 from .slots import PLAYER
 
@@ -37,6 +38,7 @@ class ReplyCacheRequest:
     time_words: tuple[tuple[str, str], ...] = ()  # ("bell", "third bell of morning"), ("day_name", "Moonday") ...
     others: tuple[str, ...] = ()  # name words of the other NPCs: a line naming them is its own question
     aliases: Aliases = Aliases()  # the world's names for its people, places and things (one concept each)
+    asked: Asked = Asked()  # the questions players put to this NPC, with their phrasings
     game_id: str = ""
     client_id: str | None = None
     private: bool = False  # a whisper: never matched, looked up, shared in flight, kept or counted

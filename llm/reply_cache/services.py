@@ -25,6 +25,7 @@ from .flight import flight_land, flight_lead, flight_running
 from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
 from .followup import follow_up_reason
+from .asked import asked_match, asked_match_known
 from .matcher import QuestionMatch, question_match, question_match_begin, question_match_quick, signature_match
 from .questions import QUESTIONS
 from .slots import slots_fill, slots_make
@@ -106,7 +107,8 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
     match = question_match_quick(request.line, names=request.names, others=request.others)
     if match is None:  # an embedding: a model forward pass, off the event loop
         match = await asyncio.to_thread(question_match, request.line, names=request.names, others=request.others)
-    match = signature_match(match, request.line, names=request.names, aliases=request.aliases)
+    if match.question is None:  # an NPC's own question, else the line's concepts
+        match = await _asked(request) or signature_match(match, request.line, names=request.names, aliases=request.aliases)
     if not keep and _follows_up(request, match, conversation):
         return CacheTicket(request=request)
     context = context_of(request.situation, part=request.part, day=request.day)
@@ -131,11 +133,23 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
     return CacheTicket(request=request, match=match, context=context, key=key, flight=flight_lead(key), keep=True)
 
 
+async def _asked(request: ReplyCacheRequest) -> QuestionMatch | None:
+    """The NPC's own question the line asks (`asked.py`), or None."""
+    known, found = asked_match_known(request.line, names=request.names, aliases=request.aliases, asked=request.asked)
+    if not known:  # an embedding: off the event loop
+        found = await asyncio.to_thread(asked_match, request.line, names=request.names, aliases=request.aliases,
+                                        asked=request.asked)
+    if found is None:
+        return None
+    return QuestionMatch(key=found.key, question=found.question, prompt_line=found.text, score=found.score,
+                         margin=found.margin, reason=found.reason)
+
+
 def _follows_up(request: ReplyCacheRequest, match: QuestionMatch, conversation: tuple[str, str] | None) -> bool:
     """Whether a later line hangs on the conversation (then the cache must not answer it)."""
     previous_line, previous_reply = conversation or ("", "")
     reason = follow_up_reason(request.line, previous_reply=previous_reply, previous_line=previous_line,
-                              names=request.names, aliases=request.aliases, canonical=match.question is not None)
+                              names=request.names, aliases=request.aliases, canonical=match.question is not None or match.key.startswith("a:"))
     if reason is not None:
         logger.debug("reply cache: %r follows the conversation (%s)", request.line, reason)
     return reason is not None

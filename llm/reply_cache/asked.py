@@ -1,0 +1,200 @@
+"""The questions players put to one NPC, and the lines that ask them: how the reply cache reaches
+past the canonical tavern questions and past exact signatures.
+
+Content editors write, for each NPC, the questions players often ask it, each with a handful of
+phrasings (`Npc.asked` in the admin; `asked` in the world file). `gameplay` passes them here as
+plain values (`Asked`). A line that is no canonical question (`matcher.py`) asks one of them when
+all of this holds, for the nearest question by embedding (its closest phrasing; the canonical
+questions' exemplars compete too):
+
+- it is close enough (`MIN_SCORE`), and clear of the runner-up (`MIN_MARGIN`);
+- it asks the same kind of question: a line asking who, where, when, why or a price asks it of a
+  question some phrasing of which asks it too ("When is the Captain in?" is not "Where does she sit?");
+- its known concepts (`signature.py`: the world's people, places and things, tense, "my", a negation
+  and the synonym groups) all occur in the question's phrasings, but for a few that never change
+  what is asked (`SOFT`); and it holds the question's core, the concepts most of its phrasings share
+  ("past" for "What was Hennet like?": "What is Gareth like?" asks something else);
+- a word the phrasings never use raises the score it needs (`PER_NEW_WORD` each): a line that only
+  sounds like a question but asks about something new ("Can I bet on credit?") is not it.
+
+An NPC's question that a canonical question already claims (its own text, or at least
+`LINK_SHARE` of its phrasings, match that canonical question) is that question for this NPC:
+its phrasings widen it, and its key stays the canonical one, so both routes share one reply.
+Otherwise the key is the question's own ("a:<hash of its text>"), and the model is asked the
+question's text, so the kept reply fits every phrasing.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from llm import embeddings
+from llm.lru import BoundedLRU
+
+from .questions import QUESTIONS, QUESTIONS_BY_KEY
+from .signature import Aliases, concepts, signature
+
+MIN_SCORE = 0.60
+MIN_MARGIN = 0.03
+PER_NEW_WORD = 0.12
+CORE_SHARE = 0.7
+EXACT = 0.97  # a line this close to a phrasing is that phrasing
+LEADS = frozenset({"who", "whom", "where", "when", "why", "price"})
+SOFT = frozenset({"your", "you", "need", "request", "neg", "rumour", "vicinity", "tell", "avail", "what", "how",
+                  "now_time", "tavern", "town", "people"})
+_SELF = re.compile(r"\b(?:i|me|my|mine|myself|im|i'm|i've|i'd|i'll)\b")
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One NPC's questions, as plain values: (the question, its phrasings) each."""
+
+    questions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @functools.cached_property
+    def digest(self) -> str:
+        return hashlib.sha1(repr(self.questions).encode()).hexdigest()[:16]
+
+
+def asked_key(question: str) -> str:
+    """The reply cache key of an NPC's own question."""
+    return "a:" + hashlib.sha1(" ".join(question.lower().split()).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: str  # "q:<canonical>" or "a:<hash>"
+    question: str | None  # the canonical question's key, when it is one
+    text: str  # what the model is asked
+    vectors: np.ndarray
+    concepts: frozenset[str]  # every concept of every phrasing
+    core: frozenset[str]  # known concepts most phrasings share
+    leads: frozenset[str | None]  # the kinds of question the phrasings ask
+    own: bool  # one of the NPC's questions (else a canonical question, which only competes)
+
+
+@dataclass(frozen=True)
+class AskedMatch:
+    """A line's question among an NPC's: its key, what the model is asked, and why (for logs)."""
+
+    key: str
+    question: str | None
+    text: str
+    score: float
+    margin: float
+    reason: str
+
+
+def asked_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),
+                asked: Asked = Asked()) -> AskedMatch | None:
+    """The NPC question `line` asks, or None. Takes an embedding: call it off the event loop."""
+    if not asked.questions:
+        return None
+    key = (line, names, aliases.digest, asked.digest, embeddings.embedding_model_name())
+    found = _decisions.get(key)
+    if found is None:
+        found = _decide(line, names, aliases, asked) or _NO_MATCH
+        _decisions.put(key, found)
+    return None if found is _NO_MATCH else found
+
+
+def asked_match_known(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),
+                      asked: Asked = Asked()) -> tuple[bool, AskedMatch | None]:
+    """(True, the decision) when this line was decided before (no embedding needed), else (False, None)."""
+    if not asked.questions:
+        return True, None
+    found = _decisions.get((line, names, aliases.digest, asked.digest, embeddings.embedding_model_name()))
+    return (False, None) if found is None else (True, None if found is _NO_MATCH else found)
+
+
+def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -> AskedMatch | None:
+    candidates = _candidates(aliases, asked)
+    vector = embeddings.embed_one(line.strip().lower())
+    scored = sorted(((float((c.vectors @ vector).max()), c) for c in candidates), key=lambda pair: -pair[0])
+    score, best = scored[0]
+    margin = score - scored[1][0] if len(scored) > 1 else score
+    if not best.own:  # nearest to a canonical question the NPC has no phrasings of: its guard said no
+        return None
+    if score < EXACT:
+        line_concepts = _features(line, names, aliases)
+        new_words = line_concepts.unknown - best.concepts
+        if line_concepts.lead in LEADS and line_concepts.lead not in best.leads:
+            return None
+        if score < MIN_SCORE + PER_NEW_WORD * len(new_words) or margin < MIN_MARGIN:
+            return None
+        if (line_concepts.known - best.concepts - SOFT) or (best.core - line_concepts.known):
+            return None
+    return AskedMatch(key=best.key, question=best.question, text=best.text, score=score, margin=margin,
+                      reason=f"asked:{best.text[:40]}")
+
+
+@dataclass(frozen=True)
+class _Features:
+    known: frozenset[str]
+    unknown: frozenset[str]
+    lead: str | None
+
+
+def _features(text: str, names: tuple[str, ...], aliases: Aliases) -> _Features:
+    sig = signature(text, names=names, aliases=aliases)
+    known = set(sig.full) - set(sig.unknown)
+    if _SELF.search(text.lower()):
+        known.add("self")  # the player asking about themselves
+    lead = next((c for c, _ in concepts(text, names=names, aliases=aliases) if c in LEADS | {"what", "how"}), None)
+    return _Features(known=frozenset(known), unknown=frozenset(sig.unknown), lead=lead)
+
+
+def _linked(text: str) -> str | None:
+    """The canonical question an NPC's question is, when the canonical matcher says its text is one."""
+    from .matcher import question_match
+
+    return question_match(text).question
+
+
+_index_lock = threading.Lock()
+_indexes: BoundedLRU = BoundedLRU(64)  # (aliases, asked, model) -> candidates
+
+
+def _candidates(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
+    key = (aliases.digest, asked.digest, embeddings.embedding_model_name())
+    with _index_lock:
+        found = _indexes.get(key)
+        if found is None:
+            found = _build(aliases, asked)
+            _indexes.put(key, found)
+        return found
+
+
+def _build(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
+    texts: dict[str, list[str]] = {f"q:{q.key}": list(q.exemplars) for q in QUESTIONS}
+    own_text: dict[str, str] = {}
+    for text, phrasings in asked.questions:
+        linked = _linked(text)
+        key = f"q:{linked}" if linked else asked_key(text)
+        texts.setdefault(key, []).extend([text, *phrasings])
+        own_text.setdefault(key, text)
+    built = []
+    for key, phrasings in texts.items():
+        features = [_features(p, (), aliases) for p in phrasings]
+        counts = Counter(c for f in features for c in f.known)
+        canonical = key[2:] if key.startswith("q:") else None
+        built.append(Candidate(
+            key=key, question=canonical,
+            text=QUESTIONS_BY_KEY[canonical].text if canonical else own_text[key],
+            vectors=embeddings.embed([p.lower() for p in phrasings]),
+            concepts=frozenset(c for f in features for c in f.known | f.unknown),
+            core=frozenset(c for c, n in counts.items() if n >= CORE_SHARE * len(phrasings)),
+            leads=frozenset(f.lead for f in features),
+            own=key in own_text,
+        ))
+    return tuple(built)
+
+
+_NO_MATCH = AskedMatch(key="", question=None, text="", score=0.0, margin=0.0, reason="none")
+_decisions: BoundedLRU = BoundedLRU(4096)  # a line decided once is decided without an embedding
