@@ -104,6 +104,16 @@ def asked_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Al
     return None if found is _NO_MATCH else found
 
 
+def asked_match_begin(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),
+                      asked: Asked = Asked()) -> None:
+    """Begin deciding on the matcher's own threads (`matcher.early_pool`), and return at once: the
+    decision is then made, or under way, when the lookup asks for it (`asked_match_known`)."""
+    from .matcher import early_pool
+
+    if asked.questions and not asked_match_known(line, names=names, aliases=aliases, asked=asked)[0]:
+        early_pool().submit(asked_match, line, names=names, aliases=aliases, asked=asked)
+
+
 def asked_match_known(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),
                       asked: Asked = Asked()) -> tuple[bool, AskedMatch | None]:
     """(True, the decision) when this line was decided before (no embedding needed), else (False, None)."""
@@ -115,7 +125,9 @@ def asked_match_known(line: str, *, names: tuple[str, ...] = (), aliases: Aliase
 
 def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -> AskedMatch | None:
     candidates = _candidates(aliases, asked)
-    vector = embeddings.embed_one(line.strip().lower())
+    from .matcher import vocative_free
+
+    vector = embeddings.embed_one(vocative_free(line, names).lower())
     scored = sorted(((float((c.vectors @ vector).max()), c) for c in candidates), key=lambda pair: -pair[0])
     score, best = scored[0]
     margin = score - scored[1][0] if len(scored) > 1 else score

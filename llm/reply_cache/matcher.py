@@ -97,7 +97,7 @@ def question_match_begin(line: str, *, names: tuple[str, ...] = (), others: tupl
     it again. One not yet started when it is asked for is made by the asker, never waited for."""
     key = _cache_key(line, names, others)
     if _matches.get(key) is None and _early.get(key) is None:
-        _early.put(key, _early_pool().submit(_decide, key, line, names, others))
+        _early.put(key, early_pool().submit(_decide, key, line, names, others))
 
 
 def _decide(key: tuple, line: str, names: tuple[str, ...], others: tuple[str, ...]) -> QuestionMatch:
@@ -215,7 +215,7 @@ def _semantic(line: str, names: tuple[str, ...], undecided: QuestionMatch | _Und
     if isinstance(undecided, QuestionMatch):
         return undecided
     own, vetoes, allowed = undecided.own, undecided.vetoes, undecided.allowed
-    scores = _index().scores(_vocative_free(line, names))
+    scores = _index().scores(vocative_free(line, names))
     best = max(QUESTIONS, key=lambda q: scores[q.key])
     rivals = [scores[q.key] for q in allowed if q is not best]
     score = scores[best.key]
@@ -255,7 +255,7 @@ def _own(own: QuestionMatch, reason: str, score: float = 0.0, margin: float = 0.
     return QuestionMatch(key=own.key, question=None, prompt_line=own.prompt_line, score=score, margin=margin, reason=reason)
 
 
-def _vocative_free(line: str, names: tuple[str, ...]) -> str:
+def vocative_free(line: str, names: tuple[str, ...]) -> str:
     """The words to embed: without a vocative; else the line as said (the model is uncased), so the
     embedding the memory path makes of the same line comes from the embedding cache."""
     stripped = strip_vocatives(line.lower(), names).strip()
@@ -315,7 +315,7 @@ _early_lock = threading.Lock()
 _early_pool_holder: list[ThreadPoolExecutor] = []
 
 
-def _early_pool() -> ThreadPoolExecutor:
+def early_pool() -> ThreadPoolExecutor:
     """Two threads: a second player's new phrasing need not queue behind the first's."""
     with _early_lock:
         if not _early_pool_holder:

@@ -25,7 +25,7 @@ from .flight import flight_land, flight_lead, flight_running
 from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
 from .followup import follow_up_reason
-from .asked import asked_match, asked_match_known
+from .asked import asked_match, asked_match_begin, asked_match_known
 from .matcher import QuestionMatch, question_match, question_match_begin, question_match_quick, signature_match
 from .questions import QUESTIONS
 from .slots import slots_fill, slots_make
@@ -77,6 +77,7 @@ def reply_match_begin(request: ReplyCacheRequest) -> None:
     when the cache is off, or for a private line (a whisper's words are never kept as a decision)."""
     if _enabled() and not request.private:
         question_match_begin(request.line, names=request.names, others=request.others)
+        asked_match_begin(request.line, names=request.names, aliases=request.aliases, asked=request.asked)
 
 
 async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool, conversation: tuple[str, str] | None = None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 
 import snowballstemmer
@@ -28,7 +29,7 @@ from .wordlists import ASPECTS, GROUPS, IDIOMS, KIN, MODIFIERS, SLANG, SOFT, WEA
 
 _GROUP_OF: dict[str, str] = {word: name for name, words in GROUPS.items() for word in words.split()}
 _WORD = re.compile(r"[a-z0-9]+")
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMERS = threading.local()  # a snowball stemmer keeps state while it stems: one per thread
 _KEEP_AS_IS = frozenset("news always perhaps his hers its yes us does goes".split())
 _PERSON_PREFIX = "npc:"
 _PERSON_GROUPS = frozenset({"people", "you"})
@@ -103,7 +104,10 @@ def _usable(words: tuple[str, ...]) -> bool:
 def stem(word: str) -> str:
     if word in _KEEP_AS_IS or len(word) <= 3:
         return word
-    return _STEMMER.stemWord(word)
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def plain_words(line: str, *, names: tuple[str, ...] = ()) -> list[str]:

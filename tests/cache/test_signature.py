@@ -72,3 +72,18 @@ def test_a_line_of_another_question_keeps_its_signature_and_its_own_words():
 def test_an_english_word_is_never_mended_into_another():
     assert key("Where can I find a kip?") != key("Where can I find a tip?")
     assert signature("sit").unknown == ("sit",)
+
+
+def test_stems_made_on_many_threads_at_once__are_the_stems_made_on_one():
+    """Lines are read on the matcher's threads, the event loop's worker threads and the warm-up thread
+    at once: a stemmer shared between them raised IndexError mid-word (a lost cache hit)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llm.reply_cache.signature import stem
+
+    words = [w + suffix for w in ("room", "drink", "gossip", "strings", "poison", "tankard", "wander", "hurry")
+             for suffix in ("", "s", "ing", "ed", "ingly", "ness", "ation")] * 40
+    alone = [stem(w) for w in words]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(stem, words, chunksize=1))
+    assert together == alone

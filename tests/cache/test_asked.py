@@ -1,0 +1,145 @@
+"""An NPC's own asked questions: which lines ask them (`asked_match`, with the local embedding
+model), how they travel from the world file through the database to plain values, and, over the
+websocket, that a phrasing nobody wrote down is served the reply kept for the question."""
+import json
+
+import pytest
+
+from gameplay.content import WORLD_FILE, world_content_load
+from llm.reply_cache.asked import Asked, asked_key, asked_match
+from llm.reply_cache.signature import Aliases
+from npcs.models import Npc
+from npcs.selectors import npc_definitions_all
+from tests.cache.conftest import ask
+from tests.llm.fake_openai import Reply
+
+HAL = ("Hal Ferrow", "Hal", "Ferrow")
+PRICE = "How much is the ferry crossing?"
+LAST = "When does the last ferry leave?"
+WORK = "Is there any work to be had?"  # a canonical question's own text (llm/reply_cache/questions.py)
+PRICE_ASKED = (PRICE, (
+    "What does the crossing cost?", "How much to cross the river?", "What's the fare?",
+    "What do you charge for the ferry?", "How much for a ride across?", "What's the price of a crossing?",
+    "How dear is the ferry?", "What'll the crossing set me back?"))
+FERRYMAN = Asked(questions=(
+    PRICE_ASKED,
+    (LAST, ("When's the last boat?", "What time does the final ferry go?", "How late does the ferry run?",
+            "When is the last crossing tonight?", "Until when does the ferry run?", "When do you stop crossing?")),
+    (WORK, ("Any work on the ferry?", "Do you need a hand on the boat?", "Can I work my passage?",
+            "Got any jobs going?", "Could you use a deckhand?", "Any coin to be earned here?")),
+))
+
+
+def hal(line: str, asked: Asked = FERRYMAN):
+    return asked_match(line, names=HAL, aliases=Aliases(own=HAL), asked=asked)
+
+
+@pytest.mark.parametrize("line, question", [
+    ("How much does it cost to cross?", PRICE), ("What would a crossing cost me?", PRICE),
+    ("How much is a ferry ticket?", PRICE), ("Hal, how much is the ferry crossing?", PRICE),
+    ("What time is the last boat tonight?", LAST), ("When's the final ferry?", LAST),
+])
+def test_a_paraphrase_not_among_the_phrasings__asks_its_question(line, question):
+    match = hal(line)
+    assert match is not None and match.key == asked_key(question), (line, match)
+    assert match.text == question and match.question is None  # the model is asked the question's text
+
+
+@pytest.mark.parametrize("question", [PRICE, LAST])
+def test_the_question_text_itself__asks_the_question(question):
+    assert hal(question).key == asked_key(question)
+
+
+def test_a_question_of_another_kind__is_not_the_price_question():
+    """Same ferry, but "when" or "how long" is not "how much"; alone with the price question it is no match at all."""
+    for line in ("When does the ferry leave?", "How long is the ferry crossing?"):
+        found = hal(line)
+        assert found is None or found.key != asked_key(PRICE), line
+        assert hal(line, Asked(questions=(PRICE_ASKED,))) is None, line
+
+
+def test_a_line_about_the_player__is_not_the_question():
+    assert hal("Have I paid for the crossing yet?") is None
+
+
+@pytest.mark.parametrize("line", ["How much is the bridge toll?", "How much is a river fish?"])
+def test_a_price_of_something_new__is_not_the_ferry_price(line):
+    """Close to the price question in embedding and of the same kind, but its new words raise the score needed."""
+    assert hal(line) is None
+
+
+def test_no_asked_questions__no_match():
+    assert hal(PRICE, Asked()) is None
+
+
+def test_a_question_that_is_a_canonical_one__keeps_the_canonical_key():
+    """Its phrasings widen the canonical question, and both routes share one reply."""
+    for line in (WORK, "Any work going?"):
+        match = hal(line)
+        assert match is not None and match.key == "q:work" and match.question == "work", line
+
+
+@pytest.mark.django_db
+def test_npc_definitions__carry_asked_as_plain_tuples_and_skip_malformed_entries():
+    Npc.objects.create(slug="hal", name="Hal Ferrow", role="ferryman", asked=[
+        {"question": f"  {PRICE} ", "phrasings": ["What's the fare?", " ", "How dear is the ferry?"]},
+        "junk", {"phrasings": ["When's the last boat?"]}, {"question": LAST}, {"question": " ", "phrasings": []},
+    ])
+    (hal_def,) = [n for n in npc_definitions_all() if n.slug == "hal"]
+    assert hal_def.asked == ((PRICE, ("What's the fare?", "How dear is the ferry?")), (LAST, ()))
+    assert hash(Asked(questions=hal_def.asked))  # frozen all the way down: safe to pass into async code
+
+
+@pytest.mark.django_db
+def test_world_content_load__stores_every_npcs_asked_questions_from_the_world_file():
+    world_content_load()
+    shipped = {n["slug"]: n["asked"] for n in json.loads(WORLD_FILE.read_text())["npcs"]}
+    stored = dict(Npc.objects.filter(slug__in=shipped).values_list("slug", "asked"))
+    assert stored == shipped
+    assert all(asked and all(q["question"] and q["phrasings"] for q in asked) for asked in shipped.values())
+    defs = {n.slug: n.asked for n in npc_definitions_all()}
+    assert {slug: [q for q, _ in defs[slug]] for slug in shipped} == {
+        slug: [q["question"] for q in asked] for slug, asked in shipped.items()}
+
+
+ROOM = "How much does a room cost for the night?"  # one of gareth's asked questions in the world file
+ROOM_PRICE = "Eight gold a night, and the key opens the chest at the foot of the bed."
+ROOM_UNWRITTEN = "how much do you want for a bed tonight?"
+
+
+def final(frames: list[dict]) -> dict:
+    return frames[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_unwritten_phrasing_of_gareths_question__is_served_the_kept_reply(fake_llm, new_player):
+    """The first asker's reply is kept under the question; a near question (paying later) is not it."""
+    _, alice = await new_player()
+    _, bob = await new_player()
+    _, carol = await new_player()
+    fake_llm.script(Reply(ROOM_PRICE), Reply("Tomorrow? Coin first, friend, that's the house rule."))
+    first = await ask(alice, ROOM)
+    assert final(first)["source"] == "llm" and final(first)["text"] == ROOM_PRICE
+
+    written = {p.lower() for n in json.loads(WORLD_FILE.read_text())["npcs"] if n["slug"] == "gareth"
+               for a in n["asked"] for p in (a["question"], *a["phrasings"])}
+    assert ROOM_UNWRITTEN not in written
+    second = await ask(bob, ROOM_UNWRITTEN)
+    assert final(second)["type"] == "npc.end" and final(second)["source"] == "cache"
+    assert final(second)["text"] == ROOM_PRICE and fake_llm.chat_count == 1
+
+    near = await ask(carol, "Can I pay for my room tomorrow instead?")
+    assert final(near)["source"] == "llm" and final(near)["text"] != ROOM_PRICE
+    assert fake_llm.chat_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_paraphrase_asked_first__the_model_is_asked_the_question_text(fake_llm, new_player):
+    """So the reply kept for the first asker fits every phrasing of the question."""
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply(ROOM_PRICE))
+    await ask(alice, ROOM_UNWRITTEN)
+    assert fake_llm.chat_requests[-1]["messages"][-1]["content"].endswith(ROOM)
+    assert final(await ask(bob, "How dear are your rooms?"))["source"] == "cache"
+
