@@ -153,7 +153,7 @@ def test_begun_decision__not_yet_started_is_made_by_the_asker_not_waited_for(mon
     _as_a_new_process()
     passes = _passes_watched(monkeypatch)
     release = threading.Event()
-    busy = [matcher._early_pool().submit(release.wait, 10) for _ in range(matcher.EARLY_THREADS)]
+    busy = [matcher.early_pool().submit(release.wait, 10) for _ in range(matcher.EARLY_THREADS)]
     try:
         matcher.question_match_begin(line, names=GARETH, others=OTHERS)
         found = ask(line)  # waiting for the queued decision would take the blockers' 10 s
