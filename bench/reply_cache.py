@@ -213,6 +213,7 @@ async def _pairs(tally: Tally, pairs: list[dict], purge) -> None:
 async def _run(fake, *, quick: bool = False) -> dict:
     from channels.db import database_sync_to_async
 
+    from gameplay.background import asked_warm_all
     from gameplay.content import world_content_load
     from gameplay.world import world_changed
     from llm.reply_cache import QUESTIONS, index_warm, reply_cache_purge
@@ -225,6 +226,7 @@ async def _run(fake, *, quick: bool = False) -> dict:
 
     _GARETH_ALIASES[:] = [await database_sync_to_async(lambda: world_aliases(world_current(), "gareth"))()]
     await asyncio.to_thread(index_warm)
+    await asyncio.to_thread(asked_warm_all)  # as the server's warm-up does before players come
     embed_ms = await asyncio.to_thread(_embedding_cost)
     gareth = await Npc.objects.aget(slug="gareth")
     purge = lambda: reply_cache_purge(npc_id=gareth.pk)  # noqa: E731

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from django import db
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -81,7 +82,25 @@ def _warm_up() -> None:
         index_warm()
     except Exception:
         logger.warning("warm-up failed; the first replies may be slower", exc_info=True)
+    asked_warm_all()
     _long_lived_frozen()
+
+
+def asked_warm_all() -> None:
+    """Every NPC's asked phrasings embedded (as the reply cache reads them, `gameplay.voice`), at the
+    process's start rather than on a player's first line to each NPC."""
+    from llm.reply_cache import Asked, asked_warm
+
+    from .world import world_aliases, world_current
+
+    try:
+        world = world_current()
+        for npc in world.npcs.values():
+            asked_warm(aliases=world_aliases(world, npc.slug), asked=Asked(questions=npc.asked))
+    except Exception:  # no world yet (before migrate, loadworld): made on the first line to each NPC
+        logger.info("asked questions not embedded ahead", exc_info=True)
+    finally:
+        db.connection.close()
 
 
 def _long_lived_frozen() -> None:

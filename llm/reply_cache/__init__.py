@@ -23,7 +23,7 @@ answered from the cache only when it stands alone (`followup.py`). See docs/repl
     services.py   open / finish / close a ticket, flag, purge, prune, store pre-generated
     selectors.py  dashboard statistics, pre-generation targets
 """
-from .asked import Asked, asked_match
+from .asked import Asked, asked_match, asked_warm
 from .keys import ReplyCacheRequest, persona_digest
 from .levels import CachedReply, memory_clear
 from .followup import follow_up_reason
@@ -46,7 +46,7 @@ from .services import (
 )
 
 __all__ = [
-    "Aliases", "Asked", "asked_match", "follow_up_reason", "signature", "signature_match", "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
+    "Aliases", "Asked", "asked_match", "asked_warm", "follow_up_reason", "signature", "signature_match", "ReplyCacheRequest", "persona_digest", "CachedReply", "CacheTicket", "FlagOutcome", "QuestionMatch", "Question", "QUESTIONS",
     "areply_cache_open", "reply_cache_close", "reply_cache_keep", "reply_cache_flag", "reply_cache_purge", "reply_cache_evict_where",
     "reply_cache_prune", "reply_cache_store_pregen", "reply_demand_seed", "reply_match_begin", "question_match", "index_warm", "memory_clear",
 ]

@@ -104,14 +104,10 @@ def asked_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Al
     return None if found is _NO_MATCH else found
 
 
-def asked_match_begin(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),
-                      asked: Asked = Asked()) -> None:
-    """Begin deciding on the matcher's own threads (`matcher.early_pool`), and return at once: the
-    decision is then made, or under way, when the lookup asks for it (`asked_match_known`)."""
-    from .matcher import early_pool
-
-    if asked.questions and not asked_match_known(line, names=names, aliases=aliases, asked=asked)[0]:
-        early_pool().submit(asked_match, line, names=names, aliases=aliases, asked=asked)
+def asked_warm(*, aliases: Aliases, asked: Asked) -> None:
+    """Embed an NPC's phrasings now (the process's warm-up), not on a player's first line to it."""
+    if asked.questions:
+        _candidates(aliases, asked)
 
 
 def asked_match_known(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),

@@ -25,8 +25,8 @@ from .flight import flight_land, flight_lead, flight_running
 from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
 from .followup import follow_up_reason
-from .asked import asked_match, asked_match_begin, asked_match_known
-from .matcher import QuestionMatch, question_match, question_match_begin, question_match_quick, signature_match
+from .asked import asked_match, asked_match_known
+from .matcher import QuestionMatch, early_pool, question_match, question_match_begin, question_match_quick, signature_match
 from .questions import QUESTIONS
 from .slots import slots_fill, slots_make
 
@@ -77,7 +77,8 @@ def reply_match_begin(request: ReplyCacheRequest) -> None:
     when the cache is off, or for a private line (a whisper's words are never kept as a decision)."""
     if _enabled() and not request.private:
         question_match_begin(request.line, names=request.names, others=request.others)
-        asked_match_begin(request.line, names=request.names, aliases=request.aliases, asked=request.asked)
+        if request.asked.questions:
+            early_pool().submit(_asked_early, request)
 
 
 async def areply_cache_open(request: ReplyCacheRequest, *, cacheable: bool, conversation: tuple[str, str] | None = None,
@@ -132,6 +133,13 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
     if not keep:  # its reply will not be kept: nobody is to wait for it
         return CacheTicket(request=request, match=match, context=context, key=key)
     return CacheTicket(request=request, match=match, context=context, key=key, flight=flight_lead(key), keep=True)
+
+
+def _asked_early(request: ReplyCacheRequest) -> None:
+    """On the matcher's threads: once the canonical decision is made (taking the one begun), the NPC
+    question the line asks, when it is no canonical question."""
+    if question_match(request.line, names=request.names, others=request.others).question is None:
+        asked_match(request.line, names=request.names, aliases=request.aliases, asked=request.asked)
 
 
 async def _asked(request: ReplyCacheRequest) -> QuestionMatch | None:
