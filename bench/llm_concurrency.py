@@ -86,6 +86,7 @@ class Burst:
     why_lost: list[str] = field(default_factory=list)  # how each lost reply ended
     background: int = 0  # background requests (pre-generation, summaries, ratings) the model served meanwhile
     held_back: int = 0  # game way: whole stock lines because the checks held the model's reply back twice (not lost)
+    checks: dict = field(default_factory=dict)  # game way: sentences the checks held back, by reason (each a new try)
 
 
 @dataclass
@@ -123,7 +124,9 @@ MODEL_FAILURES = frozenset({"timeout", "connect", "http_5xx", "http_4xx", "break
 
 
 def fallbacks(url: str) -> dict[str, float]:
-    """The game's tankard_reply_fallbacks_total by reason (GET /metrics)."""
+    """The game's tankard_reply_fallbacks_total by reason, and its first sentences held back by a check
+    (tankard_reply_checks_failed_total, as "check:<reason>"; each sent the model back once), from GET
+    /metrics."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     with opener.open(request, timeout=5) as response:
@@ -133,6 +136,9 @@ def fallbacks(url: str) -> dict[str, float]:
         for sample in family.samples:
             if sample.name == "tankard_reply_fallbacks_total":
                 counts[sample.labels["reason"]] = counts.get(sample.labels["reason"], 0.0) + sample.value
+            elif sample.name == "tankard_reply_checks_failed_total":
+                reason = "check:" + sample.labels["reason"]
+                counts[reason] = counts.get(reason, 0.0) + sample.value
     return counts
 
 
@@ -163,11 +169,12 @@ async def game_burst(url: str, llm_url: str, npc: str, said: list[str], timeout:
         return bool(p.final) and p.final.get("type") == "npc.end" and p.final.get("source") in ("llm", "fallback")
 
     failed = [reason for reason, n in stock.items() for _ in range(round(n)) if reason in MODEL_FAILURES]
-    held_back = sum(round(n) for reason, n in stock.items() if reason not in MODEL_FAILURES)
+    held_back = sum(round(n) for reason, n in stock.items() if reason not in MODEL_FAILURES and not reason.startswith("check:"))
+    checks = {reason[6:]: round(n) for reason, n in stock.items() if reason.startswith("check:") and round(n)}
     why = [f"{p.final.get('type')} {p.final.get('source') or p.final.get('code') or ''}".strip() if p.final else "no answer"
            for p in pendings if not ended(p)] + [f"stock line: {reason}" for reason in failed]
     return Burst("game", len(said), wall, tokens, [p.first_token_at - p.sent_at for p in pendings if p.first_token_at],
-                 len(why), why, background, held_back)
+                 len(why), why, background, held_back, checks)
 
 
 async def straight_burst(client, llm_url: str, bodies: list[dict], timeout: float) -> Burst:
@@ -250,6 +257,7 @@ async def measure(args: argparse.Namespace, url: str, llm_url: str) -> tuple[lis
                           f"{', '.join(f'{t:.2f}' for t in sorted(burst.first_tokens))} s; lost {burst.lost}"
                           f"{' (' + ', '.join(burst.why_lost) + ')' if burst.why_lost else ''}"
                           f"{f'; {burst.held_back} stock lines chosen by the checks' if burst.held_back else ''}"
+                          f"{'; held back by the checks: ' + ', '.join(f'{r} {n}' for r, n in sorted(burst.checks.items())) if burst.checks else ''}"
                           f"{f'; {burst.background} background requests meanwhile' if burst.background else ''}", flush=True)
     finally:
         stop.set()
