@@ -197,7 +197,7 @@ def _build(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
             text=QUESTIONS_BY_KEY[canonical].text if canonical else own_text[key],
             vectors=embeddings.embed([p.lower() for p in phrasings]),
             concepts=frozenset(c for f in features for c in f.known | f.unknown),
-            core=frozenset(c for c, n in counts.items() if n >= CORE_SHARE * len(phrasings)),
+            core=frozenset(c for c, n in counts.items() if n >= CORE_SHARE * len(phrasings)) - SOFT,
             leads=frozenset(f.lead for f in features),
             own=key in own_text,
         ))
