@@ -5,7 +5,8 @@ Content editors write, for each NPC, the questions players often ask it, each wi
 phrasings (`Npc.asked` in the admin; `asked` in the world file). `gameplay` passes them here as
 plain values (`Asked`). A line that is no canonical question (`matcher.py`) asks one of them when
 all of this holds, for the nearest question by embedding (its closest phrasing; the canonical
-questions' exemplars compete too):
+questions' exemplars compete too, and a line nearest to one of those asks nothing here: the
+canonical word guard has already turned it down):
 
 - it is close enough (`MIN_SCORE`), and clear of the runner-up (`MIN_MARGIN`);
 - it asks the same kind of question: a line asking who, where, when, why or a price asks it of a
@@ -17,9 +18,10 @@ questions' exemplars compete too):
 - a word the phrasings never use raises the score it needs (`PER_NEW_WORD` each): a line that only
   sounds like a question but asks about something new ("Can I bet on credit?") is not it.
 
-An NPC's question that a canonical question already claims (its own text, or at least
-`LINK_SHARE` of its phrasings, match that canonical question) is that question for this NPC:
-its phrasings widen it, and its key stays the canonical one, so both routes share one reply.
+A line this close to a phrasing (`EXACT`) is that phrasing's question, whatever its words. An NPC's
+question whose own text the canonical matcher reads as a canonical question is that question for
+this NPC: its phrasings widen it, and its key stays the canonical one, so both routes share one
+reply.
 Otherwise the key is the question's own ("a:<hash of its text>"), and the model is asked the
 question's text, so the kept reply fits every phrasing.
 """
@@ -37,6 +39,7 @@ import numpy as np
 from llm import embeddings
 from llm.lru import BoundedLRU
 
+from .matcher import question_match, vocative_free
 from .questions import QUESTIONS, QUESTIONS_BY_KEY
 from .signature import Aliases, concepts, signature
 
@@ -96,7 +99,7 @@ def asked_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Al
     """The NPC question `line` asks, or None. Takes an embedding: call it off the event loop."""
     if not asked.questions:
         return None
-    key = (line, names, aliases.digest, asked.digest, embeddings.embedding_model_name())
+    key = _decision_key(line, names, aliases, asked)
     found = _decisions.get(key)
     if found is None:
         found = _decide(line, names, aliases, asked) or _NO_MATCH
@@ -115,14 +118,16 @@ def asked_match_known(line: str, *, names: tuple[str, ...] = (), aliases: Aliase
     """(True, the decision) when this line was decided before (no embedding needed), else (False, None)."""
     if not asked.questions:
         return True, None
-    found = _decisions.get((line, names, aliases.digest, asked.digest, embeddings.embedding_model_name()))
+    found = _decisions.get(_decision_key(line, names, aliases, asked))
     return (False, None) if found is None else (True, None if found is _NO_MATCH else found)
+
+
+def _decision_key(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -> tuple:
+    return (line, names, aliases.digest, asked.digest, embeddings.embedding_model_name())
 
 
 def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -> AskedMatch | None:
     candidates = _candidates(aliases, asked)
-    from .matcher import vocative_free
-
     vector = embeddings.embed_one(vocative_free(line, names).lower())
     scored = sorted(((float((c.vectors @ vector).max()), c) for c in candidates), key=lambda pair: -pair[0])
     score, best = scored[0]
@@ -160,8 +165,6 @@ def _features(text: str, names: tuple[str, ...], aliases: Aliases) -> _Features:
 
 def _linked(text: str) -> str | None:
     """The canonical question an NPC's question is, when the canonical matcher says its text is one."""
-    from .matcher import question_match
-
     return question_match(text).question
 
 
