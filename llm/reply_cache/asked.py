@@ -9,8 +9,10 @@ questions' exemplars compete too, and a line nearest to one of those asks nothin
 canonical word guard has already turned it down):
 
 - it is close enough (`MIN_SCORE`), and clear of the runner-up (`MIN_MARGIN`);
-- it asks the same kind of question: a line asking who, where, when, why or a price asks it of a
-  question some phrasing of which asks it too ("When is the Captain in?" is not "Where does she sit?");
+- it asks the same kind of question: a line asking who, where, when, why, what, how or a price asks
+  it of a question some phrasing of which asks it too ("When is the Captain in?" is not "Where does
+  she sit?", "What's on the notice board?" is not "Who writes the notices?"; a yes-or-no line may
+  ask any);
 - its known concepts (`signature.py`: the world's people, places and things, tense, "my", a negation
   and the synonym groups) all occur in the question's phrasings, but for a few that never change
   what is asked (`SOFT`); and it holds the question's core, the concepts most of its phrasings share
@@ -41,14 +43,13 @@ from llm.lru import BoundedLRU
 
 from .matcher import question_match, vocative_free
 from .questions import QUESTIONS, QUESTIONS_BY_KEY
-from .signature import Aliases, concepts, signature
+from .signature import Aliases, concepts, plain_words, signature
 
 MIN_SCORE = 0.60
 MIN_MARGIN = 0.03
 PER_NEW_WORD = 0.12
 CORE_SHARE = 0.7
 EXACT = 0.97  # a line this close to a phrasing is that phrasing
-LEADS = frozenset({"who", "whom", "where", "when", "why", "price"})
 SOFT = frozenset({"your", "you", "need", "request", "neg", "rumour", "vicinity", "tell", "avail", "what", "how",
                   "now_time", "tavern", "town", "people"})
 _SELF = re.compile(r"\b(?:i|me|my|mine|myself|im|i'm|i've|i'd|i'll)\b")
@@ -137,7 +138,7 @@ def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -
     if score < EXACT:
         line_concepts = _features(line, names, aliases)
         new_words = line_concepts.unknown - best.concepts
-        if line_concepts.lead in LEADS and line_concepts.lead not in best.leads:
+        if line_concepts.lead is not None and line_concepts.lead not in best.leads:
             return None
         if score < MIN_SCORE + PER_NEW_WORD * len(new_words) or margin < MIN_MARGIN:
             return None
@@ -159,9 +160,25 @@ def _features(text: str, names: tuple[str, ...], aliases: Aliases) -> _Features:
     known = set(sig.full) - set(sig.unknown)
     if _SELF.search(text.lower()):
         known.add("self")  # the player asking about themselves
-    lead = next((c for c, _ in concepts(text, names=names, aliases=aliases) if c in LEADS | {"what", "how"}), None)
-    return _Features(known=frozenset(known), unknown=frozenset(sig.unknown), lead=lead)
+    return _Features(known=frozenset(known), unknown=frozenset(sig.unknown), lead=_lead(plain_words(text, names=names)))
 
+
+def _lead(words: list[str]) -> str | None:
+    """The kind of question the line asks: its first question word, read with the word after it
+    ("how much" is a price, "what time" a when); None for a yes-or-no question."""
+    for i, word in enumerate(words):
+        kind = _QUESTION_WORDS.get(word)
+        if kind is not None:
+            after = words[i + 1] if i + 1 < len(words) else ""
+            return _QUESTION_PAIRS.get((kind, after), kind)
+    return None
+
+
+_QUESTION_WORDS = {"what": "what", "which": "what", "whats": "what", "whatcha": "what", "who": "who", "whom": "who",
+                   "whose": "who", "where": "where", "when": "when", "why": "why", "how": "how"}
+_QUESTION_PAIRS = {("how", "much"): "price", ("how", "dear"): "price", ("how", "many"): "howmany", ("how", "long"): "howlong",
+                   ("how", "come"): "why", ("how", "often"): "when", ("what", "gives"): "why", ("what", "time"): "when", ("what", "day"): "when",
+                   ("what", "days"): "when", ("what", "night"): "when", ("what", "hour"): "when"}
 
 def _linked(text: str) -> str | None:
     """The canonical question an NPC's question is, when the canonical matcher says its text is one."""

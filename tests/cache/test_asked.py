@@ -143,3 +143,15 @@ async def test_a_paraphrase_asked_first__the_model_is_asked_the_question_text(fa
     assert fake_llm.chat_requests[-1]["messages"][-1]["content"].endswith(ROOM)
     assert final(await ask(bob, "How dear are your rooms?"))["source"] == "cache"
 
+
+
+OWNER = "Who runs the ferry?"
+OWNER_ASKED = Asked(questions=((OWNER, ("Who owns this ferry?", "Whose boat is this?", "Who's in charge of the crossing?",
+                                         "Is this your ferry?", "Who works the ferry?", "Who keeps the ferry?")),))
+
+
+def test_a_line_asking_what__is_not_a_question_asked_with_who():
+    """The first question word is the kind of question: "what is on the ferry" asks no "who" question."""
+    assert hal("who's running the ferry these days", OWNER_ASKED).key == asked_key(OWNER)
+    assert hal("What's on the ferry today?", OWNER_ASKED) is None
+    assert hal("Where does the ferry run?", OWNER_ASKED) is None
