@@ -145,13 +145,19 @@ async def test_a_paraphrase_asked_first__the_model_is_asked_the_question_text(fa
 
 
 
-OWNER = "Who runs the ferry?"
-OWNER_ASKED = Asked(questions=((OWNER, ("Who owns this ferry?", "Whose boat is this?", "Who's in charge of the crossing?",
-                                         "Is this your ferry?", "Who works the ferry?", "Who keeps the ferry?")),))
+
+NOTICES = "Who writes the notices on the board?"
+NOTICES_ASKED = Asked(questions=((NOTICES, (
+    "Did you write the notices?", "Is that your handwriting on the board?", "Can you write?", "Who wrote this notice?",
+    "Do you write letters for people?", "Who puts up the notices?")),))
+BOARD = Aliases(own=("Wren Abney", "Wren"), groups=(("thing:notice-board", ("notice board", "board", "noticeboard")),))
 
 
 def test_a_line_asking_what__is_not_a_question_asked_with_who():
-    """The first question word is the kind of question: "what is on the ferry" asks no "who" question."""
-    assert hal("who's running the ferry these days", OWNER_ASKED).key == asked_key(OWNER)
-    assert hal("What's on the ferry today?", OWNER_ASKED) is None
-    assert hal("Where does the ferry run?", OWNER_ASKED) is None
+    """The first question word is the kind of question: what is on the board asks no "who" question,
+    however near its words are."""
+    def wren(line):
+        return asked_match(line, names=("Wren Abney", "Wren"), aliases=BOARD, asked=NOTICES_ASKED)
+
+    assert wren("who's been writing the notices on the board").key == asked_key(NOTICES)
+    assert wren("what's on the notice board today") is None
