@@ -51,14 +51,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.verbose:
         quiet_llama_log()
+    engine = Engine(lambda: LoadedModel(model_file(args), slots=max(1, min(MAX_SLOTS, args.slots)),
+                                        context_window=args.context_window, threads=args.threads, batch_size=args.batch_size))
     try:
-        model = LoadedModel(model_file(args), slots=max(1, min(MAX_SLOTS, args.slots)), context_window=args.context_window,
-                            threads=args.threads, batch_size=args.batch_size)
+        engine.start()  # the model is made and loaded on the engine's thread: every llama.cpp computation on one thread
     except ModelError as error:
         print(f"model server: {error}", file=sys.stderr)
         return 2
-    engine = Engine(model)
-    engine.start()
     app = build_app(engine, alias=args.alias, background_max_tokens=args.background_max_tokens)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

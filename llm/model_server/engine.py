@@ -93,9 +93,12 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 class Engine:
     """Owns the model and its thread; `submit` is safe from any thread."""
 
-    def __init__(self, model: LoadedModel) -> None:
-        self.model = model
-        self.slots = [Slot(seq) for seq in range(model.slots)]
+    def __init__(self, load: Callable[[], LoadedModel]) -> None:
+        self._load = load
+        self.model: LoadedModel | None = None  # loaded by `start`, on the engine's thread
+        self.slots: list[Slot] = []
+        self._loaded = threading.Event()
+        self._load_error: BaseException | None = None
         self._inbox: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._waiting: list[Job] = []
         self._order = itertools.count()
@@ -107,7 +110,16 @@ class Engine:
         self.requests = {"player": 0, "background": 0}  # submitted since start
 
     def start(self) -> None:
+        """Load the model on the engine's own thread, and return once it is loaded (raising what the
+        load raised). Every llama.cpp call that computes runs on that one thread: llama.cpp's OpenMP
+        threads belong to the thread that first computes (loading the weights already does), and a
+        second thread computing makes a second team; with two teams on two cores the workers stop
+        spinning at each of a step's barriers and sleep instead, and a one-token step took 45 ms
+        instead of 6.6 (measured; docs/benchmarks.md, "llm_concurrency")."""
         self._thread.start()
+        self._loaded.wait()
+        if self._load_error is not None:
+            raise self._load_error
 
     def stop(self) -> None:
         self._stopping.set()
@@ -130,6 +142,14 @@ class Engine:
     # --- the loop ---------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self.model = self._load()
+            self.slots = [Slot(seq) for seq in range(self.model.slots)]
+        except BaseException as error:  # noqa: BLE001 - handed to `start`, which raises it
+            self._load_error = error
+            return
+        finally:
+            self._loaded.set()
         while not self._stopping.is_set():
             try:
                 self._collect(block=not self._has_work())
