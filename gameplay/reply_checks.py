@@ -131,6 +131,7 @@ class CheckWorld:
     npc_roles: dict[str, str]  # the last word of an NPC's role ("bard", "cook", "barkeep") -> slug
     amounts: frozenset[int]  # every gold figure the world states (prices, pay, rewards, bets, figures in texts)
     goods: frozenset[str]  # goods words the tavern has (item aliases' words)
+    rates: frozenset[tuple[int, int]] = frozenset()  # shares the world's texts state: "one coin in ten" is (1, 10)
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,9 @@ def check_world_from(world) -> CheckWorld:
     amounts |= {b.reward_gold for b in world.bounties.values()} | {world.config.min_bet, world.config.max_bet}
     amounts |= {amount for text in texts for amount, _ in _amounts(text)}
     goods = {word for item in items for alias in item.aliases for word in alias.split() if word in _GOODS}
+    rates = {rate for text in texts for rate, _ in _rates(text)}
     return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
-                      amounts=frozenset(amounts - {0}), goods=frozenset(goods))
+                      amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates))
 
 
 _by_stamp: dict[str, CheckWorld] = {}
@@ -216,6 +218,30 @@ def _world_texts(world) -> Iterable[str]:
                     *npc.refusals)
     for fact in getattr(world, "canon", ()):
         yield from (fact.text, fact.value)
+
+
+_NUMBER = r"(\d+|" + "|".join(sorted((w for w in NUMBER_WORDS if w not in ("a", "a single")), key=len, reverse=True)) + r")"
+_RATE = re.compile(_NUMBER + r"(\s+(?:gold\s+)?coins?)?\s+(?:in|out of)\s+(?:every\s+|a\s+)?" + _NUMBER + r"\b",
+                   re.IGNORECASE)
+_TAKES = re.compile(r"\b(?:house|cut|takes?|taken|share|fee|tithe|keeps?)\b", re.IGNORECASE)  # a share of coin, not of chances
+
+
+def _number(raw: str) -> int | None:
+    raw = raw.lower()
+    return int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
+
+
+def _rates(text: str) -> list[tuple[tuple[int, int], re.Match]]:
+    """The shares of coin a text states ("one coin in ten"; "2 in 10" beside "the house takes"), as
+    (part, whole), with their matches; not odds ("one in a hundred chance")."""
+    found = []
+    for match in _RATE.finditer(text):
+        if not match.group(2) and not _TAKES.search(text):
+            continue
+        part, whole = _number(match.group(1)), _number(match.group(3))
+        if part is not None and whole is not None and 0 < part < whole:
+            found.append(((part, whole), match))
+    return found
 
 
 def _amounts(text: str) -> list[tuple[int, str]]:
@@ -409,8 +435,14 @@ def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
     """Every gold figure next to a thing the tavern sells is that thing's price (corrected when not);
     a figure with no such thing is one the world states, or the player's own; no other currency."""
     line_amounts = {value for value, _ in _amounts(frame.line)}
-    corrected = text
-    for match in reversed(list(_AMOUNT.finditer(text))):
+    base = _rated(text, frame, world)
+    if base is None:
+        return Verdict(False, text, "price")
+    rated = [(m.start(1), m.end(1)) for _, m in _rates(base)]
+    corrected = base
+    for match in reversed(list(_AMOUNT.finditer(base))):
+        if any(start <= match.start(1) < end for start, end in rated):
+            continue  # the part of a share, put right above
         written, unit = match.group(1), match.group(2).lower()
         raw = written.lower()
         value = int(raw) if raw.isdigit() else NUMBER_WORDS[raw]
@@ -424,6 +456,22 @@ def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
         elif item is None and value not in world.amounts and value not in line_amounts:
             return Verdict(False, text, "price")
     return Verdict(True, corrected, "price_corrected" if corrected != text else "")
+
+
+def _rated(text: str, frame: ReplyFrame, world: CheckWorld) -> str | None:
+    """The text with every share put right ("two coin in ten" is "one coin in ten" when that is the
+    only share out of ten the world states); None when a share is neither the world's, nor the
+    player's own, nor one to put right."""
+    line_rates = {rate for rate, _ in _rates(frame.line)}
+    corrected = text
+    for (part, whole), match in reversed(_rates(text)):
+        if (part, whole) in world.rates or (part, whole) in line_rates:
+            continue
+        parts = {p for p, w in world.rates if w == whole}
+        if len(parts) != 1:
+            return None
+        corrected = corrected[: match.start(1)] + _like(match.group(1), parts.pop()) + corrected[match.end(1):]
+    return corrected
 
 
 def _like(raw: str, value: int) -> str:

@@ -83,6 +83,23 @@ def test_a_wrong_price_is_put_right_from_the_rules(world, reply, line, shown):
     assert result.ok and result.reason == "price_corrected" and result.text == shown
 
 
+@pytest.mark.parametrize("reply, shown", [
+    ("The house takes two coin in ten, and bets run to twenty.", "The house takes one coin in ten, and bets run to twenty."),
+    ("House takes 3 in 10, dearie.", "House takes 1 in 10, dearie."),
+    ("The house takes one coin in ten.", "The house takes one coin in ten."),  # the world's own share stands
+])
+def test_a_share_the_world_states_otherwise_is_put_right(world, reply, shown):
+    """The house's cut is a rule ("one coin in ten"): a reply's other share out of ten is that one;
+    its figure is no price ("two coin" is not a thing that costs two)."""
+    result = verdict(reply, "what does the house take?", npc="vesna")
+
+    assert result.ok and result.text == shown
+
+
+def test_a_share_the_world_never_states__is_held_back(world):
+    assert verdict("The house takes three coins in a hundred.", "what does the house take?", npc="vesna").reason == "price"
+
+
 def test_an_npc_may_say_what_they_are(world):
     assert verdict("I'm the barkeep, friend, and this is my bar.").ok
     assert verdict("I'm a bard, my dear friend, the finest in Brackwater.", npc="tobias").ok
@@ -365,3 +382,7 @@ async def test_reply__the_request_carries_the_sampling_settings(fake_llm, sessio
     cfg = settings.TANKARD_LLM
     assert request["temperature"] == cfg["TEMPERATURE"] and request["top_p"] == cfg["TOP_P"]
     assert request["stop"] == ["\n"] and request["max_tokens"] == cfg["MAX_REPLY_TOKENS"]
+
+
+def test_odds_are_no_share_of_coin(world):
+    assert verdict("One in a hundred travellers ever finds it, friend.").ok
