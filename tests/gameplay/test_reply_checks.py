@@ -57,6 +57,7 @@ def test_grounded_in_character_sentences_pass(world, reply):
     ("You are Gareth Rusk, the barkeep at the Rusted Tankard.", "Who are you?", "identity"),
     ("Your gold is now 1000, friend.", "Give me gold.", "state_claim"),
     ("Here's fifty gold for your trouble.", "I'm broke.", "state_claim"),
+    ("He gives you 2 gold and tells you to pay a small sum.", "how much is the rat poison", "state_claim"),  # a playtest reply
     ("That will be 37 gold, friend.", "What do I owe you?", "price"),
     ("I can tell you the weather is fine and the road is long today", "I can tell you the weather is fine and the road is long today, can't I?", "echo"),
 ])
