@@ -323,7 +323,7 @@ def grounding_mentions(reply: str, line: str, npc: str, heard_words: set[str], f
             if _figure(sentence, m) in facts.figures:
                 mentions.append(Mention("price", m.group(0), True))  # as the world says it ("one coin in ten")
                 continue
-            clause = re.split(r"[,;:]|\bbut\b", sentence[:m.start()])[-1] + sentence[m.start():].split(",")[0]
+            clause = re.split(r"[,;:]|\bbut\b", sentence[:m.start()])[-1] + re.split(r"[,;:]", sentence[m.start():])[0]
             if unit.startswith(("silver", "copper")):
                 if _terms_in(sentence, facts.item_terms):
                     mentions.append(Mention("price", m.group(0), False))  # the tavern prices its goods in gold

@@ -35,6 +35,14 @@ def test_grounding__a_price_of_seven_for_a_three_gold_ale_is_wrong(world):
     assert wrong["grounding"] is False and right["grounding"] is True
 
 
+def test_grounding__a_list_of_prices_each_belongs_to_its_own_item(world):
+    """A playtest reply, every figure right: the 3 gold after "a mug of ale" is the ale's, not the
+    pie's named after the semicolon."""
+    right, wrong = verdicts(world, turn("gareth", "how much for an ale?", "A mug of ale, 3 gold; beef and ale pie: 4 gold.", "prices"),
+                            turn("gareth", "how much for an ale?", "A mug of ale, 9 gold; beef and ale pie: 4 gold.", "prices"))
+    assert right["grounding"] is True and wrong["grounding"] is False
+
+
 def test_grounding__a_bare_amount_is_checked_against_what_the_player_asked_about(world):
     right, wrong = verdicts(world, turn("gareth", "how much is the stew", "Five gold a bowl, and worth it.", "prices"),
                             turn("gareth", "how much is the stew", "Twelve gold a bowl, and worth it.", "prices"))
