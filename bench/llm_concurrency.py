@@ -139,6 +139,9 @@ def fallbacks(url: str) -> dict[str, float]:
             elif sample.name == "tankard_reply_checks_failed_total":
                 reason = "check:" + sample.labels["reason"]
                 counts[reason] = counts.get(reason, 0.0) + sample.value
+            elif sample.name == "tankard_reply_check_outcomes_total" and sample.labels["outcome"] != "passed":
+                reason = "outcome:" + sample.labels["outcome"]
+                counts[reason] = counts.get(reason, 0.0) + sample.value
     return counts
 
 
@@ -169,8 +172,9 @@ async def game_burst(url: str, llm_url: str, npc: str, said: list[str], timeout:
         return bool(p.final) and p.final.get("type") == "npc.end" and p.final.get("source") in ("llm", "fallback")
 
     failed = [reason for reason, n in stock.items() for _ in range(round(n)) if reason in MODEL_FAILURES]
-    held_back = sum(round(n) for reason, n in stock.items() if reason not in MODEL_FAILURES and not reason.startswith("check:"))
+    held_back = sum(round(n) for reason, n in stock.items() if reason not in MODEL_FAILURES and ":" not in reason)
     checks = {reason[6:]: round(n) for reason, n in stock.items() if reason.startswith("check:") and round(n)}
+    checks |= {reason: round(n) for reason, n in stock.items() if reason.startswith("outcome:") and round(n)}
     why = [f"{p.final.get('type')} {p.final.get('source') or p.final.get('code') or ''}".strip() if p.final else "no answer"
            for p in pendings if not ended(p)] + [f"stock line: {reason}" for reason in failed]
     return Burst("game", len(said), wall, tokens, [p.first_token_at - p.sent_at for p in pendings if p.first_token_at],
