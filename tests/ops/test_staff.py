@@ -80,3 +80,19 @@ def test_histogram_quantile__interpolates_inside_the_bucket():
 def test_histogram_quantile__above_the_last_bound_answers_that_bound():
     assert histogram_quantile(0.99, [1.0, 2.0], [0.0, 0.0, 5.0]) == 2.0
     assert not math.isinf(histogram_quantile(0.5, [1.0], [0.0, 3.0]))
+
+
+@pytest.mark.django_db
+def test_admin__lists_what_players_ask_each_npc_most_asked_first(admin_client):
+    """Content editors read the reply cache's demand to write the NPCs' asked questions."""
+    from llm.models import ReplyDemand
+
+    ReplyDemand.objects.create(npc_slug="gareth", question="s:abc", context="c1", line="whats the ferry cost", asks=2)
+    ReplyDemand.objects.create(npc_slug="gareth", question="a:def", context="c1", line="How much does a room cost?", asks=9)
+
+    page = admin_client.get("/admin/llm/replydemand/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert text.index("How much does a room cost?") < text.index("whats the ferry cost")
+    assert admin_client.get("/admin/llm/replydemand/add/").status_code == 403
