@@ -123,10 +123,14 @@ METRICS_TOKEN = "llm-concurrency-bench"
 MODEL_FAILURES = frozenset({"timeout", "connect", "http_5xx", "http_4xx", "breaker_open", "queue_full", "malformed", "cut"})
 
 
-def fallbacks(url: str) -> dict[str, float]:
-    """The game's tankard_reply_fallbacks_total by reason, and its first sentences held back by a check
-    (tankard_reply_checks_failed_total, as "check:<reason>"; each sent the model back once), from GET
-    /metrics."""
+# What the game's /metrics counts about replies: family -> (its label, the prefix its counts get here).
+REPLY_COUNTS = {"tankard_reply_fallbacks_total": ("reason", ""),  # stock lines, by why
+                "tankard_reply_checks_failed_total": ("reason", "check:"),  # first sentences held back (each a new try)
+                "tankard_reply_check_outcomes_total": ("outcome", "outcome:")}  # cut, regenerated, corrected...
+
+
+def reply_counts(url: str) -> dict[str, float]:
+    """The game's reply counters (`REPLY_COUNTS`), from GET /metrics; a passed reply is not counted."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     with opener.open(request, timeout=5) as response:
@@ -134,14 +138,11 @@ def fallbacks(url: str) -> dict[str, float]:
     counts: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "tankard_reply_fallbacks_total":
-                counts[sample.labels["reason"]] = counts.get(sample.labels["reason"], 0.0) + sample.value
-            elif sample.name == "tankard_reply_checks_failed_total":
-                reason = "check:" + sample.labels["reason"]
-                counts[reason] = counts.get(reason, 0.0) + sample.value
-            elif sample.name == "tankard_reply_check_outcomes_total" and sample.labels["outcome"] != "passed":
-                reason = "outcome:" + sample.labels["outcome"]
-                counts[reason] = counts.get(reason, 0.0) + sample.value
+            if sample.name in REPLY_COUNTS:
+                label, prefix = REPLY_COUNTS[sample.name]
+                if sample.labels[label] != "passed":
+                    name = prefix + sample.labels[label]
+                    counts[name] = counts.get(name, 0.0) + sample.value
     return counts
 
 
@@ -151,7 +152,7 @@ async def game_burst(url: str, llm_url: str, npc: str, said: list[str], timeout:
     game's metrics); one the checks chose, the model having answered twice, is `held_back`."""
     players = [await Player(url, await new_game(url)).open() for _ in said]
     try:
-        stock_before = await asyncio.to_thread(fallbacks, url)
+        stock_before = await asyncio.to_thread(reply_counts, url)
         before = await model_idle(llm_url)
         start = time.perf_counter()
         pendings = [await p.send({"type": "say", "id": f"talk-{i}", "npc": npc, "text": line})
@@ -163,7 +164,7 @@ async def game_burst(url: str, llm_url: str, npc: str, said: list[str], timeout:
         ends = [p.final_at for p in pendings if p.final_at is not None]
         wall = (max(ends) if ends else time.perf_counter()) - start
         tokens, background = counted(before, await model_idle(llm_url))
-        stock = {reason: n - stock_before.get(reason, 0.0) for reason, n in (await asyncio.to_thread(fallbacks, url)).items()}
+        stock = {reason: n - stock_before.get(reason, 0.0) for reason, n in (await asyncio.to_thread(reply_counts, url)).items()}
     finally:
         for player in players:
             await player.close()

@@ -89,14 +89,14 @@ def _warm_up() -> None:
 def asked_warm_all() -> None:
     """Every NPC's asked phrasings embedded (as the reply cache reads them, `gameplay.voice`), at the
     process's start rather than on a player's first line to each NPC."""
-    from llm.reply_cache import Asked, asked_warm
+    from llm.reply_cache import asked_warm
 
-    from .world import world_aliases, world_current
+    from .world import world_aliases, world_asked, world_current
 
     try:
         world = world_current()
         for npc in world.npcs.values():
-            asked_warm(aliases=world_aliases(world, npc.slug), asked=Asked(questions=npc.asked))
+            asked_warm(aliases=world_aliases(world, npc.slug), asked=world_asked(world, npc.slug))
     except Exception:  # no world yet (before migrate, loadworld): made on the first line to each NPC
         logger.info("asked questions not embedded ahead", exc_info=True)
     finally:

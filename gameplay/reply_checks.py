@@ -248,8 +248,7 @@ def _rates(text: str) -> list[tuple[tuple[int, int], re.Match]]:
 def _amounts(text: str) -> list[tuple[int, str]]:
     found = []
     for match in _AMOUNT.finditer(text):
-        raw = match.group(1).lower()
-        value = int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
+        value = _number(match.group(1))
         if value is not None:
             found.append((value, match.group(2).lower()))
     return found
@@ -446,7 +445,7 @@ def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
             continue  # the part of a share, put right above
         written, unit = match.group(1), match.group(2).lower()
         raw = written.lower()
-        value = int(raw) if raw.isdigit() else NUMBER_WORDS[raw]
+        value = _number(raw)
         if unit in OTHER_CURRENCY and value not in line_amounts:
             return Verdict(False, text, "currency")
         item = _item_near(text, match.start(), match.end(), world) or _item_named_once(frame.line, world)

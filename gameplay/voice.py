@@ -29,7 +29,7 @@ from llm.prompts import (
 from memory.selectors import memory_first_minute, memory_recall
 from memory.services import memory_mark_used
 from llm.reply_cache import (
-    Asked, CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
+    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
     reply_demand_seed, reply_match_begin,
 )
 from npcs.canon import CanonPick, canon_contradicted, canon_persona_values, canon_restatement
@@ -42,7 +42,7 @@ from .prompt_reports import prompt_report, prompt_report_keep
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
 from .reply_checks import ReplyFrame, SentenceGate, check_world, names_in, order_given, premise_claimed, premise_dated
 from .rules import clock
-from .world import world_aliases, world_current
+from .world import world_aliases, world_asked, world_current
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -246,7 +246,7 @@ def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
         npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
         persona_digest=persona_digest(canon_persona_values(npc_persona_values(npc), world.canon, npc.slug)), line=plan.line,
         situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
-        aliases=world_aliases(world, npc.slug), asked=Asked(questions=npc.asked), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
+        aliases=world_aliases(world, npc.slug), asked=world_asked(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
     )
 
 

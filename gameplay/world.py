@@ -14,7 +14,7 @@ from types import MappingProxyType
 from django.core.cache import cache
 
 from llm.lru import BoundedLRU
-from llm.reply_cache import Aliases
+from llm.reply_cache import Aliases, Asked
 from npcs.canon import CanonDef
 from npcs.persona import NpcDef
 from npcs.selectors import canon_facts_all, npc_definitions_all
@@ -312,14 +312,24 @@ def world_changed() -> None:
 def world_aliases(world: World, npc_slug: str) -> Aliases:
     """The world's names for its people, places and things, for the reply cache to read a line by (an
     NPC by first or full name or role; the addressed one is "you"); made once per world and NPC."""
-    found = _aliases.get((world.stamp, npc_slug))
+    return _per_npc(world, npc_slug, "aliases", _aliases_of)
+
+
+def world_asked(world: World, npc_slug: str) -> Asked:
+    """The questions players put to the NPC, as the reply cache reads them; made once per world and
+    NPC (its digest keys every decision)."""
+    return _per_npc(world, npc_slug, "asked", lambda w, slug: Asked(questions=w.npcs[slug].asked))
+
+
+def _per_npc(world: World, npc_slug: str, what: str, make):
+    found = _reply_cache_values.get((world.stamp, npc_slug, what))
     if found is None:
-        found = _aliases_of(world, npc_slug)
-        _aliases.put((world.stamp, npc_slug), found)
+        found = make(world, npc_slug)
+        _reply_cache_values.put((world.stamp, npc_slug, what), found)
     return found
 
 
-_aliases: BoundedLRU = BoundedLRU(64)  # (world stamp, NPC) -> Aliases
+_reply_cache_values: BoundedLRU = BoundedLRU(128)  # (world stamp, NPC, what) -> Aliases or Asked
 
 
 def _aliases_of(world: World, npc_slug: str) -> Aliases:

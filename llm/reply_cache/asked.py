@@ -98,14 +98,11 @@ class AskedMatch:
 def asked_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),
                 asked: Asked = Asked()) -> AskedMatch | None:
     """The NPC question `line` asks, or None. Takes an embedding: call it off the event loop."""
-    if not asked.questions:
-        return None
-    key = _decision_key(line, names, aliases, asked)
-    found = _decisions.get(key)
-    if found is None:
-        found = _decide(line, names, aliases, asked) or _NO_MATCH
-        _decisions.put(key, found)
-    return None if found is _NO_MATCH else found
+    known, found = asked_match_known(line, names=names, aliases=aliases, asked=asked)
+    if not known:
+        found = _decide(line, names, aliases, asked)
+        _decisions.put(_decision_key(line, names, aliases, asked), found or _NO_MATCH)
+    return found
 
 
 def asked_warm(*, aliases: Aliases, asked: Asked) -> None:
@@ -180,11 +177,6 @@ _QUESTION_PAIRS = {("how", "much"): "price", ("how", "dear"): "price", ("how", "
                    ("how", "come"): "why", ("how", "often"): "when", ("what", "gives"): "why", ("what", "time"): "when", ("what", "day"): "when",
                    ("what", "days"): "when", ("what", "night"): "when", ("what", "hour"): "when"}
 
-def _linked(text: str) -> str | None:
-    """The canonical question an NPC's question is, when the canonical matcher says its text is one."""
-    return question_match(text).question
-
-
 _index_lock = threading.Lock()
 _indexes: BoundedLRU = BoundedLRU(64)  # (aliases, asked, model) -> candidates
 
@@ -203,7 +195,7 @@ def _build(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
     texts: dict[str, list[str]] = {f"q:{q.key}": list(q.exemplars) for q in QUESTIONS}
     own_text: dict[str, str] = {}
     for text, phrasings in asked.questions:
-        linked = _linked(text)
+        linked = question_match(text).question  # the NPC's question is a canonical one, widened
         key = f"q:{linked}" if linked else asked_key(text)
         texts.setdefault(key, []).extend([text, *phrasings])
         own_text.setdefault(key, text)
