@@ -150,6 +150,7 @@ def canon_contradicted(sentence: str, facts: Iterable[CanonDef], *, speaker_word
     return None
 
 
+@lru_cache(maxsize=4096)
 def _normal(text: str) -> str:
     return " " + " ".join(t.lower() for t in _TOKEN.findall(text)) + " "
 
@@ -196,10 +197,12 @@ def _holds_all(phrase: str, stems: set[str], speaker_words: frozenset[str]) -> b
     return True
 
 
-def _content(phrase: str) -> list[str]:
-    return [_stem(t) for t in _TOKEN.findall(phrase) if t.lower() not in STOP_WORDS]
+@lru_cache(maxsize=4096)  # a fact's phrases, checked against every sentence of every reply
+def _content(phrase: str) -> tuple[str, ...]:
+    return tuple(_stem(t) for t in _TOKEN.findall(phrase) if t.lower() not in STOP_WORDS)
 
 
+@lru_cache(maxsize=16384)
 def _stem(word: str) -> str:
     """A word without case, possessive or common ending: "cooks", "cooked", "cooking" -> "cook"."""
     w = word.lower().replace("’", "'").removesuffix("'s").strip("'-")

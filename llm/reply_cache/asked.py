@@ -126,7 +126,7 @@ def _decision_key(line: str, names: tuple[str, ...], aliases: Aliases, asked: As
 
 def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -> AskedMatch | None:
     candidates = _candidates(aliases, asked)
-    vector = embeddings.embed_one(vocative_free(line, names).lower())
+    vector = embeddings.embed_one(vocative_free(line, names))  # as the matcher embeds it: one embedding a line (the model is uncased)
     scored = sorted(((float((c.vectors @ vector).max()), c) for c in candidates), key=lambda pair: -pair[0])
     score, best = scored[0]
     margin = score - scored[1][0] if len(scored) > 1 else score

@@ -101,6 +101,7 @@ def _usable(words: tuple[str, ...]) -> bool:
     return word not in _GROUP_OF and word not in SOFT and word not in NEUTRAL and len(word) > 2
 
 
+@functools.lru_cache(maxsize=32768)  # words recur from line to line; each stemmer call is a pure-Python Snowball run
 def stem(word: str) -> str:
     if word in _KEEP_AS_IS or len(word) <= 3:
         return word

@@ -138,7 +138,10 @@ def test_batch_padding_does_not_change_results():
     alone = emb.embed([short])[0]
     emb.clear_cache()
     alone_uncached = emb.embed([short])[0]
-    np.testing.assert_allclose(together[0], alone_uncached, atol=1e-5)
+    # The same vector to float16 rounding (llama.cpp multiplies a batch with another kernel): a
+    # padded token read into the mean would move it far more than that.
+    assert float(together[0] @ alone_uncached) > 1 - 1e-6
+    np.testing.assert_allclose(together[0], alone_uncached, atol=2e-4)
     np.testing.assert_allclose(together[2], alone, atol=1e-6)
 
 
@@ -309,7 +312,7 @@ def _llama_engine():
 
 
 def test_engines__llama_and_numpy_give_the_same_vectors():
-    """The GGUF conversion (bfloat16 matrices) and llama.cpp's pass stand in for the numpy pass:
+    """The GGUF conversion (float16 matrices) and llama.cpp's pass stand in for the numpy pass:
     every vector within 1e-4 cosine, alone or in a batch, so scores and thresholds are the same."""
     from llm.embeddings.bert_numpy import NumpyBert
 
