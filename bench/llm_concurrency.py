@@ -9,8 +9,9 @@ Run from the project root (loopback only; it starts and stops everything itself)
 It starts a game server as `./tankard play` runs it (`manage.py run` on a fresh SQLite file, which
 starts and supervises the local model server, `llm.model_server`, with TANKARD_LOCAL_LLM_SLOTS
 slots, on a port this script picks; reply cache off, turn and new-game limits raised, LLM timeouts
-raised to `--timeout`). For every level (number of talkers) it sends `--rounds` bursts both ways,
-the way that goes first alternating from burst to burst:
+raised to `--timeout`). For every level (number of talkers) it sends `--rounds` bursts (up to four
+times as many at the levels below the largest: `bursts_at`) each of
+three ways, the way that goes first turning round from burst to burst:
 
 - through the game: that many players, each in a fresh game over its websocket, `say` a different
   line to Gareth at the same moment; a reply's first token is its first `npc.token` (what the
@@ -20,12 +21,17 @@ the way that goes first alternating from burst to burst:
   because the model failed, or a cut reply, counts as lost;
 - straight: as many other lines of the same list, as the bodies the game would send (built in
   this process by the game's own `say_prepare` and `prompt_build` on fresh games of the same
-  database, `Sampling.for_replies`), sent at once with the `openai` call the game makes; a reply
-  must end with a finish reason. (Not the very same lines: the model server keeps each slot's last
-  prompt, so a prompt sent twice is decoded only once, and the second way would look faster.)
+  database, `Sampling.for_replies`), sent at once with the `openai` call the game makes, each
+  stream closed where the game closes its own (after `MAX_SENTENCES` sentences, counted with the
+  game's `sentences_ended`), or at the reply's end; that is the baseline of game ÷ straight, so
+  that the ratio weighs what the game adds, not that it asks for two sentences;
+- whole: the same again with other lines, each reply run to its end (its max tokens or the
+  model's stop), reported beside it (longer replies spread each prompt's reading over more tokens).
+  (Each way its own lines: the model server keeps each slot's last prompt, so a prompt sent twice
+  is decoded only once, and the second way would look faster.)
 
 A burst's tokens are what the model server generated meanwhile (its `generated_tokens` counter in
-GET /v1/models; the script waits for it to be idle before and after), so both ways count tokens
+GET /v1/models; the script waits for it to be idle before and after), so every way counts tokens
 alike; aggregate tokens/s at a level is the tokens of its bursts over their summed wall time (first
 send to last end). Meanwhile one more player `look`s every `--look-interval` s; its latencies during
 the game-way bursts give the look p99.
@@ -49,18 +55,19 @@ from prometheus_client.parser import text_string_to_metric_families
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report as bench_report  # noqa: E402
-from bench._servers import GameServer, free_port  # noqa: E402
+from bench._servers import GameServer, free_port, settled  # noqa: E402
 from bench._ws import Player, command_line, machine_load, markdown_table, ms, new_game, percentile, stop_on_sigterm  # noqa: E402
 from bench.llm_ttft import django_setup, game_messages, lines, request_body  # noqa: E402
 
 LOOK_TIMEOUT = 10.0
+WAYS = ("game", "straight", "whole")
 TARGETS = {"speedup": 1.5, "game_over_raw": 0.9, "first_token_p95": 2.0, "look_p99": 0.050}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring for the method.")
     parser.add_argument("--talkers", default="1,2,4,8", help="levels of simultaneous talkers; default 1,2,4,8")
-    parser.add_argument("--rounds", type=int, default=3, help="bursts per level and way; default 3")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts per level and way (more at the lowest levels: bursts_at); default 3")
     parser.add_argument("--quick", action="store_true", help="one burst per level and way")
     parser.add_argument("--slots", type=int, help="TANKARD_LOCAL_LLM_SLOTS for the game's model server (default: the setting's)")
     parser.add_argument("--npc", default="gareth")
@@ -68,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=180.0, help="longest wait for one burst, seconds")
     parser.add_argument("--json", help="write the figures here, for ./tankard bench (bench/report.py)")
     parser.add_argument("--raw", help="write every sample here")
+    parser.add_argument("--model-alone", action="store_true", help="only llama.cpp's own step and prompt figures, as JSON")
     args = parser.parse_args(argv)
     args.levels = [int(n) for n in args.talkers.split(",")]
     if args.quick:
@@ -77,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 @dataclass
 class Burst:
-    way: str  # "game" or "straight"
+    way: str  # "game", "straight" (ended where the game ends its replies) or "whole" (straight, each reply to its end)
     talkers: int
     wall: float  # seconds from the first send to the last end
     tokens: int  # generated by the model server meanwhile
@@ -94,6 +102,13 @@ class Looks:
     counting: bool = False
     latencies: list[float] = field(default_factory=list)
     lost: int = 0
+
+
+def bursts_at(level: int, args: argparse.Namespace) -> int:
+    """Bursts each way at a level: `--rounds`, more where few talk (a burst of one reply is short,
+    and one slow reply, a second try or a background request moves its figure most): up to four
+    times as many, so that each level holds about as many replies as the largest."""
+    return args.rounds * max(1, min(4, max(args.levels) // (2 * level)))
 
 
 # --- the model server's counter -------------------------------------------------------------------
@@ -182,17 +197,26 @@ async def game_burst(url: str, llm_url: str, npc: str, said: list[str], timeout:
                  len(why), why, background, held_back, checks)
 
 
-async def straight_burst(client, llm_url: str, bodies: list[dict], timeout: float) -> Burst:
+async def straight_burst(client, llm_url: str, bodies: list[dict], timeout: float, *, whole: bool) -> Burst:
+    """The bodies sent at once. `whole`: each reply runs to its end (its max tokens or the model's
+    stop); else each stream is closed where the game closes its own, after MAX_SENTENCES sentences."""
     import openai
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+    from gameplay.reply_checks import MAX_SENTENCES, sentences_ended
+
     async def one(body: dict) -> tuple[float | None, bool, float]:
-        started, first, finished = time.perf_counter(), None, False
+        started, first, finished, text = time.perf_counter(), None, False, ""
         stream = await client.post("/chat/completions", body=body, cast_to=ChatCompletion, stream=True,
                                    stream_cls=openai.AsyncStream[ChatCompletionChunk])
         async for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content and first is None:
+            piece = chunk.choices[0].delta.content if chunk.choices and chunk.choices[0].delta else None
+            if piece and first is None:
                 first = time.perf_counter() - started
+            text += piece or ""
+            if not whole and sentences_ended(text) >= MAX_SENTENCES:
+                await stream.close()  # as the game does: the model server stops the reply
+                return first, True, time.perf_counter()
             finished = finished or bool(chunk.choices and chunk.choices[0].finish_reason)
         return first, finished, time.perf_counter()
 
@@ -202,7 +226,7 @@ async def straight_burst(client, llm_url: str, bodies: list[dict], timeout: floa
     done = [r for r in results if not isinstance(r, BaseException)]
     wall = max((end for _, _, end in done), default=time.perf_counter()) - start
     tokens, background = counted(before, await model_idle(llm_url))
-    return Burst("straight", len(bodies), wall, tokens, [first for first, _, _ in done if first is not None],
+    return Burst("whole" if whole else "straight", len(bodies), wall, tokens, [first for first, _, _ in done if first is not None],
                  len(bodies) - sum(1 for _, finished, _ in done if finished), background=background)
 
 
@@ -236,26 +260,27 @@ async def measure(args: argparse.Namespace, url: str, llm_url: str) -> tuple[lis
                                 timeout=openai.Timeout(args.timeout, connect=3.0))
     looks, stop = Looks(), asyncio.Event()
     look_task = asyncio.create_task(looker(url, args.look_interval, looks, stop))
-    pool = lines(2 * sum(args.levels) * args.rounds + 1)
+    pool = lines(len(WAYS) * sum(level * bursts_at(level, args) for level in args.levels) + 1)
     bursts: list[Burst] = []
     try:
         await game_burst(url, llm_url, args.npc, [pool.pop()], args.timeout)  # warm-up: one-off loads, not counted
         for level in args.levels:
-            for round_ in range(args.rounds):
+            for round_ in range(bursts_at(level, args)):
                 # Each way its own lines: a prompt sent twice would be served the second time from the
                 # slot that still holds it, and that way would look faster than it is.
-                said = {way: [pool.pop() for _ in range(level)] for way in ("game", "straight")}
-                bodies = []
-                for line in said["straight"]:
-                    game = await new_game(url)
-                    bodies.append(request_body(*await asyncio.to_thread(game_messages, game.game_id, args.npc, line), "smollm2"))
-                for way in (("game", "straight") if round_ % 2 == 0 else ("straight", "game")):
+                said = {way: [pool.pop() for _ in range(level)] for way in WAYS}
+                bodies = {way: [] for way in WAYS[1:]}
+                for way in WAYS[1:]:
+                    for line in said[way]:
+                        game = await new_game(url)
+                        bodies[way].append(request_body(*await asyncio.to_thread(game_messages, game.game_id, args.npc, line), "smollm2"))
+                for way in WAYS[round_ % len(WAYS):] + WAYS[:round_ % len(WAYS)]:  # which goes first turns round
                     if way == "game":
                         looks.counting = True
                         burst = await game_burst(url, llm_url, args.npc, said["game"], args.timeout)
                         looks.counting = False
                     else:
-                        burst = await straight_burst(client, llm_url, bodies, args.timeout)
+                        burst = await straight_burst(client, llm_url, bodies[way], args.timeout, whole=way == "whole")
                     bursts.append(burst)
                     print(f"  {level} talkers, {way:8}  {burst.tokens:4} tokens in {burst.wall:6.2f} s = "
                           f"{burst.tokens / burst.wall:6.1f} tokens/s; first tokens "
@@ -271,11 +296,65 @@ async def measure(args: argparse.Namespace, url: str, llm_url: str) -> tuple[lis
     return bursts, looks
 
 
+# --- llama.cpp alone -------------------------------------------------------------------------------
+def model_alone(levels: list[int], prompt_tokens: int = 340, reply_prompt: int = 40, steps: int = 25) -> dict:
+    """The model's own limit, with nothing else running (the game's settings: its weights, threads,
+    slots and window; called in a subprocess of its own, before the servers start): the time of a
+    decode step of one new token for 1..N replies at once, each over `prompt_tokens` cells (a
+    character sheet's length), and prompt reading in tokens/s (N prompts' own `reply_prompt`
+    tokens in one batch, as when N players speak at once)."""
+    from django.conf import settings
+
+    from llm.local_server import WEIGHTS_DIR, local_model_path
+    from llm.model_server.model import LoadedModel, quiet_llama_log, weights_in
+
+    quiet_llama_log()
+    cfg = settings.TANKARD_LLM
+    top = max(levels)
+    model = LoadedModel(weights_in(local_model_path(), cfg["LOCAL_WEIGHTS"], WEIGHTS_DIR), slots=max(top, cfg["LOCAL_SLOTS"]),
+                        context_window=cfg["CONTEXT_WINDOW"], threads=cfg["LOCAL_THREADS"])
+    try:
+        for seq in range(top):
+            for start in range(0, prompt_tokens, 170):
+                count = min(170, prompt_tokens - start)
+                model.decode([(100 + i % 50, start + i, seq, i == count - 1) for i in range(count)])
+        out: dict = {"step_ms": {}}
+        for level in levels:
+            times = []
+            for k in range(steps):
+                started = time.perf_counter()
+                model.decode([(200, prompt_tokens + k, seq, True) for seq in range(level)])
+                times.append(time.perf_counter() - started)
+            for seq in range(top):
+                model.forget(seq, keep=prompt_tokens)
+            out["step_ms"][level] = statistics.median(times[3:]) * 1000
+        started = time.perf_counter()
+        model.decode([(300 + i % 50, prompt_tokens + i, seq, i == reply_prompt - 1) for seq in range(top) for i in range(reply_prompt)])
+        out["prompt_tokens_per_s"] = top * reply_prompt / (time.perf_counter() - started)
+        return out
+    finally:
+        model.close()
+
+
+def model_alone_in_subprocess(levels: list[int]) -> dict | None:
+    """`model_alone` in a process of its own (llama.cpp's threads are not this process's), or None."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, __file__, "--model-alone", "--talkers", ",".join(map(str, levels))],
+                          capture_output=True, text=True, timeout=300)
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        return found | {"step_ms": {int(n): v for n, v in found["step_ms"].items()}}
+    except (IndexError, KeyError, json.JSONDecodeError):
+        print(f"llama.cpp alone could not be measured: {done.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+
+
 # --- report ---------------------------------------------------------------------------------------
 def summarise(bursts: list[Burst], levels: list[int]) -> dict:
     out: dict = {}
     for level in levels:
-        for way in ("game", "straight"):
+        for way in WAYS:
             mine = [b for b in bursts if b.talkers == level and b.way == way]
             firsts = [t for b in mine for t in b.first_tokens]
             out[(level, way)] = {
@@ -286,19 +365,20 @@ def summarise(bursts: list[Burst], levels: list[int]) -> dict:
     return out
 
 
-def report(args: argparse.Namespace, bursts: list[Burst], looks: Looks) -> list[dict]:
+def report(args: argparse.Namespace, bursts: list[Burst], looks: Looks, alone: dict | None = None) -> list[dict]:
     s = summarise(bursts, args.levels)
     rows = []
     for level in args.levels:
-        game, raw = s[(level, "game")], s[(level, "straight")]
+        game, raw, whole = s[(level, "game")], s[(level, "straight")], s[(level, "whole")]
         rows.append([level, f"{game['tokens_per_second']:.1f}", f"{raw['tokens_per_second']:.1f}",
-                     f"{game['tokens_per_second'] / raw['tokens_per_second']:.2f}",
+                     f"{game['tokens_per_second'] / raw['tokens_per_second']:.2f}", f"{whole['tokens_per_second']:.1f}",
                      ms(game["first_p50"]), ms(game["first_p95"]), ms(raw["first_p50"]), ms(raw["first_p95"]),
-                     f"{game['lost']}+{raw['lost']} of {game['replies']}+{raw['replies']}"])
-    print("\n" + markdown_table(["talkers", "game tokens/s", "straight tokens/s", "game ÷ straight", "game first p50 ms",
-                                 "game first p95 ms", "straight first p50 ms", "straight first p95 ms", "lost (game+straight)"], rows))
+                     f"{game['lost']}+{raw['lost']}+{whole['lost']} of {game['replies']}+{raw['replies']}+{whole['replies']}"])
+    print("\n" + markdown_table(["talkers", "game tokens/s", "straight tokens/s", "game ÷ straight", "straight, whole replies, tokens/s",
+                                 "game first p50 ms", "game first p95 ms", "straight first p50 ms", "straight first p95 ms",
+                                 "lost (game+straight+whole)"], rows))
     top, one = max(args.levels), min(args.levels)
-    game_top, raw_top, game_one = s[(top, "game")], s[(top, "straight")], s[(one, "game")]
+    game_top, raw_top, whole_top, game_one = s[(top, "game")], s[(top, "straight")], s[(top, "whole")], s[(one, "game")]
     look_p99 = percentile(looks.latencies, 99)
     lost = sum(v["lost"] for v in s.values())
     print(f"\nlook while the game-way bursts ran: {len(looks.latencies)} looks, p50 {ms(percentile(looks.latencies, 50))} ms, "
@@ -309,8 +389,12 @@ def report(args: argparse.Namespace, bursts: list[Burst], looks: Looks) -> list[
         bench_report.figure(f"{top} talkers at once: aggregate tokens/s through the game (baseline: {one} at a time)",
                             game_top["tokens_per_second"], "tokens/s", f"≥ {TARGETS['speedup']}× baseline",
                             met=speedup >= TARGETS["speedup"], baseline=game_one["tokens_per_second"]),
-        bench_report.figure(f"{top} talkers: aggregate tokens/s, game ÷ straight to the model server "
-                            f"(baseline: straight, tokens/s)", round(ratio, 3), "x raw", f">= {TARGETS['game_over_raw']}",
+        bench_report.figure(f"{top} talkers: aggregate tokens/s, game ÷ straight to the model server, replies ended "
+                            f"where the game ends them (baseline: straight, tokens/s)", round(ratio, 3), "x raw",
+                            f">= {TARGETS['game_over_raw']}", met=ratio >= TARGETS["game_over_raw"],
+                            baseline=raw_top["tokens_per_second"]),
+        bench_report.figure(f"{top} talkers: aggregate tokens/s straight to the model server, each reply to its end "
+                            f"(baseline: the same ended where the game ends them)", whole_top["tokens_per_second"], "tokens/s",
                             baseline=raw_top["tokens_per_second"]),
         bench_report.figure(f"{top} talkers: first words a player sees, p95 (baseline: first token straight, p95)",
                             game_top["first_p95"] * 1000, "ms", f"< {TARGETS['first_token_p95'] * 1000:g} ms",
@@ -323,6 +407,11 @@ def report(args: argparse.Namespace, bursts: list[Burst], looks: Looks) -> list[
         bench_report.figure("another player's look p99 while the talkers talk", look_p99 * 1000, "ms",
                             f"< {TARGETS['look_p99'] * 1000:g} ms"),
     ]
+    if alone:
+        steps = alone["step_ms"]
+        figures.append(bench_report.figure(
+            f"llama.cpp alone: {top} replies a step, tokens/s (baseline: 1 reply a step); the most batching can give here",
+            top / steps[top] * 1000, "tokens/s", baseline=1 / steps[one] * 1000))
     for level in args.levels:
         if level != top:
             figures.append(bench_report.figure(f"{level} talkers: aggregate tokens/s through the game (baseline: straight)",
@@ -333,9 +422,18 @@ def report(args: argparse.Namespace, bursts: list[Burst], looks: Looks) -> list[
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.model_alone:
+        django_setup(":memory:")
+        print(json.dumps(model_alone(args.levels)))
+        return 0
     stop_on_sigterm()
     print(command_line())
     print(machine_load(), flush=True)
+    alone = model_alone_in_subprocess(args.levels)
+    if alone:
+        print("llama.cpp alone, one new token each for N replies: " + ", ".join(
+            f"{n}: {ms_:.1f} ms a step = {n / ms_ * 1000:.0f} tokens/s" for n, ms_ in alone["step_ms"].items())
+            + f"; reading prompts {alone['prompt_tokens_per_s']:.0f} tokens/s", flush=True)
     port = free_port()
     llm_url = f"http://127.0.0.1:{port}/v1"
     env = {"TANKARD_METRICS_TOKEN": METRICS_TOKEN, "TANKARD_REPLY_CACHE": "false", "TANKARD_TURNS_PER_MINUTE": "1000000", "TANKARD_NEW_GAMES_PER_HOUR": "1000000",
@@ -351,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TANKARD_LOCAL_LLM_PORT"] = str(port)
         django_setup(server.sqlite_path)
         stack.enter_context(server)
+        # The game's start-up warm-up (embedding every NPC's questions) runs in the background: on
+        # two cores it slowed the first bursts' steps twofold (a 188-token prompt read in 2 s).
+        settled([server.pid], busy_share=0.05, timeout=120)
         slots = model_stats(llm_url)["slots"]
         print(f"game server {server.url} (pid {server.pid}); its model server {llm_url}, {slots} slots", flush=True)
         try:
@@ -358,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted; stopping the servers", file=sys.stderr)
             return 130
-    figures = report(args, bursts, looks)
+    figures = report(args, bursts, looks, alone)
     machine = f"{bench_report.machine()}; {slots} slots"
     bench_report.write(args.json, "llm_concurrency", figures, machine_text=machine)
     if args.raw:

@@ -54,7 +54,21 @@ def target_met(value: float, target: str) -> bool | None:
 
 
 def machine() -> str:
-    return f"{os.environ.get('TANKARD_BENCH_MACHINE') or f'{os.cpu_count()} cores'}; load {_LOAD_AT_START:.1f}"
+    return f"{os.environ.get('TANKARD_BENCH_MACHINE') or f'{os.cpu_count()} cores{_cpu()}'}; load {_LOAD_AT_START:.1f}"
+
+
+def _cpu() -> str:
+    """", AMD EPYC, AVX2": the processor and its widest vector instructions, which move the local
+    model's figures most (a one-token step took 6.6 ms on an AVX-512 machine, 10-11 ms on an AVX2
+    one); "" where /proc/cpuinfo cannot be read."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
+    return "".join(f", {part}" for part in (name, vector) if part)
 
 
 def command() -> str:

@@ -520,6 +520,13 @@ _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 MAX_SENTENCES = 2
 
 
+def sentences_ended(text: str) -> int:
+    """How many sentences of a streamed text have ended where `SentenceGate` ends one (an end mark,
+    then a space): with MAX_SENTENCES of them the game stops the stream (bench/llm_concurrency.py
+    stops its straight requests at the same place)."""
+    return len(_BOUNDARY.findall(text))
+
+
 class SentenceGate:
     """Between the model's stream and the player: `feed` the text as it comes and show what it
     returns, a whole checked sentence at a time; `finish` at the end of the stream. After a sentence
