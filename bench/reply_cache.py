@@ -210,7 +210,7 @@ async def _pairs(tally: Tally, pairs: list[dict], purge) -> None:
             tally.add(phase, line=pair["b"], expected=None, end=end, elapsed=elapsed, served=served)
 
 
-async def _run(fake, *, quick: bool = False) -> dict:
+async def _run(fake, *, quick: bool = False, no_asked: bool = False) -> dict:
     from channels.db import database_sync_to_async
 
     from gameplay.background import asked_warm_all
@@ -221,6 +221,8 @@ async def _run(fake, *, quick: bool = False) -> dict:
     from npcs.pregen import npc_replies_pregenerate
 
     await database_sync_to_async(world_content_load)()
+    if no_asked:  # a world whose editors wrote no questions: what the cache does for questions nobody foresaw
+        await Npc.objects.all().aupdate(asked=[])
     await database_sync_to_async(world_changed)()
     from gameplay.world import world_aliases, world_current
 
@@ -321,6 +323,8 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="Also write the figures here, for ./tankard bench.")
     parser.add_argument("--quick", action="store_true", help="Leave out the repeat, the pairs and pre-generation.")
     parser.add_argument("--sweep", action="store_true", help="Only the matcher's threshold sweep (no websocket).")
+    parser.add_argument("--no-asked", action="store_true",
+                        help="The NPCs without their editors' questions (Npc.asked emptied): the matcher's own reach. Prints only.")
     args = parser.parse_args()
     if args.sweep:
         with tempfile.TemporaryDirectory() as tmp:
@@ -342,11 +346,11 @@ def main() -> None:
             settings.TANKARD_LLM = {**settings.TANKARD_LLM, "CONCURRENCY": 8}
             settings.TANKARD_TURNS_PER_MINUTE = 100000
             load_before = os.getloadavg()[0]
-            results = asyncio.run(_run(fake, quick=args.quick))
+            results = asyncio.run(_run(fake, quick=args.quick, no_asked=args.no_asked))
             results["load"] = (load_before, os.getloadavg()[0])
     _report(results)
     _report_hard(results)
-    if args.json:
+    if args.json and not args.no_asked:
         Path(args.json).write_text(json.dumps(figures(results, argv=sys.argv), indent=1))
 
 

@@ -336,6 +336,8 @@ def _aliases_of(world: World, npc_slug: str) -> Aliases:
     groups, own = [], ()
     for npc in world.npcs.values():
         names = (npc.name, npc.name.split()[0], re.split(r" of | in | and ", npc.role)[0].split()[-1])
+        if npc.slug in npc.name.lower().split():  # the short name the game itself calls them by: "Varr", "Quince"
+            names += (npc.slug,)
         if npc.slug == npc_slug:
             own = names
         else:

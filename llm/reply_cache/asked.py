@@ -43,13 +43,14 @@ from llm.lru import BoundedLRU
 
 from .matcher import question_match, vocative_free
 from .questions import QUESTIONS, QUESTIONS_BY_KEY
-from .signature import Aliases, concepts, plain_words, signature
+from .signature import Aliases, concepts, plain_words, signature, slips_mended
 
 MIN_SCORE = 0.60
 MIN_MARGIN = 0.03
 PER_NEW_WORD = 0.12
 CORE_SHARE = 0.7
 EXACT = 0.97  # a line this close to a phrasing is that phrasing
+KIN_PER_WORD = 0.08  # an earlier line's question (`kin_match`): more for each word the two do not share
 SOFT = frozenset({"your", "you", "need", "request", "neg", "rumour", "vicinity", "tell", "avail", "what", "how",
                   "now_time", "tavern", "town", "people"})
 _SELF = re.compile(r"\b(?:i|me|my|mine|myself|im|i'm|i've|i'd|i'll)\b")
@@ -124,9 +125,10 @@ def _decision_key(line: str, names: tuple[str, ...], aliases: Aliases, asked: As
     return (line, names, aliases.digest, asked.digest, embeddings.embedding_model_name())
 
 
-def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -> AskedMatch | None:
-    candidates = _candidates(aliases, asked)
-    vector = embeddings.embed_one(vocative_free(line, names))  # as the matcher embeds it: one embedding a line (the model is uncased)
+def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked,
+            candidates: tuple[Candidate, ...] | None = None) -> AskedMatch | None:
+    candidates = candidates or _candidates(aliases, asked)
+    vector = embeddings.embed_one(_embedded(line, names, aliases))
     scored = sorted(((float((c.vectors @ vector).max()), c) for c in candidates), key=lambda pair: -pair[0])
     score, best = scored[0]
     margin = score - scored[1][0] if len(scored) > 1 else score
@@ -137,12 +139,45 @@ def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked) -
         new_words = line_concepts.unknown - best.concepts
         if line_concepts.lead is not None and line_concepts.lead not in best.leads:
             return None
-        if score < MIN_SCORE + PER_NEW_WORD * len(new_words) or margin < MIN_MARGIN:
+        needed = MIN_SCORE + PER_NEW_WORD * len(new_words)
+        if best.key.startswith("s:"):  # an earlier line, one phrasing: a word of it this line lacks counts too
+            needed += KIN_PER_WORD * len(new_words) + KIN_PER_WORD * len(best.concepts - line_concepts.unknown - line_concepts.known - SOFT)
+        if score < needed or margin < MIN_MARGIN:
             return None
         if (line_concepts.known - best.concepts - SOFT) or (best.core - line_concepts.known):
             return None
     return AskedMatch(key=best.key, question=best.question, text=best.text, score=score, margin=margin,
-                      reason=f"asked:{best.text[:40]}")
+                      reason=f"{'kin' if best.key.startswith('s:') else 'asked'}:{best.text[:40]}")
+
+
+def _embedded(text: str, names: tuple[str, ...], aliases: Aliases) -> str:
+    """What a line is embedded as: as the matcher embeds it (one embedding a line: the model is
+    uncased), slips mended."""
+    return slips_mended(vocative_free(text, names), aliases.vocabulary)
+
+
+def kin_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(), asked: Asked = Asked(),
+              kin: tuple[tuple[str, str], ...] = ()) -> AskedMatch | None:
+    """The earlier line, among `kin` ((its reply's key, its words) each: lines whose replies the
+    cache holds under their own signature, in this NPC's context), that `line` asks the same as,
+    or None; by the rules above, each earlier line a question of one phrasing, competing with the
+    NPC's own questions and the canonical ones. Takes an embedding (a new line's): call it off the
+    event loop."""
+    if not kin:
+        return None
+    extra = tuple(_kin_candidate(key, text, names, aliases) for key, text in kin)
+    return _decide(line, names, aliases, asked, _candidates(aliases, asked) + extra)
+
+
+def _kin_candidate(key: str, text: str, names: tuple[str, ...], aliases: Aliases) -> Candidate:
+    found = _kin.get((key, text, names, aliases.digest, embeddings.embedding_model_name()))
+    if found is None:
+        found = _candidate(key, [text], aliases, text=text, own=True, vectors=embeddings.embed([_embedded(text, names, aliases)]))
+        _kin.put((key, text, names, aliases.digest, embeddings.embedding_model_name()), found)
+    return found
+
+
+_kin: BoundedLRU = BoundedLRU(2048)  # (key, words, ...) -> its candidate: an earlier line is read once
 
 
 @dataclass(frozen=True)
@@ -201,19 +236,22 @@ def _build(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
         own_text.setdefault(key, text)
     built = []
     for key, phrasings in texts.items():
-        features = [_features(p, (), aliases) for p in phrasings]
-        counts = Counter(c for f in features for c in f.known)
         canonical = key[2:] if key.startswith("q:") else None
-        built.append(Candidate(
-            key=key, question=canonical,
-            text=QUESTIONS_BY_KEY[canonical].text if canonical else own_text[key],
-            vectors=embeddings.embed([p.lower() for p in phrasings]),
-            concepts=frozenset(c for f in features for c in f.known | f.unknown),
-            core=frozenset(c for c, n in counts.items() if n >= CORE_SHARE * len(phrasings)) - SOFT,
-            leads=frozenset(f.lead for f in features),
-            own=key in own_text,
-        ))
+        built.append(_candidate(key, phrasings, aliases, text=QUESTIONS_BY_KEY[canonical].text if canonical else own_text[key],
+                                own=key in own_text, vectors=embeddings.embed([p.lower() for p in phrasings])))
     return tuple(built)
+
+
+def _candidate(key: str, phrasings: list[str], aliases: Aliases, *, text: str, own: bool, vectors: np.ndarray) -> Candidate:
+    features = [_features(p, (), aliases) for p in phrasings]
+    counts = Counter(c for f in features for c in f.known)
+    return Candidate(
+        key=key, question=key[2:] if key.startswith("q:") else None, text=text, vectors=vectors,
+        concepts=frozenset(c for f in features for c in f.known | f.unknown),
+        core=frozenset(c for c, n in counts.items() if n >= CORE_SHARE * len(phrasings)) - SOFT,
+        leads=frozenset(f.lead for f in features),
+        own=own,
+    )
 
 
 _NO_MATCH = AskedMatch(key="", question=None, text="", score=0.0, margin=0.0, reason="none")

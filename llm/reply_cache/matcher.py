@@ -23,6 +23,7 @@ threads, so that a new phrasing's embedding runs while the rest of the turn does
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import threading
@@ -39,7 +40,7 @@ from llm.lru import BoundedLRU
 
 from .lexicon import Word, line_words, normalise, strip_vocatives
 from .questions import QUESTIONS, QUESTIONS_BY_KEY, Question
-from .signature import Aliases, exemplar_signatures, signature, signature_warm
+from .signature import Aliases, exemplar_signatures, signature, signature_warm, slips_mended
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ def _semantic(line: str, names: tuple[str, ...], undecided: QuestionMatch | _Und
     if isinstance(undecided, QuestionMatch):
         return undecided
     own, vetoes, allowed = undecided.own, undecided.vetoes, undecided.allowed
-    scores = _index().scores(vocative_free(line, names))
+    scores = _index().scores(slips_mended(vocative_free(line, names), _name_words(names)))
     best = max(QUESTIONS, key=lambda q: scores[q.key])
     rivals = [scores[q.key] for q in allowed if q is not best]
     score = scores[best.key]
@@ -253,6 +254,12 @@ def _exemplar_signatures() -> dict[tuple[str, ...], tuple[Question, ...]]:
 
 def _own(own: QuestionMatch, reason: str, score: float = 0.0, margin: float = 0.0) -> QuestionMatch:
     return QuestionMatch(key=own.key, question=None, prompt_line=own.prompt_line, score=score, margin=margin, reason=reason)
+
+
+@functools.lru_cache(maxsize=256)
+def _name_words(names: tuple[str, ...]) -> frozenset[str]:
+    """The NPC's names as words, which no slip-mending may change ("Wren" is not "when")."""
+    return frozenset(word.lower() for name in names for word in name.split())
 
 
 def vocative_free(line: str, names: tuple[str, ...]) -> str:

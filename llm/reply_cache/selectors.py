@@ -1,5 +1,6 @@
-"""Reads of the reply cache: statistics for the staff dashboard, and what pre-generation should
-make next (the questions players ask most, in the contexts they ask them in)."""
+"""Reads of the reply cache: statistics for the staff dashboard, what pre-generation should make
+next (the questions players ask most, in the contexts they ask them in), and the earlier lines a
+new one may ask the same as."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from django.utils import timezone
 from llm.models import ReplyCacheEntry, ReplyDemand, ReplyFlag, ReplyServe
 from llm.prompts import Situation
 
-from .keys import situation_from_json
+from .keys import entry_key_parts, situation_from_json
 from .questions import QUESTIONS
 
 
@@ -103,3 +104,18 @@ def _likely_contexts(npc_slug: str, *, per_part: int) -> list[str]:
 def _target(row: ReplyDemand, question: str, line: str, asks: int) -> PregenTarget:
     return PregenTarget(question=question, line=line, context=row.context, situation=situation_from_json(row.situation),
                         time_words=dict(row.time_words), part=row.part, mood=row.mood, tier=row.tier, asks=asks)
+
+
+KIN_LIMIT = 32  # earlier lines a new one is compared with: the most asked in its context
+
+
+def kin_lines(*, key: str, npc_slug: str, limit: int = KIN_LIMIT) -> tuple[tuple[str, str], ...]:
+    """The earlier lines whose replies the cache holds under their own signature ("s:") in the
+    context of `key` (an entry key: the same NPC, persona and context), as (their question key,
+    the words first asked), most asked first."""
+    parts = entry_key_parts(key)
+    own = parts.pop("question")
+    held = ReplyCacheEntry.objects.filter(**parts, question__startswith="s:").exclude(question=own)
+    rows = (ReplyDemand.objects.filter(npc_slug=npc_slug, context=parts["context"], question__in=held.values("question"))
+            .order_by("-asks", "id").values_list("question", "line")[:limit])
+    return tuple((question, line) for question, line in rows if line)

@@ -25,9 +25,10 @@ from .flight import flight_land, flight_lead, flight_running
 from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
 from .followup import follow_up_reason
-from .asked import asked_match, asked_match_known
+from .asked import asked_match, asked_match_known, kin_match
 from .matcher import QuestionMatch, early_pool, question_match, question_match_begin, question_match_quick, signature_match
 from .questions import QUESTIONS
+from .selectors import kin_lines
 from .slots import slots_fill, slots_make
 
 logger = logging.getLogger(__name__)
@@ -129,10 +130,34 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
             await on_wait()
         await running.wait()
         waited = True
+    kin = await _akin(request, match, key, context, keep=keep) if match.key.startswith("s:") else None
+    if kin is not None:
+        return kin
     metrics.cache_lookup_observed(level=None)
     if not keep:  # its reply will not be kept: nobody is to wait for it
         return CacheTicket(request=request, match=match, context=context, key=key)
     return CacheTicket(request=request, match=match, context=context, key=key, flight=flight_lead(key), keep=True)
+
+
+async def _akin(request: ReplyCacheRequest, match: QuestionMatch, key: str, context: str, *, keep: bool) -> CacheTicket | None:
+    """A hit for a line no question of the NPC's reads, when it asks what an earlier line in the
+    same context asked whose reply is held under its own signature (`asked.kin_match`), else None."""
+    kin = await database_sync_to_async(kin_lines, thread_sensitive=False)(key=key, npc_slug=request.npc)
+    if not kin:
+        return None
+    found = await asyncio.to_thread(kin_match, request.line, names=request.names, aliases=request.aliases,
+                                    asked=request.asked, kin=kin)
+    if found is None:
+        return None
+    kin_key = entry_key(npc_id=request.npc_id, persona_version=request.persona_version, persona_digest=request.persona_digest,
+                        context=context, question=found.key)
+    hit, level = await database_sync_to_async(levels.level_get, thread_sensitive=False)(kin_key, npc_id=request.npc_id)
+    if hit is None:  # evicted meanwhile
+        return None
+    metrics.cache_lookup_observed(level=level)
+    kin_match_ = QuestionMatch(key=found.key, question=None, prompt_line=found.text, score=found.score, margin=found.margin,
+                               reason=found.reason)
+    return CacheTicket(request=request, match=kin_match_, context=context, key=kin_key, hit=hit, keep=keep)
 
 
 def _asked_early(request: ReplyCacheRequest) -> None:

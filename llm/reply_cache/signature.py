@@ -256,6 +256,22 @@ def _thing_at(tokens: list[str], i: int, aliases: Aliases) -> tuple[str | None, 
 
 
 # --- typing slips --------------------------------------------------------------------------------
+def slips_mended(text: str, vocabulary: frozenset[str] = frozenset()) -> str:
+    """The text with its typing slips and chat spellings put right, word for word, the rest as it
+    was ("how mutch is a rooom" -> "how much is a room", "wat drinks u got" -> "what drinks you
+    got"): what the matchers embed, since a slip moves a short line's embedding far more than its
+    meaning (the slipped line's nearest question was "Tell me about the town", 0.28)."""
+    def mend(match: re.Match) -> str:
+        word = match.group(0)
+        lowered = word.lower()
+        right = SLANG.get(lowered) or _mended(lowered, vocabulary)
+        return word if right == lowered else right
+    return _SLIPPABLE.sub(mend, text)
+
+
+_SLIPPABLE = re.compile(r"[A-Za-z]+")
+
+
 def _mended(word: str, vocabulary: frozenset[str]) -> str:
     """A word that is no English word but one edit away from exactly one word the cache knows
     ("rooom", "gosip", "posion") is read as that word."""
