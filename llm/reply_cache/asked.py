@@ -41,6 +41,7 @@ import numpy as np
 from llm import embeddings
 from llm.lru import BoundedLRU
 
+from .lexicon import CLASSES
 from .matcher import question_match, vocative_free
 from .questions import QUESTIONS, QUESTIONS_BY_KEY
 from .signature import Aliases, concepts, plain_words, signature, slips_mended
@@ -161,12 +162,27 @@ def kin_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Alia
     """The earlier line, among `kin` ((its reply's key, its words) each: lines whose replies the
     cache holds under their own signature, in this NPC's context), that `line` asks the same as,
     or None; by the rules above, each earlier line a question of one phrasing, competing with the
-    NPC's own questions and the canonical ones. Takes an embedding (a new line's): call it off the
-    event loop."""
-    if not kin:
+    NPC's own questions and the canonical ones. Questions only, and only with the same numbers.
+    Takes an embedding (a new line's): call it off the event loop."""
+    if not _is_question(line, names):  # "I need a healer" / "I am a healer": statements differ by a word
+        return None
+    numbers = _numbers(line, names)
+    kin = tuple((key, text) for key, text in kin if _is_question(text, names) and _numbers(text, names) == numbers)
+    if not kin:  # "the key to room three" is never "room four"
         return None
     extra = tuple(_kin_candidate(key, text, names, aliases) for key, text in kin)
     return _decide(line, names, aliases, asked, _candidates(aliases, asked) + extra)
+
+
+def _is_question(text: str, names: tuple[str, ...]) -> bool:
+    return text.rstrip().endswith("?") or _lead(plain_words(text, names=names)) is not None
+
+
+def _numbers(text: str, names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for w in plain_words(text, names=names) if w.isdigit() or w in _NUMBER_WORDS)
+
+
+_NUMBER_WORDS = frozenset(CLASSES["number"].split())
 
 
 def _kin_candidate(key: str, text: str, names: tuple[str, ...], aliases: Aliases) -> Candidate:

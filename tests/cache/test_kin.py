@@ -33,6 +33,15 @@ def test_a_line_asking_something_else__takes_no_earlier_key(line):
     assert found is None or found.key != "s:mooring", (line, found)
 
 
+@pytest.mark.parametrize("earlier, line", [
+    ("I'm looking for the blacksmith.", "I'm looking for the blacksmith's daughter."),  # statements: no question asked
+    ("I need a healer.", "I am a healer."),
+    ("Which is the key to room three?", "Which is the key to room four?"),  # another number
+])
+def test_near_lines_of_the_embeddings_bench__take_no_earlier_key(earlier, line):
+    assert hal(line, kin=(("s:earlier", earlier),)) is None
+
+
 def test_no_earlier_lines__no_match():
     assert hal("Where do you tie the ferry up at night?", kin=()) is None
 
