@@ -52,9 +52,7 @@ DAY_OFF_REPLY = "A day off? The ale doesn't pour itself, friend."
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_line_kept_under_its_own_signature__serves_a_later_paraphrase(fake_llm, new_player):
-    _, alice = await new_player()
-    _, bob = await new_player()
-    _, carol = await new_player()
+    alice, bob, carol = [(await new_player())[1] for _ in range(3)]  # three games' cookies
     fake_llm.script(Reply(DAY_OFF_REPLY), Reply("Tomorrow I'll be right here, same as ever."))
     first = await ask(alice, DAY_OFF)
     assert first[-1]["source"] == "llm" and first[-1]["text"] == DAY_OFF_REPLY
