@@ -164,32 +164,34 @@ def kin_match(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Alia
     or None; by the rules above, each earlier line a question of one phrasing, competing with the
     NPC's own questions and the canonical ones. Questions only, and only with the same numbers.
     Takes an embedding (a new line's): call it off the event loop."""
-    if not _is_question(line, names):  # "I need a healer" / "I am a healer": statements differ by a word
+    numbers = _question_numbers(line, names)
+    if numbers is None:  # "I need a healer" / "I am a healer": statements differ by a word
         return None
-    numbers = _numbers(line, names)
-    kin = tuple((key, text) for key, text in kin if _is_question(text, names) and _numbers(text, names) == numbers)
+    kin = tuple((key, text) for key, text in kin if _question_numbers(text, names) == numbers)
     if not kin:  # "the key to room three" is never "room four"
         return None
     extra = tuple(_kin_candidate(key, text, names, aliases) for key, text in kin)
     return _decide(line, names, aliases, asked, _candidates(aliases, asked) + extra)
 
 
-def _is_question(text: str, names: tuple[str, ...]) -> bool:
-    return text.rstrip().endswith("?") or _lead(plain_words(text, names=names)) is not None
-
-
-def _numbers(text: str, names: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(w for w in plain_words(text, names=names) if w.isdigit() or w in _NUMBER_WORDS)
+@functools.lru_cache(maxsize=4096)  # an earlier line is compared with every new line of its context
+def _question_numbers(text: str, names: tuple[str, ...]) -> frozenset[str] | None:
+    """The numbers a question names (digits or words), or None when the text asks nothing."""
+    words = plain_words(text, names=names)
+    if not text.rstrip().endswith("?") and _lead(words) is None:
+        return None
+    return frozenset(w for w in words if w.isdigit() or w in _NUMBER_WORDS)
 
 
 _NUMBER_WORDS = frozenset(CLASSES["number"].split())
 
 
 def _kin_candidate(key: str, text: str, names: tuple[str, ...], aliases: Aliases) -> Candidate:
-    found = _kin.get((key, text, names, aliases.digest, embeddings.embedding_model_name()))
+    cache_key = (key, text, names, aliases.digest, embeddings.embedding_model_name())
+    found = _kin.get(cache_key)
     if found is None:
         found = _candidate(key, [text], aliases, text=text, own=True, vectors=embeddings.embed([_embedded(text, names, aliases)]))
-        _kin.put((key, text, names, aliases.digest, embeddings.embedding_model_name()), found)
+        _kin.put(cache_key, found)
     return found
 
 

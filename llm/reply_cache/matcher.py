@@ -216,7 +216,7 @@ def _semantic(line: str, names: tuple[str, ...], undecided: QuestionMatch | _Und
     if isinstance(undecided, QuestionMatch):
         return undecided
     own, vetoes, allowed = undecided.own, undecided.vetoes, undecided.allowed
-    scores = _index().scores(slips_mended(vocative_free(line, names), _name_words(names)))
+    scores = _index().scores(slips_mended(vocative_free(line, names), _unmendable(names)))
     best = max(QUESTIONS, key=lambda q: scores[q.key])
     rivals = [scores[q.key] for q in allowed if q is not best]
     score = scores[best.key]
@@ -257,7 +257,7 @@ def _own(own: QuestionMatch, reason: str, score: float = 0.0, margin: float = 0.
 
 
 @functools.lru_cache(maxsize=256)
-def _name_words(names: tuple[str, ...]) -> frozenset[str]:
+def _unmendable(names: tuple[str, ...]) -> frozenset[str]:
     """The NPC's names as words, which no slip-mending may change ("Wren" is not "when")."""
     return frozenset(word.lower() for name in names for word in name.split())
 

@@ -155,9 +155,9 @@ async def _akin(request: ReplyCacheRequest, match: QuestionMatch, key: str, cont
     if hit is None:  # evicted meanwhile
         return None
     metrics.cache_lookup_observed(level=level)
-    kin_match_ = QuestionMatch(key=found.key, question=None, prompt_line=found.text, score=found.score, margin=found.margin,
-                               reason=found.reason)
-    return CacheTicket(request=request, match=kin_match_, context=context, key=kin_key, hit=hit, keep=keep)
+    same = QuestionMatch(key=found.key, question=None, prompt_line=found.text, score=found.score, margin=found.margin,
+                         reason=found.reason)
+    return CacheTicket(request=request, match=same, context=context, key=kin_key, hit=hit, keep=keep)
 
 
 def _asked_early(request: ReplyCacheRequest) -> None:
