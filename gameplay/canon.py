@@ -7,9 +7,10 @@ from __future__ import annotations
 from npcs.canon import CanonDef, CanonPick, canon_for_npc, canon_meaning, canon_pick
 
 
-def canon_picks(world, *, npc_slug: str, line: str) -> tuple[CanonPick, ...]:
-    """The facts this NPC's prompt carries for this line, highest priority first."""
-    return canon_pick(world.canon, npc_slug=npc_slug, line=line, meaning=canon_meaning)
+def canon_picks(world, *, npc_slug: str, line: str, by_meaning: bool = True) -> tuple[CanonPick, ...]:
+    """The facts this NPC's prompt carries for this line, highest priority first; `by_meaning=False`:
+    only those its keywords or `always` bring (no embedding)."""
+    return canon_pick(world.canon, npc_slug=npc_slug, line=line, meaning=canon_meaning if by_meaning else None)
 
 
 def canon_kept(world, *, npc_slug: str) -> tuple[CanonDef, ...]:

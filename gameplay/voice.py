@@ -5,6 +5,7 @@ to give away its prompt or canary (the leak guard, at the end of this module). N
 ever reaches the player."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
@@ -182,24 +183,43 @@ class VoiceInputs:
 
 
 def voice_inputs(plan) -> VoiceInputs:
+    """What the reply needs before the model is asked. The canon facts only a meaning match would
+    bring take an embedding of the line: they are picked once the reply cache has no answer
+    (`_ameaning_added`), since a reply from the cache needs no prompt."""
     world = world_current()
     npc = world.npcs[plan.npc]
-    canon = canon_picks(world, npc_slug=plan.npc, line=plan.line)
-    situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
     cache_request = _cache_request(plan, npc, world)
-    if plan.first_meeting:  # the line the reply cache can answer: later ones carry the conversation
-        _reply_match_begin(cache_request)
-    inspected = prompt_inspect(plan, npc, canon=canon)
+    _reply_match_begin(cache_request)  # a new phrasing's embedding runs while the prompt is built
+    canon = canon_picks(world, npc_slug=plan.npc, line=plan.line, by_meaning=False)
+    prompt, protected, frame = _prompted(plan, npc, canon)
+    return VoiceInputs(npc=npc, prompt=prompt, cache_request=cache_request, tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
+                       protected=protected, frame=frame, canon=canon)
+
+
+def _prompted(plan, npc: NpcDef, canon: tuple[CanonPick, ...], *, mark_used: bool = True) -> tuple[PromptResult, str, ReplyFrame]:
+    """The prompt with these canon facts (kept for the prompt inspector), what the leak guard
+    protects, and the frame the reply's checks read."""
+    inspected = prompt_inspect(plan, npc, canon=canon, mark_used=mark_used)
     prompt = _prompt_kept(plan, inspected)
-    return VoiceInputs(
-        npc=npc, prompt=prompt, cache_request=cache_request,
-        tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
-        # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
-        # back: only the instructions and the character sheet are protected.
-        protected=protected_text(prompt.system_text,
-                                 shareable=shareable_values(situation, npc) + [m.text for m in inspected.recalled]),
-        frame=inspected.frame, canon=canon,
-    )
+    situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
+    # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
+    # back: only the instructions and the character sheet are protected.
+    protected = protected_text(prompt.system_text, shareable=shareable_values(situation, npc) + [m.text for m in inspected.recalled])
+    return prompt, protected, inspected.frame
+
+
+async def _ameaning_added(plan, inputs: VoiceInputs) -> VoiceInputs:
+    """The inputs with the canon facts a meaning match brings for the line, for the model: the
+    prompt is built again when they add any (the embedding is usually the reply cache's already)."""
+    try:
+        canon = await asyncio.to_thread(canon_picks, world_current(), npc_slug=plan.npc, line=plan.line)
+        if [p.fact.key for p in canon] == [p.fact.key for p in inputs.canon]:
+            return inputs
+        prompt, protected, frame = await db_async(_prompted)(plan, inputs.npc, canon, mark_used=False)
+    except Exception:  # the keyword and always-on facts are in the prompt already
+        logger.warning("canon: the facts picked by meaning could not be added for %s", plan.npc, exc_info=True)
+        return inputs
+    return replace(inputs, prompt=prompt, protected=protected, frame=frame, canon=canon)
 
 
 def reply_openings_seed() -> int:
@@ -281,6 +301,9 @@ async def _avoice_fresh(plan, inputs: VoiceInputs, ticket: CacheTicket, send: Se
         return await _afallback(plan, npc, send, rng, reason="token_budget")
     if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
         prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)  # and the facts it brings
+    else:
+        inputs = await _ameaning_added(plan, inputs)
+        prompt = inputs.prompt
     return await _astream(plan, npc, prompt, send, rng, protected=inputs.protected, frame=inputs.frame)
 
 

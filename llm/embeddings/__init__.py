@@ -235,8 +235,18 @@ _in_flight: dict[tuple[str, str], Future] = {}
 _in_flight_lock = threading.Lock()
 
 
+def _read_as(name: str, texts: list[str]) -> list[str]:
+    """The texts as the local model's tokenizer reads them (the cache's keys: "Room?" and "room?"
+    are one vector, embedded once); a server's model's texts as they are."""
+    if name != LOCAL_MODEL_NAME:
+        return texts
+    model = _local_model()
+    return [model.read_as(t) for t in texts]
+
+
 def _embed_cached(texts: list[str], name: str, compute: Any) -> np.ndarray:
     """Serve texts from the LRU, computing the distinct misses in one call."""
+    texts = _read_as(name, texts)
     found: dict[str, np.ndarray] = {}
     missing: list[str] = []
     waiting: dict[str, Future] = {}
@@ -294,7 +304,9 @@ def embedded_already(texts: list[str]) -> list[np.ndarray | None]:
     """The vectors of texts this process embedded recently (the model the setting selects), None
     for the others; nothing is computed (callers store None as "to embed later")."""
     name = embedding_model_name()
-    return [_cache.get((name, text)) for text in texts]
+    if name == LOCAL_MODEL_NAME and _model is None:  # nothing embedded yet, and no model loaded for a lookup
+        return [None] * len(texts)
+    return [_cache.get((name, text)) for text in _read_as(name, texts)]
 
 
 def embed_one(text: str) -> np.ndarray:

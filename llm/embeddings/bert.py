@@ -156,6 +156,13 @@ class BertText:
         """(B, L) int arrays -> (B, hidden) L2-normalised mean-pooled vectors."""
         raise NotImplementedError
 
+    def read_as(self, text: str) -> str:
+        """The text as the tokenizer reads it (lower-cased, control characters gone, whitespace runs
+        one space): two texts read alike give the same tokens, so the same vector."""
+        normalizer = self.tokenizer.normalizer
+        normal = normalizer.normalize_str(text) if normalizer is not None else text
+        return " ".join(normal.split())
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:

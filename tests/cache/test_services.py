@@ -314,8 +314,9 @@ async def test_a_new_phrasing_is_embedded_while_its_prompt_is_built(fake_llm, ne
     assert found_while_building == [True]
 
 
-async def test_a_line_later_in_a_conversation__begins_no_match(fake_llm, new_player, monkeypatch):
-    """Its reply is never the cache's (it carries the conversation): no embedding is begun for it."""
+async def test_a_line_later_in_a_conversation__begins_its_match_too(fake_llm, new_player, monkeypatch):
+    """A later line may be answered from the cache when it stands alone (`followup.py`): its
+    embedding is begun while its prompt is built, as a first line's is."""
     from llm.reply_cache import services as reply_cache_services
 
     begun = []
@@ -325,7 +326,7 @@ async def test_a_line_later_in_a_conversation__begins_no_match(fake_llm, new_pla
     await ask(cookie, "Tell me about yourself")
     await ask(cookie, "Could you say who you are?")
 
-    assert begun == ["Tell me about yourself"]
+    assert begun == ["Tell me about yourself", "Could you say who you are?"]
 
 
 async def test_whisper__never_matched_looked_up_kept_or_counted(fake_llm, new_player):

@@ -95,3 +95,35 @@ async def test_a_fact_saved_anywhere__stops_the_npcs_cached_replies_at_once(fake
 
     assert frames[-1]["source"] == "llm" and frames[-1]["text"] == "Gareth Rusk, keeper of the Tankard."
     assert fake_llm.chat_count == 2
+
+
+MEANING_ONLY = "Has the rusted cup over the bar been found yet?"  # no keyword of "tankard-missing"; near it in meaning
+
+
+async def test_a_fact_picked_by_meaning_is_in_the_prompt_the_model_gets(fake_llm, new_player):
+    """Picked once the reply cache has no answer (a cached reply needs no prompt), and still there."""
+    _, cookie = await new_player()
+    fake_llm.script(Reply("Not a sign of it, friend. Three nights now."))
+
+    frames = await ask(cookie, MEANING_ONLY)
+
+    assert frames[-1]["source"] == "llm"
+    assert "The rusted tankard vanished from its hook" in system_text(fake_llm.chat_requests[0])
+
+
+async def test_a_cached_reply_picks_no_fact_by_meaning(fake_llm, new_player, monkeypatch):
+    """The meaning match takes an embedding of the line: not on the way to a reply from the cache."""
+    import gameplay.canon
+
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply("Not a sign of it, friend. Three nights now."))
+    await ask(alice, MEANING_ONLY)
+    meant = []
+    real = gameplay.canon.canon_meaning
+    monkeypatch.setattr(gameplay.canon, "canon_meaning", lambda line, texts: meant.append(line) or real(line, texts))
+
+    frames = await ask(bob, MEANING_ONLY)
+
+    assert frames[-1]["source"] == "cache" and fake_llm.chat_count == 1
+    assert meant == []

@@ -271,9 +271,25 @@ def test_a_text_being_embedded_is_not_embedded_again_by_a_second_caller(monkeypa
     release.set()
     first.join(5)
     second.join(5)
-    assert passes == [["Where is the cellar?"], ["And the privy?"]]
+    assert passes == [["where is the cellar?"], ["and the privy?"]]  # as the tokenizer reads them
     np.testing.assert_allclose(results["first"], results["second"][0], atol=1e-6)
     assert emb.embedded_already(["Where is the cellar?", "And the privy?", "Never said"])[2] is None
+
+
+def test_texts_the_tokenizer_reads_alike_are_one_pass(monkeypatch):
+    """Case, accents and runs of whitespace make no other tokens (the model is uncased): the canon
+    picker's "Gareth, how much is a ROOM?" and the matcher's lower-cased line share a vector."""
+    emb.embed_one("warm the model up")
+    passes = []
+    real = emb._embed_local
+    monkeypatch.setattr(emb, "_embed_local", lambda texts: passes.append(list(texts)) or real(texts))
+    first = emb.embed_one("How much is a ROOM for the  night? ")
+    again = emb.embed(["how much is a room for the night?", "Café  ÉTÉ"])
+    assert passes == [["how much is a room for the night?"], ["cafe ete"]]
+    np.testing.assert_array_equal(first, again[0])
+    assert emb.embedded_already(["HOW MUCH IS A ROOM FOR THE NIGHT?"])[0] is not None
+    fresh = emb._local_model().embed(["How much is a ROOM for the  night? "])[0]  # what the text alone gives
+    assert float(fresh @ first) > 1 - 1e-6
 
 
 def test_a_failed_pass_fails_its_waiters_too_and_is_not_remembered(monkeypatch):
