@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cache_hard import forget_all_but, run_part  # noqa: E402
+from bench import report as bench_report  # noqa: E402
 REPLY = ("Gareth Rusk, that's me, keeper of the Rusted Tankard since my father's day. Ale's honest, the stew is hot, "
          "and the beds are dry. Mind your manners and we'll get along, friend.")
 
@@ -428,7 +429,6 @@ def _report_hard(results: dict) -> None:
 def figures(results: dict, *, argv: list[str]) -> dict:
     """The figures in the form `./tankard bench` reads."""
     import datetime
-    import platform
 
     rows = results["rows"]
     paraphrase = [r for p, r in rows.items() if p.startswith("paraphrases")]
@@ -450,11 +450,9 @@ def figures(results: dict, *, argv: list[str]) -> dict:
             _figure(f"{label}: cached reply p99", p99, "ms", f"< {CACHED_P99_TARGET_MS:g} ms",
                     None if p99 != p99 else p99 < CACHED_P99_TARGET_MS),
         ]
-    load = results["load"]
     return {
         "bench": "reply_cache", "figures": out,
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-                   f"load average {load[0]:.1f} before / {load[1]:.1f} after",
+        "machine": bench_report.machine(),
         "command": " ".join([".venv/bin/python", "bench/reply_cache.py", *argv[1:]]),
         "date": datetime.date.today().isoformat(),
     }

@@ -146,9 +146,11 @@ def results_check(data: object) -> dict:
 
 
 def results_load(directory: Path) -> dict[str, dict]:
-    """Every bench's last results kept in `directory` (NAME.json), by name."""
+    """Every bench's last results kept in `directory` (NAME.json), by name; other files there (such as
+    bench/canon_probes.py's summary) are not the table's."""
     found = {}
-    for path in sorted(directory.glob("*.json")):
+    known = {b.name for b in BENCHES}
+    for path in sorted(p for p in directory.glob("*.json") if p.stem in known):
         try:
             found[path.stem] = results_check(json.loads(path.read_text()))
         except ValueError as error:  # json.JSONDecodeError is one
