@@ -3,7 +3,7 @@ straight to the model server, at 1, 2, 4 and 8 simultaneous talkers (issue 21).
 
 Run from the project root (loopback only; it starts and stops everything itself):
 
-    .venv/bin/python bench/llm_concurrency.py            # 3 bursts per level
+    .venv/bin/python bench/llm_concurrency.py            # 5 bursts per level
     .venv/bin/python bench/llm_concurrency.py --quick    # 1 burst per level
 
 It starts a game server as `./tankard play` runs it (`manage.py run` on a fresh SQLite file, which
@@ -67,7 +67,7 @@ TARGETS = {"speedup": 1.5, "game_over_raw": 0.9, "first_token_p95": 2.0, "look_p
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="See the module docstring for the method.")
     parser.add_argument("--talkers", default="1,2,4,8", help="levels of simultaneous talkers; default 1,2,4,8")
-    parser.add_argument("--rounds", type=int, default=3, help="bursts per level and way (more at the lowest levels: bursts_at); default 3")
+    parser.add_argument("--rounds", type=int, default=5, help="bursts per level and way (more at the lowest levels: bursts_at); default 5")
     parser.add_argument("--quick", action="store_true", help="one burst per level and way")
     parser.add_argument("--slots", type=int, help="TANKARD_LOCAL_LLM_SLOTS for the game's model server (default: the setting's)")
     parser.add_argument("--npc", default="gareth")

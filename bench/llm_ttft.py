@@ -80,18 +80,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.url and not (args.llm_url and args.sqlite) or args.url and args.fake:
         parser.error("--url needs --llm-url and --sqlite, and cannot be used with --fake")
     total = args.turns + args.warmup + 1
-    if total > len(LINES) * 9:
-        parser.error(f"at most {len(LINES) * 9 - args.warmup - 1} turns")
+    if total > len(LINES) * len(OPENINGS):
+        parser.error(f"at most {len(LINES) * len(OPENINGS) - args.warmup - 1} turns")
     args.model = args.model or ("fake-model" if args.fake else "smollm2")
     for url in filter(None, (args.url, args.llm_url)):
         check_loopback(url)
     return args
 
 
+OPENINGS = ("", "Friend, ", "Barkeep, ", "Say, ", "Listen, ", "Well, ", "Now, ", "So, ", "Oh, ", "Right, ", "Tell me, ",
+            "Good day, ", "Hey, ")
+
+
 def lines(count: int) -> list[str]:
     """`count` distinct lines; past the list, the same lines again with a different opening word."""
-    openings = ("", "Friend, ", "Barkeep, ", "Say, ", "Listen, ", "Well, ", "Now, ", "So, ", "Oh, ")
-    return [openings[i // len(LINES)] + LINES[i % len(LINES)] for i in range(count)]
+    if count > len(LINES) * len(OPENINGS):
+        raise ValueError(f"at most {len(LINES) * len(OPENINGS)} distinct lines")
+    return [OPENINGS[i // len(LINES)] + LINES[i % len(LINES)] for i in range(count)]
 
 
 # --- the LLM server -----------------------------------------------------------------------------------
