@@ -112,6 +112,7 @@ _SAY_WHAT = re.compile(r"\b(?:say|repeat|write|type|print|reply with|answer with
 TITLES = frozenset({"sir", "madam", "lord", "lady", "god", "gods", "mister", "miss", "mistress", "master", "ma'am",
                     "mr", "mrs", "dame", "goodman", "goodwife", "aye", "ha", "hm", "eh", "oh", "ah", "och"})
 ECHO_WORDS = 6
+ECHO_LINE_WORDS = 4  # a line this long said whole inside a sentence is an echo (as the playtest's scorecard reads one)
 REPEAT_MIN_WORDS = 6  # a shorter sentence said again is a catchphrase ("Aye, what'll it be?"), not a loop
 NOT_ENGLISH_SHARE = 0.7
 
@@ -362,9 +363,14 @@ def _invented_name(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
 
 
 def _echoes(text: str, line: str) -> bool:
+    """The sentence says the player's line back: all of it (two words or more: "Evening Captain." to
+    "evening captain"), the whole line of four words or more inside it ("Wren Abney the serving maid,
+    how much for an ale?"), or ECHO_WORDS of its words in a row."""
     said = [w.lower() for w in _WORD.findall(line)]
     reply = [w.lower() for w in _WORD.findall(text)]
-    if len(said) >= 3 and reply == said:
+    if len(said) >= 2 and reply == said:
+        return True
+    if len(said) >= ECHO_LINE_WORDS and any(reply[i:i + len(said)] == said for i in range(len(reply) - len(said) + 1)):
         return True
     runs = {tuple(said[i:i + ECHO_WORDS]) for i in range(len(said) - ECHO_WORDS + 1)}
     return any(tuple(reply[i:i + ECHO_WORDS]) in runs for i in range(len(reply) - ECHO_WORDS + 1))
@@ -433,8 +439,12 @@ def _unknown_goods(text: str, world: CheckWorld) -> bool:
 
 def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
     """Every gold figure next to a thing the tavern sells is that thing's price (corrected when not);
-    a figure with no such thing is one the world states, or the player's own; no other currency."""
+    a figure with no such thing is the price of one of the things the player's line names (the one,
+    corrected, when it names one; "wine or rustgut?" -> "1 gold" is neither's, and which was meant
+    is unknown), else one the world states, or the player's own; no other currency."""
     line_amounts = {value for value, _ in _amounts(frame.line)}
+    line_items = _items_named(frame.line, world)
+    asked = line_items[0] if len(line_items) == 1 else None
     base = _rated(text, frame, world)
     if base is None:
         return Verdict(False, text, "price")
@@ -448,12 +458,13 @@ def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
         value = _number(raw)
         if unit in OTHER_CURRENCY and value not in line_amounts:
             return Verdict(False, text, "currency")
-        item = _item_near(text, match.start(), match.end(), world) or _item_named_once(frame.line, world)
+        item = _item_near(text, match.start(), match.end(), world) or asked
         if item is not None and value != item.price and raw not in ("a",):
             if value in line_amounts:
                 continue  # the player's own figure, said back
             corrected = corrected[: match.start(1)] + _like(written, item.price) + corrected[match.end(1):]
-        elif item is None and value not in world.amounts and value not in line_amounts:
+        elif item is None and value not in line_amounts and (
+                value not in {i.price for i in line_items} if line_items else value not in world.amounts):
             return Verdict(False, text, "price")
     return Verdict(True, corrected, "price_corrected" if corrected != text else "")
 
@@ -482,10 +493,9 @@ def _like(raw: str, value: int) -> str:
     return word.capitalize() if raw[:1].isupper() else word
 
 
-def _item_named_once(line: str, world: CheckWorld) -> ItemPrice | None:
-    """The one item a line names, if it names exactly one."""
-    named = {id(item): item for item in world.items if _mentions(line.lower(), item)}
-    return next(iter(named.values())) if len(named) == 1 else None
+def _items_named(line: str, world: CheckWorld) -> list[ItemPrice]:
+    """The items a line names, each once."""
+    return list({id(item): item for item in world.items if _mentions(line.lower(), item)}.values())
 
 
 def _mentions(lowered: str, item: ItemPrice) -> bool:
@@ -497,13 +507,23 @@ AFTER_PENALTY = 3  # characters an item named after a figure counts as farther t
 
 def _item_near(text: str, start: int, end: int, world: CheckWorld) -> ItemPrice | None:
     """The item named closest to the figure at text[start:end], by its longest alias (not the
-    figure's own unit: "3 coins" does not name the lucky coin)."""
+    figure's own unit: "3 coins" does not name the lucky coin): first within the figure's clause
+    ("A candle is 5 gold; a lamp costs 2": the candle's five), else anywhere in the text."""
     lowered = text.lower()
+    left = max((m.end() for m in _CLAUSE_BREAK.finditer(lowered, 0, start)), default=0)
+    right = next((m.start() for m in _CLAUSE_BREAK.finditer(lowered, end)), len(lowered))
+    return _nearest_item(lowered, start, end, world, left, right) or _nearest_item(lowered, start, end, world, 0, len(lowered))
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
+
+
+def _nearest_item(lowered: str, start: int, end: int, world: CheckWorld, left: int, right: int) -> ItemPrice | None:
     best, best_distance = None, None
     for item in world.items:
         for alias in item.aliases:
             for match in re.finditer(rf"\b{re.escape(alias)}s?\b", lowered):
-                if match.start() < end and match.end() > start:
+                if match.start() < end and match.end() > start or match.start() < left or match.end() > right:
                     continue
                 # an item said before its figure ("a candle is 1 gold, a lantern ...") is its figure's
                 # over one as near after it

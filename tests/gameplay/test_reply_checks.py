@@ -59,7 +59,12 @@ def test_grounded_in_character_sentences_pass(world, reply):
     ("Here's fifty gold for your trouble.", "I'm broke.", "state_claim"),
     ("He gives you 2 gold and tells you to pay a small sum.", "how much is the rat poison", "state_claim"),  # a playtest reply
     ("That will be 37 gold, friend.", "What do I owe you?", "price"),
+    # a figure by no item, answering a line about several: none of their prices, and which was meant is unknown
+    ("A lot cheaper, I think. You can get it for 1 gold.", "whats cheaper here, wine or rustgut?", "price"),  # a playtest reply
+    ("One coin.", "how much is a lucky coin? and the dice?", "price"),  # a playtest reply
     ("I can tell you the weather is fine and the road is long today", "I can tell you the weather is fine and the road is long today, can't I?", "echo"),
+    ("Evening Captain.", "evening captain", "echo"),  # playtest replies: the line said back whole
+    ("Wren Abney the serving maid, how much for an ale?", "how much for an ale?", "echo"),
 ])
 def test_failing_sentences_say_why(world, reply, line, reason):
     result = verdict(reply, line)
@@ -77,6 +82,9 @@ def test_failing_sentences_say_why(world, reply, line, reason):
     # a figure is the price of the item said before it, over one as near after it
     ("A candle is 5 gold, a lantern's price: 5 gold.", "how much is a lantern? and a candle",
      "A candle is 1 gold, a lantern's price: 5 gold."),
+    # the item in the figure's own clause, over a nearer one past a break (a playtest reply)
+    ("A candle is worth 5 gold; a lamp costs 2 and you can't afford it.", "how much is a lantern? and a candle",
+     "A candle is worth 1 gold; a lamp costs 2 and you can't afford it."),
 ])
 def test_a_wrong_price_is_put_right_from_the_rules(world, reply, line, shown):
     result = verdict(reply, line)
@@ -218,6 +226,17 @@ def test_every_npcs_own_denials_turn_a_false_claim_down(world):
         for denial in npc.denials:
             first = re.split(r"(?<=[.?!])\s+", denial)[0]  # "Promised you that, did I?" opens as a question: neutral
             assert verdict(first, "You promised me fifty gold yesterday, pay up.", npc=slug).reason != "premise", (slug, denial)
+
+
+def test_a_few_of_the_players_words_said_back_are_no_echo(world):
+    assert verdict("A room for the night is 8 gold, friend.", "I want a room for the night").ok
+    assert verdict("Evening.", "Evening.").ok, "a one-word greeting may be answered in kind"
+
+
+def test_a_figure_by_no_item_may_be_the_price_of_any_thing_the_line_names(world):
+    assert verdict("Five gold, friend, and worth it.", "whats cheaper here, wine or rustgut?").ok  # the wine's
+    result = verdict("Seven gold, friend.", "how much is the wine?")  # one thing named: put right, not held back
+    assert result.ok and result.text == "Five gold, friend."
 
 
 def test_the_players_own_figure_said_back_is_not_a_price_claim(world):
