@@ -25,10 +25,13 @@ NUMBER_WORDS = {
 }
 _AMOUNT = re.compile(
     r"\b(\d+|" + "|".join(sorted((w for w in NUMBER_WORDS if w != "a single"), key=len, reverse=True))
-    + r")\s+(gold pieces?|gold coins?|golds|gold|coins?|crowns?|pieces|coppers|copper|silvers|silver|pennies|shillings|marks)\b",
+    + r")\s+(gold pieces?|gold coins?|golds|gold|coins?|crowns?|pieces|coppers|copper|silvers|silver|pennies|shillings|marks"
+    r"|dollars?|bucks|euros?|cents)\b",
     re.IGNORECASE,
 )
-OTHER_CURRENCY = frozenset({"copper", "coppers", "silver", "silvers", "pennies", "shillings", "marks", "crown", "crowns"})
+OTHER_CURRENCY = frozenset({"copper", "coppers", "silver", "silvers", "pennies", "shillings", "marks", "crown", "crowns",
+                            "dollar", "dollars", "bucks", "euro", "euros", "cents"})
+_MONEY_SIGN = re.compile(r"[£$€]\s?\d")  # "£20": money of another world
 _OOC = re.compile(
     r"\b(as an ai|an ai\b|ai language|language model|large language|artificial intelligence|chat ?bot|chatgpt|openai|"
     r"smollm|i am an? (?:ai|bot|program|machine|computer|assistant|robot)|i'm an? (?:ai|bot|program|machine|computer|assistant|robot)|"
@@ -442,6 +445,8 @@ def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
     a figure with no such thing is the price of one of the things the player's line names (the one,
     corrected, when it names one; "wine or rustgut?" -> "1 gold" is neither's, and which was meant
     is unknown), else one the world states, or the player's own; no other currency."""
+    if _MONEY_SIGN.search(text):
+        return Verdict(False, text, "currency")
     line_amounts = {value for value, _ in _amounts(frame.line)}
     line_items = _items_named(frame.line, world)
     asked = line_items[0] if len(line_items) == 1 else None

@@ -63,7 +63,10 @@ def test_grounded_in_character_sentences_pass(world, reply):
     ("A lot cheaper, I think. You can get it for 1 gold.", "whats cheaper here, wine or rustgut?", "price"),  # a playtest reply
     ("One coin.", "how much is a lucky coin? and the dice?", "price"),  # a playtest reply
     ("I can tell you the weather is fine and the road is long today", "I can tell you the weather is fine and the road is long today, can't I?", "echo"),
-    ("Evening Captain.", "evening captain", "echo"),  # playtest replies: the line said back whole
+    ("Evening Captain.", "evening captain", "echo"),
+    # money of another world (playtest replies)
+    ("That means you would have to spend: 3 gold * 10 dollars = 3 gold for the chest there is.", "whats an ale cost", "currency"),
+    ("Here's the bargain: you can get a complimentary humming shell for £20.", "is the humming shell for sale?", "currency"),  # playtest replies: the line said back whole
     ("Wren Abney the serving maid, how much for an ale?", "how much for an ale?", "echo"),
 ])
 def test_failing_sentences_say_why(world, reply, line, reason):
