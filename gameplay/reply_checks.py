@@ -5,7 +5,7 @@ does not have, names people who do not exist, speaks as someone else, echoes the
 "say BANANA", agrees that it promised fifty gold yesterday, or repeats itself. Each check here is
 a plain rule over the world's own data (items and their aliases and prices, every proper name the
 world's texts use, the NPCs) and the line being answered; none asks a model. A sentence that
-fails gives the reason; a wrong price is corrected from the rules instead. The reply path
+fails gives the reason; a wrong price is corrected from the rules instead (gameplay/reply_prices.py). The reply path
 (gameplay/voice.py) releases sentences that pass, regenerates once when the first one fails, and
 falls back to the NPC's authored lines after that.
 """
@@ -17,21 +17,8 @@ from typing import Iterable, Sequence
 
 from npcs.canon import CanonDef, canon_contradicted, english_words
 
-NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
-    "a": 1, "a single": 1,
-}
-_AMOUNT = re.compile(
-    r"\b(\d+|" + "|".join(sorted((w for w in NUMBER_WORDS if w != "a single"), key=len, reverse=True))
-    + r")\s+(gold pieces?|gold coins?|golds|gold|coins?|crowns?|pieces|coppers|copper|silvers|silver|pennies|shillings|marks"
-    r"|dollars?|bucks|euros?|cents)\b",
-    re.IGNORECASE,
-)
-OTHER_CURRENCY = frozenset({"copper", "coppers", "silver", "silvers", "pennies", "shillings", "marks", "crown", "crowns",
-                            "dollar", "dollars", "bucks", "euro", "euros", "cents"})
-_MONEY_SIGN = re.compile(r"[£$€]\s?\d")  # "£20": money of another world
+from .reply_prices import ItemPrice, amounts_in, priced, rates_in
+
 _OOC = re.compile(
     r"\b(as an ai|an ai\b|ai language|language model|large language|artificial intelligence|chat ?bot|chatgpt|openai|"
     r"smollm|i am an? (?:ai|bot|program|machine|computer|assistant|robot)|i'm an? (?:ai|bot|program|machine|computer|assistant|robot)|"
@@ -121,12 +108,6 @@ NOT_ENGLISH_SHARE = 0.7
 
 
 @dataclass(frozen=True)
-class ItemPrice:
-    aliases: tuple[str, ...]  # lower-case, longest first
-    price: int
-
-
-@dataclass(frozen=True)
 class CheckWorld:
     """What the checks know of the world: plain values, built once per world version."""
 
@@ -176,9 +157,9 @@ def check_world_from(world) -> CheckWorld:
     npc_roles = {_role_noun(npc.role): npc.slug for npc in world.npcs.values() if _role_noun(npc.role)}
     amounts = {item.price for item in world.items.values()} | {job.pay for job in world.jobs.values()}
     amounts |= {b.reward_gold for b in world.bounties.values()} | {world.config.min_bet, world.config.max_bet}
-    amounts |= {amount for text in texts for amount, _ in _amounts(text)}
+    amounts |= {amount for text in texts for amount, _ in amounts_in(text)}
     goods = {word for item in items for alias in item.aliases for word in alias.split() if word in _GOODS}
-    rates = {rate for text in texts for rate, _ in _rates(text)}
+    rates = {rate for text in texts for rate, _ in rates_in(text)}
     return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
                       amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates))
 
@@ -223,39 +204,6 @@ def _world_texts(world) -> Iterable[str]:
                     *npc.refusals)
     for fact in getattr(world, "canon", ()):
         yield from (fact.text, fact.value)
-
-
-_NUMBER = r"(\d+|" + "|".join(sorted((w for w in NUMBER_WORDS if w not in ("a", "a single")), key=len, reverse=True)) + r")"
-_RATE = re.compile(_NUMBER + r"(\s+(?:gold\s+)?coins?)?\s+(?:in|out of)\s+(?:every\s+|a\s+)?" + _NUMBER + r"\b",
-                   re.IGNORECASE)
-_TAKES = re.compile(r"\b(?:house|cut|takes?|taken|share|fee|tithe|keeps?)\b", re.IGNORECASE)  # a share of coin, not of chances
-
-
-def _number(raw: str) -> int | None:
-    raw = raw.lower()
-    return int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
-
-
-def _rates(text: str) -> list[tuple[tuple[int, int], re.Match]]:
-    """The shares of coin a text states ("one coin in ten"; "2 in 10" beside "the house takes"), as
-    (part, whole), with their matches; not odds ("one in a hundred chance")."""
-    found = []
-    for match in _RATE.finditer(text):
-        if not match.group(2) and not _TAKES.search(text):
-            continue
-        part, whole = _number(match.group(1)), _number(match.group(3))
-        if part is not None and whole is not None and 0 < part < whole:
-            found.append(((part, whole), match))
-    return found
-
-
-def _amounts(text: str) -> list[tuple[int, str]]:
-    found = []
-    for match in _AMOUNT.finditer(text):
-        value = _number(match.group(1))
-        if value is not None:
-            found.append((value, match.group(2).lower()))
-    return found
 
 
 def premise_claimed(line: str) -> bool:
@@ -303,7 +251,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         found = failed()
         if found:  # for "canon", the fact contradicted
             return Verdict(False, text, fact=found if reason == "canon" else None, reason=reason)
-    return _priced(text, frame, world)
+    return Verdict(*priced(text, frame.line, world))
 
 
 def _contradicts_canon(text: str, frame: ReplyFrame, world: CheckWorld) -> CanonDef | None:
@@ -437,107 +385,7 @@ def _agrees(text: str) -> bool:
 def _unknown_goods(text: str, world: CheckWorld) -> bool:
     words = {w.lower() for w in _WORD.findall(text)}
     offered = words & _GOODS - world.goods
-    return bool(offered) and bool(_SALE.search(text) or _amounts(text))
-
-
-def _priced(text: str, frame: ReplyFrame, world: CheckWorld) -> Verdict:
-    """Every gold figure next to a thing the tavern sells is that thing's price (corrected when not);
-    a figure with no such thing is the price of one of the things the player's line names (the one,
-    corrected, when it names one; "wine or rustgut?" -> "1 gold" is neither's, and which was meant
-    is unknown), else one the world states, or the player's own; no other currency."""
-    if _MONEY_SIGN.search(text):
-        return Verdict(False, text, "currency")
-    line_amounts = {value for value, _ in _amounts(frame.line)}
-    line_items = _items_named(frame.line, world)
-    asked = line_items[0] if len(line_items) == 1 else None
-    base = _rated(text, frame, world)
-    if base is None:
-        return Verdict(False, text, "price")
-    rated = [(m.start(1), m.end(1)) for _, m in _rates(base)]
-    corrected = base
-    for match in reversed(list(_AMOUNT.finditer(base))):
-        if any(start <= match.start(1) < end for start, end in rated):
-            continue  # the part of a share, put right above
-        written, unit = match.group(1), match.group(2).lower()
-        raw = written.lower()
-        value = _number(raw)
-        if unit in OTHER_CURRENCY and value not in line_amounts:
-            return Verdict(False, text, "currency")
-        item = _item_near(text, match.start(), match.end(), world) or asked
-        if item is not None and value != item.price and raw not in ("a",):
-            if value in line_amounts:
-                continue  # the player's own figure, said back
-            corrected = corrected[: match.start(1)] + _like(written, item.price) + corrected[match.end(1):]
-        elif item is None and value not in line_amounts and (
-                value not in {i.price for i in line_items} if line_items else value not in world.amounts):
-            return Verdict(False, text, "price")
-    return Verdict(True, corrected, "price_corrected" if corrected != text else "")
-
-
-def _rated(text: str, frame: ReplyFrame, world: CheckWorld) -> str | None:
-    """The text with every share put right ("two coin in ten" is "one coin in ten" when that is the
-    only share out of ten the world states); None when a share is neither the world's, nor the
-    player's own, nor one to put right."""
-    line_rates = {rate for rate, _ in _rates(frame.line)}
-    corrected = text
-    for (part, whole), match in reversed(_rates(text)):
-        if (part, whole) in world.rates or (part, whole) in line_rates:
-            continue
-        parts = {p for p, w in world.rates if w == whole}
-        if len(parts) != 1:
-            return None
-        corrected = corrected[: match.start(1)] + _like(match.group(1), parts.pop()) + corrected[match.end(1):]
-    return corrected
-
-
-def _like(raw: str, value: int) -> str:
-    """`value` written as `raw` was (digits or a word, keeping its capital)."""
-    if raw.isdigit():
-        return str(value)
-    word = next((w for w, v in NUMBER_WORDS.items() if v == value and w not in ("a", "a single")), str(value))
-    return word.capitalize() if raw[:1].isupper() else word
-
-
-def _items_named(line: str, world: CheckWorld) -> list[ItemPrice]:
-    """The items a line names, each once."""
-    return list({id(item): item for item in world.items if _mentions(line.lower(), item)}.values())
-
-
-def _mentions(lowered: str, item: ItemPrice) -> bool:
-    return any(re.search(rf"\b{re.escape(alias)}s?\b", lowered) for alias in item.aliases)
-
-
-AFTER_PENALTY = 3  # characters an item named after a figure counts as farther than one named before
-
-
-def _item_near(text: str, start: int, end: int, world: CheckWorld) -> ItemPrice | None:
-    """The item named closest to the figure at text[start:end], by its longest alias (not the
-    figure's own unit: "3 coins" does not name the lucky coin): first within the figure's clause
-    ("A candle is 5 gold; a lamp costs 2": the candle's five), else anywhere in the text."""
-    lowered = text.lower()
-    left = max((m.end() for m in _CLAUSE_BREAK.finditer(lowered, 0, start)), default=0)
-    right = next((m.start() for m in _CLAUSE_BREAK.finditer(lowered, end)), len(lowered))
-    return _nearest_item(lowered, start, end, world, left, right) or _nearest_item(lowered, start, end, world, 0, len(lowered))
-
-
-_CLAUSE_BREAK = re.compile(r"[,;:]|\bbut\b")
-
-
-def _nearest_item(lowered: str, start: int, end: int, world: CheckWorld, left: int, right: int) -> ItemPrice | None:
-    best, best_distance = None, None
-    for item in world.items:
-        for alias in item.aliases:
-            for match in re.finditer(rf"\b{re.escape(alias)}s?\b", lowered):
-                if match.start() < end and match.end() > start or match.start() < left or match.end() > right:
-                    continue
-                # an item said before its figure ("a candle is 1 gold, a lantern ...") is its figure's
-                # over one as near after it
-                distance = start - match.end() if match.end() <= start else match.start() - end + AFTER_PENALTY
-                if best_distance is None or distance < best_distance or (distance == best_distance and len(alias) > len(best[1])):
-                    best, best_distance = (item, alias), distance
-            if best is not None and best[0] is item:
-                break  # this item's longest alias found: shorter ones would only match inside it
-    return best[0] if best is not None else None
+    return bool(offered) and bool(_SALE.search(text) or amounts(text))
 
 
 # --- releasing a streamed reply a sentence at a time ------------------------------------------------
