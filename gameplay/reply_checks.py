@@ -385,7 +385,7 @@ def _agrees(text: str) -> bool:
 def _unknown_goods(text: str, world: CheckWorld) -> bool:
     words = {w.lower() for w in _WORD.findall(text)}
     offered = words & _GOODS - world.goods
-    return bool(offered) and bool(_SALE.search(text) or amounts(text))
+    return bool(offered) and bool(_SALE.search(text) or amounts_in(text))
 
 
 # --- releasing a streamed reply a sentence at a time ------------------------------------------------
