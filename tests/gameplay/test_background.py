@@ -73,3 +73,31 @@ def test_warm_up__leaves_what_was_loaded_out_of_full_collections(monkeypatch):
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def test_a_line_to_answer_stops_a_batch_after_the_text_in_hand(monkeypatch):
+    """The line's own embedding waits for one text of the batch, not all of it; the rest follow once
+    the line is answered."""
+    monkeypatch.setattr(background, "EMBED_AFTER_SECONDS", 0.01)
+    game_id = await _pending_exchange()
+    embedded, real = [], embeddings.embed
+
+    def embed(texts):
+        embedded.append(list(texts))
+        background._answering += 1  # a player's line arrives while the first text is being embedded
+        return real(texts)
+
+    monkeypatch.setattr(background.embeddings, "embed", embed)
+    try:
+        background.embed_soon(game_id=game_id, npc_slug="gareth")
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if embedded:
+                break
+        await asyncio.sleep(0.1)
+        assert len(embedded) == 1 and await _pending(game_id) == 1, "one text of two, then it waits for the line"
+    finally:
+        monkeypatch.setattr(background.embeddings, "embed", real)
+        background._answering -= len(embedded)
+    await asyncio.wait_for(background.aembedding_settled(), 10)
+    assert await _pending(game_id) == 0
