@@ -5,9 +5,9 @@ does not have, names people who do not exist, speaks as someone else, echoes the
 "say BANANA", agrees that it promised fifty gold yesterday, or repeats itself. Each check here is
 a plain rule over the world's own data (items and their aliases and prices, every proper name the
 world's texts use, the NPCs) and the line being answered; none asks a model. A sentence that
-fails gives the reason; a wrong price is corrected from the rules instead (gameplay/reply_prices.py). The reply path
-(gameplay/voice.py) releases sentences that pass, regenerates once when the first one fails, and
-falls back to the NPC's authored lines after that.
+fails gives the reason; a wrong price is corrected from the rules instead (gameplay/reply_prices.py).
+The reply path (gameplay/voice.py) releases sentences that pass, regenerates once when the first
+one fails, and falls back to the NPC's authored lines after that.
 """
 from __future__ import annotations
 
@@ -321,10 +321,9 @@ def _echoes(text: str, line: str) -> bool:
     reply = [w.lower() for w in _WORD.findall(text)]
     if len(said) >= 2 and reply == said:
         return True
-    if len(said) >= ECHO_LINE_WORDS and any(reply[i:i + len(said)] == said for i in range(len(reply) - len(said) + 1)):
-        return True
-    runs = {tuple(said[i:i + ECHO_WORDS]) for i in range(len(said) - ECHO_WORDS + 1)}
-    return any(tuple(reply[i:i + ECHO_WORDS]) in runs for i in range(len(reply) - ECHO_WORDS + 1))
+    run = min(ECHO_WORDS, len(said)) if len(said) >= ECHO_LINE_WORDS else ECHO_WORDS  # a short line: all of it
+    runs = {tuple(said[i:i + run]) for i in range(len(said) - run + 1)}
+    return any(tuple(reply[i:i + run]) in runs for i in range(len(reply) - run + 1))
 
 
 def _obeys(text: str, line: str) -> bool:
