@@ -142,6 +142,7 @@ class BertText:
         except (OSError, ValueError):
             pass
         self.max_seq_length: int = min(max_len, int(config["max_position_embeddings"]))
+        self.max_chars: int = self.max_seq_length * self.MAX_CHARS_PER_TOKEN  # a text is cut here before tokenising
 
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         # tokenizer.json pads every input to a fixed 128 and truncates at 128;
@@ -158,7 +159,9 @@ class BertText:
 
     def read_as(self, text: str) -> str:
         """The text as the tokenizer reads it (lower-cased, control characters gone, whitespace runs
-        one space): two texts read alike give the same tokens, so the same vector."""
+        one space; cut where `embed` cuts it): two texts read alike give the same tokens, so the
+        same vector. Bounded work on a megabyte text, as `embed`'s own."""
+        text = text[: self.max_chars]
         normalizer = self.tokenizer.normalizer
         normal = normalizer.normalize_str(text) if normalizer is not None else text
         return " ".join(normal.split())
@@ -167,8 +170,7 @@ class BertText:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        cut = self.max_seq_length * self.MAX_CHARS_PER_TOKEN
-        encodings = self.tokenizer.encode_batch([t[:cut] for t in texts])
+        encodings = self.tokenizer.encode_batch([t[: self.max_chars] for t in texts])
         # Sort by length so that a batch pads little; cap texts and tokens per batch.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         start = 0

@@ -387,3 +387,12 @@ def test_engines__the_converted_model_is_written_once(tmp_path):
 
     assert again == first and again.stat().st_mtime_ns == written
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left
+
+
+def test_a_huge_text_is_read_as_far_as_it_is_embedded():
+    """The cache's key of a megabyte text costs what embedding it costs: the text cut as `embed` cuts it."""
+    model = emb._local_model()
+    huge = "Word " * 200_000
+
+    assert model.read_as(huge) == model.read_as(huge[: model.max_chars])
+    assert len(model.read_as(huge)) < model.max_chars
