@@ -152,8 +152,10 @@ def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked,
 
 
 def _embedded(text: str, names: tuple[str, ...], aliases: Aliases) -> str:
-    """What a line is embedded as: as the matcher embeds it (one embedding a line: the model is
-    uncased), slips mended."""
+    """What a line is embedded as: without a vocative, slips mended. The matcher embeds the same
+    words (one embedding a line: the model is uncased), but mends slips only towards the NPC's
+    names where this mends towards the world's things too: a line with a slip one of them mends
+    and the other does not is embedded twice."""
     return slips_mended(vocative_free(text, names), aliases.vocabulary)
 
 
