@@ -148,7 +148,7 @@ class Tally:
         self.cached_lines.append(line)
         row["hits"] += 1
         row["pregen"] += end.get("source") == "pregen"
-        if expected is not None and served == f"q:{expected}":
+        if expected is not None and served == _question_key(expected):
             row["right"] += 1
         elif served == text_key(line, names=GARETH_NAMES) or (served or "").startswith("s:") and served == _own_key(line):
             row["repeats"] += 1
@@ -160,6 +160,16 @@ GARETH_NAMES = ("Gareth Rusk", "Gareth", "Rusk")
 
 
 _GARETH_ALIASES: list = []  # the world's names, read once the world is loaded
+_GARETH_ASKED: list = []  # his editors' questions, read with them
+
+
+def _question_key(question: str) -> str:
+    """The key Gareth's replies to a canonical question are kept under: the question's own, or the key
+    of his own question that it is for him (`llm.reply_cache.asked.asked_owner`)."""
+    from llm.reply_cache.asked import asked_owner
+
+    owner = asked_owner(question, asked=_GARETH_ASKED[0]) if _GARETH_ASKED else None
+    return owner.key if owner is not None else f"q:{question}"
 
 
 def _own_key(line: str) -> str:
@@ -225,9 +235,10 @@ async def _run(fake, *, quick: bool = False, no_asked: bool = False) -> dict:
     if no_asked:  # a world whose editors wrote no questions: what the cache does for questions nobody foresaw
         await Npc.objects.all().aupdate(asked=[])
     await database_sync_to_async(world_changed)()
-    from gameplay.world import world_aliases, world_current
+    from gameplay.world import world_aliases, world_asked, world_current
 
     _GARETH_ALIASES[:] = [await database_sync_to_async(lambda: world_aliases(world_current(), "gareth"))()]
+    _GARETH_ASKED[:] = [await database_sync_to_async(lambda: world_asked(world_current(), "gareth"))()]
     await asyncio.to_thread(index_warm)
     await asyncio.to_thread(asked_warm_all)  # as the server's warm-up does before players come
     embed_ms = await asyncio.to_thread(_embedding_cost)

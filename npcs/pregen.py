@@ -21,7 +21,7 @@ from django.dispatch import Signal
 from llm.actions import parse_actions
 from llm.client import PRIORITY_BACKGROUND, LLMStreamCut, LLMUnavailable, complete_sync
 from llm.prompts import INSTRUCTIONS, Persona, PromptBudget, build_npc_messages
-from llm.reply_cache import index_warm, persona_digest, reply_cache_prune, reply_cache_store_pregen
+from llm.reply_cache import Asked, index_warm, persona_digest, reply_cache_prune, reply_cache_store_pregen
 from llm.reply_cache.selectors import PregenTarget, reply_pregen_targets
 
 from .canon import CanonDef, canon_contradicted, canon_for_npc, canon_meaning, canon_persona_values, canon_pick
@@ -60,7 +60,7 @@ def npc_replies_pregenerate(*, max_replies: int | None = None, npc: str | None =
             continue
         targets = reply_pregen_targets(npc_slug=definition.slug, npc_id=definition.id, persona_version=definition.persona_version,
                                        persona_digest=persona_digest(canon_persona_values(npc_persona_values(definition), canon, definition.slug)),
-                                       limit=max(0, budget - made - skipped))
+                                       limit=max(0, budget - made - skipped), asked=Asked(questions=definition.asked))
         for target in targets:
             if made + skipped + failed >= budget:
                 break

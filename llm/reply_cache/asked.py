@@ -23,7 +23,11 @@ canonical word guard has already turned it down):
 A line this close to a phrasing (`EXACT`) is that phrasing's question, whatever its words. An NPC's
 question whose own text the canonical matcher reads as a canonical question is that question for
 this NPC: its phrasings widen it, and its key stays the canonical one, so both routes share one
-reply.
+reply. The other way round, a canonical question that the matcher reads in the phrasings of one of
+the NPC's questions (and of no other, and that no question's own text is) is that NPC question for
+this NPC (`asked_owner`): Gareth's editors put "What's there to drink?" under "What have you got to
+drink, and what does it cost?", so every line that asks him the canonical drinks question gets that
+question's reply, and the two routes cannot split one question into two keys.
 Otherwise the key is the question's own ("a:<hash of its text>"), and the model is asked the
 question's text, so the kept reply fits every phrasing.
 """
@@ -42,7 +46,7 @@ from llm import embeddings
 from llm.lru import BoundedLRU
 
 from .lexicon import CLASSES
-from .matcher import question_match, vocative_free
+from .matcher import question_match, signature_match, vocative_free
 from .questions import QUESTIONS, QUESTIONS_BY_KEY
 from .signature import Aliases, concepts, plain_words, signature, slips_mended
 
@@ -55,6 +59,7 @@ KIN_PER_WORD = 0.08  # an earlier line's question (`kin_match`): more for each w
 SOFT = frozenset({"your", "you", "need", "request", "neg", "rumour", "vicinity", "tell", "avail", "what", "how",
                   "now_time", "tavern", "town", "people"})
 _SELF = re.compile(r"\b(?:i|me|my|mine|myself|im|i'm|i've|i'd|i'll)\b")
+_ASKED_OF_ME = re.compile(r"\b(?:tell|show|give|let|get|bring|pour|hand|sell|remind)\s+me\b")  # a request's "me" is no subject
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,26 @@ def asked_warm(*, aliases: Aliases, asked: Asked) -> None:
     """Embed an NPC's phrasings now (the process's warm-up), not on a player's first line to it."""
     if asked.questions:
         _candidates(aliases, asked)
+        asked_owner("", asked=asked)
+
+
+def asked_owner(question: str, *, asked: Asked = Asked()) -> AskedMatch | None:
+    """The NPC's own question that the canonical `question` (its key) is, for this NPC, or None
+    (see the module's docstring). Reads the NPC's questions the first time (embeddings: off the
+    event loop, unless `asked_owner_ready`)."""
+    if not asked.questions:
+        return None
+    key = (asked.digest, embeddings.embedding_model_name())
+    found = _owner_maps.get(key)
+    if found is None:
+        found = _owners(asked)
+        _owner_maps.put(key, found)
+    return found.get(question)
+
+
+def asked_owner_ready(*, asked: Asked) -> bool:
+    """Whether `asked_owner` answers without reading the NPC's questions (a dictionary lookup)."""
+    return not asked.questions or _owner_maps.get((asked.digest, embeddings.embedding_model_name())) is not None
 
 
 def asked_match_known(line: str, *, names: tuple[str, ...] = (), aliases: Aliases = Aliases(),
@@ -210,7 +235,7 @@ class _Features:
 def _features(text: str, names: tuple[str, ...], aliases: Aliases) -> _Features:
     sig = signature(text, names=names, aliases=aliases)
     known = set(sig.full) - set(sig.unknown)
-    if _SELF.search(text.lower()):
+    if _SELF.search(_ASKED_OF_ME.sub(" ", text.lower())):
         known.add("self")  # the player asking about themselves
     return _Features(known=frozenset(known), unknown=frozenset(sig.unknown), lead=_lead(plain_words(text, names=names)))
 
@@ -234,6 +259,7 @@ _QUESTION_PAIRS = {("how", "much"): "price", ("how", "dear"): "price", ("how", "
 
 _index_lock = threading.Lock()
 _indexes: BoundedLRU = BoundedLRU(64)  # (aliases, asked, model) -> candidates
+_owner_maps: BoundedLRU = BoundedLRU(64)  # (asked, model) -> {canonical question: the NPC's question}
 
 
 def _candidates(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
@@ -244,6 +270,23 @@ def _candidates(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
             found = _build(aliases, asked)
             _indexes.put(key, found)
         return found
+
+
+def _owners(asked: Asked) -> dict[str, AskedMatch]:
+    """Canonical question -> the one NPC question whose phrasings the canonical matcher reads as it
+    (read without the world's names: a phrasing is plain words, and the same in every world)."""
+    linked = {question_match(text).question for text, _ in asked.questions} - {None}
+    claims: dict[str, set[str]] = {}
+    for text, phrasings in asked.questions:
+        if question_match(text).question is not None:
+            continue
+        for phrasing in phrasings:
+            canonical = signature_match(question_match(phrasing), phrasing).question
+            if canonical is not None and canonical not in linked:
+                claims.setdefault(canonical, set()).add(text)
+    return {canonical: AskedMatch(key=asked_key(text), question=None, text=text, score=1.0, margin=1.0,
+                                  reason=f"owner:{text[:40]}")
+            for canonical, texts in claims.items() if len(texts) == 1 for text in texts}
 
 
 def _build(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:

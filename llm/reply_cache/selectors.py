@@ -13,6 +13,7 @@ from django.utils import timezone
 from llm.models import ReplyCacheEntry, ReplyDemand, ReplyFlag, ReplyServe
 from llm.prompts import Situation
 
+from .asked import Asked, asked_owner
 from .keys import entry_key_parts, situation_from_json
 from .questions import QUESTIONS
 
@@ -59,10 +60,12 @@ class PregenTarget:
     asks: int
 
 
-def reply_pregen_targets(*, npc_slug: str, npc_id: int, persona_version: int, persona_digest: str, limit: int) -> list[PregenTarget]:
+def reply_pregen_targets(*, npc_slug: str, npc_id: int, persona_version: int, persona_digest: str, limit: int,
+                         asked: Asked = Asked()) -> list[PregenTarget]:
     """The replies most likely needed that the cache lacks, most asked first: for the NPC's most
-    asked contexts of each part of the day, every canonical question (the cold start) and every
-    other line asked more than once."""
+    asked contexts of each part of the day, every canonical question (the cold start; as the NPC's
+    own question that it is for this NPC, `asked`, where there is one) and every other line asked
+    more than once."""
     cfg = settings.TANKARD_REPLY_CACHE
     contexts = _likely_contexts(npc_slug, per_part=cfg["PREGEN_CONTEXTS_PER_PART"])
     if not contexts:
@@ -80,11 +83,13 @@ def reply_pregen_targets(*, npc_slug: str, npc_id: int, persona_version: int, pe
             flagged.add((row.context, row.question))
         elif row.question.startswith("q:") or row.asks >= 2:
             targets[(row.context, row.question)] = _target(row, row.question, row.line, row.asks)
+    cold = [(owner.key, owner.text) if (owner := asked_owner(question.key, asked=asked)) else (f"q:{question.key}", question.text)
+            for question in QUESTIONS]
     for context in contexts:
-        for question in QUESTIONS:
-            pair = (context, f"q:{question.key}")
+        for key, text in dict(cold).items():
+            pair = (context, key)
             if pair not in targets and pair not in flagged:
-                targets[pair] = _target(samples[context], pair[1], question.text, 0)
+                targets[pair] = _target(samples[context], key, text, 0)
     wanted = [t for pair, t in targets.items() if pair not in have]
     return sorted(wanted, key=lambda t: -t.asks)[:limit]
 

@@ -25,7 +25,7 @@ from .flight import flight_land, flight_lead, flight_running
 from .keys import ReplyCacheRequest, context_of, entry_key, entry_key_parts, situation_to_json
 from .levels import CachedReply
 from .followup import follow_up_reason
-from .asked import asked_match, asked_match_known, kin_match
+from .asked import asked_match, asked_match_known, asked_owner, asked_owner_ready, kin_match
 from .matcher import QuestionMatch, early_pool, question_match, question_match_begin, question_match_quick, signature_match
 from .questions import QUESTIONS
 from .selectors import kin_lines
@@ -112,6 +112,8 @@ async def _aopen(request: ReplyCacheRequest, on_wait: Callable[[], Awaitable[Non
         match = await asyncio.to_thread(question_match, request.line, names=request.names, others=request.others)
     if match.question is None:  # an NPC's own question, else the line's concepts
         match = await _asked(request) or signature_match(match, request.line, names=request.names, aliases=request.aliases)
+    if match.question is not None and request.asked.questions:  # a canonical question this NPC's own may be
+        match = await _owned(request, match)
     if not keep and _follows_up(request, match, conversation):
         return CacheTicket(request=request)
     context = context_of(request.situation, part=request.part, day=request.day)
@@ -177,6 +179,18 @@ async def _asked(request: ReplyCacheRequest) -> QuestionMatch | None:
         return None
     return QuestionMatch(key=found.key, question=found.question, prompt_line=found.text, score=found.score,
                          margin=found.margin, reason=found.reason)
+
+
+async def _owned(request: ReplyCacheRequest, match: QuestionMatch) -> QuestionMatch:
+    """`match`, or the NPC's own question its canonical question is for this NPC (`asked.asked_owner`)."""
+    if asked_owner_ready(asked=request.asked):
+        found = asked_owner(match.question, asked=request.asked)
+    else:  # the NPC's questions not read yet: embeddings, off the event loop
+        found = await asyncio.to_thread(asked_owner, match.question, asked=request.asked)
+    if found is None:
+        return match
+    return QuestionMatch(key=found.key, question=None, prompt_line=found.text, score=match.score, margin=match.margin,
+                         reason=found.reason)
 
 
 def _follows_up(request: ReplyCacheRequest, match: QuestionMatch, conversation: tuple[str, str] | None) -> bool:

@@ -116,7 +116,7 @@ anything something a an the to of in on at for with from by and or but i me we u
 all much many also too very lot lots right go going come coming up out into again today tonight currently
 presently honestly anyhow mind perhaps maybe possibly even will shall lately recently it that this those
 these s odd strange funny weird unusual peculiar curious menu want wanted wanting wants back
-decent proper quality best fresh few badly mostly day days
+decent proper quality best fresh few badly mostly day days whatever sorry pardon listen alright
 """.split())
 
 # Groups of words that ask the same thing; each word (or its stem) maps to its group's name.

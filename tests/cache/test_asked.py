@@ -6,7 +6,7 @@ import json
 import pytest
 
 from gameplay.content import WORLD_FILE, world_content_load
-from llm.reply_cache.asked import Asked, asked_key, asked_match
+from llm.reply_cache.asked import Asked, asked_key, asked_match, asked_owner
 from llm.reply_cache.signature import Aliases
 from npcs.models import Npc
 from npcs.selectors import npc_definitions_all
@@ -161,3 +161,49 @@ def test_a_line_asking_what__is_not_a_question_asked_with_who():
 
     assert wren("who's been writing the notices on the board").key == asked_key(NOTICES)
     assert wren("what's on the notice board today") is None
+
+
+DRINKS = "What have you got to drink, and what does it cost?"
+DRINKS_ASKED = (DRINKS, ("What's there to drink?", "What can I drink here?", "What do your drinks cost?"))
+
+
+def test_a_canonical_question_in_one_npc_questions_phrasings__is_that_question_for_the_npc():
+    """The editors put the canonical drinks question under their own: for this NPC it is their question,
+    so the two routes never split one question into two keys."""
+    owner = asked_owner("drinks", asked=Asked(questions=(DRINKS_ASKED, PRICE_ASKED)))
+    assert owner is not None and owner.key == asked_key(DRINKS) and owner.text == DRINKS
+    assert asked_owner("food", asked=Asked(questions=(DRINKS_ASKED,))) is None  # nobody's phrasing asks it
+    assert asked_owner("drinks", asked=FERRYMAN) is None  # no drinks question of Hal's
+
+
+def test_a_canonical_question_in_two_npc_questions_phrasings__stays_canonical():
+    """Which of the two it would be is unclear, and so is an NPC question whose own text is the canonical one."""
+    ales = ("What ales have you got?", ("What's there to drink?", "Which ale is best?"))
+    assert asked_owner("drinks", asked=Asked(questions=(DRINKS_ASKED, ales))) is None
+    linked = ("What do you have to drink?", ("Got any ale?",))
+    assert asked_owner("drinks", asked=Asked(questions=(DRINKS_ASKED, linked))) is None
+
+
+def test_the_me_of_a_request__is_not_the_player_asking_about_themselves():
+    """"Go on, tell me" asks about the stew; "my" and "I" still make a line about the player."""
+    stew = Asked(questions=(("What's in the stew?", ("What goes into your stew?", "What's your stew recipe?",
+                                                      "What do you put in that stew?")),))
+    magda = ("Magda", "Magda")
+    aliases = Aliases(own=magda, groups=(("item:mutton-stew", ("stew", "mutton stew")),))
+    found = asked_match("Stew recipe? Go on, tell me.", names=magda, aliases=aliases, asked=stew)
+    assert found is not None and found.key == asked_key("What's in the stew?")
+    assert asked_match("What's in my stew?", names=magda, aliases=aliases, asked=stew) is None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_gareths_canonical_drinks_question__is_served_his_own_drinks_reply(fake_llm, new_player):
+    """Gareth's editors wrote "What's there to drink?" under his drinks-and-prices question: the
+    canonical route and his question's route share one reply, which the model made for his question."""
+    _, alice = await new_player()
+    _, bob = await new_player()
+    fake_llm.script(Reply("Ale or cider, three gold. Wine's five."))
+    first = await ask(alice, "What's there to drink?")
+    assert final(first)["source"] == "llm"
+    assert fake_llm.chat_requests[-1]["messages"][-1]["content"].endswith(DRINKS)
+    second = await ask(bob, "Ale, wine: what's on offer?")  # a phrasing of his question, no canonical one
+    assert final(second)["source"] == "cache" and final(second)["text"] == final(first)["text"]
