@@ -144,7 +144,7 @@ def game_messages(game_id: str, npc: str, line: str) -> tuple[list[dict], int]:
     """The messages the game sends the model for `line` said to `npc` in this game, and the sampling
     seed of its first attempt (gameplay.voice._astream: a crc32 of the plan's seed) (sync: the ORM)."""
     from gameplay.services import say_prepare
-    from gameplay.voice import prompt_build
+    from gameplay.voice_prompt import prompt_build
     from gameplay.world import world_current
 
     plan = say_prepare(game_id=game_id, client_id=None, npc=npc, text=line).say

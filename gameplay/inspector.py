@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import services
 from .prompt_reports import prompt_report
-from .voice import prompt_inspect
+from .voice_prompt import prompt_inspect
 from .world import world_current
 
 

@@ -38,7 +38,7 @@ post_save.connect(_npc_state_edited, sender=NpcState, dispatch_uid="npc-state-ed
 
 def _pregen_starting(**kwargs) -> None:
     """A new server has no players' asks to pre-generate from: the openings every game starts in."""
-    from .voice import reply_openings_seed
+    from .voice_cache import reply_openings_seed
 
     reply_openings_seed()
 

@@ -1,8 +1,9 @@
-"""Voicing an NPC's reply: prompt from plain values, streamed from the LLM token by token, and the
-fallback ladder when the model is slow, wrong or gone (persona lines that fit the moment, then an
-in-world deferral). A stream cut mid-sentence is finished in character, and so is one that starts
-to give away its prompt or canary (the leak guard, at the end of this module). No technical word
-ever reaches the player."""
+"""Voicing an NPC's reply: from the reply cache when a kept reply fits (`voice_cache.py`), else
+streamed from the LLM token by token from its prompt (`voice_prompt.py`), each sentence checked
+before the player sees it, with the fallback ladder when the model is slow, wrong or gone (persona
+lines that fit the moment, then an in-world deferral). A stream cut mid-sentence is finished in
+character, and so is one that starts to give away its prompt or canary (the leak guard). No
+technical word ever reaches the player."""
 from __future__ import annotations
 
 import asyncio
@@ -15,35 +16,26 @@ from contextlib import aclosing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 
 from llm.actions import MarkerFilter, ProposedAction, parse_actions
 from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Sampling, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
-from llm.local_server import llm_is_local
-from llm.prompts import (
-    Memory, Persona, PromptBudget, PromptResult, Turn, build_narration_messages, build_npc_messages, count_tokens,
-    prompt_restated,
-)
-from memory.selectors import memory_first_minute, memory_recall
-from memory.services import memory_mark_used
-from llm.reply_cache import (
-    CacheTicket, ReplyCacheRequest, areply_cache_open, persona_digest, reply_cache_close, reply_cache_keep,
-    reply_demand_seed, reply_match_begin,
-)
-from npcs.canon import CanonPick, canon_contradicted, canon_persona_values, canon_restatement
-from npcs.persona import NpcDef, busy_line, cutoff_line, npc_persona_values, persona_reply, thinking_line
+from llm.prompts import PromptResult, build_narration_messages, prompt_restated
+from llm.reply_cache import CacheTicket, ReplyCacheRequest, areply_cache_open, reply_cache_close, reply_cache_keep
+from npcs.canon import CanonPick, canon_restatement
+from npcs.persona import NpcDef, busy_line, cutoff_line, persona_reply, thinking_line
 
 from .aio import db_async
-from . import limits, metrics, services
-from .canon import canon_kept, canon_picks
-from .prompt_reports import prompt_report, prompt_report_keep
+from . import limits, metrics
+from .canon import canon_picks
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
-from .reply_checks import ReplyFrame, SentenceGate, check_world, names_in, order_given, premise_claimed, premise_dated
-from .rules import clock
-from .world import world_aliases, world_asked, world_current
+from .reply_checks import ReplyFrame, SentenceGate, check_world, order_given, premise_claimed
+from .world import world_current
+from .voice_cache import cached_contradicts, last_exchange, reply_cache_request, reply_cacheable, reply_match_start
+from .voice_prompt import prompt_build, prompt_inspect, prompt_kept
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -59,79 +51,6 @@ class VoicedReply:
     tokens_in: int = 0
     tokens_out: int = 0
     first_token_s: float | None = None
-
-
-RECENT_TURNS = 12
-RECENT_STEP = 6  # the recent window moves on six turns (three exchanges) at a time: prompts keep their start
-
-
-def prompt_build(plan, npc: NpcDef, *, use_memory: bool = True, canon: tuple[CanonPick, ...] | None = None) -> PromptResult:
-    """The messages for this reply, fitted to the model's context window, with what the NPC
-    remembers of this player (the most relevant memories that fit their share of the budget) and
-    the canon facts for the line (`canon`: those already picked). The prompt, the memories' scores
-    and why each fact went in are kept for the prompt inspector."""
-    return _prompt_kept(plan, prompt_inspect(plan, npc, use_memory=use_memory, canon=canon))
-
-
-def _prompt_kept(plan, inspected: PromptInspected) -> PromptResult:
-    report = prompt_report(inspected.prompt, inspected.recalled, canon=inspected.canon)
-    prompt_report_keep(game_id=plan.game_id, client_id=plan.client_id, report=report)
-    return inspected.prompt
-
-
-class PromptInspected(NamedTuple):
-    prompt: PromptResult
-    recalled: tuple  # the memories chosen, with their scores
-    frame: ReplyFrame  # what the reply checks need of the conversation
-    canon: tuple[CanonPick, ...] = ()  # the canon facts picked for the line, and why (the prompt may hold fewer: budget)
-
-
-# Said to the model when a line claims a shared past the NPC has no memory of ("you promised me...").
-NEVER_MET = "You have never met this traveller before today; you owe them nothing and promised them nothing."
-
-
-def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: bool = True,
-                   canon: tuple[CanonPick, ...] | None = None) -> PromptInspected:
-    """The prompt, the memories chosen for it (with their scores, for the prompt inspector too), the
-    canon facts picked for the line (`canon`: picked already) and the frame the reply's checks read
-    (gameplay/reply_checks.py: every fact the NPC keeps to, picked or not)."""
-    world = world_current()
-    if canon is None:
-        canon = canon_picks(world, npc_slug=plan.npc, line=plan.line)
-    cfg = settings.TANKARD_LLM
-    budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"], memories=cfg.get("MEMORY_TOKENS", 0))
-    recalled, recent = (), ()
-    if use_memory:
-        memory = memory_recall(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,
-                               token_budget=budget.memories, count_tokens=count_tokens, recent_limit=RECENT_TURNS, recent_step=RECENT_STEP,
-                               also=plan.memory_also)  # whose memories this reply may draw on (gameplay/tavern/memory.py)
-        recent, recalled = memory.recent, memory.recalled
-        if recalled and mark_used:
-            memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
-    premise_open = premise_claimed(plan.line) and (not recalled and not recent or _met_today_only(plan))
-    situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
-    situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
-    prompt = build_npc_messages(
-        persona=Persona(**npc_persona_values(npc)), situation=situation,
-        recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text) for m in recalled],
-        player_line=plan.line, budget=budget, canary=CANARY, proposals=not llm_is_local(),
-        moment_last=cfg.get("MOMENT_LAST", True),
-    )
-    frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
-                       own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
-                       heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
-                                       plan.situation.player_name or ""]),
-                       canon=canon_kept(world, npc_slug=plan.npc))
-    return PromptInspected(prompt, tuple(recalled), frame, canon)
-
-
-def _met_today_only(plan) -> bool:
-    """A claim set on an earlier day ("you said yesterday ...") to an NPC whose memories of this player
-    all began today: whatever was said in the conversation so far, it was not said then."""
-    if not premise_dated(plan.line):
-        return False
-    first = memory_first_minute(game_id=plan.game_id, npc_slug=plan.npc, also=plan.memory_also)
-    return first is None or clock.day_of(first) == clock.day_of(plan.minute)
 
 
 # Keeps a new reply in the reply cache (on the database thread, with the turn's commit); returns
@@ -159,7 +78,7 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
     ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), conversation=last_exchange(prompt),
                                      on_wait=waiting)
     try:
-        if ticket.hit is not None and not _cached_contradicts(plan, ticket, inputs.frame):
+        if ticket.hit is not None and not cached_contradicts(plan, ticket, inputs.frame):
             voiced = await _aserve_cached(plan, ticket, send)
         else:
             voiced = await _avoice_fresh(plan, inputs, ticket, send, rng)
@@ -188,8 +107,8 @@ def voice_inputs(plan) -> VoiceInputs:
     (`_ameaning_added`), since a reply from the cache needs no prompt."""
     world = world_current()
     npc = world.npcs[plan.npc]
-    cache_request = _cache_request(plan, npc, world)
-    _reply_match_begin(cache_request)  # a new phrasing's embedding runs while the prompt is built
+    cache_request = reply_cache_request(plan, npc, world)
+    reply_match_start(cache_request)  # a new phrasing's embedding runs while the prompt is built
     canon = canon_picks(world, npc_slug=plan.npc, line=plan.line, by_meaning=False)
     prompt, protected, frame = _prompted(plan, npc, canon)
     return VoiceInputs(npc=npc, prompt=prompt, cache_request=cache_request, tokens_left=limits.llm_tokens_left(game_id=plan.game_id),
@@ -200,7 +119,7 @@ def _prompted(plan, npc: NpcDef, canon: tuple[CanonPick, ...], *, mark_used: boo
     """The prompt with these canon facts (kept for the prompt inspector), what the leak guard
     protects, and the frame the reply's checks read."""
     inspected = prompt_inspect(plan, npc, canon=canon, mark_used=mark_used)
-    prompt = _prompt_kept(plan, inspected)
+    prompt = prompt_kept(plan, inspected)
     situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
     # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
     # back: only the instructions and the character sheet are protected.
@@ -220,67 +139,6 @@ async def _ameaning_added(plan, inputs: VoiceInputs) -> VoiceInputs:
         logger.warning("canon: the facts picked by meaning could not be added for %s", plan.npc, exc_info=True)
         return inputs
     return replace(inputs, prompt=prompt, protected=protected, frame=frame, canon=canon)
-
-
-def reply_openings_seed() -> int:
-    """Note, for pre-generation, the context each NPC present when a new game opens is first spoken
-    to in (llm.reply_cache.reply_demand_seed); how many were new."""
-    world = world_current()
-    return sum(reply_demand_seed(request=_cache_request(plan, world.npcs[plan.npc], world))
-               for plan in services.opening_say_plans(world=world))
-
-
-def reply_cacheable(prompt: PromptResult, *, memories_used: bool = False) -> bool:
-    """Whether a reply may come from, and go to, the reply cache: not when it draws on the player's
-    own memories or on the conversation so far (pass `memories_used=True` where memories were
-    retrieved; a prompt holding memories or recent turns counts as using them anyway)."""
-    return not memories_used and not prompt.tokens.get("memories") and not prompt.tokens.get("recent")
-
-
-def last_exchange(prompt: PromptResult) -> tuple[str, str]:
-    """(the player's line, the NPC's reply) of the last exchange in the prompt, "" where there is none:
-    what a later line may point back at (`llm.reply_cache.followup`)."""
-    messages = [m for m in prompt.messages if m["role"] != "system"]  # the moment may come between
-    reply = messages[-2]["content"] if len(messages) >= 2 and messages[-2]["role"] == "assistant" else ""
-    line = messages[-3]["content"] if reply and len(messages) >= 3 and messages[-3]["role"] == "user" else ""
-    return line, reply
-
-
-def _reply_match_begin(request: ReplyCacheRequest) -> None:
-    """Begin deciding which question the line asks (`llm.reply_cache.reply_match_begin`), so that a
-    new phrasing's embedding runs while the prompt is built, not after."""
-    try:
-        reply_match_begin(request)
-    except Exception:  # only a head start: the reply cache decides in its own time
-        logger.warning("reply cache: the early match of a line could not begin", exc_info=True)
-
-
-def _cache_request(plan, npc: NpcDef, world) -> ReplyCacheRequest:
-    """The plain values the reply cache keys on: the part of the day, and the time words as slots."""
-    now = clock.time_frame(plan.minute)
-    own = {w.lower() for w in npc.name.split()}
-    others = {w.lower() for other in world.npcs.values() if other.slug != npc.slug for w in other.name.split()} - own
-    time_words = (("bell", now["bell"]), ("bell_short", now["bell"].split(" of ")[0]), ("day_name", now["day_name"]),
-                  ("season", now["season"]))
-    return ReplyCacheRequest(
-        npc_id=npc.id, npc=plan.npc, npc_name=npc.name, persona_version=npc.persona_version,
-        persona_digest=persona_digest(canon_persona_values(npc_persona_values(npc), world.canon, npc.slug)), line=plan.line,
-        situation=plan.situation, part=now["part"], day=now["day"], time_words=time_words, others=tuple(sorted(others)),
-        aliases=world_aliases(world, npc.slug), asked=world_asked(world, npc.slug), game_id=plan.game_id, client_id=plan.client_id, private=plan.private,
-    )
-
-
-def _cached_contradicts(plan, ticket: CacheTicket, frame: ReplyFrame | None) -> bool:
-    """Whether a cached reply contradicts a canon fact the NPC keeps to (one saved since it was
-    cached, in another process): then the model is asked instead, and it is not served again."""
-    if frame is None or not frame.canon:
-        return False
-    speaker = frozenset(w.lower() for w in plan.npc_name.split())
-    if canon_contradicted(ticket.reply_text(), frame.canon, speaker_words=speaker) is None:
-        return False
-    logger.info("a cached reply of %s contradicts canon; asking the model", plan.npc)
-    metrics.canon_veto_observed(npc=plan.npc)
-    return True
 
 
 CACHED_PIECE_WORDS = 4  # a cached reply streams in pieces of a few words, like the model's tokens

@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from gameplay.voice import prompt_inspect
+from gameplay.voice_prompt import prompt_inspect
 from gameplay.world import world_changed, world_current
 from llm.models import ReplyCacheEntry
 from llm.prompts import PromptBudget, Situation, build_npc_messages

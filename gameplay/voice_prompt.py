@@ -1,0 +1,96 @@
+"""The prompt of an NPC's reply: the persona, the situation, what the NPC remembers of the player
+(the most relevant memories that fit their share of the budget), the canon facts for the line, and
+the frame the reply's checks read (`reply_checks.py`). What each prompt held is kept for the prompt
+inspector (`prompt_reports.py`)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import NamedTuple
+
+from django.conf import settings
+
+from llm.local_server import llm_is_local
+from llm.prompts import Memory, Persona, PromptBudget, PromptResult, Turn, build_npc_messages, count_tokens
+from memory.selectors import memory_first_minute, memory_recall
+from memory.services import memory_mark_used
+from npcs.canon import CanonPick
+from npcs.persona import NpcDef, npc_persona_values
+
+from .canon import canon_kept, canon_picks
+from .leak_guard import CANARY
+from .prompt_reports import prompt_report, prompt_report_keep
+from .reply_checks import ReplyFrame, names_in, premise_claimed, premise_dated
+from .rules import clock
+from .world import world_current
+
+RECENT_TURNS = 12
+RECENT_STEP = 6  # the recent window moves on six turns (three exchanges) at a time: prompts keep their start
+
+
+def prompt_build(plan, npc: NpcDef, *, use_memory: bool = True, canon: tuple[CanonPick, ...] | None = None) -> PromptResult:
+    """The messages for this reply, fitted to the model's context window, with what the NPC
+    remembers of this player (the most relevant memories that fit their share of the budget) and
+    the canon facts for the line (`canon`: those already picked). The prompt, the memories' scores
+    and why each fact went in are kept for the prompt inspector."""
+    return prompt_kept(plan, prompt_inspect(plan, npc, use_memory=use_memory, canon=canon))
+
+
+def prompt_kept(plan, inspected: PromptInspected) -> PromptResult:
+    report = prompt_report(inspected.prompt, inspected.recalled, canon=inspected.canon)
+    prompt_report_keep(game_id=plan.game_id, client_id=plan.client_id, report=report)
+    return inspected.prompt
+
+
+class PromptInspected(NamedTuple):
+    prompt: PromptResult
+    recalled: tuple  # the memories chosen, with their scores
+    frame: ReplyFrame  # what the reply checks need of the conversation
+    canon: tuple[CanonPick, ...] = ()  # the canon facts picked for the line, and why (the prompt may hold fewer: budget)
+
+
+# Said to the model when a line claims a shared past the NPC has no memory of ("you promised me...").
+NEVER_MET = "You have never met this traveller before today; you owe them nothing and promised them nothing."
+
+
+def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: bool = True,
+                   canon: tuple[CanonPick, ...] | None = None) -> PromptInspected:
+    """The prompt, the memories chosen for it (with their scores, for the prompt inspector too), the
+    canon facts picked for the line (`canon`: picked already) and the frame the reply's checks read
+    (gameplay/reply_checks.py: every fact the NPC keeps to, picked or not)."""
+    world = world_current()
+    if canon is None:
+        canon = canon_picks(world, npc_slug=plan.npc, line=plan.line)
+    cfg = settings.TANKARD_LLM
+    budget = PromptBudget.from_context_window(cfg["CONTEXT_WINDOW"], cfg["MAX_REPLY_TOKENS"], memories=cfg.get("MEMORY_TOKENS", 0))
+    recalled, recent = (), ()
+    if use_memory:
+        memory = memory_recall(game_id=plan.game_id, npc_slug=plan.npc, query=plan.line, now_minute=plan.minute,
+                               token_budget=budget.memories, count_tokens=count_tokens, recent_limit=RECENT_TURNS, recent_step=RECENT_STEP,
+                               also=plan.memory_also)  # whose memories this reply may draw on (gameplay/tavern/memory.py)
+        recent, recalled = memory.recent, memory.recalled
+        if recalled and mark_used:
+            memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
+    premise_open = premise_claimed(plan.line) and (not recalled and not recent or _met_today_only(plan))
+    situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
+    situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
+    prompt = build_npc_messages(
+        persona=Persona(**npc_persona_values(npc)), situation=situation,
+        recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text) for m in recalled],
+        player_line=plan.line, budget=budget, canary=CANARY, proposals=not llm_is_local(),
+        moment_last=cfg.get("MOMENT_LAST", True),
+    )
+    frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
+                       own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
+                       heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
+                                       plan.situation.player_name or ""]),
+                       canon=canon_kept(world, npc_slug=plan.npc))
+    return PromptInspected(prompt, tuple(recalled), frame, canon)
+
+
+def _met_today_only(plan) -> bool:
+    """A claim set on an earlier day ("you said yesterday ...") to an NPC whose memories of this player
+    all began today: whatever was said in the conversation so far, it was not said then."""
+    if not premise_dated(plan.line):
+        return False
+    first = memory_first_minute(game_id=plan.game_id, npc_slug=plan.npc, also=plan.memory_also)
+    return first is None or clock.day_of(first) == clock.day_of(plan.minute)
