@@ -203,7 +203,7 @@ async def straight_burst(client, llm_url: str, bodies: list[dict], timeout: floa
     import openai
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-    from gameplay.reply_checks import MAX_SENTENCES, sentences_ended
+    from gameplay.reply_gate import MAX_SENTENCES, sentences_ended
 
     async def one(body: dict) -> tuple[float | None, bool, float]:
         started, first, finished, text = time.perf_counter(), None, False, ""

@@ -6,8 +6,8 @@ does not have, names people who do not exist, speaks as someone else, echoes the
 a plain rule over the world's own data (items and their aliases and prices, every proper name the
 world's texts use, the NPCs) and the line being answered; none asks a model. A sentence that
 fails gives the reason; a wrong price is corrected from the rules instead (gameplay/reply_prices.py).
-The reply path (gameplay/voice.py) releases sentences that pass, regenerates once when the first
-one fails, and falls back to the NPC's authored lines after that.
+The gate (gameplay/reply_gate.py) releases sentences that pass; the reply path (gameplay/voice.py)
+regenerates once when the first one fails, and falls back to the NPC's authored lines after that.
 """
 from __future__ import annotations
 
@@ -244,7 +244,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("echo", lambda: _echoes(text, frame.line) and not _echoes(text, " ".join(f.text for f in frame.canon))),
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
-        ("premise", lambda: frame.premise_open and (_agrees(text) or (due and not _opener(text) and not _DENIES.search(text)))),
+        ("premise", lambda: frame.premise_open and (_agrees(text) or (due and not opener(text) and not _DENIES.search(text)))),
         ("state_claim", lambda: _STATE_CLAIM.search(text)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
@@ -370,7 +370,7 @@ def _repeats(text: str, earlier: Sequence[str]) -> bool:
     return any(said == _normal(reply) for reply in earlier)
 
 
-def _opener(text: str) -> bool:
+def opener(text: str) -> bool:
     """A sentence that only opens a reply ("Ha!", "Eh?", "Promised you that, did I?"): the denial
     may come in the next one."""
     words = len(text.split())
@@ -385,80 +385,3 @@ def _unknown_goods(text: str, world: CheckWorld) -> bool:
     words = {w.lower() for w in _WORD.findall(text)}
     offered = words & _GOODS - world.goods
     return bool(offered) and bool(_SALE.search(text) or amounts_in(text))
-
-
-# --- releasing a streamed reply a sentence at a time ------------------------------------------------
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
-MAX_SENTENCES = 2
-
-
-def sentences_ended(text: str) -> int:
-    """How many sentences of a streamed text have ended where `SentenceGate` ends one (an end mark,
-    then a space): with MAX_SENTENCES of them the game stops the stream (bench/llm_concurrency.py
-    stops its straight requests at the same place)."""
-    return len(_BOUNDARY.findall(text))
-
-
-class SentenceGate:
-    """Between the model's stream and the player: `feed` the text as it comes and show what it
-    returns, a whole checked sentence at a time; `finish` at the end of the stream. After a sentence
-    fails, `failed` holds its verdict and nothing more is released; after MAX_SENTENCES, `full` is
-    set (the caller stops the stream: the instructions ask for one or two)."""
-
-    def __init__(self, *, frame: ReplyFrame, world: CheckWorld, max_sentences: int = MAX_SENTENCES) -> None:
-        self.frame, self.world, self.max_sentences = frame, world, max_sentences
-        self._pending = ""
-        self._held = ""  # an opener ("Pay up?") to a false claim, shown only with the denial after it
-        self.released: list[str] = []
-        self.corrections = 0
-        self.failed: Verdict | None = None
-
-    @property
-    def full(self) -> bool:
-        return len(self.released) >= self.max_sentences
-
-    @property
-    def text(self) -> str:
-        return "".join(self.released).strip()
-
-    def feed(self, text: str) -> str:
-        if self.failed is not None or self.full:
-            return ""
-        self._pending += text
-        out = []
-        while not self.full and self.failed is None and (match := _BOUNDARY.search(self._pending)):
-            sentence, self._pending = self._pending[: match.end()], self._pending[match.end():]
-            out.append(self._release(sentence))
-        return "".join(out)
-
-    def finish(self, *, complete: bool) -> str:
-        """The rest of the stream: a last sentence without a full stop is kept when the model ended
-        the reply itself (`complete`), dropped when it was cut by the length limit, unless it is all
-        there is."""
-        rest, self._pending = self._pending, ""
-        if self.failed is None and not self.full and rest.strip() and (complete or not self.released):
-            shown = self._release(rest)
-        else:
-            shown = ""
-        if self._held and self.failed is None:  # the reply ended on its opener: the claim was never turned down
-            self.failed, self._held = Verdict(False, self._held.strip(), "premise"), ""
-        return shown
-
-    def _release(self, sentence: str) -> str:
-        lead = sentence[: len(sentence) - len(sentence.lstrip())]
-        # A reply that opened with a question or an exclamation ("Promised you that, did I?") still owes the denial.
-        due = all(_opener(shown.strip()) for shown in self.released)
-        verdict = sentence_check(sentence, frame=self.frame, world=self.world, first=not self.released, deny_due=due)
-        if not verdict.ok:
-            self.failed = verdict
-            return ""
-        self.corrections += verdict.reason == "price_corrected"
-        shown = ("" if not self.released and not self._held else lead or " ") + verdict.text
-        if self.frame.premise_open and due and _opener(verdict.text):
-            self._held += shown  # "Pay up?" alone would go along with the claim: wait for what follows
-            return ""
-        held, self._held = self._held, ""
-        if held:
-            self.released.append(held)
-        self.released.append(shown)
-        return held + shown

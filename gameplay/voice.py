@@ -32,7 +32,8 @@ from .aio import db_async
 from . import limits, metrics
 from .canon import canon_picks
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
-from .reply_checks import ReplyFrame, SentenceGate, check_world, order_given, premise_claimed
+from .reply_checks import ReplyFrame, check_world, order_given, premise_claimed
+from .reply_gate import SentenceGate
 from .world import world_current
 from .voice_cache import cached_contradicts, last_exchange, reply_cache_request, reply_cacheable, reply_match_start
 from .voice_prompt import prompt_build, prompt_inspect, prompt_kept
