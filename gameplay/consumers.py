@@ -1,5 +1,5 @@
 """The websocket consumer: parses frames, starts each turn as a task, sends what comes back.
-It holds no rules (see gameplay/play.py and gameplay/services.py). A socket opened with
+It holds no rules (see gameplay/play.py and gameplay/services/). A socket opened with
 `?tavern=<name>` plays in that shared tavern (its `Room`, gameplay/tavern/room.py); without, the
 game is a private tavern, as it always was."""
 from __future__ import annotations

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gameplay.playtest.scorecard import FIGURES, SPECS, _texts, report_markdown, scorecard, target_met
+from gameplay.playtest.scorecard import FIGURES, SPECS, report_markdown, scorecard, target_met
+from gameplay.playtest.scorecard.facts import _texts
 
 LINE_SETS = Path(__file__).parent
 KINDS = {"smalltalk", "lore", "prices", "rules", "premise", "injection", "recall", "canon"}

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from gameplay import services
+from gameplay.services import store
 from gameplay.models import Bounty, BountyObjective, Game, GameSnapshot, Item, Location, Turn
 from gameplay.rules.state import GameState, state_checksum
 from gameplay.world import world_changed, world_current
@@ -28,7 +29,7 @@ def command_queries(game_id: str, text: str, *, warm: bool = False) -> int:
     its version) unless `warm`."""
     world_current()  # the world is loaded once per process, not per turn: keep it out of the count
     if not warm:
-        services._minds_seen.clear()
+        store._minds_seen.clear()
     with CaptureQueriesContext(connection) as ctx:
         services.turn_command(game_id=game_id, client_id=uuid.uuid4().hex, text=text)
     return len(ctx.captured_queries)
@@ -37,7 +38,7 @@ def command_queries(game_id: str, text: str, *, warm: bool = False) -> int:
 def say_queries(game_id: str) -> int:
     npc = services.game_state_frame(game_id=game_id)["npcs"][0]["slug"]  # whoever is present
     world_current()
-    services._minds_seen.clear()
+    store._minds_seen.clear()
     with CaptureQueriesContext(connection) as ctx:
         prepared = services.say_prepare(game_id=game_id, client_id=uuid.uuid4().hex, npc=npc, text="What news?")
         assert prepared.say is not None, prepared.final
@@ -126,7 +127,7 @@ def test_turn_queries__a_process_that_played_the_games_last_turn_skips_reading_i
 
 def test_turn_queries__an_npc_state_edited_outside_play_is_read_again(game):
     """The admin saves one NPC state: the game moves to a new version, so no process keeps the old states."""
-    from gameplay.services import _open
+    from gameplay.services.store import _open
 
     Player(str(game.id)).do("look")
     state = NpcState.objects.get(game_id=game.id, npc__slug="gareth")
