@@ -5,7 +5,7 @@ Run from the project root:
     .venv/bin/python bench/reply_cache.py [--quick] [--json out.json]
 
 Two sets are measured: the project's own (below) and the harder set of bench/data/reply_cache_hard.json
-(bench/_cache_hard.py: 35 clusters asked of all eight NPCs, with typos, slang, idioms, lines said later
+(bench/_cache_hard.py: 47 clusters asked of all eight NPCs, with typos, slang, idioms, lines said later
 in a conversation, and negatives), whose "tune" and "held_out" parts are reported apart. The held-out
 part is never used to tune the matcher. `--quick` leaves out the repeat, the embeddings-bench pairs
 and pre-generation. `--json PATH` writes the figures ({"bench", "figures", "machine", "command",

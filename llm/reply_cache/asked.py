@@ -59,7 +59,6 @@ KIN_PER_WORD = 0.08  # an earlier line's question (`kin_match`): more for each w
 SOFT = frozenset({"your", "you", "need", "request", "neg", "rumour", "vicinity", "tell", "avail", "what", "how",
                   "now_time", "tavern", "town", "people"})
 _SELF = re.compile(r"\b(?:i|me|my|mine|myself|im|i'm|i've|i'd|i'll)\b")
-_ASKED_OF_ME = re.compile(r"\b(?:tell|show|give|let|get|bring|pour|hand|sell|remind)\s+me\b")  # a request's "me" is no subject
 
 
 @dataclass(frozen=True)
@@ -235,7 +234,7 @@ class _Features:
 def _features(text: str, names: tuple[str, ...], aliases: Aliases) -> _Features:
     sig = signature(text, names=names, aliases=aliases)
     known = set(sig.full) - set(sig.unknown)
-    if _SELF.search(_ASKED_OF_ME.sub(" ", text.lower())):
+    if _SELF.search(text.lower()):
         known.add("self")  # the player asking about themselves
     return _Features(known=frozenset(known), unknown=frozenset(sig.unknown), lead=_lead(plain_words(text, names=names)))
 

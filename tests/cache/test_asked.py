@@ -184,17 +184,6 @@ def test_a_canonical_question_in_two_npc_questions_phrasings__stays_canonical():
     assert asked_owner("drinks", asked=Asked(questions=(DRINKS_ASKED, linked))) is None
 
 
-def test_the_me_of_a_request__is_not_the_player_asking_about_themselves():
-    """"Go on, tell me" asks about the stew; "my" and "I" still make a line about the player."""
-    stew = Asked(questions=(("What's in the stew?", ("What goes into your stew?", "What's your stew recipe?",
-                                                      "What do you put in that stew?")),))
-    magda = ("Magda", "Magda")
-    aliases = Aliases(own=magda, groups=(("item:mutton-stew", ("stew", "mutton stew")),))
-    found = asked_match("Stew recipe? Go on, tell me.", names=magda, aliases=aliases, asked=stew)
-    assert found is not None and found.key == asked_key("What's in the stew?")
-    assert asked_match("What's in my stew?", names=magda, aliases=aliases, asked=stew) is None
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_gareths_canonical_drinks_question__is_served_his_own_drinks_reply(fake_llm, new_player):
     """Gareth's editors wrote "What's there to drink?" under his drinks-and-prices question: the

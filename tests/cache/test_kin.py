@@ -37,6 +37,7 @@ def test_a_line_asking_something_else__takes_no_earlier_key(line):
     ("I'm looking for the blacksmith.", "I'm looking for the blacksmith's daughter."),  # statements: no question asked
     ("I need a healer.", "I am a healer."),
     ("Which is the key to room three?", "Which is the key to room four?"),  # another number
+    ("Can you keep a secret?", "Can you tell me a secret?"),  # "me": the player asks for something
 ])
 def test_near_lines_of_the_embeddings_bench__take_no_earlier_key(earlier, line):
     assert hal(line, kin=(("s:earlier", earlier),)) is None
