@@ -91,6 +91,10 @@ _SALE = re.compile(r"\b(?:serve|serves|served|sell|sells|selling|sold|buy|order|
                    r"i've got|get you|bring you|pour you|fancy a|try (?:the|a|our|my)|how about a|costs?|price)\b",
                    re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# A sentence read off the NPC's notes on the player ("The player's name is Corwin."): memories are kept
+# in that third person, and a small model copies them out, whatever it was asked.
+_NOTES = re.compile(r"^\W*the (?:player|traveller)(?:'s\b|\s+(?:is|was|has|had|said|says|owes|lost|promised|told|paid|asked)\b)",
+                    re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")
 _QUOTED = re.compile(r"[\"“']([^\"“”']{3,80})[\"”']")
@@ -130,6 +134,8 @@ class ReplyFrame:
     premise_open: bool = False  # the line claims a shared past the NPC has no memory of
     heard: frozenset[str] = frozenset()  # names (lower-case) from the conversation and the NPC's memories of the player
     canon: tuple[CanonDef, ...] = ()  # the canon facts this NPC keeps to, highest priority first (npcs/canon.py)
+    recall: tuple[str, ...] = ()  # the line asks the NPC to say back what the player told it: one of these must be said
+    recall_said: str = ""  # those facts said back in plain words, for when the model will not (voice.py)
 
 
 def names_in(texts: Iterable[str]) -> frozenset[str]:
@@ -237,6 +243,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("template", lambda: _TEMPLATE.search(text)),
         ("role_label", lambda: _ROLE_LABEL.search(text)),
         ("ooc", lambda: _OOC.search(text)),
+        ("notes", lambda: _NOTES.search(text)),
         ("canon", lambda: _contradicts_canon(text, frame, world)),
         ("not_english", lambda: not _reads_english(text)),
         ("identity", lambda: _claims_other_identity(text, frame, world)),
@@ -245,6 +252,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
         ("premise", lambda: frame.premise_open and (_agrees(text) or (due and not opener(text) and not _DENIES.search(text)))),
+        ("recall", lambda: first and frame.recall and not _says_any(text, frame.recall)),
         ("state_claim", lambda: _STATE_CLAIM.search(text)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
@@ -252,6 +260,11 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         if found:  # for "canon", the fact contradicted
             return Verdict(False, text, fact=found if reason == "canon" else None, reason=reason)
     return Verdict(*priced(text, frame.line, world))
+
+
+def _says_any(text: str, words: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"(?<![\w]){re.escape(word.lower())}(?![\w])", lowered) for word in words)
 
 
 def _contradicts_canon(text: str, frame: ReplyFrame, world: CheckWorld) -> CanonDef | None:
@@ -299,7 +312,8 @@ def _invented_name(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
     """A capitalised word mid-sentence that no text of the world uses (nor the player's line):
     "built by the great Harlon Blackstone". A sentence's first word counts only when it is not
     an English word at all."""
-    own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)} | frame.heard
+    own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)} | frame.heard | {
+        w.lower() for answer in frame.recall for w in answer.split()}  # what the player told the NPC, asked back
     lexicon = english_words()
     for match in _CAPITAL.finditer(text):
         word = match.group(1).lower().removesuffix("'s").rstrip("'")

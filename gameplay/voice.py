@@ -76,8 +76,9 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
     async def waiting() -> None:  # the same question is with the model for another player: share it
         await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": thinking_line(npc, rng)})
 
-    ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt), conversation=last_exchange(prompt),
-                                     on_wait=waiting)
+    asked_back = bool(inputs.frame and inputs.frame.recall)  # the player asks what they told this NPC: never another's reply
+    ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt) and not asked_back,
+                                     conversation=None if asked_back else last_exchange(prompt), on_wait=waiting)
     try:
         if ticket.hit is not None and not cached_contradicts(plan, ticket, inputs.frame):
             voiced = await _aserve_cached(plan, ticket, send)
@@ -177,7 +178,9 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
         protected = protected_text(prompt.system_text, shareable=shareable_values(plan.situation, npc))
     frame = frame or ReplyFrame(npc_slug=plan.npc, line=plan.line)
     attempt = _Attempt(plan, npc, send, rng, started=time.monotonic())
-    for number in range(REGENERATIONS + 1):
+    # A line asking back what the player told the NPC is asked of the model once: the facts are in
+    # front of it already, and when it does not say them, the game does (the memory is the game's).
+    for number in range(1 if frame.recall_said else REGENERATIONS + 1):
         voiced = await attempt.run(prompt, protected=protected, frame=frame, seed=zlib.crc32(f"{plan.seed}:{number}".encode()))
         if voiced is not None:
             if number:
@@ -189,6 +192,8 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
         if attempt.contradicted is not None:  # asked again with the fact said once more, at the end of the instructions
             prompt = prompt_restated(prompt, canon_restatement(attempt.contradicted))
     metrics.reply_outcome_observed(npc=plan.npc, outcome="authored")
+    if frame.recall_said:
+        return await _afallback(plan, npc, send, rng, reason=attempt.rejected, text=frame.recall_said)
     return await _afallback(plan, npc, send, rng, reason=attempt.rejected)
 
 
@@ -311,11 +316,12 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> Voic
     return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s, reason="leak")
 
 
-async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str) -> VoicedReply:
-    """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral."""
+async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str, text: str | None = None) -> VoicedReply:
+    """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral
+    (`text`: what the game itself has the NPC say instead, such as the facts a player asked back)."""
     logger.info("%s answers from the persona (%s)", npc.slug, reason)
     metrics.reply_fallback_observed(npc=plan.npc, reason=reason)
-    text = fallback_text(plan, npc, rng, reason=reason)
+    text = text or fallback_text(plan, npc, rng, reason=reason)
     for piece in _pieces(text):
         await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
     return VoicedReply(text=text, source="fallback")

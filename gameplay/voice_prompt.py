@@ -11,7 +11,8 @@ from django.conf import settings
 
 from llm.local_server import llm_is_local
 from llm.prompts import Memory, Persona, PromptBudget, PromptResult, Turn, build_npc_messages, count_tokens
-from memory.selectors import memory_first_minute, memory_recall
+from memory.facts import Fact, fact_answer, recall_asked
+from memory.selectors import memory_facts, memory_first_minute, memory_recall
 from memory.services import memory_mark_used
 from npcs.canon import CanonPick
 from npcs.persona import NpcDef, npc_persona_values
@@ -71,8 +72,11 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         if recalled and mark_used:
             memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
     premise_open = premise_claimed(plan.line) and (not recalled and not recent or _met_today_only(plan))
+    remembered = _asked_back(plan) if use_memory else ()
     situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
     situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
+    if remembered:
+        situation = replace(situation, facts=(*situation.facts, f"The traveller asks what you remember of them; tell them: {said_back(remembered)}"))
     prompt = build_npc_messages(
         persona=Persona(**npc_persona_values(npc)), situation=situation,
         recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text) for m in recalled],
@@ -83,8 +87,34 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
                                        plan.situation.player_name or ""]),
-                       canon=canon_kept(world, npc_slug=plan.npc))
+                       canon=canon_kept(world, npc_slug=plan.npc),
+                       recall=tuple(a for f in remembered if (a := fact_answer(f))), recall_said=said_back(remembered))
     return PromptInspected(prompt, tuple(recalled), frame, canon)
+
+
+ASKED_BACK_FACTS = 3  # "what do you know about me?": the newest facts said back
+
+
+def _asked_back(plan) -> tuple[Fact, ...]:
+    """The facts the player told this NPC that the line asks it to say back ("what's my dog called?"),
+    each one a reply can say by a word (a name, a trade, a thing lost)."""
+    keys = recall_asked(plan.line)
+    if not keys:
+        return ()
+    facts = memory_facts(game_id=plan.game_id, npc_slug=plan.npc, keys=keys, also=plan.memory_also)
+    answerable = sorted((f for f in facts if fact_answer(f)), key=lambda f: f.key != "name")  # the name first, then the newest
+    return tuple(answerable)[:ASKED_BACK_FACTS]
+
+
+def said_back(facts: tuple[Fact, ...]) -> str:
+    """Facts about the player, as the NPC says them to the player: "Your dog is called Biscuit." """
+    said = []
+    for fact in facts:
+        text = fact.text
+        for third, second in (("The player's ", "Your "), ("The player is ", "You're "), ("The player lost their ", "You lost your ")):
+            text = text.replace(third, second)
+        said.append(text)
+    return " ".join(said)
 
 
 def _met_today_only(plan) -> bool:

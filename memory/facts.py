@@ -1,15 +1,33 @@
 """Facts the player reveals about themselves, found with patterns in the player's own lines.
 
-Each fact has a key (`name`, `kin:sister`, `debt:bram`, `promise:bring-cider`, `goal:the-lost-crown`)
-so that restating it replaces the old one, and a short third-person text for the NPC's prompt.
-Patterns, not the model: they run on every line in the reply path and never invent anything.
+Each fact has a key (`name`, `kin:sister`, `pet:dog`, `trade`, `lost:scarf`, `debt:bram`,
+`promise:bring-cider`, `goal:the-lost-crown`) so that restating it replaces the old one, and a short
+third-person text for the NPC's prompt. Patterns, not the model: they run on every line in the reply
+path and never invent anything. A line that asks such a fact back ("what's my dog called?") names
+the keys it asks (`recall_asked`), and `fact_answer` gives the words a reply to it must say.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-KIN = ("sister", "brother", "mother", "father", "wife", "husband", "son", "daughter")
+KIN = ("sister", "brother", "mother", "father", "wife", "husband", "son", "daughter", "uncle", "aunt", "cousin",
+       "nephew", "niece", "grandmother", "grandfather", "gran", "grandad")
+PETS = ("dog", "cat", "horse", "mule", "pony", "donkey", "goat", "hound", "ferret", "parrot", "hawk", "falcon", "crow",
+        "raven", "rat", "mare", "stallion", "puppy", "kitten")
+# Trades a player may say they follow ("I'm a cooper"): a word of this list, or one made like them.
+TRADES = frozenset("""
+tanner cooper smith blacksmith silversmith goldsmith locksmith weaver potter baker butcher brewer miller farmer fisher
+fisherman carpenter joiner mason stonemason thatcher cobbler tailor seamstress dyer fuller chandler glazier glassblower
+scribe clerk merchant trader pedlar peddler tinker sailor boatman ferryman soldier mercenary guard watchman hunter
+trapper forester woodcutter miner shepherd herder drover cook innkeeper barmaid minstrel bard musician priest monk
+nun healer herbalist apothecary physician surgeon midwife alchemist scholar teacher tutor lawyer bookbinder printer
+jeweller jeweler carter wheelwright wainwright shipwright cartwright saddler harness-maker ropemaker roper
+candlemaker basketmaker bowyer fletcher armourer armorer sword-smith knight squire courier messenger gardener
+groom stablehand ostler laundress washerwoman spinner embroiderer painter sculptor carver cartographer
+navigator thief pickpocket smuggler gambler actor juggler acrobat entertainer labourer laborer porter
+""".split())
+_TRADE_SUFFIXES = ("smith", "maker", "wright", "monger", "blower", "binder", "cutter", "weaver", "herd")
 _END = r"(?=\s*(?:[.!?;]|,\s*(?:and|but|so)\b|\band\b|\bbut\b|$))"
 _NAME = r"([A-Za-z][A-Za-z'-]{1,30}(?-i:\s+[A-Z][A-Za-z'-]{1,30})?)"
 _CAP_NAME = r"((?-i:[A-Z][a-z'-]{1,30}(?:\s+[A-Z][a-z'-]{1,30})?))"
@@ -20,8 +38,21 @@ _NOT_NAMES = frozenset(
 )
 _ARTICLES = frozenset({"a", "an", "the", "my", "your", "his", "her", "their", "our", "some", "to", "of"})
 
+_PET = "|".join(PETS)
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("name", re.compile(rf"\bmy name(?:'s| is)\s+{_NAME}", re.IGNORECASE)),
+    ("name", re.compile(rf"(?:^|[.!?,;]\s*)(?:the )?name(?:'s| is)\s+{_NAME}", re.IGNORECASE)),
+    ("name", re.compile(rf"\bI go by\s+{_NAME}", re.IGNORECASE)),
+    ("pet", re.compile(rf"\bmy ({_PET})(?:'s name is|,? (?:who )?is called|,? (?:is )?named|,? called)\s+{_NAME}", re.IGNORECASE)),
+    ("pet", re.compile(rf"\b[Mm]y ({_PET}),?\s+(?:is\s+)?{_CAP_NAME}\b")),
+    ("pet", re.compile(rf"\b(?:I've|I have|ive|I've got|I have got|ive got|I got|I own|I've brought|I brought) (?:a|an|my) ({_PET})"
+                       rf",? (?:called|named)\s+{_NAME}", re.IGNORECASE)),
+    ("trade", re.compile(r"\b(?:I'm|I am|im) (?:a|an) ([a-z][a-z-]{2,30})\b", re.IGNORECASE)),
+    ("trade", re.compile(r"\b(?:I work as|I'm working as|I earn my keep as|my trade is|my work is) (?:a|an)?\s*([a-z][a-z-]{2,30})\b",
+                         re.IGNORECASE)),
+    ("trade", re.compile(r"\bby trade,? (?:I'm|I am|im) (?:a|an) ([a-z][a-z-]{2,30})\b", re.IGNORECASE)),
+    ("lost", re.compile(r"\b(?:I've|I have|ive|I|I've gone and|I went and) lost my ((?:[a-z]+ ){0,2}?([a-z]{3,30}))\b"
+                        r"(?= somewhere| on| in| at| when| while| and| but|[.!?,;]|$)", re.IGNORECASE)),
     ("name", re.compile(rf"\b(?:call me|i am called|i'm called|they call me)\s+{_NAME}", re.IGNORECASE)),
     ("name", re.compile(rf"(?:^|[.!?]\s+|,\s*)(?:I'm|I am|i'm|i am)\s+{_CAP_NAME}(?=\s*(?:[.!?,;]|$))")),
     ("kin", re.compile(
@@ -74,6 +105,15 @@ def player_name_in(line: str) -> str | None:
 
 
 def _fact(kind: str, match: re.Match[str]) -> Fact | None:
+    if kind == "pet":
+        animal, name = match.group(1).lower(), _clean_name(match.group(2))
+        return Fact(f"pet:{animal}", f"The player's {animal} is called {name}.") if name else None
+    if kind == "trade":
+        trade = match.group(1).lower()
+        return Fact("trade", f"The player is a {trade} by trade.") if _is_trade(trade) else None
+    if kind == "lost":
+        thing, noun = match.group(1).lower(), match.group(2).lower()
+        return Fact(f"lost:{noun}", f"The player lost their {thing}.") if noun not in _NOT_THINGS else None
     if kind == "name":
         name = _clean_name(match.group(1))
         return Fact("name", f"The player's name is {name}.") if name else None
@@ -87,6 +127,53 @@ def _fact(kind: str, match: re.Match[str]) -> Fact | None:
         verb = "promised to" if not rest.lower().startswith(("they ", "i ")) else "promised that"
         return Fact(f"promise:{_slug(rest, 4)}", f"The player {verb} {rest}.")
     return Fact(f"goal:{_slug(rest, 4)}", f"The player is looking for {rest}.")
+
+
+_NOT_THINGS = frozenset("way mind temper head nerve touch footing bearings patience place chance faith".split())
+
+
+def _is_trade(word: str) -> bool:
+    return word in TRADES or (word.endswith(_TRADE_SUFFIXES) and len(word) > 6)
+
+
+def recall_asked(line: str) -> tuple[str, ...]:
+    """The keys (or key prefixes: "pet:", "" for every fact) of the facts a line asks the NPC to say
+    back ("what's my dog called?" -> ("pet:dog",)); () for a line that asks none."""
+    text = line.lower().replace("’", "'")
+    if not _RECALL.search(text):
+        return ()
+    if re.search(r"\b(?:about me|of me|know of me|you know me)\b", text) and not re.search(r"\bmy\b", text):
+        return ("",)
+    return tuple(dict.fromkeys(key.format(*found.groups()) for pattern, key in _RECALL_KEYS
+                               if (found := pattern.search(text))))
+
+
+_RECALL = re.compile(r"\b(?:what(?:'s| is| was| were|s)?|who(?:'s| is| am| was)?|remember|recall|forgot|forget|know|called|"
+                     r"tell me|again)\b.*\b(?:my|me|i|i'm|im)\b|\b(?:my|i)\b.*\b(?:again|remember|recall|forgot|called)\b")
+_RECALL_KEYS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bmy name\b|\bwho am i\b|\bwhat(?:'s| is) me name\b|\bwhat am i called\b"), "name"),
+    (re.compile(rf"\bmy ({_PET})\b"), "pet:{}"),
+    (re.compile(r"\bmy (?:trade|job|work|line of work|craft|profession)\b|\bwhat do i do\b|\bwhat i do for\b"), "trade"),
+    (re.compile(r"\bwhat (?:did|have) i (?:lose|lost)\b|\bwhat i lost\b|\bi (?:lost|lose)\b(?! my way)"), "lost:"),
+    (re.compile(rf"\bmy ({'|'.join(KIN)})\b"), "kin:{}"),
+    (re.compile(r"\bwho did i (?:say|tell you)\b|\bwho(?:'s| is| am i| i'm| im)? (?:i'm |im |i am )?(?:coming|meeting|waiting|visiting|here to see)"
+                r"(?: (?:to meet|for))? ?(?:me)?\b"), "kin:"),
+)
+
+
+def fact_answer(fact: Fact) -> str | None:
+    """The words a reply that says this fact back must hold (a name, a trade, the thing lost), or
+    None for a fact that is not said back by a word (a debt, a promise, a goal)."""
+    kind = fact.key.split(":", 1)[0]
+    if kind in {"name", "pet", "kin"}:
+        found = re.search(r"(?:is called|is) (.+?)\.$", fact.text)
+        return found.group(1) if found else None
+    if kind == "trade":
+        found = re.search(r"is an? (.+?) by trade\.$", fact.text)
+        return found.group(1) if found else None
+    if kind == "lost":
+        return fact.key.split(":", 1)[1] or None
+    return None
 
 
 def _clean_name(raw: str) -> str | None:

@@ -21,7 +21,8 @@ from tankard_db.queries import CompiledQuery
 
 from .archive import archive_unpack
 from .conf import memory_config
-from .models import RAW_KINDS, TURN, MemoryArchive, MemoryLedger, MemoryRecord
+from .facts import Fact
+from .models import FACT, RAW_KINDS, TURN, MemoryArchive, MemoryLedger, MemoryRecord
 from .retrieval import (
     MemoryMatrix,
     Weights,
@@ -84,6 +85,16 @@ def memory_recall(*, game_id: uuid.UUID | str, npc_slug: str, query: str, now_mi
                                token_budget=token_budget, count_tokens=count_tokens, skip_recent_turns=len(recent),
                                ledger=ledger)
     return MemoryRecall(recent=recent, recalled=recalled)
+
+
+def memory_facts(*, game_id: uuid.UUID | str, npc_slug: str, keys: tuple[str, ...], also: tuple[uuid.UUID | str, ...] = (),
+                 limit: int = 20) -> tuple[Fact, ...]:
+    """The facts the NPC holds about the player whose keys start with one of `keys` ("" for all),
+    from the game and the owners in `also` (`memory_recall`'s), newest first."""
+    owners = [str(game_id), *(str(o) for o in also)]
+    rows = (MemoryRecord.objects.filter(game_id__in=owners, npc_slug=npc_slug, kind=FACT)
+            .order_by("-game_minute", "-id").values_list("key", "text")[:limit])
+    return tuple(Fact(key, text) for key, text in rows if any(key.startswith(k) for k in keys))
 
 
 def _recall_merged(owners: list[str], *, npc_slug: str, query: str, now_minute: int, token_budget: int,

@@ -3,6 +3,8 @@ stand alone, never when the right reply depends on the conversation, and never w
 player told an NPC. The LLM is the scripted fake OpenAI server."""
 import pytest
 
+from channels.db import database_sync_to_async
+
 from llm.models import ReplyCacheEntry
 from tests.cache.conftest import ask
 from tests.llm.fake_openai import Reply
@@ -74,3 +76,23 @@ async def test_a_first_line_holding_private_words__serves_no_one_who_did_not_say
     await ask(bob, "I'm hiding from Orsk. How much does a room cost for the night?")
     frames = await ask(carol, "How much does a room cost for the night?")
     assert final(frames)["source"] == "llm" and final(frames)["text"] == ROOM
+
+
+async def test_a_line_asking_back_what_the_player_told__is_never_answered_from_the_cache(fake_llm, new_player):
+    """Carol asked Gareth what her dog is called as a first line, and that reply was kept; Bob told him
+    his dog's name, and asking it back he hears it, not the reply kept for Carol."""
+    from memory.services import memory_record_exchange
+
+    bob_game, bob = await new_player()
+    _, carol = await new_player()
+    fake_llm.script(Reply("What dog, friend?"), Reply("Biscuit, isn't it?"))
+    kept = await ask(carol, "What's my dog called?")
+    assert final(kept)["source"] == "llm"
+    # Bob told him earlier (recorded as play records it, in the same moment: the same context as Carol's), then spoke of the fire
+    await database_sync_to_async(memory_record_exchange)(game_id=bob_game, npc_slug="gareth", game_minute=0,
+                                                         player_line="I've got a dog called Biscuit waiting in the yard.",
+                                                         npc_reply="Dogs are welcome in the yard.")
+    await database_sync_to_async(memory_record_exchange)(game_id=bob_game, npc_slug="gareth", game_minute=0,
+                                                         player_line="Nice fire tonight.", npc_reply="It never goes out.")
+    frames = await ask(bob, "What's my dog called?")  # the last exchange names no dog: the line stands alone by its words
+    assert final(frames)["source"] == "llm" and final(frames)["text"] == "Biscuit, isn't it?"

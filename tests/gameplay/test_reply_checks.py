@@ -30,6 +30,7 @@ def verdict(reply: str, line: str = "Evening.", npc: str = "gareth", **frame):
     "A room upstairs is 8 gold a night, friend.",
     "Tobias plays every evening, and Wren keeps the tables.",
     "The notice board by the door has work, friend.",
+    "The player who wins the hand takes the pot, friend.",  # a card player, not the NPC's notes on the player
 ])
 def test_grounded_in_character_sentences_pass(world, reply):
     result = verdict(reply)
@@ -70,6 +71,8 @@ def test_grounded_in_character_sentences_pass(world, reply):
     ("That means you would have to spend: 3 gold * 10 dollars = 3 gold for the chest there is.", "whats an ale cost", "currency"),
     ("Here's the bargain: you can get a complimentary humming shell for £20.", "is the humming shell for sale?", "currency"),  # playtest replies: the line said back whole
     ("Wren Abney the serving maid, how much for an ale?", "how much for an ale?", "echo"),
+    ("The player's name is Corwin.", "whats the story with that empty hook", "notes"),  # a playtest reply: a memory copied out
+    ("The player said: I lost my scarf.", "Any news?", "notes"),
 ])
 def test_failing_sentences_say_why(world, reply, line, reason):
     result = verdict(reply, line)
@@ -411,3 +414,12 @@ async def test_reply__the_request_carries_the_sampling_settings(fake_llm, sessio
 
 def test_odds_are_no_share_of_coin(world):
     assert verdict("One in a hundred travellers ever finds it, friend.").ok
+
+
+def test_a_line_asking_back_what_the_player_told__the_first_sentence_must_say_it(world):
+    """The line asks the NPC to say back what the player told it (the game holds the answer, memory/facts.py)."""
+    frame = {"recall": ("Biscuit",), "recall_said": "Your dog is called Biscuit."}
+    assert verdict("A fine dog, I'm sure.", "what's my dog called?", **frame).reason == "recall"
+    assert verdict("Biscuit, wasn't it? Good dog.", "what's my dog called?", **frame).ok
+    assert verdict("biscuit, if I recall.", "what's my dog called?", **frame).ok  # said in any case
+    assert verdict("A fine dog, I'm sure.", "what's my dog called?").ok  # nothing asked back

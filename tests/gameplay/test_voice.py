@@ -3,6 +3,7 @@ proposals checked by the rules, and other commands flowing while a reply streams
 scripted fake OpenAI server (a real HTTP server)."""
 import asyncio
 import itertools
+import json
 
 import pytest
 from prometheus_client import REGISTRY
@@ -198,9 +199,10 @@ async def test_gareth_remembers_name_and_lost_sister_days_later(fake_llm, sessio
     await database_sync_to_async(memory_summarise_due)()  # the periodic job folds the old talk
     await comm.send_json_to({"type": "command", "id": "back", "text": "go to the common room"})
     await until_final(comm, "back")
+    fake_llm.script(Reply("Rowan, of course. And it's your sister Mira you're after."))
     frames = await say(comm, "Do you remember my name, and who I'm looking for?", cid="later")
     assert frames[-1]["type"] == "npc.end", frames[-1]
-    assert frames[-1]["source"] == "llm", frames[-1]
+    assert frames[-1]["source"] == "llm" and "Rowan" in frames[-1]["text"], frames[-1]
     request = next(r for r in reversed(fake_llm.chat_requests) if "Do you remember my name" in r["messages"][-1]["content"])
     system = system_text(request)
     assert "Rowan" in system and "Mira" in system
@@ -208,6 +210,25 @@ async def test_gareth_remembers_name_and_lost_sister_days_later(fake_llm, sessio
 
     cfg = settings.TANKARD_LLM
     assert messages_tokens(request["messages"]) <= cfg["CONTEXT_WINDOW"] - cfg["MAX_REPLY_TOKENS"]
+    await comm.disconnect()
+
+
+async def test_say__a_fact_asked_back_that_the_model_will_not_say__the_game_says_it(fake_llm, session_cookie):
+    """The player told Gareth their dog's name; asked for it back, a reply that does not say it is not
+    shown, and the game says it in the NPC's place at once (the model was shown it and did not say it)."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("A fine dog, I'm sure."), Reply("Dogs are welcome in the yard, friend."),
+                    Reply("Can't say I recall, friend."))
+    comm = await ready(cookie)
+    await say(comm, "I've got a dog called Biscuit waiting in the yard.", cid="plant")
+    await say(comm, "Nice fire tonight.", cid="chat")
+    asked = fake_llm.chat_count
+    frames = await say(comm, "What's my dog called, then?", cid="later")
+    end = frames[-1]
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == "Your dog is called Biscuit.", end
+    assert "Can't say I recall" not in json.dumps(frames)
+    (request,) = fake_llm.chat_requests[asked:]  # asked once
+    assert "tell them: Your dog is called Biscuit." in system_text(request)
     await comm.disconnect()
 
 

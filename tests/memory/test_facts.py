@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory.facts import facts_extract
+from memory.facts import Fact, fact_answer, facts_extract, recall_asked
 
 
 def one(line: str):
@@ -86,3 +86,83 @@ def test_restatement_has_the_same_key():
 
 def test_small_talk_has_no_facts():
     assert facts_extract("Another ale, and is it raining out?") == ()
+
+
+@pytest.mark.parametrize("line, name", [
+    ("The name's Aldric, by the way.", "Aldric"),
+    ("name's Ned. Pleased to meet you.", "Ned"),
+    ("I go by Wyn.", "Wyn"),
+])
+def test_name__said_without_my(line, name):
+    assert one(line) == Fact("name", f"The player's name is {name}.")
+
+
+@pytest.mark.parametrize("line, key, text", [
+    ("I've a cat named Pickle at home.", "pet:cat", "The player's cat is called Pickle."),
+    ("my horse Clover is tied up outside", "pet:horse", "The player's horse is called Clover."),
+    ("My dog's name is Rufus.", "pet:dog", "The player's dog is called Rufus."),
+    ("I've got a mule called Turnip.", "pet:mule", "The player's mule is called Turnip."),
+])
+def test_pet__patterns(line, key, text):
+    assert one(line) == Fact(key, text)
+
+
+@pytest.mark.parametrize("line, trade", [
+    ("I'm a cooper by trade.", "cooper"),
+    ("I work as a scribe for the Reeve.", "scribe"),
+    ("i'm a blacksmith from up north", "blacksmith"),
+    ("By trade I'm a weaver.", "weaver"),
+])
+def test_trade__patterns(line, trade):
+    assert one(line) == Fact("trade", f"The player is a {trade} by trade.")
+
+
+@pytest.mark.parametrize("line", ["I'm a stranger here.", "I'm a bit tired.", "I'm a friend of Gareth's.",
+                                  "I'm a long way from home.", "I'm a traveller, nothing more."])
+def test_trade__not_taken_from_what_is_no_trade(line):
+    assert all(f.key != "trade" for f in facts_extract(line))
+
+
+@pytest.mark.parametrize("line, key, text", [
+    ("I lost my silver ring on the road", "lost:ring", "The player lost their silver ring."),
+    ("ive lost my pack somewhere, have you seen it?", "lost:pack", "The player lost their pack."),
+])
+def test_lost__patterns(line, key, text):
+    assert one(line) == Fact(key, text)
+
+
+@pytest.mark.parametrize("line, key, text", [
+    ("my aunt Hilde runs the bakery", "kin:aunt", "The player's aunt is called Hilde."),
+    ("My cousin is called Pim.", "kin:cousin", "The player's cousin is called Pim."),
+])
+def test_kin__more_relations(line, key, text):
+    assert one(line) == Fact(key, text)
+
+
+@pytest.mark.parametrize("line, asked", [
+    ("What's my name?", ("name",)), ("do u remember my name", ("name",)), ("Who am I, then?", ("name",)),
+    ("what's my dog called?", ("pet:dog",)), ("Remember my cat's name?", ("pet:cat",)),
+    ("what's my trade?", ("trade",)), ("What do I do for a living?", ("trade",)), ("what's my job again", ("trade",)),
+    ("what did I lose?", ("lost:",)), ("Who's my aunt?", ("kin:aunt",)), ("what's my cousin called", ("kin:cousin",)),
+    ("What do you know about me?", ("",)), ("tell me what you remember about me", ("",)),
+])
+def test_recall_asked__the_facts_a_line_asks_back(line, asked):
+    assert recall_asked(line) == asked
+
+
+@pytest.mark.parametrize("line", ["What's your name?", "Can I bring my dog in?", "I lost my way.", "Who are you?",
+                                  "My name is Aldric.", "What do you do for a living?"])
+def test_recall_asked__not_a_question_about_the_player(line):
+    assert recall_asked(line) == ()
+
+
+@pytest.mark.parametrize("fact, answer", [
+    (Fact("name", "The player's name is Aldric Stone."), "Aldric Stone"),
+    (Fact("pet:dog", "The player's dog is called Rufus."), "Rufus"),
+    (Fact("trade", "The player is a cooper by trade."), "cooper"),
+    (Fact("lost:ring", "The player lost their silver ring."), "ring"),
+    (Fact("kin:aunt", "The player's aunt is called Hilde."), "Hilde"),
+    (Fact("debt:you", "The player owes you 5 gold."), None),
+])
+def test_fact_answer__the_word_a_reply_must_say(fact, answer):
+    assert fact_answer(fact) == answer

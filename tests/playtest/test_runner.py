@@ -86,7 +86,8 @@ def test_playtest__every_line_answered_in_its_own_game_with_the_transcript_field
     assert by_id["lines:1"]["canary"] == "pineapple" and by_id["lines:1"]["note"].startswith("quince")  # copied through
     assert by_id["lines:2.0"]["plant"] == "Mira" and by_id["asked-back"]["expect"] == ["Mira"]
     assert by_id["lines:2.1"]["source"] == "fallback" and by_id["lines:2.1"]["reply"]  # the model failed: stock line
-    assert by_id["asked-back"]["source"] == "llm"
+    # The fake's reply did not say the name asked back: asked again, then the game says it
+    assert by_id["asked-back"]["source"] == "fallback" and by_id["asked-back"]["reply"] == "Your name is Mira."
     # One game a top-level element: the conversation's turns share one; the single lines have their own.
     prompts = [r.body for r in fake_llm.requests if r.path.endswith("/chat/completions")]
     assert any("Mira" in json.dumps(p) and "What was my name again?" in json.dumps(p) for p in prompts)
@@ -94,7 +95,7 @@ def test_playtest__every_line_answered_in_its_own_game_with_the_transcript_field
     report = json.loads((out / "report.json").read_text())
     assert {"lines", "model", "cache", "date", "machine", "command", "load", "seconds", "scorecard"} <= set(report)
     assert report["cache"] is False and "127.0.0.1" in report["model"]
-    assert report["scorecard"]["overall"]["fallback_share"] == {"value": 0.2, "n": 5}
+    assert report["scorecard"]["overall"]["fallback_share"] == {"value": 0.4, "n": 5}
     assert "# Playtest of" in (out / "report.md").read_text()
 
 
