@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _cache_hard import forget_all_but, run_part  # noqa: E402
+from _cache_own import GARETH_ALIASES, GARETH_ASKED, GARETH_NAMES, Tally, pct, served_question  # noqa: E402
 from bench import report as bench_report  # noqa: E402
 REPLY = ("Gareth Rusk, that's me, keeper of the Rusted Tankard since my father's day. Ale's honest, the stew is hot, "
          "and the beds are dry. Mind your manners and we'll get along, friend.")
@@ -115,78 +116,6 @@ def _clusters(path: Path) -> list[tuple[str, str]]:
     return [(key, line) for key, lines in data.items() if not key.startswith("_") for line in lines]
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-class Tally:
-    """Per phase: lines, hits for the right canonical question, exact repeats (the same words asked
-    before, served from their own text key), false hits (anything else), misses."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, dict] = {}
-        self.cached_ms: list[float] = []
-        self.all_cached_ms: list[float] = []  # every cached reply of every phase
-        self.cached_lines: list[str] = []
-        self.model_ms: list[float] = []
-
-    def add(self, phase: str, *, line: str, expected: str | None, end: dict, elapsed: float, served: str | None) -> None:
-        from llm.reply_cache.matcher import text_key
-
-        row = self.rows.setdefault(phase, {"lines": 0, "hits": 0, "right": 0, "repeats": 0, "false": [], "misses": [], "pregen": 0})
-        row["lines"] += 1
-        if end.get("source") not in {"cache", "pregen"}:
-            self.model_ms.append(elapsed * 1000)
-            if expected is not None:
-                row["misses"].append(line)
-            return
-        self.cached_ms.append(elapsed * 1000)
-        self.all_cached_ms.append(elapsed * 1000)
-        self.cached_lines.append(line)
-        row["hits"] += 1
-        row["pregen"] += end.get("source") == "pregen"
-        if expected is not None and served == _question_key(expected):
-            row["right"] += 1
-        elif served == text_key(line, names=GARETH_NAMES) or (served or "").startswith("s:") and served == _own_key(line):
-            row["repeats"] += 1
-        else:
-            row["false"].append((line, served))
-
-
-GARETH_NAMES = ("Gareth Rusk", "Gareth", "Rusk")
-
-
-_GARETH_ALIASES: list = []  # the world's names, read once the world is loaded
-_GARETH_ASKED: list = []  # his editors' questions, read with them
-
-
-def _question_key(question: str) -> str:
-    """The key Gareth's replies to a canonical question are kept under: the question's own, or the key
-    of his own question that it is for him (`llm.reply_cache.asked.asked_owner`)."""
-    from llm.reply_cache.asked import asked_owner
-
-    owner = asked_owner(question, asked=_GARETH_ASKED[0]) if _GARETH_ASKED else None
-    return owner.key if owner is not None else f"q:{question}"
-
-
-def _own_key(line: str) -> str:
-    """The key a line's own reply is kept under when it asks no canonical question (its signature)."""
-    from llm.reply_cache import question_match, signature_match
-
-    found = question_match(line, names=GARETH_NAMES)
-    return signature_match(found, line, names=GARETH_NAMES, aliases=_GARETH_ALIASES[0]).key
-
-
-def _served_question() -> str | None:
-    from llm.models import ReplyServe
-
-    serve = ReplyServe.objects.select_related("entry").order_by("-id").first()
-    return serve.entry.question if serve and serve.entry else None
-
-
 async def _phase(tally: Tally, phase: str, items: list[tuple[str | None, str]], *, keep: bool = True) -> None:
     """`keep=False`: a reply kept for a line of this phase is removed again, so each line is measured
     against what the phases before left in the cache, not against the lines of its own phase."""
@@ -197,7 +126,7 @@ async def _phase(tally: Tally, phase: str, items: list[tuple[str | None, str]], 
     before = set(await database_sync_to_async(lambda: list(ReplyCacheEntry.objects.values_list("id", flat=True)))())
     for expected, line in items:
         end, elapsed = await _ask(line)
-        served = await database_sync_to_async(_served_question)()
+        served = await database_sync_to_async(served_question)()
         tally.add(phase, line=line, expected=expected, end=end, elapsed=elapsed, served=served)
         if not keep:
             await database_sync_to_async(forget_all_but)(before)
@@ -210,9 +139,9 @@ async def _pairs(tally: Tally, pairs: list[dict], purge) -> None:
     for pair in pairs:
         await asyncio.to_thread(purge)
         await _ask(pair["a"])
-        first = await database_sync_to_async(_served_question)()  # the key the first line's reply was kept under
+        first = await database_sync_to_async(served_question)()  # the key the first line's reply was kept under
         end, elapsed = await _ask(pair["b"])
-        served = await database_sync_to_async(_served_question)()
+        served = await database_sync_to_async(served_question)()
         phase = "embeddings-bench pairs: " + ("near-miss" if not pair["match"] else pair["kind"])
         if pair["match"]:  # right when served the first line's reply, whatever its key
             expected, served = ("first", "q:first") if served is not None and served == first else (None, served)
@@ -237,8 +166,8 @@ async def _run(fake, *, quick: bool = False, no_asked: bool = False) -> dict:
     await database_sync_to_async(world_changed)()
     from gameplay.world import world_aliases, world_asked, world_current
 
-    _GARETH_ALIASES[:] = [await database_sync_to_async(lambda: world_aliases(world_current(), "gareth"))()]
-    _GARETH_ASKED[:] = [await database_sync_to_async(lambda: world_asked(world_current(), "gareth"))()]
+    GARETH_ALIASES[:] = [await database_sync_to_async(lambda: world_aliases(world_current(), "gareth"))()]
+    GARETH_ASKED[:] = [await database_sync_to_async(lambda: world_asked(world_current(), "gareth"))()]
     await asyncio.to_thread(index_warm)
     await asyncio.to_thread(asked_warm_all)  # as the server's warm-up does before players come
     embed_ms = await asyncio.to_thread(_embedding_cost)
@@ -386,8 +315,8 @@ def _report(results: dict) -> None:
     calls = results["paraphrase_model_calls"]
     print(f"model calls for the {len(results['rows']['seed']['misses'])} seeds and {asked} paraphrases: {calls} "
           f"(without the cache: {calls + right}; saved {right}, {right / (calls + right):.1%})")
-    print(f"embedding one new line (for comparison): p50 {_pct(results['embed_ms'], 0.5):.1f} ms, "
-          f"p99 {_pct(results['embed_ms'], 0.99):.1f} ms")
+    print(f"embedding one new line (for comparison): p50 {pct(results['embed_ms'], 0.5):.1f} ms, "
+          f"p99 {pct(results['embed_ms'], 0.99):.1f} ms")
     for name, key in (("cached reply, every one served (all phases)", "all_cached_ms"),
                       ("cached reply, phrasing new to the process", "first_seen_ms"),
                       ("  of which: an exemplar's content words (no embedding)", "no_embedding_ms"),
@@ -395,7 +324,7 @@ def _report(results: dict) -> None:
                       ("model reply (fake server answering at once)", "model_ms")):
         values = results[key]
         if values:
-            print(f"{name}: n={len(values)} p50 {_pct(values, 0.5):.1f} ms, p99 {_pct(values, 0.99):.1f} ms, "
+            print(f"{name}: n={len(values)} p50 {pct(values, 0.5):.1f} ms, p99 {pct(values, 0.99):.1f} ms, "
                   f"max {max(values):.1f} ms")
     pregen = results["rows"].get("after pre-generation (holdout)", {})
     if pregen:
@@ -417,7 +346,7 @@ CACHED_P99_TARGET_MS = 15.0
 def _hard_figures(part: dict) -> tuple[float, float, float]:
     """Hit rate (%), false hits (% of every line asked, negatives included), cached p99 (ms)."""
     asked = part["lines"] + part["negatives"]
-    return (100 * part["hits"] / part["lines"], 100 * len(part["false"]) / asked, _pct(part["cached_ms"], 0.99))
+    return (100 * part["hits"] / part["lines"], 100 * len(part["false"]) / asked, pct(part["cached_ms"], 0.99))
 
 
 def _report_hard(results: dict) -> None:
@@ -428,7 +357,7 @@ def _report_hard(results: dict) -> None:
     for name, part in results["hard"].items():
         hit, false, p99 = _hard_figures(part)
         print(f"| {name} | {part['lines']} | {part['hits']} ({hit:.1f} %) | {part['later_hits']} of {part['later_lines']} | "
-              f"{part['negatives']} | {len(part['false'])} ({false:.1f} %) | {_pct(part['cached_ms'], 0.5):.1f} / {p99:.1f} |")
+              f"{part['negatives']} | {len(part['false'])} ({false:.1f} %) | {pct(part['cached_ms'], 0.5):.1f} / {p99:.1f} |")
     tune = results["hard"]["tune"]
     for npc, line, served in tune["false"]:
         print(f"  false hit [tune] {npc}: {line!r} served the reply of {served}")
@@ -446,7 +375,7 @@ def figures(results: dict, *, argv: list[str]) -> dict:
     near = [r for p, r in rows.items() if "near-miss" in p]
     asked, right = sum(r["lines"] for r in paraphrase), sum(r["right"] for r in paraphrase)
     near_lines, near_false = sum(r["lines"] for r in near), sum(len(r["false"]) for r in near)
-    own_p99 = _pct(results["own_cached_ms"], 0.99)
+    own_p99 = pct(results["own_cached_ms"], 0.99)
     out = [
         _figure("own set: paraphrase hits", 100 * right / asked, "%", ">= 80 %", right / asked >= 0.8),
         _figure("own set: false hits on near-misses", 100 * near_false / near_lines, "%", "<= 1 %", near_false <= 0.01 * near_lines),
