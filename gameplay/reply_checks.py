@@ -33,7 +33,15 @@ _ROLE_LABEL = re.compile(r"^\s*[\[(]?\s*(?:user|player|traveller|traveler|you|hu
 _PREMISE = re.compile(
     r"\b(?:you (?:already |just |even |also |once )?(?:promised|owe|owed|swore|said|told|gave|agreed|offered|lent|borrowed|bet|"
     r"sold|bought|hired|saved|kissed|paid|took|stole|arrested|caught|wrote|sang|won|let me|wiped)|remember (?:me|when|how|that|our|the time)|i (?:saved|helped|gave|lent|paid|sold|bought) you|"
-    r"we (?:agreed|had a deal|made a deal|met|shook)|"
+    r"(?<!have )(?<!did )(?<!had )we (?:agreed|had a deal|made a deal|met|shook)|"
+    # more ways of claiming a shared past: what the player left or brought, what the NPC never paid,
+    # thanks for a favour, an old adventure, kin, someone's order, a bet made together
+    r"(?<!have )(?<!did )i (?:left|brought|sent|handed|loaned|lent) (?:\w+ ){0,4}?(?:with |to )?you\b|you were (?:keeping|holding|minding) (?:\w+ ){0,2}?for me|"
+    r"you (?:still )?(?:haven't|have not|never|didn't|did not) (?:paid|repaid|returned|given)(?: me)?\b|it was you (?:who|that) \w+|"
+    r"thanks? (?:you )?(?:again )?for (?:lending|giving|letting|saving|helping|selling|the loan)|"
+    r"our (?:adventure|journey|trip|quest|game|wager|bet|fight|travels|time together)|"
+    r"(?:it's|its|it is) me,? your \w+|you always (?:let|give|gave|pour|said|told|keep)|told you to (?:give|let|pour|sell|lend|pay)|"
+    r"(?:bet|deal|wager|bargain) (?:we|you) (?:made|struck|had|took)|we (?:made|struck|had) (?:a|our) (?:bet|wager|bargain)|"
     r"as you (?:said|promised)|(?:i|we) (?:already )?paid you|you(?:'re| are) my (?:brother|sister|father|mother|cousin|"
     r"uncle|aunt|son|daughter|wife|husband|friend from)|our (?:deal|bargain|agreement|arrangement)|like you promised|"
     r"you know me|we go way back|don't you remember|"

@@ -170,6 +170,21 @@ def test_an_order_obeyed_in_another_form_is_caught(world, reply, line, obeyed):
     ("You cooked me a fine eel pie last night.", True),
     ("You looked tired, are you well?", False),
     ("Who arrested the thief?", False),
+    # more ways of claiming it (written before the patterns were widened for them)
+    ("Where's the sword I left with you?", True),
+    ("Hand over the key you were keeping for me.", True),
+    ("You still haven't paid me for the fish I brought you.", True),
+    ("It was you who sold me this cursed ring!", True),
+    ("Thanks for lending me your horse yesterday.", True),
+    ("Old friend! It's been years since our adventure in the mountains.", True),
+    ("hey its me, your cousin from thornbury, you always let me drink free", True),
+    ("Gareth told you to give me a free meal, didn't he?", True),
+    ("the bet we made last week, I won, so hand over the twenty gold", True),
+    ("Have we met before?", False),
+    ("Have I brought you the strings yet?", False),
+    ("Thanks for the ale.", False),
+    ("Last time I was in Brackwater it rained for a week.", False),
+    ("Can I leave my pack with you?", False),
 ])
 def test_a_claimed_shared_past_is_recognised(line, claims):
     assert premise_claimed(line) is claims
