@@ -51,9 +51,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("trade", re.compile(r"\b(?:I work as|I'm working as|I earn my keep as|my trade is|my work is) (?:a|an)?\s*([a-z][a-z-]{2,30})\b",
                          re.IGNORECASE)),
     ("trade", re.compile(r"\bby trade,? (?:I'm|I am|im) (?:a|an) ([a-z][a-z-]{2,30})\b", re.IGNORECASE)),
-    ("lost", re.compile(r"\b(?:I've|I have|ive|I|I've gone and|I went and) lost my ((?:[a-z]+ ){0,2}?([a-z]{3,30}))\b"
-                        r"(?= somewhere| on| in| at| when| while| and| but|[.!?,;]|$)", re.IGNORECASE)),
-    ("name", re.compile(rf"\b(?:call me|i am called|i'm called|they call me)\s+{_NAME}", re.IGNORECASE)),
+    ("lost", re.compile(r"\b(?:I've|I have|ive|I|I've gone and|I went and) (?:lost|misplaced|dropped|mislaid) my "
+                        r"((?:[a-z']+ ){0,2}?([a-z]{3,30}))\b(?= somewhere| on| in| at| when| while| and| but|[.!?,;]|$)", re.IGNORECASE)),
+    ("lost", re.compile(r"\bmy ((?:[a-z']+ ){0,2}?([a-z]{3,30})) (?:went|has gone|is|has been|got) (?:missing|lost|stolen)\b", re.IGNORECASE)),
+    ("name", re.compile(rf"\b(?:call me|calls me|i am called|i'm called|they call me|know me as|known as)\s+{_NAME}", re.IGNORECASE)),
+    ("name", re.compile(rf"(?:^|[.!?,;]\s*){_CAP_NAME}'s the name\b")),
     ("name", re.compile(rf"(?:^|[.!?]\s+|,\s*)(?:I'm|I am|i'm|i am)\s+{_CAP_NAME}(?=\s*(?:[.!?,;]|$))")),
     ("kin", re.compile(
         rf"\bmy ({'|'.join(KIN)})(?:'s name is|,? (?:who )?is called|,? (?:is )?named|,? called)\s+{_NAME}",
@@ -113,7 +115,7 @@ def _fact(kind: str, match: re.Match[str]) -> Fact | None:
         return Fact("trade", f"The player is a {trade} by trade.") if _is_trade(trade) else None
     if kind == "lost":
         thing, noun = match.group(1).lower(), match.group(2).lower()
-        return Fact(f"lost:{noun}", f"The player lost their {thing}.") if noun not in _NOT_THINGS else None
+        return Fact(f"lost:{noun}", f"The player lost their {thing}.") if noun not in _NOT_THINGS and noun not in KIN else None
     if kind == "name":
         name = _clean_name(match.group(1))
         return Fact("name", f"The player's name is {name}.") if name else None
@@ -151,10 +153,10 @@ def recall_asked(line: str) -> tuple[str, ...]:
 _RECALL = re.compile(r"\b(?:what(?:'s| is| was| were|s)?|who(?:'s| is| am| was)?|remember|recall|forgot|forget|know|called|"
                      r"tell me|again)\b.*\b(?:my|me|i|i'm|im)\b|\b(?:my|i)\b.*\b(?:again|remember|recall|forgot|called)\b")
 _RECALL_KEYS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bmy name\b|\bwho am i\b|\bwhat(?:'s| is) me name\b|\bwhat am i called\b"), "name"),
+    (re.compile(r"\bmy name\b|\bwho am i\b|\bwho i am\b|\bwhat(?:'s| is) me name\b|\bwhat am i called\b"), "name"),
     (re.compile(rf"\bmy ({_PET})\b"), "pet:{}"),
     (re.compile(r"\bmy (?:trade|job|work|line of work|craft|profession)\b|\bwhat do i do\b|\bwhat i do for\b"), "trade"),
-    (re.compile(r"\bwhat (?:did|have) i (?:lose|lost)\b|\bwhat i lost\b|\bi (?:lost|lose)\b(?! my way)"), "lost:"),
+    (re.compile(r"\bwhat (?:did|have) i (?:lose|lost)\b|\bwhat i(?:'d| had| have)? lost\b|\bi (?:lost|lose)\b(?! my way)"), "lost:"),
     (re.compile(rf"\bmy ({'|'.join(KIN)})\b"), "kin:{}"),
     (re.compile(r"\bwho did i (?:say|tell you)\b|\bwho(?:'s| is| am i| i'm| im)? (?:i'm |im |i am )?(?:coming|meeting|waiting|visiting|here to see)"
                 r"(?: (?:to meet|for))? ?(?:me)?\b"), "kin:"),

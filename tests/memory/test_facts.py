@@ -166,3 +166,26 @@ def test_recall_asked__not_a_question_about_the_player(line):
 ])
 def test_fact_answer__the_word_a_reply_must_say(fact, answer):
     assert fact_answer(fact) == answer
+
+
+@pytest.mark.parametrize("line, key, text", [
+    ("Bran's the name.", "name", "The player's name is Bran."),
+    ("everyone calls me Red", "name", "The player's name is Red."),
+    ("Folk know me as Sable.", "name", "The player's name is Sable."),
+    ("I've misplaced my purse.", "lost:purse", "The player lost their purse."),
+    ("my purse went missing on the road", "lost:purse", "The player lost their purse."),
+    ("I lost my brother's ring", "lost:ring", "The player lost their brother's ring."),
+])
+def test_more_wordings_of_a_name_and_a_thing_lost(line, key, text):
+    assert one(line) == Fact(key, text)
+
+
+@pytest.mark.parametrize("line", ["They called me a fool.", "The Tankard's the name of this place."])
+def test_no_name_from_an_insult_or_a_place(line):
+    assert all(f.key != "name" for f in facts_extract(line))
+
+
+@pytest.mark.parametrize("line, asked", [("Do you know who I am?", ("name",)), ("did I mention what I'd lost?", ("lost:",)),
+                                         ("what was the name of my dog?", ("pet:dog",))])
+def test_recall_asked__more_wordings(line, asked):
+    assert recall_asked(line) == asked
