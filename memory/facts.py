@@ -144,7 +144,8 @@ def recall_asked(line: str) -> tuple[str, ...]:
     text = line.lower().replace("’", "'")
     if not _RECALL.search(text):
         return ()
-    if re.search(r"\b(?:about me|of me|know of me|you know me)\b", text) and not re.search(r"\bmy\b", text):
+    if re.search(r"\b(?:know|remember|recall|heard|learned|learnt) (?:so far )?(?:about|of) me\b|\bwhat do you know\b.*\bme\b", text) \
+            and not re.search(r"\bmy\b", text):
         return ("",)
     return tuple(dict.fromkeys(key.format(*found.groups()) for pattern, key in _RECALL_KEYS
                                if (found := pattern.search(text))))
@@ -152,12 +153,21 @@ def recall_asked(line: str) -> tuple[str, ...]:
 
 _RECALL = re.compile(r"\b(?:what(?:'s| is| was| were|s)?|who(?:'s| is| am| was)?|remember|recall|forgot|forget|know|called|"
                      r"tell me|again)\b.*\b(?:my|me|i|i'm|im)\b|\b(?:my|i)\b.*\b(?:again|remember|recall|forgot|called)\b")
+def _asked_about(nouns: str) -> tuple[re.Pattern[str], ...]:
+    """A pet's or a kinsman's name asked back: who is my sister, my dog's name, what's my dog called,
+    remember my dog; never a line that only mentions one ("my gran used to say...")."""
+    return (re.compile(rf"\bwho(?:'s| is| was) my ({nouns})\b"),
+            re.compile(rf"\bmy ({nouns})(?:'s name|\s+(?:was |is )?(?:called|named))"),
+            re.compile(rf"\b(?:what(?:'s| is| was)|remember|recall|forgot|forget)(?: the name of)? my ({nouns})\b"),
+            re.compile(rf"\bname of my ({nouns})\b"))
+
+
 _RECALL_KEYS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bmy name\b|\bwho am i\b|\bwho i am\b|\bwhat(?:'s| is) me name\b|\bwhat am i called\b"), "name"),
-    (re.compile(rf"\bmy ({_PET})\b"), "pet:{}"),
-    (re.compile(r"\bmy (?:trade|job|work|line of work|craft|profession)\b|\bwhat do i do\b|\bwhat i do for\b"), "trade"),
+    *((pattern, "pet:{}") for pattern in _asked_about(_PET)),
+    (re.compile(r"\bmy (?:trade|job|work|line of work|craft|profession)\b|\bwhat (?:do )?i do (?:for (?:a living|work|money|coin|my keep)|to earn)\b"), "trade"),
     (re.compile(r"\bwhat (?:did|have) i (?:lose|lost)\b|\bwhat i(?:'d| had| have)? lost\b|\bi (?:lost|lose)\b(?! my way)"), "lost:"),
-    (re.compile(rf"\bmy ({'|'.join(KIN)})\b"), "kin:{}"),
+    *((pattern, "kin:{}") for pattern in _asked_about("|".join(KIN))),
     (re.compile(r"\bwho did i (?:say|tell you)\b|\bwho(?:'s| is| am i| i'm| im)? (?:i'm |im |i am )?(?:coming|meeting|waiting|visiting|here to see)"
                 r"(?: (?:to meet|for))? ?(?:me)?\b"), "kin:"),
 )

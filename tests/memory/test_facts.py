@@ -189,3 +189,13 @@ def test_no_name_from_an_insult_or_a_place(line):
                                          ("what was the name of my dog?", ("pet:dog",))])
 def test_recall_asked__more_wordings(line, asked):
     assert recall_asked(line) == asked
+
+
+@pytest.mark.parametrize("line", [
+    "What do you think of me, honestly?", "remember that song you wrote about me last month? sing it again",
+    "what was this place like when you were young? my gran used to say the old inns were all smugglers",
+    "What do I do for fun around here?", "What do I do now?",
+])
+def test_recall_asked__a_line_that_only_mentions_the_player_or_their_kin_asks_nothing_back(line):
+    """A wrong "asked back" would make the NPC answer with the player's facts, whatever was asked."""
+    assert recall_asked(line) == ()
