@@ -140,7 +140,7 @@ class ReplyFrame:
     line: str
     own_earlier: tuple[str, ...] = ()  # this NPC's earlier replies in this conversation
     premise_open: bool = False  # the line claims a shared past the NPC has no memory of
-    heard: frozenset[str] = frozenset()  # names (lower-case) from the conversation and the NPC's memories of the player
+    heard: frozenset[str] = frozenset()  # names (lower-case) from the conversation and the NPC's memories of the player (facts asked back too)
     canon: tuple[CanonDef, ...] = ()  # the canon facts this NPC keeps to, highest priority first (npcs/canon.py)
     recall: tuple[str, ...] = ()  # the line asks the NPC to say back what the player told it: one of these must be said
     recall_said: str = ""  # those facts said back in plain words, for when the model will not (voice.py)
@@ -320,8 +320,7 @@ def _invented_name(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
     """A capitalised word mid-sentence that no text of the world uses (nor the player's line):
     "built by the great Harlon Blackstone". A sentence's first word counts only when it is not
     an English word at all."""
-    own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)} | frame.heard | {
-        w.lower() for answer in frame.recall for w in answer.split()}  # what the player told the NPC, asked back
+    own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)} | frame.heard
     lexicon = english_words()
     for match in _CAPITAL.finditer(text):
         word = match.group(1).lower().removesuffix("'s").rstrip("'")

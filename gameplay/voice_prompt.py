@@ -86,9 +86,9 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
                        own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
-                                       plan.situation.player_name or ""]),
+                                       *(f.text for f in remembered), plan.situation.player_name or ""]),
                        canon=canon_kept(world, npc_slug=plan.npc),
-                       recall=tuple(a for f in remembered if (a := fact_answer(f))), recall_said=said_back(remembered))
+                       recall=tuple(map(fact_answer, remembered)), recall_said=said_back(remembered))
     return PromptInspected(prompt, tuple(recalled), frame, canon)
 
 

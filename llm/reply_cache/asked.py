@@ -274,10 +274,11 @@ def _candidates(aliases: Aliases, asked: Asked) -> tuple[Candidate, ...]:
 def _owners(asked: Asked) -> dict[str, AskedMatch]:
     """Canonical question -> the one NPC question whose phrasings the canonical matcher reads as it
     (read without the world's names: a phrasing is plain words, and the same in every world)."""
-    linked = {question_match(text).question for text, _ in asked.questions} - {None}
+    reads = {text: question_match(text).question for text, _ in asked.questions}  # the canonical one each text is
+    linked = set(reads.values()) - {None}
     claims: dict[str, set[str]] = {}
     for text, phrasings in asked.questions:
-        if question_match(text).question is not None:
+        if reads[text] is not None:
             continue
         for phrasing in phrasings:
             canonical = signature_match(question_match(phrasing), phrasing).question

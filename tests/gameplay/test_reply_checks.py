@@ -433,7 +433,7 @@ def test_odds_are_no_share_of_coin(world):
 
 def test_a_line_asking_back_what_the_player_told__the_first_sentence_must_say_it(world):
     """The line asks the NPC to say back what the player told it (the game holds the answer, memory/facts.py)."""
-    frame = {"recall": ("Biscuit",), "recall_said": "Your dog is called Biscuit."}
+    frame = {"recall": ("Biscuit",), "recall_said": "Your dog is called Biscuit.", "heard": frozenset({"biscuit"})}
     assert verdict("A fine dog, I'm sure.", "what's my dog called?", **frame).reason == "recall"
     assert verdict("Biscuit, wasn't it? Good dog.", "what's my dog called?", **frame).ok
     assert verdict("biscuit, if I recall.", "what's my dog called?", **frame).ok  # said in any case
