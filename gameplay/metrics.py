@@ -55,6 +55,9 @@ REPLY_FALLBACKS = Counter("tankard_reply_fallbacks", "NPC replies ended with the
                           ["npc", "reason"])
 CANON_VETOES = Counter("tankard_canon_vetoes", "NPC replies (or cached replies) held back because they contradicted a "
                        "canon fact, by NPC (npcs/canon.py).", ["npc"])
+NARRATIONS = Counter("tankard_narrations", "Free text the rules could not place, by what the player was shown: the "
+                     "narrator's sentence (narrated) or what they can do (suggestions), and why the narrator's was not "
+                     "shown (checks, unavailable, leak, token_budget).", ["outcome", "reason"])
 PROCESS_RSS = Gauge("tankard_process_resident_memory_bytes", "Resident memory of this process.")
 
 
@@ -116,6 +119,10 @@ def reply_fallback_observed(*, npc: str, reason: str) -> None:
 
 def canon_veto_observed(*, npc: str) -> None:
     CANON_VETOES.labels(npc=npc).inc()
+
+
+def narration_observed(*, outcome: str, reason: str = "") -> None:
+    NARRATIONS.labels(outcome=outcome, reason=reason).inc()
 
 
 def job_observed(*, name: str, ok: bool) -> None:

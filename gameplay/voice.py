@@ -32,6 +32,7 @@ from .aio import db_async
 from . import limits, metrics
 from .canon import canon_picks
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
+from .narration_checks import narration_kept
 from .reply_checks import ReplyFrame, check_world, order_given, premise_claimed
 from .reply_gate import SentenceGate
 from .world import world_current
@@ -347,25 +348,38 @@ def _pieces(text: str) -> list[str]:
     return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
 
 
-NARRATION_TOKENS = 60
+NARRATION_TOKENS = 40  # one sentence
+NARRATION_TEMPERATURE = 0.5  # measured against 0.7 and 0.4: docs/playtest.md, "Free text"
 
 
 async def anarrate(plan) -> str | None:
-    """A short narrated moment for free text, or None when the model cannot give one now."""
+    """A short narrated moment for free text, or None when the model cannot give one now, or gives
+    one the narration checks hold back (gameplay.narration_checks)."""
+    text, reason = await _anarration(plan)
+    metrics.narration_observed(outcome="narrated" if text else "suggestions", reason=reason)
+    return text
+
+
+async def _anarration(plan) -> tuple[str | None, str]:
     if not await db_async(limits.llm_tokens_left)(game_id=plan.game_id):
-        return None
+        return None, "token_budget"
     cfg = settings.TANKARD_LLM
     messages = await db_async(build_narration_messages)(
         situation=plan.situation, player_line=plan.line, context_window=cfg["CONTEXT_WINDOW"], reply_tokens=NARRATION_TOKENS
     )
     try:
-        finished = await acomplete(list(messages), priority=PRIORITY_PLAYER, max_tokens=NARRATION_TOKENS, conversation=f"{plan.game_id}:narrator")
+        finished = await acomplete(list(messages), priority=PRIORITY_PLAYER, max_tokens=NARRATION_TOKENS,
+                                   conversation=f"{plan.game_id}:narrator", temperature=NARRATION_TEMPERATURE)
     except (LLMUnavailable, LLMStreamCut) as exc:
-        logger.info("no narration (%s); answering with suggestions", exc.kind)
-        return None
+        logger.info("no narration (%s); answering without it", exc.kind)
+        return None, "unavailable"
+    await db_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=(finished.prompt_tokens or 0) + finished.completion_tokens)
     text, _ = parse_actions(finished.text)  # the narrator proposes nothing: markers are dropped
     if leak_found(text, protected=protected_text(messages[0]["content"], shareable=shareable_values(plan.situation))):
-        logger.warning("narration recited its prompt; answering with suggestions")
-        text = ""
-    await db_async(limits.llm_tokens_spend)(game_id=plan.game_id, tokens=(finished.prompt_tokens or 0) + finished.completion_tokens)
-    return text or None
+        logger.warning("narration recited its prompt; answering without it")
+        return None, "leak"
+    kept = narration_kept(text, line=plan.line, present=plan.situation.present, world=check_world(world_current()))
+    if kept is None:
+        logger.info("narration held back by its checks: %r", text[:200])
+        return None, "checks"
+    return kept, ""

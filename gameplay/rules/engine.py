@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import bounties, economy, gambling, info, lodging, movement, mystery, talk
+from . import bounties, economy, emotes, gambling, info, lodging, movement, mystery, talk
 from .clock import time_frame
 from .context import Refusal, SayRequest, TurnContext
 from .parser import intent_parse
@@ -12,6 +12,7 @@ from .parser import intent_parse
 HANDLERS = {
     "help": info.handle_help,
     "look": info.handle_look,
+    "who": info.handle_who,
     "examine": info.handle_examine,
     "inventory": info.handle_inventory,
     "status": info.handle_status,
@@ -55,7 +56,11 @@ def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
     intent = intent_parse(text)
     handler = HANDLERS.get(intent.verb)
     if handler is None:
-        raise Refusal(not_understood(ctx), code="unknown_command")
+        said = emotes.gesture_said(ctx, text) if intent.verb == "unknown" else None
+        if said is None:
+            raise Refusal(not_understood(ctx), code="unknown_command")
+        ctx.say(said)
+        return CommandOutcome(text=said, changed=False)
     handler(ctx, intent)
     bounties.progress(ctx)
     if ctx.changed:

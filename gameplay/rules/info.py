@@ -1,4 +1,4 @@
-"""Rules that only tell: look, examine, inventory, status, time, help, rumours."""
+"""Rules that only tell: look, who is here, examine, inventory, status, time, help, rumours."""
 from __future__ import annotations
 
 from npcs.persona import relationship_tier
@@ -9,7 +9,7 @@ from .lookup import find_feature, find_item, find_location, find_npc, item_name
 from .parser import Intent
 
 HELP = (
-    "Here's what folk do at the Rusted Tankard: look, examine <thing>, go <place>, inventory, status, time; "
+    "Here's what folk do at the Rusted Tankard: look, who (is here), examine <thing>, go <place>, inventory, status, time; "
     "buy <item> (or 'buy ale for <someone>'), drink/eat/use <item>, give <item> to <someone>; "
     "jobs, work <job>; gamble (dice, coin or high card, e.g. 'dice 5', 'flip coin 3 heads', 'high card 4'); "
     "rent a room, sleep, wait [bells], store <item>, retrieve <item>, chest; "
@@ -33,15 +33,22 @@ def describe_here(ctx: TurnContext) -> str:
     parts = [f"{loc.name}. {loc.description}"]
     if loc.features:
         parts.append("You notice " + ", ".join(f.name for f in loc.features) + ".")
-    people = ctx.present_npcs()
-    if people:
-        parts.append("Here: " + ", ".join(f"{n.name} the {n.role}" for n in people) + ".")
-    else:
-        parts.append("Nobody else is here just now.")
+    parts.append(who_here(ctx))
     exits = [ctx.world.locations[e].name for e in loc.exits if e in ctx.world.locations]
     if exits:
         parts.append("From here you can go to " + ", ".join(exits) + ".")
     return " ".join(parts)
+
+
+def who_here(ctx: TurnContext) -> str:
+    people = ctx.present_npcs()
+    if not people:
+        return "Nobody else is here just now."
+    return "Here: " + ", ".join(f"{n.name} the {n.role}" for n in people) + "."
+
+
+def handle_who(ctx: TurnContext, intent: Intent) -> None:
+    ctx.say(who_here(ctx))
 
 
 def handle_look(ctx: TurnContext, intent: Intent) -> None:

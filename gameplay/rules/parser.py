@@ -42,6 +42,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(help|\?|commands|what can i do)$", "help"),
     (r"^(look|l|look around|where am i|describe)$", "look"),
     (r"^(inventory|inv|i|bag|pack|what do i have|what am i carrying)$", "inventory"),
+    (r"^(?:who(?:'s| is| else is)? (?:here|around|about|in here|in the room|present)|any ?(?:one|body) (?:else )?(?:here|around)|"
+     r"is any ?(?:one|body) (?:else )?(?:here|around)|who do i see|people|who)$", "who"),
     (r"^(status|stats|me|score|how am i|health)$", "status"),
     (r"^(time|what time is it|what's the time|the time|clock)$", "time"),
     (r"^(notice ?board|board|bounties|bounty|quests|read (the )?(notice ?)?board|look at (the )?(notice ?)?board|examine (the )?(notice ?)?board)$", "board"),
@@ -57,7 +59,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:abandon|drop|give up) (?:the )?(?:bounty )?(?P<target>.+)$", "abandon"),
     (r"^(?:retrieve|withdraw|take|fetch|get) (?P<target>.+?) (?:from|out of) (?:the |my )?chest$", "retrieve"),
     (r"^(?:retrieve|withdraw) (?P<target>.+)$", "retrieve"),
-    (r"^(?:store|stow|put|deposit|stash|leave) (?P<target>.+?)(?: (?:in|into) (?:the |my )?chest)?$", "store"),
+    (r"^(?:store|stow|deposit|stash) (?P<target>.+?)(?: (?:in|into) (?:the |my )?chest)?$", "store"),
+    (r"^(?:put|leave|place|lock) (?P<target>.+?) (?:in|into) (?:the |my )?chest$", "store"),  # "put my feet up" is no storing
     (r"^(?:look at|examine|inspect|x|search|study|check|read) (?P<target>.+)$", "examine"),
     (r"^(?:go|walk|head|move|run|climb|step|return|enter|go back)(?: (?:to|into|in|up|down|up to|down to|out to|back to|over to))?(?: the)? (?P<target>.+)$", "go"),
     (r"^(?:buy|order|purchase|get|grab|have)(?: me)? (?P<target>.+?) for (?P<npc>[\w' -]+)$", "buy_for"),

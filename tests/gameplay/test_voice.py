@@ -154,11 +154,11 @@ async def test_second_say_to_same_npc_while_streaming_is_npc_busy(fake_llm, sess
 
 async def test_free_text__becomes_a_narrated_turn(fake_llm, session_cookie):
     game, cookie = session_cookie
-    fake_llm.script(Reply("You clamber onto the table and dance a jig; the regulars cheer and bang their mugs."))
+    fake_llm.script(Reply("You juggle three apples, and the regulars cheer and bang their mugs."))
     comm = await ready(cookie)
-    await comm.send_json_to({"type": "command", "id": "n1", "text": "I dance a jig on the table"})
+    await comm.send_json_to({"type": "command", "id": "n1", "text": "I juggle three apples"})
     final = (await until_final(comm, "n1"))[-1]
-    assert final["type"] == "narration" and "jig" in final["text"]
+    assert final == {"type": "narration", "reply_to": "n1", "text": "You juggle three apples, and the regulars cheer and bang their mugs."}
     assert await Turn.objects.filter(game=game, client_id="n1").acount() == 1
     await comm.disconnect()
 
@@ -167,9 +167,40 @@ async def test_free_text__without_the_model_answers_with_suggestions(fake_llm, s
     _, cookie = session_cookie
     fake_llm.script(Fail(500), Fail(500), Fail(500))
     comm = await ready(cookie)
-    await comm.send_json_to({"type": "command", "id": "n2", "text": "I dance a jig on the table"})
+    await comm.send_json_to({"type": "command", "id": "n2", "text": "I juggle three apples"})
     final = (await until_final(comm, "n2"))[-1]
     assert final["type"] == "error" and final["code"] == "unknown_command" and "help" in final["text"]
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("narration", [
+    "I juggle three apples and I'm so glad to be here.",  # the narrator speaking as someone
+    "You juggle three apples.\nA tallow candle: 1 gold; mug of ale: 3 gold",  # a price list after it
+    "You juggle three apples for Lord Blackwood of Harrowgate.",  # people and places nobody knows
+])
+async def test_free_text__a_narration_the_checks_refuse_is_not_shown(fake_llm, session_cookie, narration):
+    game, cookie = session_cookie
+    fake_llm.script(Reply(narration))
+    comm = await ready(cookie)
+    await comm.send_json_to({"type": "command", "id": "n3", "text": "juggle three apples"})
+    final = (await until_final(comm, "n3"))[-1]
+    if "\n" in narration:  # its first line is shown, the rest never
+        assert final == {"type": "narration", "reply_to": "n3", "text": "You juggle three apples."}
+    else:
+        assert final["type"] == "error" and final["code"] == "unknown_command"
+    turn = await Turn.objects.aget(game=game, client_id="n3")
+    assert "gold" not in json.dumps(turn.final) and "Blackwood" not in json.dumps(turn.final)
+    await comm.disconnect()
+
+
+async def test_gesture__is_said_by_the_game_at_once_without_the_model(fake_llm, session_cookie):
+    game, cookie = session_cookie
+    comm = await ready(cookie)
+    await comm.send_json_to({"type": "command", "id": "g1", "text": "wave to wren"})
+    final = (await until_final(comm, "g1"))[-1]
+    assert final["type"] == "narration" and final["text"].startswith("You wave to Wren. Wren Abney ")
+    assert fake_llm.chat_count == 0
+    assert await Turn.objects.filter(game=game, client_id="g1").acount() == 1
     await comm.disconnect()
 
 

@@ -1,0 +1,85 @@
+"""Gestures and small doings the rules do not own ("wave to wren", "sit by the fire", "yawn"). A
+gesture changes nothing and costs no time; the game says it plainly, with how someone in the room
+takes it: "You wave to Wren. Wren Abney glances your way." The gestures are the verbs of a MUD's
+socials and a tavern's idle doings: a line that starts with one (or with "I" and one) is a gesture.
+
+Other free text goes to the narrator (gameplay.voice.anarrate). The default 135M model narrating
+gestures copied its examples' endings or wandered ("You raise your mug, and the glass shatters."),
+so the game says them itself: at once, and always about the room the player is in."""
+from __future__ import annotations
+
+import random
+import re
+
+from npcs.persona import NpcDef
+
+from .context import TurnContext
+
+GESTURES = frozenset("""
+    nod bow curtsy curtsey shrug smile grin smirk beam frown scowl glare laugh chuckle giggle cackle snicker
+    sigh yawn stretch wave wink clap applaud cheer dance jig sing hum whistle cough sneeze sniff blush cry weep
+    sob grumble groan moan mutter pout ponder think nudge poke hug pat tap drum fidget pace lean sit stand
+    kneel salute toast raise tip glance stare gaze watch listen peer peek shiver tremble jump hop skip twirl
+    spin strut relax lounge slump doze snore burp belch hiccup scratch rub crack stamp stomp tiptoe wander
+    loiter warm admire blink gasp grunt growl howl whimper sniffle wipe straighten adjust fold cross flex
+    bounce rock sway lie hide duck crouch squat pray meditate daydream brood smoke puff knock rap
+""".split())
+_I = re.compile(r"^(?:i|i'll|i will|let me|let's)\s+", re.IGNORECASE)
+_PERSON = {"my": "your", "me": "you", "myself": "yourself", "mine": "yours", "i": "you", "i'm": "you're",
+           "am": "are", "our": "your", "us": "you", "we": "you"}
+REACTED = 0.6  # the share of gestures aimed at nobody that someone present is seen to take in
+MAX_WORDS = 12  # a longer line is no gesture: the narrator, or nothing
+REACTIONS = (
+    "{name} glances your way.",
+    "{name} catches your eye and nods.",
+    "{name} raises an eyebrow.",
+    "{name} pretends not to notice.",
+    "{name} smiles at that.",
+)
+def gesture_words(line: str) -> list[str] | None:
+    """The gesture's words, the player's "I" taken off, or None when the line is no gesture."""
+    words = re.sub(r"[^\w\s'-]", " ", _I.sub("", line.strip())).split()
+    if not words or len(words) > MAX_WORDS or words[0].lower() not in GESTURES:
+        return None
+    return words
+
+
+def gesture_said(ctx: TurnContext, line: str) -> str | None:
+    """The gesture said plainly in the second person, with a reaction of someone present (the
+    one it is aimed at, if any); None when the line is no gesture."""
+    words = gesture_words(line)
+    if words is None:
+        return None
+    named = _npcs_named(ctx, words)
+    phrase = " ".join(_second_person(w, named) for w in words)
+    present = {n.slug for n in ctx.present_npcs()}
+    absent = next((npc for npc in named.values() if npc.slug not in present), None)
+    if absent is not None:
+        return f"You {phrase}, but {absent.name} is not here to see it."
+    target = next((npc for npc in named.values()), None)
+    people = ctx.present_npcs()
+    rng = random.Random(f"{ctx.rng.random()}:{line}")  # a gesture leaves the game's version, so its seed, as it was
+    watcher = target or (rng.choice(people) if people and rng.random() < REACTED else None)
+    text = f"You {phrase}."
+    if watcher is not None:
+        text += " " + rng.choice(REACTIONS).format(name=watcher.name)
+    return text
+
+
+def _npcs_named(ctx: TurnContext, words: list[str]) -> dict[str, NpcDef]:
+    """Words of the line that name an NPC of the world (any word of the name) -> that NPC."""
+    found: dict[str, NpcDef] = {}
+    for word in words:
+        key = word.lower().removesuffix("'s")
+        for npc in ctx.world.npcs.values():
+            if key in {part.lower() for part in re.findall(r"[A-Za-z][\w'-]*", npc.name)} and len(key) > 2:
+                found[key] = npc
+    return found
+
+
+def _second_person(word: str, named: dict[str, NpcDef]) -> str:
+    lower = word.lower()
+    if lower.removesuffix("'s") in named:
+        proper = next(p for p in re.findall(r"[A-Za-z][\w'-]*", named[lower.removesuffix("'s")].name) if p.lower() == lower.removesuffix("'s"))
+        return proper + ("'s" if lower.endswith("'s") else "")
+    return _PERSON.get(lower, lower)
