@@ -1,0 +1,89 @@
+"""What a player reads for free text no rule owns ("wave to wren", "pet the cat"): the line sets of
+`bench/data/free_text.json`, typed into one game of a running server over its websocket.
+
+    ./tankard play &                                    # the game, with its local model
+    .venv/bin/python bench/free_text.py [--url http://127.0.0.1:8000] [--set tune|heldout] [--json PATH]
+
+Per line: the final frame (a narration, or the suggestions of a line not understood) and its text.
+Counted: narrations in the second person about the line (they start "You" and hold the line's first
+word), narrations with a mark of the old narrator (first person, quotes, digits, a second line), and
+suggestions. The lines are paced to stay under the game's turns-per-minute limit. Which of the
+narrator's endings read well is for a reader: the transcript is printed."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench._ws import check_loopback, command_line, machine_load  # noqa: E402
+
+PACE = 1.6  # seconds between lines: under the default 40 turns a minute
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'll)\b|\b(?i:me|my|mine|we|our)\b")
+_OPENERS = re.compile(r"^(?:i|i'll|let me)\s+", re.IGNORECASE)
+
+
+def tally(rows: list[dict]) -> dict:
+    narrated = [r for r in rows if r["kind"] == "narration"]
+    return {
+        "lines": len(rows),
+        "narrated": len(narrated),
+        "second_person_about_line": sum(_about(r) for r in narrated),
+        "old_narrator_marks": sum(bool(_FIRST_PERSON.search(r["text"]) or re.search(r"[\"“\d\n]", r["text"])) for r in narrated),
+        "suggestions": sum(r["kind"] == "error" and r.get("code") == "unknown_command" for r in rows),
+    }
+
+
+def _about(row: dict) -> bool:
+    verb = _OPENERS.sub("", row["line"].lower()).split()[0][:4]
+    return row["text"].startswith("You") and verb in row["text"].lower()[3:]
+
+
+async def play(url: str, lines: list[str]) -> list[dict]:
+    jar = CookieJar()
+    urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)).open(url + "/").read()
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    rows = []
+    async with connect(url.replace("http", "ws", 1) + "/ws/play/", additional_headers={"Cookie": cookie, "Origin": url}) as ws:
+        await ws.recv()  # the state frame
+        for n, line in enumerate(lines):
+            started = time.monotonic()
+            await ws.send(json.dumps({"type": "command", "id": f"f{n}", "text": line}))
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if frame.get("reply_to") == f"f{n}" and frame["type"] in ("narration", "error"):
+                    break
+            rows.append({"line": line, "kind": frame["type"], "code": frame.get("code", ""), "text": frame.get("text", ""),
+                         "seconds": round(time.monotonic() - started, 3)})
+            print(f"{line[:34]:34} | {frame['type'][:4]} | {frame.get('text', '')[:150]}")
+            await asyncio.sleep(max(0.0, PACE - (time.monotonic() - started)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--set", choices=("tune", "heldout"), default="tune")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    check_loopback(args.url)
+    lines = json.loads((ROOT / "bench/data/free_text.json").read_text())[args.set]
+    rows = asyncio.run(play(args.url.rstrip("/"), lines))
+    summary = tally(rows)
+    print(f"\n{command_line()}; {machine_load()}")
+    print(json.dumps(summary))
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
