@@ -144,6 +144,7 @@ class ReplyFrame:
     canon: tuple[CanonDef, ...] = ()  # the canon facts this NPC keeps to, highest priority first (npcs/canon.py)
     recall: tuple[str, ...] = ()  # the line asks the NPC to say back what the player told it: one of these must be said
     recall_said: str = ""  # those facts said back in plain words, for when the model will not (voice.py)
+    recall_own: bool = False  # what must be said is the NPC's own name, not the player's facts: the reply may be shared
 
 
 def names_in(texts: Iterable[str]) -> frozenset[str]:
@@ -268,6 +269,11 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         if found:  # for "canon", the fact contradicted
             return Verdict(False, text, fact=found if reason == "canon" else None, reason=reason)
     return Verdict(*priced(text, frame.line, world))
+
+
+def recall_said_in(text: str, frame: ReplyFrame) -> bool:
+    """Whether a reply says what the frame's line asked back (always, when it asked nothing back)."""
+    return not frame.recall or _says_any(text, frame.recall)
 
 
 def _says_any(text: str, words: tuple[str, ...]) -> bool:

@@ -77,7 +77,8 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
     async def waiting() -> None:  # the same question is with the model for another player: share it
         await send({"type": "npc.thinking", "reply_to": plan.client_id, "npc": plan.npc, "text": thinking_line(npc, rng)})
 
-    asked_back = bool(inputs.frame and inputs.frame.recall)  # the player asks what they told this NPC: never another's reply
+    # the player asks what they told this NPC: never another's reply (its own name may be anyone's)
+    asked_back = bool(inputs.frame and inputs.frame.recall and not inputs.frame.recall_own)
     ticket = await areply_cache_open(inputs.cache_request, cacheable=reply_cacheable(prompt) and not asked_back,
                                      conversation=None if asked_back else last_exchange(prompt), on_wait=waiting)
     try:

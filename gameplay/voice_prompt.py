@@ -15,7 +15,7 @@ from memory.facts import Fact, fact_answer, recall_asked
 from memory.selectors import memory_facts, memory_first_minute, memory_recall
 from memory.services import memory_mark_used
 from npcs.canon import CanonPick
-from npcs.persona import NpcDef, npc_persona_values
+from npcs.persona import NpcDef, name_words, npc_persona_values, own_name_asked
 
 from .canon import canon_kept, canon_picks
 from .leak_guard import CANARY
@@ -77,6 +77,9 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
     if remembered:
         situation = replace(situation, facts=(*situation.facts, f"The traveller asks what you remember of them; tell them: {said_back(remembered)}"))
+    own_name = () if remembered or not own_name_asked(plan.line) else name_words(npc)
+    if own_name:
+        situation = replace(situation, facts=(*situation.facts, f"The traveller asks who you are; tell them your name, {npc.name}."))
     prompt = build_npc_messages(
         persona=Persona(**npc_persona_values(npc)), situation=situation,
         recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text) for m in recalled],
@@ -88,7 +91,9 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
                                        *(f.text for f in remembered), plan.situation.player_name or ""]),
                        canon=canon_kept(world, npc_slug=plan.npc),
-                       recall=tuple(map(fact_answer, remembered)), recall_said=said_back(remembered))
+                       recall=tuple(map(fact_answer, remembered)) or own_name,
+                       recall_said=said_back(remembered) or (f"{npc.name}, the {npc.role}." if own_name else ""),
+                       recall_own=bool(own_name))
     return PromptInspected(prompt, tuple(recalled), frame, canon)
 
 

@@ -154,3 +154,27 @@ def npc_persona_values(npc: NpcDef) -> dict:
         "knows": npc.knows, "hides": npc.hides, "appearance": npc.appearance,
         "voice": npc.voice_examples,
     }
+
+
+# The line asks the NPC who it is: a reply must say its name (the default model once answered Gareth's
+# "What's your name?" with "Moses. I'm a mason.", and that reply was kept and served to everyone).
+_OWN_NAME = re.compile(r"\b(?:your (?:good |real |full )?name\b(?! for)|what (?:are|r) (?:you|u|ye) called|"
+                       r"what (?:do|should|shall|can) (?:i|we|people|folk|they) call (?:you|u|ye)|"
+                       r"who (?:are|r) (?:you|u|ye)\b(?! (?:to|with|for|looking|waiting))|"
+                       r"introduce yourself|how should i address you|(?:what|who)(?:'s| is) your name)", re.IGNORECASE)
+NAME_TITLES = frozenset({"captain", "master", "mistress", "old", "young", "sir", "lady", "lord", "mother", "father", "brother", "sister"})
+
+
+def own_name_asked(line: str) -> bool:
+    """Whether the line asks the NPC's name (or who it is)."""
+    return bool(_OWN_NAME.search(line))
+
+
+def name_words(npc: NpcDef) -> tuple[str, ...]:
+    """The words of an NPC's name a reply may say it by: "Captain Isolde Varr" -> Isolde, Varr."""
+    return tuple(w for w in npc.name.replace("-", " ").split() if w.lower() not in NAME_TITLES and len(w) > 1)
+
+
+def name_said(text: str, npc: NpcDef) -> bool:
+    """Whether a reply says the NPC's name (any word of it)."""
+    return any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) for word in name_words(npc))

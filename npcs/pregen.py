@@ -25,7 +25,7 @@ from llm.reply_cache import Asked, index_warm, persona_digest, reply_cache_prune
 from llm.reply_cache.selectors import PregenTarget, reply_pregen_targets
 
 from .canon import CanonDef, canon_contradicted, canon_for_npc, canon_meaning, canon_persona_values, canon_pick
-from .persona import NpcDef, npc_persona_values
+from .persona import NpcDef, name_said, npc_persona_values, own_name_asked
 from .selectors import canon_facts_all, npc_definitions_all
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ def _pregenerate_one(npc: NpcDef, target: PregenTarget, canon: tuple[CanonDef, .
         return "failed"
     text, actions = parse_actions(finished.text)
     if actions or not text.strip() or _recites(text, npc) or _contradicts_canon(text, npc, canon):
+        return "skipped"
+    if own_name_asked(target.line) and not name_said(text, npc):  # the reply path asks the same of a kept reply
         return "skipped"
     reply_cache_store_pregen(npc_id=npc.id, npc_slug=npc.slug, persona_version=npc.persona_version,
                              persona_digest=persona_digest(canon_persona_values(npc_persona_values(npc), canon, npc.slug)),

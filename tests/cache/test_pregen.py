@@ -20,6 +20,12 @@ from tests.llm.fake_openai import Reply
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _replies_say_the_name(fake_llm):
+    """A pre-generated reply to "What is your name?" is kept only when it says the NPC's name."""
+    fake_llm.default = Reply("Aye, Gareth Rusk here, and Wren Abney. What'll it be?")
+
+
 async def test_pregeneration_fills_the_canonical_questions_of_a_context_players_meet(fake_llm, new_player):
     _, alice = await new_player()
     _, bob = await new_player()
@@ -41,6 +47,18 @@ async def test_pregeneration_fills_the_canonical_questions_of_a_context_players_
     stats = await asyncio.to_thread(reply_cache_stats, days=1)
     assert stats.served == {"llm": 1, "pregen": 1}
     assert stats.pregen_share == 0.5 and stats.pregen_used_share == pytest.approx(1 / made)
+
+
+async def test_pregeneration__a_reply_to_the_name_question_that_says_no_name_is_not_kept(fake_llm, new_player):
+    fake_llm.default = Reply("Moses. I'm a mason, I'll be right back.")
+    _, alice = await new_player()
+    await ask(alice, "Where's the cellar?")
+
+    report = await asyncio.to_thread(npc_replies_pregenerate, max_replies=100)
+    npcs = await _opening_npcs()
+    assert report.made == (len(QUESTIONS) - 1) * npcs and report.skipped == npcs
+    kept = [q async for q in ReplyCacheEntry.objects.filter(source="pregen").values_list("question", flat=True)]
+    assert len(kept) == report.made and "q:name" not in kept
 
 
 async def _opening_npcs() -> int:

@@ -6,6 +6,7 @@ import itertools
 import json
 
 import pytest
+from channels.db import database_sync_to_async
 from prometheus_client import REGISTRY
 
 from gameplay.models import Turn
@@ -260,6 +261,36 @@ async def test_say__a_fact_asked_back_that_the_model_will_not_say__the_game_says
     assert "Can't say I recall" not in json.dumps(frames)
     (request,) = fake_llm.chat_requests[asked:]  # asked once
     assert "tell them: Your dog is called Biscuit." in system_text(request)
+    await comm.disconnect()
+
+
+async def test_say__asked_its_name__a_reply_that_does_not_say_it_is_not_shown(fake_llm, session_cookie):
+    """The default model once answered Gareth's "What's your name?" with "Moses. I'm a mason.": the
+    model is asked once, told the name, and when it still does not say it the game does."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Moses. I'm a mason, I'll be right back."), Reply("Moses, friend."))
+    comm = await ready(cookie)
+    frames = await say(comm, "Hello there! What's your name?", cid="n1")
+    end = frames[-1]
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == "Gareth Rusk, the barkeep and owner.", end
+    assert "Moses" not in json.dumps(frames)
+    (request,) = fake_llm.chat_requests  # asked once
+    assert "tell them your name, Gareth Rusk" in system_text(request)
+    await comm.disconnect()
+
+
+async def test_say__asked_its_name__a_reply_that_says_it_is_shown_and_shared(fake_llm, session_cookie):
+    from tests.websocket import game_with_cookie
+
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Gareth Rusk, friend, and this is my tavern."))
+    comm = await ready(cookie)
+    assert (await say(comm, "What's your name?", cid="n1"))[-1]["source"] == "llm"
+    await comm.disconnect()
+    _, other = await database_sync_to_async(game_with_cookie)("other")
+    comm = await ready(other)
+    end = (await say(comm, "What is your name?", cid="n2"))[-1]
+    assert end["source"] == "cache" and end["text"] == "Gareth Rusk, friend, and this is my tavern."  # the NPC's name is anyone's
     await comm.disconnect()
 
 
