@@ -329,18 +329,25 @@ async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reaso
     return VoicedReply(text=text, source="fallback")
 
 
-# A reply that failed these checks, or a line claiming a shared past, is answered with a denial.
-DENIED = frozenset({"premise", "obeyed", "ooc", "identity", "role_label", "template", "echo"})
+# A reply that failed these checks, or a line claiming a shared past, is answered with a denial. (Not
+# "echo": the small model says a plain question back, and "that's not how I remember it" answered
+# "What's the gossip tonight?".)
+DENIED = frozenset({"premise", "obeyed", "ooc", "identity", "role_label", "template"})
+# A line asking for the talk of the town, answered from the NPC's own rumours of the day when the model cannot.
+RUMOURS_ASKED = re.compile(r"\b(?:gossip\w*|rumou?rs?|news|word on the street|heard anything|what's new|whispers?)\b", re.IGNORECASE)
 
 
 def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") -> str:
     """The ladder's lower rungs as words: the NPC's own line for the moment (a denial for a false
-    claim, a refusal for an order), else an in-world deferral."""
+    claim, a refusal for an order, one of its rumours of the day when asked for gossip), else an
+    in-world deferral."""
     ordered = order_given(plan.line) or reason == "obeyed"
     if ordered and (npc.refusals or npc.denials):
         return rng.choice(npc.refusals or npc.denials)
     if npc.denials and (reason in DENIED or premise_claimed(plan.line)):
         return rng.choice(npc.denials)
+    if plan.situation.rumours and RUMOURS_ASKED.search(plan.line):
+        return f"Between us: {rng.choice(plan.situation.rumours)}"
     return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)
 
 

@@ -275,3 +275,20 @@ def test_say__absent_npc_is_refused(player):
     final = player.say("quince", "hello")  # the merchant is away on Moonday
     assert final["code"] == "npc_absent"
     assert player.say("nobody-at-all", "hello")["code"] == "unknown_npc"
+
+
+def test_asked_for_gossip_without_the_model__an_npc_tells_one_of_its_rumours_of_the_day(player):
+    """The fallback ladder answers "any gossip?" from the NPC's own rumours of the day, not with a
+    denial or a deferral."""
+    from gameplay import services
+
+    plan = services.say_prepare(game_id=player.game_id, client_id="g0", npc="wren", text="What's the gossip tonight?").say
+    assert plan.situation.rumours  # Wren has some today
+    final = player.say("wren", "What's the gossip tonight?")
+    assert final["type"] == "npc.end" and final["text"].removeprefix("Between us: ") in plan.situation.rumours
+
+
+def test_go__to_a_room_further_on__names_the_way_there(player):
+    final = player.do("go to my room")
+    assert final["code"] == "not_allowed" and "The way there is through The Upstairs Landing." in final["text"]
+    assert player.state["location"]["slug"] == "common-room"
