@@ -37,7 +37,7 @@ from .reply_checks import ReplyFrame, check_world, order_given, premise_claimed
 from .reply_gate import SentenceGate
 from .world import world_current
 from .voice_cache import cached_contradicts, last_exchange, reply_cache_request, reply_cacheable, reply_match_start
-from .voice_prompt import prompt_build, prompt_inspect, prompt_kept
+from .voice_prompt import RUMOURS_ASKED, prompt_build, prompt_inspect, prompt_kept
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]
@@ -333,8 +333,6 @@ async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reaso
 # "echo": the small model says a plain question back, and "that's not how I remember it" answered
 # "What's the gossip tonight?".)
 DENIED = frozenset({"premise", "obeyed", "ooc", "identity", "role_label", "template"})
-# A line asking for the talk of the town, answered from the NPC's own rumours of the day when the model cannot.
-RUMOURS_ASKED = re.compile(r"\b(?:gossip\w*|rumou?rs?|news|word on the street|heard anything|what's new|whispers?)\b", re.IGNORECASE)
 
 
 def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") -> str:

@@ -4,6 +4,8 @@ the frame the reply's checks read (`reply_checks.py`). What each prompt held is 
 inspector (`prompt_reports.py`)."""
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -80,6 +82,12 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     own_name = () if remembered or not own_name_asked(plan.line) else name_words(npc)
     if own_name:
         situation = replace(situation, facts=(*situation.facts, f"The traveller asks who you are; tell them your name, {npc.name}."))
+    goods = () if remembered or own_name else goods_here(world, plan.situation, goods_asked(plan.line))
+    if goods:
+        situation = replace(situation, facts=(*situation.facts, f"The traveller asks what you have; tell them: {goods_said(goods)}"))
+    rumour = "" if remembered or own_name or goods else rumour_told(plan)
+    if rumour:
+        situation = replace(situation, facts=(*situation.facts, f"The traveller asks for gossip; tell them: {rumour}"))
     prompt = build_npc_messages(
         persona=Persona(**npc_persona_values(npc)), situation=situation,
         recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text) for m in recalled],
@@ -91,9 +99,11 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
                                        *(f.text for f in remembered), plan.situation.player_name or ""]),
                        canon=canon_kept(world, npc_slug=plan.npc),
-                       recall=tuple(map(fact_answer, remembered)) or own_name,
-                       recall_said=said_back(remembered) or (f"{npc.name}, the {npc.role}." if own_name else ""),
-                       recall_own=bool(own_name))
+                       recall=(tuple(map(fact_answer, remembered)) or own_name or tuple(a for item in goods for a in item.aliases)
+                               or (rumour_words(*plan.situation.rumours) if rumour else ())),  # any of its rumours will do
+                       recall_said=(said_back(remembered) or (f"{npc.name}, the {npc.role}." if own_name else "")
+                                    or goods_said(goods) or (f"Between us: {rumour}" if rumour else "")),
+                       recall_own=bool(own_name or goods or rumour))
     return PromptInspected(prompt, tuple(recalled), frame, canon)
 
 
@@ -109,6 +119,63 @@ def _asked_back(plan) -> tuple[Fact, ...]:
     facts = memory_facts(game_id=plan.game_id, npc_slug=plan.npc, keys=keys, also=plan.memory_also)
     answerable = sorted((f for f in facts if fact_answer(f)), key=lambda f: f.key != "name")  # the name first, then the newest
     return tuple(answerable)[:ASKED_BACK_FACTS]
+
+
+# A line asking what there is to drink or eat: a reply must name something of that kind sold here
+# (the default model answered "What do you have to drink?" with "I have a glass of red wine in my cup.").
+_GOODS_ASKED = {
+    "drink": re.compile(r"\b(?:drinks|to drink|a drink|pouring|on tap|beverages?)\b", re.IGNORECASE),  # not "do you drink?"
+    "food": re.compile(r"\b(?:food|to eat|hungry|starving|menu|cooking|meals?|supper|dinner|grub)\b", re.IGNORECASE),
+}
+_ASKING = re.compile(r"\?\s*$|^\W*(?:what|which|any|got|do you|have you|can i|could i|is there|are there|whats|what's)\b", re.IGNORECASE)
+
+
+def goods_asked(line: str) -> str | None:
+    """The kind of goods ("drink", "food") a question asks what there is of, or None."""
+    if not _ASKING.search(line):
+        return None
+    kinds = [kind for kind, pattern in _GOODS_ASKED.items() if pattern.search(line)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def goods_here(world, situation, kind: str | None) -> tuple:
+    """The items of that kind for sale where the player stands, cheapest first."""
+    if kind is None:
+        return ()
+    here = {slug for slug, location in world.locations.items() if location.name == situation.place}
+    return tuple(item for item in sorted(world.items.values(), key=lambda i: (i.price, i.name))
+                 if item.kind == kind and item.price > 0 and item.sold_at & here)
+
+
+def goods_said(items: tuple) -> str:
+    """ "There's a mug of ale for 3 gold, a cup of cider for 3 and a glass of red wine for 5." """
+    if not items:
+        return ""
+    parts = [f"a {item.name} for {item.price}" + (" gold" if n == 0 else "") for n, item in enumerate(items)]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"There's {listed}."
+
+
+# A line asking for the talk of the town: a reply must tell one of the NPC's rumours of the day.
+RUMOURS_ASKED = re.compile(r"\b(?:gossip\w*|rumou?rs?|news|word on the street|heard anything|what's new|whispers?)\b", re.IGNORECASE)
+_PLAIN = frozenset("""there their they them then than that this these those which what when where while with without
+    about would could should every everyone nobody anybody somebody something nothing anything into onto from over
+    under after before again once only even just like more most much many some were been being have having does done
+    tavern friend people part thing things place night today""".split())
+
+
+def rumour_told(plan) -> str:
+    """One of the NPC's rumours of the day when the line asks for gossip (the same one for the same
+    line), else ""."""
+    if not plan.situation.rumours or not RUMOURS_ASKED.search(plan.line):
+        return ""
+    return random.Random(f"{plan.seed}:rumour").choice(plan.situation.rumours)
+
+
+def rumour_words(*rumours: str) -> tuple[str, ...]:
+    """The words a reply telling one of these rumours will use: their own, not names or common words."""
+    return tuple(dict.fromkeys(w for rumour in rumours for w in re.findall(r"(?<![\w'])([a-z][a-z-]{3,})(?![\w'])", rumour)
+                               if w not in _PLAIN))
 
 
 def said_back(facts: tuple[Fact, ...]) -> str:

@@ -12,6 +12,7 @@ from gameplay import services
 from llm.reply_cache import memory_clear
 from llm.reply_cache.matcher import _matches
 from tests.websocket import connect, until_final
+from tests.llm.fake_openai import Reply
 
 _ids = itertools.count(1)
 
@@ -33,6 +34,15 @@ def _player() -> tuple[str, str]:
     session["game_id"] = str(game.id)
     session.create()
     return str(game.id), f"sessionid={session.session_key}"
+
+
+@pytest.fixture
+def fake_llm(fake_llm):
+    """The scripted model, whose unscripted reply names the NPCs players meet first, a drink and a
+    dish: asked its name, or what there is to drink or eat, an NPC must say it, or its reply is
+    neither shown nor kept (gameplay/voice_prompt.py)."""
+    fake_llm.default = Reply("Aye, Gareth Rusk here and Wren Abney, with ale and stew tonight.")
+    return fake_llm
 
 
 @pytest.fixture

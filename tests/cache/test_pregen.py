@@ -20,12 +20,6 @@ from tests.llm.fake_openai import Reply
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _replies_say_the_name(fake_llm):
-    """A pre-generated reply to "What is your name?" is kept only when it says the NPC's name."""
-    fake_llm.default = Reply("Aye, Gareth Rusk here, and Wren Abney. What'll it be?")
-
-
 async def test_pregeneration_fills_the_canonical_questions_of_a_context_players_meet(fake_llm, new_player):
     _, alice = await new_player()
     _, bob = await new_player()

@@ -102,7 +102,7 @@ async def test_flag__evicts_the_entry_from_every_level_and_counts(fake_llm, new_
     bob_game, bob = await new_player()
     fake_llm.script(Reply("Nonsense about turnips."), Reply(ABOUT))
     await ask(alice, "Tell me about yourself", cid="a1")
-    served = await ask(bob, "Who are you?", cid="b1")
+    served = await ask(bob, "Tell me a bit about you.", cid="b1")  # not "Who are you?": a reply to it must say the name
     assert final(served)["source"] == "cache"
     flagged_before = metrics.REPLIES_FLAGGED.labels(npc="gareth")._value.get()
 
@@ -139,7 +139,7 @@ async def test_flag__sent_the_moment_the_reply_ends__finds_the_reply(fake_llm, n
     assert connected
     await comm.receive_json_from()  # state
     await comm.receive_json_from()  # history
-    await comm.send_json_to({"type": "say", "id": "b1", "npc": "gareth", "text": "Who are you?"})
+    await comm.send_json_to({"type": "say", "id": "b1", "npc": "gareth", "text": "Tell me a bit about you."})
     while (frame := await comm.receive_json_from(timeout=8))["type"] != "npc.end":
         pass
     await comm.send_json_to({"type": "flag", "id": "f1", "target": "b1"})

@@ -279,6 +279,38 @@ async def test_say__asked_its_name__a_reply_that_does_not_say_it_is_not_shown(fa
     await comm.disconnect()
 
 
+async def test_say__asked_what_there_is_to_drink__a_reply_naming_nothing_sold_here_is_not_shown(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("The common room's a place to eat, friend."), Reply("Ale for three, friend; cider too."))
+    comm = await ready(cookie)
+    end = (await say(comm, "What do you have to drink and how much?", cid="d1"))[-1]
+    said = "There's a cup of cider for 3 gold, a mug of ale for 3, a glass of red wine for 5 and a tot of rustgut for 6."
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == said, end
+    assert f"tell them: {said}" in system_text(fake_llm.chat_requests[0])
+    end = (await say(comm, "Any drinks going?", cid="d2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "Ale for three, friend; cider too."
+    assert fake_llm.chat_count == 2
+    await comm.disconnect()
+
+
+async def test_say__asked_for_gossip__a_reply_that_tells_none_of_the_npcs_rumours_is_not_shown(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Might be a friend of the tavern, friend of the common room."))
+    comm = await ready(cookie)
+    end = (await say(comm, "What's the gossip tonight?", npc="wren", cid="g1"))[-1]
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"].startswith("Between us: "), end
+    rumour = end["text"].removeprefix("Between us: ")
+    assert f"tell them: {rumour}" in system_text(fake_llm.chat_requests[0])
+    await comm.disconnect()
+
+
+def test_rumour_words__are_the_rumours_own():
+    from gameplay.voice_prompt import rumour_words
+
+    words = rumour_words("There's a fox in the tavern yard that bit Tobias on the ankle. The chickens are unharmed.")
+    assert words == ("yard", "ankle", "chickens", "unharmed")
+
+
 async def test_say__asked_its_name__a_reply_that_says_it_is_shown_and_shared(fake_llm, session_cookie):
     from tests.websocket import game_with_cookie
 
@@ -378,3 +410,15 @@ async def test_say__an_npc_may_say_back_what_it_remembers_word_for_word(fake_llm
     assert memory_lines
     assert frames[-1]["source"] == "llm" and told in frames[-1]["text"], frames[-1]
     await comm.disconnect()
+
+
+@pytest.mark.parametrize(("line", "kind"), [
+    ("What do you have to drink and how much?", "drink"), ("Where can I get a drink?", "drink"),
+    ("what's on tap", "drink"), ("whats on the menu and what does it cost, im starving", "food"),
+    ("any food?", "food"), ("What's good to eat here?", "food"),
+    ("Do you drink?", None), ("Is the ale good?", None), ("I'm hungry.", None), ("Food and drinks?", None),
+])
+def test_goods_asked(line, kind):
+    from gameplay.voice_prompt import goods_asked
+
+    assert goods_asked(line) == kind
