@@ -422,3 +422,17 @@ def test_goods_asked(line, kind):
     from gameplay.voice_prompt import goods_asked
 
     assert goods_asked(line) == kind
+
+
+def test_rumour_told__the_one_about_what_is_asked__and_never_twice():
+    from types import SimpleNamespace
+
+    from gameplay.voice_prompt import rumour_told
+
+    fox = "There's a fox in the tavern yard that bit Tobias on the ankle."
+    goat = "The miller's daughter ran off with a tinker and a goat."
+    plan = SimpleNamespace(line="whats the gossip on tobias", seed="s", situation=SimpleNamespace(rumours=(goat, fox)))
+    assert rumour_told(plan) == fox
+    assert rumour_told(plan, said=(f"Between us: {fox}",)) == goat
+    assert rumour_told(plan, said=(fox, goat)) == ""  # all told: the model answers as it will
+    assert rumour_told(SimpleNamespace(line="Where's the cellar?", seed="s", situation=plan.situation)) == ""
