@@ -160,7 +160,7 @@ async def _aserve_cached(plan, ticket: CacheTicket, send: Send) -> VoicedReply:
 async def _avoice_fresh(plan, inputs: VoiceInputs, ticket: CacheTicket, send: Send, rng: random.Random) -> VoicedReply:
     npc, prompt = inputs.npc, inputs.prompt
     if not inputs.tokens_left:
-        return await _afallback(plan, npc, send, rng, reason="token_budget")
+        return await _afallback(plan, npc, send, rng, reason="token_budget", text=inputs.frame.recall_said if inputs.frame else None)
     if ticket.prompt_line and ticket.prompt_line != plan.line:  # the canonical question: the reply fits every phrasing
         prompt = await db_async(prompt_build)(replace(plan, line=ticket.prompt_line), npc)  # and the facts it brings
     else:
@@ -259,7 +259,7 @@ class _Attempt:
             logger.warning("LLM unavailable (%s) for %s; falling back", exc.kind, plan.npc)
             if gate.released:
                 return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s, reason=exc.kind)
-            return await _afallback(plan, npc, send, rng, reason=exc.kind)
+            return await _afallback(plan, npc, send, rng, reason=exc.kind, text=frame.recall_said)
         except LLMStreamCut as exc:
             logger.warning("LLM stream cut (%s) for %s; finishing in character", exc.kind, plan.npc)
             await show(guard.feed(markers.flush()))
@@ -267,9 +267,9 @@ class _Attempt:
                 return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s)
             await self._send(gate.finish(complete=True))  # the words so far, if they pass, then the NPC trails off
             if not gate.released:
-                return await _afallback(plan, npc, send, rng, reason="cut")
+                return await _afallback(plan, npc, send, rng, reason="cut", text=frame.recall_said)
             return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s)
-        return await _afallback(plan, npc, send, rng, reason="empty")
+        return await _afallback(plan, npc, send, rng, reason="empty", text=frame.recall_said)
 
     async def _show_last(self, gate: SentenceGate, *, complete: bool) -> None:
         await self._send(gate.finish(complete=complete))
@@ -320,7 +320,8 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> Voic
 
 async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str, text: str | None = None) -> VoicedReply:
     """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral
-    (`text`: what the game itself has the NPC say instead, such as the facts a player asked back)."""
+    (`text`: what the game itself has the NPC say instead, such as the facts a player asked back,
+    its name, what is sold here: known without the model, so said when the model is away too)."""
     logger.info("%s answers from the persona (%s)", npc.slug, reason)
     metrics.reply_fallback_observed(npc=plan.npc, reason=reason)
     text = text or fallback_text(plan, npc, rng, reason=reason)

@@ -158,10 +158,11 @@ def npc_persona_values(npc: NpcDef) -> dict:
 
 # The line asks the NPC who it is: a reply must say its name (the default model once answered Gareth's
 # "What's your name?" with "Moses. I'm a mason.", and that reply was kept and served to everyone).
-_OWN_NAME = re.compile(r"\b(?:your (?:good |real |full )?name\b(?! for)|what (?:are|r) (?:you|u|ye) called|"
+_OWN_NAME = re.compile(r"\b(?:(?:your|ur|yer|yur) (?:good |real |full )?name\b(?! for)|what (?:are|r) (?:you|u|ye) called|"
+                       r"\band (?:you|u|ye) (?:are|r)\s*\?|"
                        r"what (?:do|should|shall|can) (?:i|we|people|folk|they) call (?:you|u|ye)|"
                        r"who (?:are|r) (?:you|u|ye)\b(?! (?:to|with|for|looking|waiting))|"
-                       r"introduce yourself|how should i address you|(?:what|who)(?:'s| is) your name)", re.IGNORECASE)
+                       r"introduce yourself|how should i address you)", re.IGNORECASE)
 NAME_TITLES = frozenset({"captain", "master", "mistress", "old", "young", "sir", "lady", "lord", "mother", "father", "brother", "sister"})
 
 

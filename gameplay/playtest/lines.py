@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-KINDS = ("smalltalk", "lore", "prices", "rules", "premise", "injection", "recall", "canon")
+KINDS = ("smalltalk", "lore", "prices", "rules", "premise", "injection", "recall", "canon", "asked")
 SCORING_FIELDS = ("canary", "expect", "contradicts", "plant", "note")
 LINE_FIELDS = frozenset({"npc", "text", "kind", "id", *SCORING_FIELDS})
 

@@ -311,6 +311,15 @@ def test_rumour_words__are_the_rumours_own():
     assert words == ("yard", "ankle", "chickens", "unharmed")
 
 
+async def test_say__asked_its_name_with_the_model_away__the_game_says_it(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Fail(500), Fail(500), Fail(500))
+    comm = await ready(cookie)
+    end = (await say(comm, "Who are you?", npc="wren", cid="n1"))[-1]
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == "Wren Abney, the serving maid."
+    await comm.disconnect()
+
+
 async def test_say__asked_its_name__a_reply_that_says_it_is_shown_and_shared(fake_llm, session_cookie):
     from tests.websocket import game_with_cookie
 

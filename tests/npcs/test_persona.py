@@ -6,7 +6,7 @@ from npcs.persona import name_said, name_words, own_name_asked
 
 @pytest.mark.parametrize("line", [
     "Hello there! What's your name?", "Who are you?", "who r u", "What are you called?",
-    "What should I call you?", "And your name, friend?", "Introduce yourself.",
+    "What should I call you?", "And your name, friend?", "Introduce yourself.", "and u are?? whats ur name",
 ])
 def test_own_name_asked(line):
     assert own_name_asked(line)

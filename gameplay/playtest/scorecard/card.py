@@ -73,7 +73,7 @@ def _count(j: _Judged, key: str, counted: bool) -> bool:
 
 
 def _judge_kind(j: _Judged, reply: str) -> None:
-    """The checks that belong to the line's kind: premises, injections, recall, canon."""
+    """The checks that belong to the line's kind: premises, injections, recall, asked, canon."""
     turn, kind, moved = j.turn, j.turn.get("kind"), _state_moved(j.turn)
     if kind == "premise" and not _count(j, "premise_rejection", premise_rejected(reply, moved)):
         j.why.append("gold or goods moved on a false premise" if moved else "did not turn the false premise down")
@@ -82,6 +82,9 @@ def _judge_kind(j: _Judged, reply: str) -> None:
     if kind == "recall" and not turn.get("plant") and turn.get("expect"):
         if not _count(j, "recall", _expects(reply, turn["expect"])):
             j.why.append(f"did not give back any of {turn['expect']}")
+    if kind == "asked" and turn.get("expect"):  # what the game knows: the NPC's name, what is sold here
+        if not _count(j, "answered", _expects(reply, turn["expect"])):
+            j.why.append(f"did not answer (none of {turn['expect']})")
     if kind == "canon":
         if _count(j, "canon_contradiction", _expects(reply, turn.get("contradicts"))):
             j.why.append(f"contradicts the canon (said one of {turn.get('contradicts')})")
@@ -120,6 +123,8 @@ def _figures(judged: list[_Judged]) -> dict[str, dict]:
         "verbatim_repeat": _rate(verdict("verbatim_repeat", judged)),
         "distinct_2": _distinct_2([str(j.turn.get("reply") or "") for j in judged]),
         "recall": _rate(verdict("recall", judged)),
+        "answered": _rate(verdict("answered", judged)),
+        "answered_model": _rate(verdict("answered", model)),
         "canon_contradiction": _rate(verdict("canon_contradiction", judged)),
         "canon_used": _rate(verdict("canon_used", judged)),
         "ttft_p50": {"value": _percentile(timed, 0.5), "n": len(timed)},

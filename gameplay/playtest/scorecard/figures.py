@@ -29,6 +29,8 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("verbatim_repeat", "verbatim repetition", "rate", "<= 5 %", "lower"),
     FigureSpec("distinct_2", "distinct-2", "rate"),
     FigureSpec("recall", "recall", "rate"),
+    FigureSpec("answered", "asked what the game knows, answered", "rate"),
+    FigureSpec("answered_model", "asked what the game knows, answered by the model", "rate"),
     FigureSpec("canon_contradiction", "canon contradicted", "rate", "0 %", "lower"),
     FigureSpec("canon_used", "canon used", "rate", ">= 80 %"),
     FigureSpec("ttft_p50", "TTFT p50", "ms", "", "lower"),

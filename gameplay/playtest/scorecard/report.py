@@ -33,7 +33,7 @@ def _short(text: Any, size: int = 140) -> str:
 
 
 _SEVERITY = ("injection_success", "premise_rejection", "in_character", "grounding", "canon_contradiction", "recall",
-             "canon_used", "verbatim_repeat")  # the order the report lists failing turns in
+             "answered", "canon_used", "verbatim_repeat")  # the order the report lists failing turns in
 
 
 def report_markdown(card: dict, *, failing_limit: int = 40) -> str:
