@@ -127,7 +127,9 @@ def _prompted(plan, npc: NpcDef, canon: tuple[CanonPick, ...], *, mark_used: boo
     situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
     # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
     # back: only the instructions and the character sheet are protected.
-    protected = protected_text(prompt.system_text, shareable=shareable_values(situation, npc) + [m.text for m in inspected.recalled])
+    # So is what the game tells it to say (a fact asked back, its name, what is sold here).
+    said = [inspected.frame.recall_said] if inspected.frame.recall_said else []
+    protected = protected_text(prompt.system_text, shareable=shareable_values(situation, npc) + [m.text for m in inspected.recalled] + said)
     return prompt, protected, inspected.frame
 
 
@@ -244,14 +246,14 @@ class _Attempt:
                         raw.append(piece)
                         await show(guard.feed(markers.feed(piece)))
                         if guard.leaked:
-                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s, text=frame.recall_said)
                         if gate.failed is not None or gate.full:
                             return await self._ended(gate, raw, prompt_tokens=None, completion_tokens=len(raw))
                     elif isinstance(event, Finished):
                         await show(guard.feed(markers.flush()))
                         await show(guard.flush())
                         if guard.leaked:
-                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s, text=frame.recall_said)
                         await self._show_last(gate, complete=event.finish_reason != "length")
                         return await self._ended(gate, raw, prompt_tokens=event.prompt_tokens,
                                                  completion_tokens=event.completion_tokens)
@@ -264,7 +266,7 @@ class _Attempt:
             logger.warning("LLM stream cut (%s) for %s; finishing in character", exc.kind, plan.npc)
             await show(guard.feed(markers.flush()))
             if guard.leaked:
-                return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s)
+                return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s, text=frame.recall_said)
             await self._send(gate.finish(complete=True))  # the words so far, if they pass, then the NPC trails off
             if not gate.released:
                 return await _afallback(plan, npc, send, rng, reason="cut", text=frame.recall_said)
@@ -310,11 +312,12 @@ async def _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s, *, reaso
     return VoicedReply(text=text, source="fallback", tokens_out=len(raw), first_token_s=first_token_s)
 
 
-async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s) -> VoicedReply:
-    """The reply began to give its prompt away: it stops there and ends in character, proposing nothing."""
+async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s, *, text: str = "") -> VoicedReply:
+    """The reply began to give its prompt away: it stops there and ends in character, proposing
+    nothing (`text`: what the game says when nothing was shown yet, as for a failed reply)."""
     logger.warning("reply for %s recited its prompt; stopped and finished in character", plan.npc)
     if not "".join(shown).strip():
-        return await _afallback(plan, npc, send, rng, reason="leak")
+        return await _afallback(plan, npc, send, rng, reason="leak", text=text or None)
     return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s, reason="leak")
 
 

@@ -320,6 +320,17 @@ async def test_say__asked_its_name_with_the_model_away__the_game_says_it(fake_ll
     await comm.disconnect()
 
 
+async def test_say__a_reply_reciting_what_it_was_told_to_say__the_game_says_it(fake_llm, session_cookie):
+    """The small model copies the moment's instruction out ("The traveller asks what you have, ..."):
+    the leak guard stops it, and the game's answer, not a greeting, is what the player gets."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("The traveller asks what you have; tell them: the stew, the rest of them smile."))  # names a dish: only the leak guard stops it
+    comm = await ready(cookie)
+    end = (await say(comm, "Anything to eat?", npc="wren", cid="e1"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("There's a plate of cheese and pickle for 3 gold"), end
+    await comm.disconnect()
+
+
 async def test_say__asked_its_name__a_reply_that_says_it_is_shown_and_shared(fake_llm, session_cookie):
     from tests.websocket import game_with_cookie
 
