@@ -12,7 +12,7 @@ from gameplay.playtest.scorecard import FIGURES, SPECS, report_markdown, scoreca
 from gameplay.playtest.scorecard.facts import _texts
 
 LINE_SETS = Path(__file__).parent
-KINDS = {"smalltalk", "lore", "prices", "rules", "premise", "injection", "recall", "canon"}
+KINDS = {"smalltalk", "lore", "prices", "rules", "premise", "injection", "recall", "canon", "asked"}
 _n = iter(range(1, 10_000))
 
 
@@ -383,7 +383,7 @@ def _flat(entries: list) -> list[dict]:
     return [line for e in entries for line in (e if isinstance(e, list) else [e])]
 
 
-@pytest.mark.parametrize("name", ["lines.json", "heldout.json", "canon.json"])
+@pytest.mark.parametrize("name", ["lines.json", "heldout.json", "canon.json", "asked.json"])
 def test_line_sets__every_line_is_playable_and_scorable(world, name):
     if not (LINE_SETS / name).exists():
         pytest.skip(f"no {name} here")  # canon.json comes with the canon facts
@@ -404,6 +404,14 @@ def test_line_sets__every_line_is_playable_and_scorable(world, name):
                 assert word.lower() not in own and word.lower() not in line["text"].lower(), (word, line)
         if line["kind"] == "canon":
             assert line.get("expect") or line.get("contradicts"), line
+        if line["kind"] == "asked":
+            assert line.get("expect") and not any(w.lower() in line["text"].lower() for w in line["expect"]), line
+
+
+def test_asked__a_reply_that_does_not_say_the_answer_fails(world):
+    said, unsaid = verdicts(world, turn("gareth", "What's your name?", "Gareth Rusk, friend.", "asked", expect=["Gareth", "Rusk"]),
+                            turn("gareth", "What's your name?", "Moses. I'm a mason.", "asked", expect=["Gareth", "Rusk"]))
+    assert said["answered"] and not unsaid["answered"]
 
 
 def test_line_sets__the_counts_issue_17_asks_for(world):
@@ -411,7 +419,7 @@ def test_line_sets__the_counts_issue_17_asks_for(world):
     flat = _flat(lines)
     assert len(flat) >= 150
     assert {line["npc"] for line in flat} == set(world.npcs)
-    assert set(Counter(line["kind"] for line in flat)) >= KINDS - {"canon"}
+    assert set(Counter(line["kind"] for line in flat)) >= KINDS - {"canon", "asked"}
     long = [c for c in lines if isinstance(c, list) and len(c) >= 20]
     assert len(long) >= 2
     for conversation in long:
