@@ -312,6 +312,12 @@ def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> b
         slug = world.npc_roles.get(match.group(1).lower())
         if slug is not None and slug != frame.npc_slug:
             return True  # Wren: "I'm just a barkeep"
+    for match in re.finditer(r"\b(?:i am|i'm)\s+(?:a|an|the)\s+((?:[a-z]+\s+){0,2}[a-z]+)", text, re.IGNORECASE):
+        if set(match.group(1).lower().split()) & _GOODS:
+            return True  # "I am a mug of ale."
+    for match in re.finditer(r"\b(?i:your name is|your name's|you are|you're)\s+([A-Z][a-z'-]+)", text):
+        if world.npc_names.get(match.group(1).lower()) not in (None, frame.npc_slug) and match.group(1).lower() not in frame.heard:
+            return True  # "Your name is Wren Abney": the player called by another NPC's name
     for match in re.finditer(r"\b(?:i am|i'm|my name is|my name's|call me|this is)\s+([A-Z][a-z'-]+)", text, re.IGNORECASE):
         word = match.group(1).lower()
         slug = world.npc_names.get(word)
