@@ -261,14 +261,16 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
         ("premise", lambda: frame.premise_open and (_agrees(text) or (due and not opener(text) and not _DENIES.search(text)))),
-        ("recall", lambda: first and frame.recall and not _says_any(text, frame.recall)),
         ("state_claim", lambda: _STATE_CLAIM.search(text)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
         found = failed()
         if found:  # for "canon", the fact contradicted
             return Verdict(False, text, fact=found if reason == "canon" else None, reason=reason)
-    return Verdict(*priced(text, frame.line, world))
+    verdict = Verdict(*priced(text, frame.line, world))
+    if verdict.ok and first and frame.recall and not _says_any(verdict.text, frame.recall):  # read once prices are put right
+        return Verdict(False, text, reason="recall")
+    return verdict
 
 
 def recall_said_in(text: str, frame: ReplyFrame) -> bool:

@@ -23,6 +23,7 @@ from .canon import canon_kept, canon_picks
 from .leak_guard import CANARY
 from .prompt_reports import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, names_in, order_given, premise_claimed, premise_dated
+from .reply_prices import NUMBER_WORDS
 from .rules import clock
 from .world import world_current
 
@@ -83,10 +84,13 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     own_name = () if remembered or ordered or not own_name_asked(plan.line) else name_words(npc)
     if own_name:
         situation = replace(situation, facts=(*situation.facts, f"The traveller asks who you are; tell them your name, {npc.name}."))
-    goods = () if remembered or ordered or own_name else goods_here(world, plan.situation, goods_asked(plan.line))
+    priced = () if remembered or ordered or own_name else prices_asked(world, plan.line)
+    if priced:
+        situation = replace(situation, facts=(*situation.facts, f"The traveller asks what it costs; tell them: {prices_said(priced)}"))
+    goods = () if remembered or ordered or own_name or priced else goods_here(world, plan.situation, goods_asked(plan.line))
     if goods:
         situation = replace(situation, facts=(*situation.facts, f"The traveller asks what you have; tell them: {goods_said(goods)}"))
-    rumour = "" if remembered or ordered or own_name or goods else rumour_told(plan, tuple(t for who, t in recent if who == "npc"))
+    rumour = "" if remembered or ordered or own_name or priced or goods else rumour_told(plan, tuple(t for who, t in recent if who == "npc"))
     if rumour:
         situation = replace(situation, facts=(*situation.facts, f"The traveller asks for gossip; tell them: {rumour}"))
     prompt = build_npc_messages(
@@ -100,11 +104,12 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
                                        *(f.text for f in remembered), plan.situation.player_name or ""]),
                        canon=canon_kept(world, npc_slug=plan.npc),
-                       recall=(tuple(map(fact_answer, remembered)) or own_name or tuple(a for item in goods for a in item.aliases)
+                       recall=(tuple(map(fact_answer, remembered)) or own_name or price_words(priced)
+                               or tuple(a for item in goods for a in item.aliases)
                                or (rumour_words(*plan.situation.rumours) if rumour else ())),  # any of its rumours will do
                        recall_said=(said_back(remembered) or (f"{npc.name}, the {npc.role}." if own_name else "")
-                                    or goods_said(goods) or (f"Between us: {rumour}" if rumour else "")),
-                       recall_own=bool(own_name or goods or rumour))
+                                    or prices_said(priced) or goods_said(goods) or (f"Between us: {rumour}" if rumour else "")),
+                       recall_own=bool(own_name or priced or goods or rumour))
     return PromptInspected(prompt, tuple(recalled), frame, canon)
 
 
@@ -155,6 +160,41 @@ def goods_said(items: tuple) -> str:
     parts = [f"a {item.name} for {item.price}" + (" gold" if n == 0 else "") for n, item in enumerate(items)]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"There's {listed}."
+
+
+# A line asking what a thing costs ("how much for an ale?"): a reply must say its price (the
+# default model answered "how much is a glass of wine" with "That is a glass of wine.").
+_PRICE_ASKED = re.compile(r"\b(?:how much|how many (?:gold|coins?)|what(?:'s| is| does| do)?\b.{0,40}\bcosts?|prices?|go(?:es)? for)\b",
+                          re.IGNORECASE)
+PRICES_SAID = 3  # at most this many items' prices said at once
+
+
+def prices_asked(world, line: str) -> tuple:
+    """The items with a price that a line asking a price names, in the order named."""
+    if not _PRICE_ASKED.search(line):
+        return ()
+    lowered = line.lower()
+    found = []
+    for item in world.items.values():
+        places = [m.start() for a in item.aliases for m in re.finditer(rf"\b{re.escape(a.lower())}s?\b", lowered)]
+        if item.price > 0 and places:
+            found.append((min(places), item))
+    return tuple(item for _, item in sorted(found, key=lambda pair: pair[0]))[:PRICES_SAID]
+
+
+def price_words(items: tuple) -> tuple[str, ...]:
+    """How a reply may say these items' prices: as figures or words ("3", "three")."""
+    return tuple(dict.fromkeys(w for item in items for w in (str(item.price), *(k for k, v in NUMBER_WORDS.items() if v == item.price
+                                                                                 and k not in ("a", "a single")))))
+
+
+def prices_said(items: tuple) -> str:
+    """ "A mug of ale is 3 gold." or "A mug of ale is 3 gold, and a bowl of mutton stew 5." """
+    if not items:
+        return ""
+    first, *rest = items
+    said = f"A {first.name} is {first.price} gold"
+    return said + ("".join(f", and a {item.name} {item.price}" for item in rest) + ".")
 
 
 # A line asking for the talk of the town: a reply must tell one of the NPC's rumours of the day.

@@ -456,3 +456,27 @@ def test_rumour_told__the_one_about_what_is_asked__and_never_twice():
     assert rumour_told(plan, said=(f"Between us: {fox}",)) == goat
     assert rumour_told(plan, said=(fox, goat)) == ""  # all told: the model answers as it will
     assert rumour_told(SimpleNamespace(line="Where's the cellar?", seed="s", situation=plan.situation)) == ""
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("how much for an ale?", "A mug of ale is 3 gold."),
+    ("how much is a glass of wine", "A glass of red wine is 5 gold."),
+    ("What does the stew cost, and a pie?", "A bowl of mutton stew is 5 gold, and a beef and ale pie 4."),
+    ("What do you have to drink and how much?", ""),  # no item named: what there is to drink, with prices
+    ("Is the ale good?", ""),  # no price asked
+])
+def test_prices_asked(world, line, said):
+    from gameplay.voice_prompt import prices_asked, prices_said
+
+    assert prices_said(prices_asked(world, line)) == said
+
+
+async def test_say__asked_a_price__a_reply_that_does_not_say_it_is_not_shown(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("That is a glass of wine."), Reply("Five gold a glass, friend."))
+    comm = await ready(cookie)
+    end = (await say(comm, "how much is a glass of wine", cid="p1"))[-1]
+    assert end["source"] == "fallback" and end["text"] == "A glass of red wine is 5 gold.", end
+    end = (await say(comm, "and what's the price of the wine again?", cid="p2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "Five gold a glass, friend."
+    await comm.disconnect()
