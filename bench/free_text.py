@@ -1,14 +1,15 @@
 """What a player reads for free text no rule owns ("wave to wren", "pet the cat"): the line sets of
-`bench/data/free_text.json`, typed into one game of a running server over its websocket.
+`bench/data/free_text.json` (tune, and held-out), typed into one game over its websocket.
 
-    ./tankard play &                                    # the game, with its local model
-    .venv/bin/python bench/free_text.py [--url http://127.0.0.1:8000] [--set tune|heldout] [--json PATH]
+    .venv/bin/python bench/free_text.py [--set tune|heldout|both] [--url http://127.0.0.1:8000] [--json PATH]
 
-Per line: the final frame (a narration, or the suggestions of a line not understood) and its text.
-Counted: narrations in the second person about the line (they start "You" and hold the line's first
-word), narrations with a mark of the old narrator (first person, quotes, digits, a second line), and
-suggestions. The lines are paced to stay under the game's turns-per-minute limit. Which of the
-narrator's endings read well is for a reader: the transcript is printed."""
+Without `--url` it starts a game of its own on a fresh SQLite file, with its own local model server,
+as `./tankard play` does (`./tankard bench free_text`). Per line: the final frame (a narration, or the
+suggestions of a line not understood) and its text. Counted: narrations in the second person about
+the line (they start "You" and hold the line's first word), narrations with a mark of the old
+narrator (first person, quotes, digits, a second line), and suggestions. Against a server of one's
+own the lines are paced under the game's turns-per-minute limit. Which of the narrator's endings
+read well is for a reader: the transcript is printed."""
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,9 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench._ws import check_loopback, command_line, machine_load  # noqa: E402
+from bench import report  # noqa: E402
+from bench._servers import GameServer, free_port  # noqa: E402
+from bench._ws import check_loopback, machine_load  # noqa: E402
 
 PACE = 1.6  # seconds between lines: under the default 40 turns a minute
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'll)\b|\b(?i:me|my|mine|we|our)\b")
@@ -48,7 +51,7 @@ def _about(row: dict) -> bool:
     return row["text"].startswith("You") and verb in row["text"].lower()[3:]
 
 
-async def play(url: str, lines: list[str]) -> list[dict]:
+async def play(url: str, lines: list[str], *, pace: float = PACE) -> list[dict]:
     jar = CookieJar()
     urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)).open(url + "/").read()
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
@@ -65,24 +68,37 @@ async def play(url: str, lines: list[str]) -> list[dict]:
             rows.append({"line": line, "kind": frame["type"], "code": frame.get("code", ""), "text": frame.get("text", ""),
                          "seconds": round(time.monotonic() - started, 3)})
             print(f"{line[:34]:34} | {frame['type'][:4]} | {frame.get('text', '')[:150]}")
-            await asyncio.sleep(max(0.0, PACE - (time.monotonic() - started)))
+            await asyncio.sleep(max(0.0, pace - (time.monotonic() - started)))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--set", choices=("tune", "heldout"), default="tune")
+    parser.add_argument("--url", help="a running game (loopback); default: start one with its own local model")
+    parser.add_argument("--set", choices=("tune", "heldout", "both"), default="both")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    check_loopback(args.url)
-    lines = json.loads((ROOT / "bench/data/free_text.json").read_text())[args.set]
-    rows = asyncio.run(play(args.url.rstrip("/"), lines))
-    summary = tally(rows)
-    print(f"\n{command_line()}; {machine_load()}")
-    print(json.dumps(summary))
-    if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False))
+    sets = json.loads((ROOT / "bench/data/free_text.json").read_text())
+    names = ("tune", "heldout") if args.set == "both" else (args.set,)
+    if args.url:
+        check_loopback(args.url)
+        tallies = {name: tally(asyncio.run(play(args.url.rstrip("/"), sets[name]))) for name in names}
+    else:
+        env = {"TANKARD_TURNS_PER_MINUTE": "1000000", "TANKARD_NEW_GAMES_PER_HOUR": "1000000"}
+        port = free_port()
+        with GameServer(llm_base_url=f"http://127.0.0.1:{port}/v1", model="smollm2", env=env, local_model_port=port) as server:
+            tallies = {name: tally(asyncio.run(play(server.url, sets[name], pace=0.0))) for name in names}
+    print(f"\n{report.command()}; {machine_load()}")
+    figures = []
+    for name, summary in tallies.items():
+        print(name, json.dumps(summary))
+        lines = summary["lines"]
+        figures += [
+            report.figure(f"{name} ({lines} lines): in the second person, about the line", 100 * summary["second_person_about_line"] / lines, "%"),
+            report.figure(f"{name}: with the old narrator's marks", summary["old_narrator_marks"], "lines", "= 0"),
+            report.figure(f"{name}: answered with the suggestions", summary["suggestions"], "lines"),
+        ]
+    report.write(args.json, "free_text", figures)
 
 
 if __name__ == "__main__":
