@@ -105,7 +105,8 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                                        *(f.text for f in remembered), plan.situation.player_name or ""]),
                        canon=canon_kept(world, npc_slug=plan.npc),
                        recall=(tuple(map(fact_answer, remembered)) or own_name or price_words(priced)
-                               or tuple(a for item in goods for a in item.aliases)
+                               or tuple(a for item in world.items.values() if goods and item.kind == goods[0].kind and item.price > 0
+                                        for a in item.aliases)  # any of the house's: Magda's stew is sold at the bar
                                or (rumour_words(*plan.situation.rumours) if rumour else ())),  # any of its rumours will do
                        recall_said=(said_back(remembered) or (f"{npc.name}, the {npc.role}." if own_name else "")
                                     or prices_said(priced) or goods_said(goods) or (f"Between us: {rumour}" if rumour else "")),

@@ -480,3 +480,15 @@ async def test_say__asked_a_price__a_reply_that_does_not_say_it_is_not_shown(fak
     end = (await say(comm, "and what's the price of the wine again?", cid="p2"))[-1]
     assert end["source"] == "llm" and end["text"] == "Five gold a glass, friend."
     await comm.disconnect()
+
+
+async def test_say__asked_what_is_cooking__a_dish_the_house_sells_elsewhere_answers_it(fake_llm, session_cookie):
+    """Magda in the kitchen may speak of the stew sold at the bar: any of the house's dishes answers."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Stew's on, pie's in the oven, and you're in my way. Sit."))
+    comm = await ready(cookie)
+    await comm.send_json_to({"type": "command", "id": "k", "text": "go to the kitchen"})
+    await until_final(comm, "k")
+    end = (await say(comm, "what's cooking?", npc="magda", cid="m1"))[-1]
+    assert end["source"] == "llm" and end["text"] == "Stew's on, pie's in the oven, and you're in my way. Sit.", end
+    await comm.disconnect()
