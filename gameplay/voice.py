@@ -30,6 +30,7 @@ from npcs.persona import NpcDef, busy_line, cutoff_line, persona_reply, thinking
 
 from .aio import db_async
 from . import limits, metrics
+from .answers import RUMOURS_ASKED
 from .canon import canon_picks
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
 from .narration_checks import narration_kept
@@ -37,7 +38,7 @@ from .reply_checks import ReplyFrame, check_world, order_given, premise_claimed
 from .reply_gate import SentenceGate
 from .world import world_current
 from .voice_cache import cached_contradicts, last_exchange, reply_cache_request, reply_cacheable, reply_match_start
-from .voice_prompt import RUMOURS_ASKED, prompt_build, prompt_inspect, prompt_kept
+from .voice_prompt import prompt_build, prompt_inspect, prompt_kept
 
 logger = logging.getLogger(__name__)
 Send = Callable[[dict], Awaitable[None]]

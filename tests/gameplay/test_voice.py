@@ -305,7 +305,7 @@ async def test_say__asked_for_gossip__a_reply_that_tells_none_of_the_npcs_rumour
 
 
 def test_rumour_words__are_the_rumours_own():
-    from gameplay.voice_prompt import rumour_words
+    from gameplay.answers import rumour_words
 
     words = rumour_words("There's a fox in the tavern yard that bit Tobias on the ankle. The chickens are unharmed.")
     assert words == ("yard", "ankle", "chickens", "unharmed")
@@ -439,7 +439,7 @@ async def test_say__an_npc_may_say_back_what_it_remembers_word_for_word(fake_llm
     ("Do you drink?", None), ("Is the ale good?", None), ("I'm hungry.", None), ("Food and drinks?", None),
 ])
 def test_goods_asked(line, kind):
-    from gameplay.voice_prompt import goods_asked
+    from gameplay.answers import goods_asked
 
     assert goods_asked(line) == kind
 
@@ -447,7 +447,7 @@ def test_goods_asked(line, kind):
 def test_rumour_told__the_one_about_what_is_asked__and_never_twice():
     from types import SimpleNamespace
 
-    from gameplay.voice_prompt import rumour_told
+    from gameplay.answers import rumour_told
 
     fox = "There's a fox in the tavern yard that bit Tobias on the ankle."
     goat = "The miller's daughter ran off with a tinker and a goat."
@@ -466,7 +466,7 @@ def test_rumour_told__the_one_about_what_is_asked__and_never_twice():
     ("Is the ale good?", ""),  # no price asked
 ])
 def test_prices_asked(world, line, said):
-    from gameplay.voice_prompt import prices_asked, prices_said
+    from gameplay.answers import prices_asked, prices_said
 
     assert prices_said(prices_asked(world, line)) == said
 

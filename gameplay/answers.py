@@ -1,0 +1,142 @@
+"""Answers the game knows, to questions a player puts to an NPC: its own name, what a thing costs,
+what there is to drink or eat, the gossip of the day. The default 135M model got them wrong ("Moses.
+I'm a mason." for Gareth's name, kept in the reply cache and served to everyone; "That is a glass of
+wine." for its price), so the reply path holds it to them as it does to a fact the player asks back
+(gameplay/voice_prompt.py, docs/llm.md "Asked what the game knows"): the moment tells the model the
+answer, its first sentence must say one of `words`, and when it does not, the game says `said`."""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from npcs.persona import NpcDef, name_words, own_name_asked
+
+from .reply_prices import NUMBER_WORDS
+
+
+@dataclass(frozen=True)
+class GameAnswer:
+    moment: str  # what the moment tells the model
+    words: tuple[str, ...]  # a reply's first sentence must say one of these
+    said: str  # what the game says when it does not
+
+
+def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) -> GameAnswer | None:
+    """The first answer the line asks for that the game knows, or None. `said_before`: the NPC's
+    replies so far in this conversation (a rumour is not told twice)."""
+    if own_name_asked(plan.line):
+        return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc),
+                          f"{npc.name}, the {npc.role}.")
+    priced = prices_asked(world, plan.line)
+    if priced:
+        return GameAnswer(f"The traveller asks what it costs; tell them: {prices_said(priced)}", price_words(priced),
+                          prices_said(priced))
+    goods = goods_here(world, plan.situation, goods_asked(plan.line))
+    if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
+        words = tuple(a for item in world.items.values() if item.kind == goods[0].kind and item.price > 0 for a in item.aliases)
+        return GameAnswer(f"The traveller asks what you have; tell them: {goods_said(goods)}", words, goods_said(goods))
+    rumour = rumour_told(plan, said_before)
+    if rumour:  # any of its rumours of the day will do
+        return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}", rumour_words(*plan.situation.rumours),
+                          f"Between us: {rumour}")
+    return None
+
+
+# A line asking what there is to drink or eat: a reply must name something of that kind sold here
+# (the default model answered "What do you have to drink?" with "I have a glass of red wine in my cup.").
+_GOODS_ASKED = {
+    "drink": re.compile(r"\b(?:drinks|to drink|a drink|pouring|on tap|beverages?)\b", re.IGNORECASE),  # not "do you drink?"
+    "food": re.compile(r"\b(?:food|to eat|hungry|starving|menu|cooking|meals?|supper|dinner|grub)\b", re.IGNORECASE),
+}
+_ASKING = re.compile(r"\?\s*$|^\W*(?:what|which|any|got|do you|have you|can i|could i|is there|are there|whats|what's)\b", re.IGNORECASE)
+
+
+def goods_asked(line: str) -> str | None:
+    """The kind of goods ("drink", "food") a question asks what there is of, or None."""
+    if not _ASKING.search(line):
+        return None
+    kinds = [kind for kind, pattern in _GOODS_ASKED.items() if pattern.search(line)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def goods_here(world, situation, kind: str | None) -> tuple:
+    """The items of that kind for sale where the player stands, cheapest first."""
+    if kind is None:
+        return ()
+    here = {slug for slug, location in world.locations.items() if location.name == situation.place}
+    return tuple(item for item in sorted(world.items.values(), key=lambda i: (i.price, i.name))
+                 if item.kind == kind and item.price > 0 and item.sold_at & here)
+
+
+def goods_said(items: tuple) -> str:
+    """ "There's a mug of ale for 3 gold, a cup of cider for 3 and a glass of red wine for 5." """
+    if not items:
+        return ""
+    parts = [f"a {item.name} for {item.price}" + (" gold" if n == 0 else "") for n, item in enumerate(items)]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"There's {listed}."
+
+
+# A line asking what a thing costs ("how much for an ale?"): a reply must say its price (the
+# default model answered "how much is a glass of wine" with "That is a glass of wine.").
+_PRICE_ASKED = re.compile(r"\b(?:how much|how many (?:gold|coins?)|what(?:'s| is| does| do)?\b.{0,40}\bcosts?|prices?|go(?:es)? for)\b",
+                          re.IGNORECASE)
+PRICES_SAID = 3  # at most this many items' prices said at once
+
+
+def prices_asked(world, line: str) -> tuple:
+    """The items with a price that a line asking a price names, in the order named."""
+    if not _PRICE_ASKED.search(line):
+        return ()
+    lowered = line.lower()
+    found = []
+    for item in world.items.values():
+        places = [m.start() for a in item.aliases for m in re.finditer(rf"\b{re.escape(a.lower())}s?\b", lowered)]
+        if item.price > 0 and places:
+            found.append((min(places), item))
+    return tuple(item for _, item in sorted(found, key=lambda pair: pair[0]))[:PRICES_SAID]
+
+
+def price_words(items: tuple) -> tuple[str, ...]:
+    """How a reply may say these items' prices: as figures or words ("3", "three")."""
+    return tuple(dict.fromkeys(w for item in items for w in (str(item.price), *(k for k, v in NUMBER_WORDS.items() if v == item.price
+                                                                                 and k not in ("a", "a single")))))
+
+
+def prices_said(items: tuple) -> str:
+    """ "A mug of ale is 3 gold." or "A mug of ale is 3 gold, and a bowl of mutton stew 5." """
+    if not items:
+        return ""
+    first, *rest = items
+    said = f"A {first.name} is {first.price} gold"
+    return said + ("".join(f", and a {item.name} {item.price}" for item in rest) + ".")
+
+
+# A line asking for the talk of the town: a reply must tell one of the NPC's rumours of the day.
+RUMOURS_ASKED = re.compile(r"\b(?:gossip\w*|rumou?rs?|news|word on the street|heard anything|what's new|whispers?)\b", re.IGNORECASE)
+_PLAIN = frozenset("""there their they them then than that this these those which what when where while with without
+    about would could should every everyone nobody anybody somebody something nothing anything into onto from over
+    under after before again once only even just like more most much many some were been being have having does done
+    tavern friend people part thing things place night today""".split())
+
+
+def rumour_told(plan, said: tuple[str, ...] = ()) -> str:
+    """One of the NPC's rumours of the day when the line asks for gossip, else "": one it has not
+    told in this conversation (`said`: its replies so far), the one sharing most words with the
+    line ("what's the gossip on Tobias?"), the same for the same line."""
+    if not RUMOURS_ASKED.search(plan.line):
+        return ""
+    fresh = [r for r in plan.situation.rumours if not any(r in text for text in said)]
+    if not fresh:
+        return ""
+    line = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", plan.line)}
+    best = max(len(line & {w.lower() for w in re.findall(r"[A-Za-z]{3,}", r)}) for r in fresh)
+    return random.Random(f"{plan.seed}:rumour").choice(
+        [r for r in fresh if len(line & {w.lower() for w in re.findall(r"[A-Za-z]{3,}", r)}) == best])
+
+
+def rumour_words(*rumours: str) -> tuple[str, ...]:
+    """The words a reply telling one of these rumours will use: their own, not names or common words."""
+    return tuple(dict.fromkeys(w for rumour in rumours for w in re.findall(r"(?<![\w'])([a-z][a-z-]{3,})(?![\w'])", rumour)
+                               if w not in _PLAIN))
