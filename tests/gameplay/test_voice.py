@@ -25,6 +25,12 @@ async def ready(cookie):
     return comm
 
 
+async def command(comm, text, cid):
+    """A typed command's frames, to its final one."""
+    await comm.send_json_to({"type": "command", "id": cid, "text": text})
+    return await until_final(comm, cid)
+
+
 async def say(comm, text="Tell me about yourself", cid="s1", npc="gareth", timeout=8):
     await comm.send_json_to({"type": "say", "id": cid, "npc": npc, "text": text})
     return await until_final(comm, cid, timeout=timeout)
@@ -157,8 +163,7 @@ async def test_free_text__becomes_a_narrated_turn(fake_llm, session_cookie):
     game, cookie = session_cookie
     fake_llm.script(Reply("You juggle three apples, and the regulars cheer and bang their mugs."))
     comm = await ready(cookie)
-    await comm.send_json_to({"type": "command", "id": "n1", "text": "I juggle three apples"})
-    final = (await until_final(comm, "n1"))[-1]
+    final = (await command(comm, "I juggle three apples", "n1"))[-1]
     assert final == {"type": "narration", "reply_to": "n1", "text": "You juggle three apples, and the regulars cheer and bang their mugs."}
     assert await Turn.objects.filter(game=game, client_id="n1").acount() == 1
     await comm.disconnect()
@@ -168,8 +173,7 @@ async def test_free_text__without_the_model_answers_with_suggestions(fake_llm, s
     _, cookie = session_cookie
     fake_llm.script(Fail(500), Fail(500), Fail(500))
     comm = await ready(cookie)
-    await comm.send_json_to({"type": "command", "id": "n2", "text": "I juggle three apples"})
-    final = (await until_final(comm, "n2"))[-1]
+    final = (await command(comm, "I juggle three apples", "n2"))[-1]
     assert final["type"] == "error" and final["code"] == "unknown_command" and "help" in final["text"]
     await comm.disconnect()
 
@@ -183,8 +187,7 @@ async def test_free_text__a_narration_the_checks_refuse_is_not_shown(fake_llm, s
     game, cookie = session_cookie
     fake_llm.script(Reply(narration))
     comm = await ready(cookie)
-    await comm.send_json_to({"type": "command", "id": "n3", "text": "juggle three apples"})
-    final = (await until_final(comm, "n3"))[-1]
+    final = (await command(comm, "juggle three apples", "n3"))[-1]
     if "\n" in narration:  # its first line is shown, the rest never
         assert final == {"type": "narration", "reply_to": "n3", "text": "You juggle three apples."}
     else:
@@ -197,8 +200,7 @@ async def test_free_text__a_narration_the_checks_refuse_is_not_shown(fake_llm, s
 async def test_gesture__is_said_by_the_game_at_once_without_the_model(fake_llm, session_cookie):
     game, cookie = session_cookie
     comm = await ready(cookie)
-    await comm.send_json_to({"type": "command", "id": "g1", "text": "wave to wren"})
-    final = (await until_final(comm, "g1"))[-1]
+    final = (await command(comm, "wave to wren", "g1"))[-1]
     assert final["type"] == "narration" and final["text"].startswith("You wave to Wren. Wren Abney ")
     assert fake_llm.chat_count == 0
     assert await Turn.objects.filter(game=game, client_id="g1").acount() == 1
@@ -487,8 +489,7 @@ async def test_say__asked_what_is_cooking__a_dish_the_house_sells_elsewhere_answ
     _, cookie = session_cookie
     fake_llm.script(Reply("Stew's on, pie's in the oven, and you're in my way. Sit."))
     comm = await ready(cookie)
-    await comm.send_json_to({"type": "command", "id": "k", "text": "go to the kitchen"})
-    await until_final(comm, "k")
+    await command(comm, "go to the kitchen", "k")
     end = (await say(comm, "what's cooking?", npc="magda", cid="m1"))[-1]
     assert end["source"] == "llm" and end["text"] == "Stew's on, pie's in the oven, and you're in my way. Sit.", end
     await comm.disconnect()
