@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from npcs.canon import CanonDef, canon_contradicted, english_words
+from npcs.persona import says_any
 
 from .reply_prices import ItemPrice, amounts_in, priced, rates_in
 
@@ -268,19 +269,14 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         if found:  # for "canon", the fact contradicted
             return Verdict(False, text, fact=found if reason == "canon" else None, reason=reason)
     verdict = Verdict(*priced(text, frame.line, world))
-    if verdict.ok and first and frame.recall and not _says_any(verdict.text, frame.recall):  # read once prices are put right
+    if verdict.ok and first and frame.recall and not says_any(verdict.text, frame.recall):  # read once prices are put right
         return Verdict(False, text, reason="recall")
     return verdict
 
 
 def recall_said_in(text: str, frame: ReplyFrame) -> bool:
     """Whether a reply says what the frame's line asked back (always, when it asked nothing back)."""
-    return not frame.recall or _says_any(text, frame.recall)
-
-
-def _says_any(text: str, words: tuple[str, ...]) -> bool:
-    lowered = text.lower()
-    return any(re.search(rf"(?<![\w]){re.escape(word.lower())}(?![\w])", lowered) for word in words)
+    return not frame.recall or says_any(text, frame.recall)
 
 
 def _contradicts_canon(text: str, frame: ReplyFrame, world: CheckWorld) -> CanonDef | None:

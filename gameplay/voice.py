@@ -30,7 +30,7 @@ from npcs.persona import NpcDef, busy_line, cutoff_line, persona_reply, thinking
 
 from .aio import db_async
 from . import limits, metrics
-from .answers import RUMOURS_ASKED
+from .answers import rumour_told
 from .canon import canon_picks
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
 from .narration_checks import narration_kept
@@ -197,9 +197,7 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
         if attempt.contradicted is not None:  # asked again with the fact said once more, at the end of the instructions
             prompt = prompt_restated(prompt, canon_restatement(attempt.contradicted))
     metrics.reply_outcome_observed(npc=plan.npc, outcome="authored")
-    if frame.recall_said:
-        return await _afallback(plan, npc, send, rng, reason=attempt.rejected, text=frame.recall_said)
-    return await _afallback(plan, npc, send, rng, reason=attempt.rejected)
+    return await _afallback(plan, npc, send, rng, reason=attempt.rejected, text=frame.recall_said)
 
 
 CANON_TEMPERATURE = 0.2  # a reply whose prompt carries canon facts keeps closer to the words it was shown
@@ -230,8 +228,13 @@ class _Attempt:
         markers, guard, raw = MarkerFilter(), LeakGuard(canary=CANARY, protected=protected), []
         gate = SentenceGate(frame=frame, world=check_world(world_current()))
 
+        answer = frame.recall_said  # what the game says when nothing of the model's was shown (gameplay/answers.py)
+
         async def show(text: str) -> None:
             await self._send(gate.feed(text))
+
+        async def leaked() -> VoicedReply:
+            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s, text=answer)
 
         stream = astream_reply(list(prompt.messages), priority=PRIORITY_PLAYER, conversation=f"{plan.game_id}:{plan.npc}",
                                sampling=reply_sampling(prompt, seed=seed))
@@ -247,14 +250,14 @@ class _Attempt:
                         raw.append(piece)
                         await show(guard.feed(markers.feed(piece)))
                         if guard.leaked:
-                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s, text=frame.recall_said)
+                            return await leaked()
                         if gate.failed is not None or gate.full:
                             return await self._ended(gate, raw, prompt_tokens=None, completion_tokens=len(raw))
                     elif isinstance(event, Finished):
                         await show(guard.feed(markers.flush()))
                         await show(guard.flush())
                         if guard.leaked:
-                            return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s, text=frame.recall_said)
+                            return await leaked()
                         await self._show_last(gate, complete=event.finish_reason != "length")
                         return await self._ended(gate, raw, prompt_tokens=event.prompt_tokens,
                                                  completion_tokens=event.completion_tokens)
@@ -262,17 +265,17 @@ class _Attempt:
             logger.warning("LLM unavailable (%s) for %s; falling back", exc.kind, plan.npc)
             if gate.released:
                 return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s, reason=exc.kind)
-            return await _afallback(plan, npc, send, rng, reason=exc.kind, text=frame.recall_said)
+            return await _afallback(plan, npc, send, rng, reason=exc.kind, text=answer)
         except LLMStreamCut as exc:
             logger.warning("LLM stream cut (%s) for %s; finishing in character", exc.kind, plan.npc)
             await show(guard.feed(markers.flush()))
             if guard.leaked:
-                return await _afinish_leak(plan, npc, raw, gate.released, send, rng, self.first_token_s, text=frame.recall_said)
+                return await leaked()
             await self._send(gate.finish(complete=True))  # the words so far, if they pass, then the NPC trails off
             if not gate.released:
-                return await _afallback(plan, npc, send, rng, reason="cut", text=frame.recall_said)
+                return await _afallback(plan, npc, send, rng, reason="cut", text=answer)
             return await _afinish_cut(plan, npc, raw, gate.released, send, rng, self.first_token_s)
-        return await _afallback(plan, npc, send, rng, reason="empty", text=frame.recall_said)
+        return await _afallback(plan, npc, send, rng, reason="empty", text=answer)
 
     async def _show_last(self, gate: SentenceGate, *, complete: bool) -> None:
         await self._send(gate.finish(complete=complete))
@@ -318,7 +321,7 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s, *, text
     nothing (`text`: what the game says when nothing was shown yet, as for a failed reply)."""
     logger.warning("reply for %s recited its prompt; stopped and finished in character", plan.npc)
     if not "".join(shown).strip():
-        return await _afallback(plan, npc, send, rng, reason="leak", text=text or None)
+        return await _afallback(plan, npc, send, rng, reason="leak", text=text)
     return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s, reason="leak")
 
 
@@ -349,8 +352,8 @@ def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") ->
         return rng.choice(npc.refusals or npc.denials)
     if npc.denials and (reason in DENIED or premise_claimed(plan.line)):
         return rng.choice(npc.denials)
-    if plan.situation.rumours and RUMOURS_ASKED.search(plan.line):
-        return f"Between us: {rng.choice(plan.situation.rumours)}"
+    if told := rumour_told(plan):  # the one about what was asked, as gameplay/answers.py picks it
+        return f"Between us: {told}"
     return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)
 
 

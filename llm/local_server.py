@@ -97,13 +97,20 @@ def probe_models(base_url: str, timeout: float = 0.5) -> bool:
 
 
 def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            probe.bind((LOCAL_HOST, port))
-        except OSError:
-            return False
-    return True
+    return bind_error(LOCAL_HOST, port) is None
+
+
+def bind_error(host: str, port: int) -> OSError | None:
+    """Why a server could not listen at host:port now (the port taken, an address this machine
+    lacks, a name that does not resolve), or None when it could."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and daphne (twisted) do
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc
+    return None
 
 
 def local_slots() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .models import TIERS
@@ -176,6 +177,11 @@ def name_words(npc: NpcDef) -> tuple[str, ...]:
     return tuple(w for w in npc.name.replace("-", " ").split() if w.lower() not in NAME_TITLES and len(w) > 1)
 
 
+def says_any(text: str, words: Iterable[str]) -> bool:
+    """Whether a text says any of these words or phrases, whole, in any case."""
+    return any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) for word in words)
+
+
 def name_said(text: str, npc: NpcDef) -> bool:
     """Whether a reply says the NPC's name (any word of it)."""
-    return any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) for word in name_words(npc))
+    return says_any(text, name_words(npc))

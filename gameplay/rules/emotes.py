@@ -50,36 +50,30 @@ def gesture_said(ctx: TurnContext, line: str) -> str | None:
     words = gesture_words(line)
     if words is None:
         return None
-    named = _npcs_named(ctx, words)
-    phrase = " ".join(_second_person(w, named) for w in words)
-    present = {n.slug for n in ctx.present_npcs()}
-    absent = next((npc for npc in named.values() if npc.slug not in present), None)
+    names = _name_parts(ctx)
+    named = [names[w.lower().removesuffix("'s")] for w in words if w.lower().removesuffix("'s") in names]
+    phrase = " ".join(_second_person(w, names) for w in words)
+    people = ctx.present_npcs()
+    present = {n.slug for n in people}
+    absent = next((npc for _, npc in named if npc.slug not in present), None)
     if absent is not None:
         return f"You {phrase}, but {absent.name} is not here to see it."
-    target = next((npc for npc in named.values()), None)
-    people = ctx.present_npcs()
     rng = random.Random(f"{ctx.rng.random()}:{line}")  # a gesture leaves the game's version, so its seed, as it was
-    watcher = target or (rng.choice(people) if people and rng.random() < REACTED else None)
+    watcher = named[0][1] if named else (rng.choice(people) if people and rng.random() < REACTED else None)
     text = f"You {phrase}."
     if watcher is not None:
         text += " " + rng.choice(REACTIONS).format(name=watcher.name)
     return text
 
 
-def _npcs_named(ctx: TurnContext, words: list[str]) -> dict[str, NpcDef]:
-    """Words of the line that name an NPC of the world (any word of the name) -> that NPC."""
-    found: dict[str, NpcDef] = {}
-    for word in words:
-        key = word.lower().removesuffix("'s")
-        for npc in ctx.world.npcs.values():
-            if key in {part.lower() for part in re.findall(r"[A-Za-z][\w'-]*", npc.name)} and len(key) > 2:
-                found[key] = npc
-    return found
+def _name_parts(ctx: TurnContext) -> dict[str, tuple[str, NpcDef]]:
+    """Each word of an NPC's name (of three letters or more), lower-cased -> (the word as written, the NPC)."""
+    return {part.lower(): (part, npc) for npc in ctx.world.npcs.values()
+            for part in re.findall(r"[A-Za-z][\w'-]*", npc.name) if len(part) > 2}
 
 
-def _second_person(word: str, named: dict[str, NpcDef]) -> str:
+def _second_person(word: str, names: dict[str, tuple[str, NpcDef]]) -> str:
     lower = word.lower()
-    if lower.removesuffix("'s") in named:
-        proper = next(p for p in re.findall(r"[A-Za-z][\w'-]*", named[lower.removesuffix("'s")].name) if p.lower() == lower.removesuffix("'s"))
-        return proper + ("'s" if lower.endswith("'s") else "")
+    if lower.removesuffix("'s") in names:
+        return names[lower.removesuffix("'s")][0] + ("'s" if lower.endswith("'s") else "")
     return _PERSON.get(lower, lower)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -51,24 +50,23 @@ class Command(BaseCommand):
     def _check_address(self, host: str, port: int, *, local: bool) -> None:
         """Say in plain words, before anything starts, when the game cannot have its address (not
         daphne's "Listen failure" once the model server has started)."""
+        from llm.local_server import bind_error
+
         model_port = settings.TANKARD_LLM["LOCAL_PORT"]
         if local and port == model_port:
             raise CommandError(
                 f"Port {port} is the local model server's. Choose another port for the game (--port or "
                 "TANKARD_PORT), or move the model server (TANKARD_LOCAL_LLM_PORT)."
             )
-        try:
-            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as daphne (twisted) does
-                probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise CommandError(
-                    f"Port {port} on {host} is taken by another program (a game still running?). Stop it, "
-                    "or choose another port (--port or TANKARD_PORT)."
-                ) from exc
-            raise CommandError(f"The game cannot listen at {host}:{port}: {exc.strerror or exc}.") from exc
+        failed = bind_error(host, port)
+        if failed is None:
+            return
+        if failed.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"Port {port} on {host} is taken by another program (a game still running?). Stop it, "
+                "or choose another port (--port or TANKARD_PORT)."
+            ) from failed
+        raise CommandError(f"The game cannot listen at {host}:{port}: {failed.strerror or failed}.") from failed
 
     def _selftest(self, supervisor) -> None:
         """One short real reply before the game opens; a model that fails it is reported in plain
