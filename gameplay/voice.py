@@ -54,6 +54,7 @@ class VoicedReply:
     tokens_in: int = 0
     tokens_out: int = 0
     first_token_s: float | None = None
+    answered: bool = False  # the game's own answer to what the line asked, said in place of the model's
 
 
 # Keeps a new reply in the reply cache (on the database thread, with the turn's commit); returns
@@ -88,7 +89,7 @@ async def avoice_reply(plan, send: Send, *, inputs: VoiceInputs, finish: Finish)
         else:
             voiced = await _avoice_fresh(plan, inputs, ticket, send, rng)
         return await finish(voiced, partial(reply_cache_keep, ticket, text=voiced.text, source=voiced.source,
-                                            storable=not voiced.actions))
+                                            storable=not voiced.actions, answered=voiced.answered))
     finally:
         reply_cache_close(ticket)
 
@@ -331,10 +332,11 @@ async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reaso
     its name, what is sold here: known without the model, so said when the model is away too)."""
     logger.info("%s answers from the persona (%s)", npc.slug, reason)
     metrics.reply_fallback_observed(npc=plan.npc, reason=reason)
+    answered = bool(text)
     text = text or fallback_text(plan, npc, rng, reason=reason)
     for piece in _pieces(text):
         await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
-    return VoicedReply(text=text, source="fallback")
+    return VoicedReply(text=text, source="fallback", answered=answered)
 
 
 # A reply that failed these checks, or a line claiming a shared past, is answered with a denial. (Not

@@ -209,14 +209,18 @@ def reply_cache_close(ticket: CacheTicket) -> None:
         flight_land(ticket.key, ticket.flight)
 
 
-def reply_cache_keep(ticket: CacheTicket, *, text: str, source: str, storable: bool) -> Callable[[], None]:
+def reply_cache_keep(ticket: CacheTicket, *, text: str, source: str, storable: bool, answered: bool = False) -> Callable[[], None]:
     """Keep a model reply that may serve others, now (identical asks waiting for it look the cache
     up again next); return what records the reply the player received (the statistics, the entry
     that served it, for a flag), for the caller to run when the player has it.
 
-    `storable` is False for replies that proposed game actions."""
+    `storable` is False for replies that proposed game actions. `answered`: the reply is the game's
+    own answer to what the line asked (the NPC's name, what is sold here, a price), said in place of
+    a model reply that did not say it: kept as a model reply is, so the next player who asks it is
+    answered at once instead of the model being asked again and failing again."""
     entry_id: int | None = None
-    if ticket.request is not None and ticket.hit is None and ticket.keep and ticket.cacheable and source == "llm" and storable and text.strip():
+    kept = source == "llm" or answered
+    if ticket.request is not None and ticket.hit is None and ticket.keep and ticket.cacheable and kept and storable and text.strip():
         try:
             stored = _store(ticket, text, source="llm")
             levels.level_put(ticket.key, stored, npc_id=ticket.request.npc_id)
