@@ -7,7 +7,9 @@ Without `--url` it starts a game of its own on a fresh SQLite file, with its own
 as `./tankard play` does (`./tankard bench free_text`). Per line: the final frame (a narration, or the
 suggestions of a line not understood) and its text. Counted: narrations in the second person about
 the line (they start "You" and hold the line's first word), narrations with a mark of the old
-narrator (first person, quotes, digits, a second line), and suggestions. Against a server of one's
+narrator (first person, quotes, digits, a second line), suggestions, and deeds the game stopped in
+the world (gameplay/rules/deeds.py: "punch the wall"; not counted among the narrations, nor in the
+second-person share, whose lines are the others). Against a server of one's
 own the lines are paced under the game's turns-per-minute limit. Which of the narrator's endings
 read well is for a reader: the transcript is printed."""
 from __future__ import annotations
@@ -35,15 +37,25 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'll)\b|\b(?i:me|my|mine|we|our)\b"
 _OPENERS = re.compile(r"^(?:i|i'll|let me)\s+", re.IGNORECASE)
 
 
+# How the game's answers to a deed it stops end (gameplay/rules/deeds.py): "... You think better of it."
+DEED_ENDINGS = ("think better of it.", "keep your hands to yourself.", "the moment passes.", "let it drop.")
+
+
 def tally(rows: list[dict]) -> dict:
-    narrated = [r for r in rows if r["kind"] == "narration"]
+    narrated = [r for r in rows if r["kind"] == "narration" and not _deed(r)]
     return {
         "lines": len(rows),
         "narrated": len(narrated),
         "second_person_about_line": sum(_about(r) for r in narrated),
         "old_narrator_marks": sum(bool(_FIRST_PERSON.search(r["text"]) or re.search(r"[\"“\d\n]", r["text"])) for r in narrated),
+        "deeds_stopped": sum(r["kind"] == "narration" and _deed(r) for r in rows),
         "suggestions": sum(r["kind"] == "error" and r.get("code") == "unknown_command" for r in rows),
     }
+
+
+def _deed(row: dict) -> bool:
+    """A deed the game stopped: its answer, with what it set off on lines of their own ("(... is now wary of you.)")."""
+    return row["text"].split("\n", 1)[0].endswith(DEED_ENDINGS)
 
 
 def _about(row: dict) -> bool:
@@ -92,11 +104,12 @@ def main() -> None:
     figures = []
     for name, summary in tallies.items():
         print(name, json.dumps(summary))
-        lines = summary["lines"]
+        lines = summary["lines"] - summary["deeds_stopped"]
         figures += [
-            report.figure(f"{name} ({lines} lines): in the second person, about the line", 100 * summary["second_person_about_line"] / lines, "%"),
+            report.figure(f"{name} ({lines} lines no deed): in the second person, about the line", 100 * summary["second_person_about_line"] / lines, "%"),
             report.figure(f"{name}: with the old narrator's marks", summary["old_narrator_marks"], "lines", "= 0"),
             report.figure(f"{name}: answered with the suggestions", summary["suggestions"], "lines"),
+            report.figure(f"{name}: deeds the game stopped (gameplay/rules/deeds.py)", summary["deeds_stopped"], "lines"),
         ]
     report.write(args.json, "free_text", figures)
 

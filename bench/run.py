@@ -121,6 +121,7 @@ BENCHES: tuple[Bench, ...] = (
           report="{out}/report.json", adapter=playtest_figures),  # issue 17: under 10 min on the model; --quick: its first 20 lines
     Bench("shared_tavern", ("bench/shared_tavern.py",), (), ("--seconds", "20")),  # 50 players in one room, 1 and 2 processes
     Bench("free_text", ("bench/free_text.py",), (), ("--set", "heldout")),  # gestures and the narrator, on the local model
+    Bench("deeds", ("bench/deeds.py",), (), ()),  # violence, theft, fire...: recognised, and harmless look-alikes left alone
 )
 
 

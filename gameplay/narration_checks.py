@@ -13,6 +13,7 @@ from llm.prompts.narration import EXAMPLES
 from npcs.canon import english_words
 
 from .reply_checks import CheckWorld
+from .rules.deeds import AIMED_ONLY, KINDS
 
 MIN_WORDS, MAX_WORDS = 4, 32
 COPIED_WORDS = 3
@@ -22,6 +23,10 @@ _FORBIDDEN_MARKS = re.compile(r"[\"“”:;\d*#\[\]<>]")
 # What only the rules change, or what no gesture in a tavern brings about.
 _EFFECTS = re.compile(r"\b(?:gold|coins?|silver|copper|purse|steal\w*|stole\w*|grab\w*|kill\w*|dies|died|dead|death|"
                       r"blood\w*|bleed\w*|murder\w*|stab\w*|hands you|gives? you|gave you|handed you|pockets?)\b", re.IGNORECASE)
+# A deed the rules would have stopped (gameplay/rules/deeds.py), narrated as done ("..., and punch him";
+# not the verbs that are deeds only when aimed at someone: "You kick back and relax.").
+_DEEDS = re.compile(r"\b(?:" + "|".join(sorted(set().union(*KINDS.values()) - AIMED_ONLY, key=len, reverse=True))
+                    + r")(?:e?s|e?d|ing|[bgpt](?:ed|ing))?\b|\bset fire\b|\bon fire\b|\bablaze\b", re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _OPENERS = re.compile(r"^(?:i|i'll|i will|let me|let's|try to|go and)\s+", re.IGNORECASE)
@@ -39,7 +44,7 @@ def narration_kept(text: str, *, line: str, present: Iterable[str], world: Check
     words = _WORD.findall(sentence)
     if not sentence.startswith("You ") or not MIN_WORDS <= len(words) <= MAX_WORDS:
         return None
-    if _FIRST_PERSON.search(sentence) or _FORBIDDEN_MARKS.search(sentence) or _EFFECTS.search(sentence):
+    if _FIRST_PERSON.search(sentence) or _FORBIDDEN_MARKS.search(sentence) or _EFFECTS.search(sentence) or _DEEDS.search(sentence):
         return None
     if not _about_the_line(words, line) or not _reads_english(words) or not _names_known(sentence, line, present, world):
         return None

@@ -105,7 +105,7 @@ class TurnContext:
         after = relationship_tier(mind.relationship)
         if after != before:
             name = self.world.npcs[slug].name
-            self.say(f"({name} now counts you as {'an' if after[0] in 'aeiou' else 'a'} {after}.)")
+            self.say(f"({name} {tier_news(after)}.)")
 
     def set_mood(self, slug: str, mood: str) -> None:
         mind = self.mind(slug)
@@ -151,3 +151,10 @@ class TurnContext:
     @property
     def has_room(self) -> bool:
         return self.state.room_until is not None and self.state.minute < self.state.room_until
+
+
+def tier_news(tier: str) -> str:
+    """How a new tier is told: "is now wary of you", "now counts you as a friend"."""
+    if tier in ("wary", "hostile"):  # adjectives, not what one counts someone as
+        return f"is now {tier} {'of' if tier == 'wary' else 'towards'} you"
+    return f"now counts you as {'an' if tier[0] in 'aeiou' else 'a'} {tier}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import bounties, economy, emotes, gambling, info, lodging, movement, mystery, talk
+from . import bounties, deeds, economy, emotes, gambling, info, lodging, movement, mystery, talk
 from .clock import time_frame
 from .context import Refusal, SayRequest, TurnContext
 from .parser import intent_parse
@@ -56,11 +56,11 @@ def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
     intent = intent_parse(text)
     handler = HANDLERS.get(intent.verb)
     if handler is None:
-        said = emotes.gesture_said(ctx, text) if intent.verb == "unknown" else None
+        said = (deeds.deed_said(ctx, text) or emotes.gesture_said(ctx, text)) if intent.verb == "unknown" else None
         if said is None:
             raise Refusal(not_understood(ctx), code="unknown_command")
-        ctx.say(said)
-        return CommandOutcome(text=said, changed=False)
+        ctx.lines.insert(0, said)  # before what it set off ("Gareth Rusk is now wary of you.")
+        return CommandOutcome(text="\n".join(ctx.lines), changed=bool(ctx.changed_minds))
     handler(ctx, intent)
     bounties.progress(ctx)
     if ctx.changed:

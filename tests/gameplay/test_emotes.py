@@ -91,6 +91,8 @@ def test_narration__its_first_sentence_is_shown(world, text, shown):
     "You juggle three apples for Lord Blackwood.",  # someone the world lacks
     "You juggle three apples and win 5 gold.",  # what only the rules change
     "You juggle three apples, and the",  # cut off
+    "You juggle three apples, then punch Gareth.",  # a deed the rules would have stopped (gameplay/rules/deeds.py)
+    "You juggle three apples and set fire to the curtains.",
     "You sing a ballad about the sea.",  # not what the player did
     'You juggle three apples. "Ha!"',  # quotes in its first sentence? no: only the first sentence counts
 ])
