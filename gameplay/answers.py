@@ -10,9 +10,10 @@ import random
 import re
 from dataclasses import dataclass
 
-from npcs.persona import NpcDef, name_words, own_name_asked
+from npcs.persona import NpcDef, name_words, own_name_asked, says_any
 
 from .reply_prices import NUMBER_WORDS
+from .rules import clock
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
         words = tuple(a for item in world.items.values() if item.kind == goods[0].kind and item.price > 0 for a in item.aliases)
         return GameAnswer(f"The traveller asks what you have; tell them: {goods_said(goods)}", words, goods_said(goods))
-    rumour = rumour_told(plan, said_before)
+    rumour = rumour_told(plan, said_before, world=world, npc=npc)
     if rumour:  # any of its rumours of the day will do
-        return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}", rumour_words(*plan.situation.rumours),
-                          f"Between us: {rumour}")
+        return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}",
+                          rumour_words(*rumours_known(plan, world=world, npc=npc)), f"Between us: {rumour}")
     return None
 
 
@@ -121,13 +122,28 @@ _PLAIN = frozenset("""there their they them then than that this these those whic
     tavern friend people part thing things place night today""".split())
 
 
-def rumour_told(plan, said: tuple[str, ...] = ()) -> str:
-    """One of the NPC's rumours of the day when the line asks for gossip, else "": one it has not
-    told in this conversation (`said`: its replies so far), the one sharing most words with the
-    line ("what's the gossip on Tobias?"), the same for the same line."""
+def rumours_known(plan, *, world=None, npc: NpcDef | None = None) -> tuple[str, ...]:
+    """The rumours an NPC may tell today: its own; one with none of its own (Gareth on the first day)
+    has heard the day's talk of the tavern, but for what is said of the NPC itself (`world`, `npc`:
+    without them, its own only)."""
+    if plan.situation.rumours or world is None or npc is None:
+        return plan.situation.rumours
+    day = clock.day_of(plan.minute) % 7
+    own = name_words(npc)
+    return tuple(r.text for r in world.rumours
+                 if (r.days is None or day in r.days) and not says_any(r.text, own))[:RUMOURS_HEARD]
+
+
+RUMOURS_HEARD = 3  # as many as an NPC's own rumours in its moment (gameplay/rules/situation.py)
+
+
+def rumour_told(plan, said: tuple[str, ...] = (), *, world=None, npc: NpcDef | None = None) -> str:
+    """One of the rumours the NPC may tell today (`rumours_known`) when the line asks for gossip,
+    else "": one it has not told in this conversation (`said`: its replies so far), the one sharing
+    most words with the line ("what's the gossip on Tobias?"), the same for the same line."""
     if not RUMOURS_ASKED.search(plan.line):
         return ""
-    fresh = [r for r in plan.situation.rumours if not any(r in text for text in said)]
+    fresh = [r for r in rumours_known(plan, world=world, npc=npc) if not any(r in text for text in said)]
     if not fresh:
         return ""
     line = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", plan.line)}

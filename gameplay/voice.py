@@ -354,7 +354,7 @@ def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") ->
         return rng.choice(npc.refusals or npc.denials)
     if npc.denials and (reason in DENIED or premise_claimed(plan.line)):
         return rng.choice(npc.denials)
-    if told := rumour_told(plan):  # the one about what was asked, as gameplay/answers.py picks it
+    if told := rumour_told(plan, world=world_current(), npc=npc):  # the one about what was asked, as gameplay/answers.py picks it
         return f"Between us: {told}"
     return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)
 

@@ -313,6 +313,19 @@ async def test_say__asked_for_gossip__a_reply_that_tells_none_of_the_npcs_rumour
     await comm.disconnect()
 
 
+async def test_say__gareth_with_no_rumour_of_his_own__tells_the_days_talk_but_not_about_himself(fake_llm, session_cookie):
+    """The first day, every rumour is another's: the barkeep has heard them, and tells one that is not about him."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("That's the way it is, friend."))
+    comm = await ready(cookie)
+    end = (await say(comm, "Any news around town?", cid="g1"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("Between us: "), end
+    rumour = end["text"].removeprefix("Between us: ")
+    assert f"tell them: {rumour}" in system_text(fake_llm.chat_requests[0])
+    assert "Gareth" not in rumour
+    await comm.disconnect()
+
+
 def test_rumour_words__are_the_rumours_own():
     from gameplay.answers import rumour_words
 
