@@ -102,7 +102,8 @@ _SALE = re.compile(r"\b(?:serve|serves|served|sell|sells|selling|sold|buy|order|
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 # A sentence read off the NPC's notes on the player ("The player's name is Corwin."): memories are kept
 # in that third person, and a small model copies them out, whatever it was asked.
-_NOTES = re.compile(r"^\W*the (?:player|traveller)(?:'s\b|\s+(?:is|was|has|had|said|says|owes|lost|promised|told|paid|asked)\b)",
+_NOTES = re.compile(r"^\W*the (?:player|traveller)(?:'s\b|\s+(?:is|was|has|had|said|says|owes|lost|promised|told|paid|asked|asks|"
+                    r"wants|wonders|needs)\b)",
                     re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")
