@@ -33,9 +33,10 @@ _OPENERS = re.compile(r"^(?:i|i'll|i will|let me|let's|try to|go and)\s+", re.IG
 ENGLISH_SHARE = 0.6
 
 
-def narration_kept(text: str, *, line: str, present: Iterable[str], world: CheckWorld) -> str | None:
+def narration_kept(text: str, *, line: str, present: Iterable[str], world: CheckWorld, plain: bool = False) -> str | None:
     """The narration's first sentence when it may be shown, else None. `present`: the names of the
-    NPCs in the room (any form that holds their name); `world`: the reply checks' world."""
+    NPCs in the room (any form that holds their name); `world`: the reply checks' world; `plain`:
+    without a tail after a comma (`_tail_cut`), for the default small model."""
     first = text.strip().split("\n", 1)[0].strip()
     match = _SENTENCE.match(first)
     if match is None:
@@ -48,7 +49,22 @@ def narration_kept(text: str, *, line: str, present: Iterable[str], world: Check
         return None
     if not _about_the_line(words, line) or not _reads_english(words) or not _names_known(sentence, line, present, world):
         return None
-    return _examples_cut(sentence)
+    kept = _examples_cut(sentence)
+    return _tail_cut(kept, line, present) if plain else kept
+
+
+def _tail_cut(sentence: str, line: str, present: Iterable[str]) -> str:
+    """The sentence up to its first comma, when that part already does what the line says and the
+    rest names nobody in the room. The 135M model ends most narrations with a clause that means
+    little ("You pet the cat, a fine example of your kind.", "You hit the hay, a common place.");
+    a reaction of someone present ("..., and Wren laughs.") is kept."""
+    head, comma, tail = sentence.partition(",")
+    if not comma or not _about_the_line(_WORD.findall(head), line):
+        return sentence
+    here = {w.lower() for name in present for w in _CAPITAL.findall(name)}  # "Gareth Rusk the barkeep": Gareth, Rusk
+    if here & {w.lower().removesuffix("'s") for w in _WORD.findall(tail)}:
+        return sentence
+    return head.rstrip() + "."
 
 
 def _examples_cut(sentence: str) -> str:

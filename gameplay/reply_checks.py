@@ -86,7 +86,8 @@ _STATE_CLAIM = re.compile(
     r"(?:gold|coins?)\b|\b(?:i(?:'ll| will)? give you|i(?:'ve| have) given you|i hand you|here(?:'s| is| are)|"
     r"(?:he|she|they|someone|the \w+) (?:gives|hands|slides|passes|tosses|gave|handed) you) "
     r"(?:\d+|a hundred|a thousand|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty) (?:gold|coins?)\b|"
-    r"\b(?:added|credited|transferred) (?:to )?your\b",
+    r"\b(?:added|credited|transferred) (?:to )?your\b|"
+    r"\bi(?:'ll| will| shall)? (?:give|hand|pass) you (?:my|your|his|her|the) (?:purse|gold|coins?|money|savings|takings)\b",
     re.IGNORECASE,
 )
 _GOODS = frozenset(

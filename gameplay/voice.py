@@ -23,6 +23,7 @@ from django.conf import settings
 from llm.actions import MarkerFilter, ProposedAction, parse_actions
 from llm.client import Finished, LLMStreamCut, LLMUnavailable, Queued, Sampling, Thinking, Token, acomplete, astream_reply
 from llm.gate import PRIORITY_PLAYER
+from llm.local_server import llm_is_local
 from llm.prompts import PromptResult, build_narration_messages, prompt_restated
 from llm.reply_cache import CacheTicket, ReplyCacheRequest, areply_cache_open, reply_cache_close, reply_cache_keep
 from npcs.canon import CanonPick, canon_restatement
@@ -394,7 +395,8 @@ async def _anarration(plan) -> tuple[str | None, str]:
     if leak_found(text, protected=protected_text(messages[0]["content"], shareable=shareable_values(plan.situation))):
         logger.warning("narration recited its prompt; answering without it")
         return None, "leak"
-    kept = narration_kept(text, line=plan.line, present=plan.situation.present, world=check_world(world_current()))
+    kept = narration_kept(text, line=plan.line, present=plan.situation.present, world=check_world(world_current()),
+                          plain=llm_is_local())  # the default small model's tails mean little: docs/playtest.md, "Free text"
     if kept is None:
         logger.info("narration held back by its checks: %r", text[:200])
         return None, "checks"
