@@ -48,7 +48,7 @@ from llm.lru import BoundedLRU
 from .lexicon import CLASSES
 from .matcher import question_match, signature_match, vocative_free
 from .questions import QUESTIONS, QUESTIONS_BY_KEY
-from .signature import Aliases, concepts, plain_words, signature, slips_mended
+from .signature import Aliases, plain_words, signature, slips_mended
 
 MIN_SCORE = 0.60
 MIN_MARGIN = 0.03
