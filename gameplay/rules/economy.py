@@ -25,7 +25,8 @@ def price_list(ctx: TurnContext) -> str:
     return ", ".join(f"{i.name} ({i.price}g)" for i in wares if i.slug != "room-key")
 
 
-def _buy(ctx: TurnContext, words: str, qty: int) -> tuple:
+def _buy(ctx: TurnContext, words: str, qty: int, *, treat: str | None = None) -> tuple:
+    """`treat`: the NPC it is bought for (a seller who counts the player hostile still takes that)."""
     item = find_item(ctx.world, words)
     if item is None:
         wares = price_list(ctx)
@@ -41,6 +42,11 @@ def _buy(ctx: TurnContext, words: str, qty: int) -> tuple:
             raise Refusal(f"{seller.name} sells the {item.name}, and {seller.name} isn't here right now.")
         where = ", ".join(ctx.world.locations[s].name for s in sorted(item.sold_at) if s in ctx.world.locations)
         raise Refusal(f"You can't buy {item.name} here." + (f" Try {where}." if where else " It isn't for sale."))
+    seller = ctx.world.npcs.get(item.seller) if item.seller else None
+    if seller is not None and ctx.tier(seller.slug) == "hostile" and treat != seller.slug:  # after blows (rules/deeds.py)
+        first = seller.name.split()[-1] if seller.name.startswith("Captain ") else seller.name.split()[0]
+        raise Refusal(f"{seller.name} won't serve you, not after what you did. A drink bought for {first} "
+                      f"might mend it: 'buy ale for {first.lower()}'.")
     cost = item.price * qty
     if ctx.state.gold < cost:
         raise Refusal(f"{item_name(ctx.world, item.slug, qty).capitalize()} costs {cost} gold and you have only {ctx.state.gold}.")
@@ -60,7 +66,7 @@ def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:
     npc = find_npc(ctx.present_npcs(), intent.npc)
     if npc is None:
         raise Refusal("There's nobody here by that name to treat.", code="npc_absent")
-    item, cost = _buy(ctx, intent.target, 1)
+    item, cost = _buy(ctx, intent.target, 1, treat=npc.slug)
     if not cost:
         return
     ctx.state.take_item(item.slug)

@@ -117,3 +117,17 @@ def test_deed_read__harmless_look_alikes(world, line):
     from gameplay.rules.deeds import deed_read
 
     assert deed_read(SimpleNamespace(world=world), line) is None
+
+
+def test_hostile__the_seller_will_not_serve_until_amends_are_made(player):
+    for _ in range(5):
+        player.do("punch gareth")
+    assert next(n for n in player.state["npcs"] if n["slug"] == "gareth")["tier"] == "hostile"
+    refused = player.do("buy ale")
+    assert refused["type"] == "error" and "won't serve you" in refused["text"] and "buy ale for gareth" in refused["text"]
+    assert player.do("buy cider for wren")["type"] == "error"  # nor a drink of his for someone else
+    gold = player.state["player"]["gold"]
+    treated = player.do("buy ale for gareth")
+    assert treated["type"] == "narration" and player.state["player"]["gold"] == gold - 3
+    assert "(Gareth Rusk is now wary of you.)" in treated["text"]  # mended enough: he serves again
+    assert player.do("buy cider")["type"] == "narration"

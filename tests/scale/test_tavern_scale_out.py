@@ -114,7 +114,7 @@ async def test_players_on_two_processes__meet_hear_words_aloud_and_wait_their_tu
             assert await ann.until(lambda f: f["type"] == "room.join") == {"type": "room.join", "name": bob_name}
             assert sorted(bob.state["players"]) == sorted([bob_name, ann.state["tavern"]["you"]])
 
-            await ann.send({"type": "say", "id": "a1", "npc": "gareth", "text": "Any news from the river?"})
+            await ann.send({"type": "say", "id": "a1", "npc": "gareth", "text": "How is the river running?"})
             await ann.until(lambda f: f.get("reply_to") == "a1" and f["type"] == "npc.token")
             await bob.send({"type": "say", "id": "b1", "npc": "gareth", "text": "And the mill?"})
             mine = await ann.until(lambda f: f.get("reply_to") == "a1" and f["type"] == "npc.end")
