@@ -10,7 +10,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from npcs.persona import NpcDef, name_words, own_name_asked, says_any
+from npcs.persona import NpcDef, name_words, own_name_asked, says_any, tier_at_least
 
 from .reply_prices import NUMBER_WORDS
 from .rules import clock
@@ -37,6 +37,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
         words = tuple(a for item in world.items.values() if item.kind == goods[0].kind and item.price > 0 for a in item.aliases)
         return GameAnswer(f"The traveller asks what you have; tell them: {goods_said(goods)}", words, goods_said(goods))
+    jobs = jobs_offered(world, plan, npc) if work_asked(plan.line) else ()
+    if jobs:
+        return GameAnswer(f"The traveller asks for work; tell them: {jobs_said(world, plan, jobs)}", job_words(jobs),
+                          jobs_said(world, plan, jobs))
     rumour = rumour_told(plan, said_before, world=world, npc=npc)
     if rumour:  # any of its rumours of the day will do
         return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}",
@@ -77,6 +81,46 @@ def goods_said(items: tuple) -> str:
     parts = [f"a {item.name} for {item.price}" + (" gold" if n == 0 else "") for n, item in enumerate(items)]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"There's {listed}."
+
+
+# A line asking for work ("Is there any work going?"): a reply must name a job the rules offer (the
+# default model answered Gareth's with "No, friend. The morning is done.", though he has two).
+_WORK_ASKED = re.compile(r"\b(?:any|some|find|need|needs?|looking for|got|there|have you|offer)\s+(?:\w+\s+)?(?:paid\s+)?(?:work|jobs?)\b|"
+                         r"\bjobs?\b|\bwork (?:going|for me|to be had|around here)\b|\bhiring\b|"
+                         r"\bearn (?:some |a few |a little |my )?(?:coin|coins|money|gold|keep|silver)\b", re.IGNORECASE)
+
+
+def work_asked(line: str) -> bool:
+    return bool(_ASKING.search(line) and _WORK_ASKED.search(line))
+
+
+def jobs_offered(world, plan, npc: NpcDef) -> tuple:
+    """The jobs the NPC gives that the player may take (by their standing), else those to be had
+    where the player stands."""
+    allowed = [j for j in world.jobs.values() if tier_at_least(plan.tier, j.min_tier)]
+    own = [j for j in allowed if j.giver == npc.slug]
+    here = {slug for slug, location in world.locations.items() if location.name == plan.situation.place}
+    return tuple(sorted(own or [j for j in allowed if j.location in here], key=lambda j: -j.pay))[:3]
+
+
+def jobs_said(world, plan, jobs: tuple) -> str:
+    """ "I could use someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8." """
+    here = {slug for slug, location in world.locations.items() if location.name == plan.situation.place}
+    parts = [f"to {j.name}" + ("" if j.location in here else f" in {_place(world.locations[j.location].name)}")
+             + f", for {j.pay}" + (" gold" if n == 0 else "") for n, j in enumerate(jobs)]
+    return "I could use someone " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", or " + parts[-1]) + "."
+
+
+def _place(name: str) -> str:
+    """A place's name inside a sentence: "The Cellar" -> "the Cellar"."""
+    return "the " + name[4:] if name.startswith("The ") else name
+
+
+def job_words(jobs: tuple) -> tuple[str, ...]:
+    """What a reply naming one of these jobs says: its name's own words, or an alias."""
+    plain = {"the", "common", "room", "out"}
+    return tuple(dict.fromkeys([*(w for j in jobs for w in j.name.split() if len(w) > 3 and w not in plain),
+                                *(a for j in jobs for a in j.aliases)]))
 
 
 # A line asking what a thing costs ("how much for an ale?"): a reply must say its price (the

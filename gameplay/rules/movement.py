@@ -20,21 +20,23 @@ def handle_go(ctx: TurnContext, intent: Intent) -> None:
         raise Refusal(f"You don't know the way to any such place. From here you can go to {names}.")
     if target.slug == here.slug:
         raise Refusal(f"You're already in {target.name}.")
-    if target.slug not in here.exits:
+    path = [target.slug] if target.slug in here.exits else _path(ctx, here.slug, target.slug)
+    if path is None:
         names = ", ".join(ctx.world.locations[e].name for e in here.exits if e in ctx.world.locations)
-        path = _path(ctx, here.slug, target.slug)
-        way = f" The way there is through {ctx.world.locations[path[0]].name}." if path else ""
-        raise Refusal(f"You can't get to {target.name} from here.{way} From here you can go to {names}.")
-    if target.private and not ctx.has_room:
+        raise Refusal(f"No way leads to {target.name} from here. From here you can go to {names}.")
+    if any(ctx.world.locations[step].private for step in path) and not ctx.has_room:
         raise Refusal("The door is locked. Gareth rents rooms at the bar, if you want one ('rent a room').")
-    ctx.state.location = target.slug
-    ctx.advance(MINUTES_TO_WALK)
+    for step in path:  # a room further on is walked to, through the rooms between ("go to my room")
+        ctx.state.location = step
+        ctx.advance(MINUTES_TO_WALK)
+    if len(path) > 1:
+        ctx.say(f"You go through {', '.join(ctx.world.locations[step].name for step in path[:-1])}.")
     ctx.say(describe_here(ctx))
 
 
 def _path(ctx: TurnContext, start: str, goal: str) -> list[str] | None:
     """The rooms walked through to `goal` (itself last) by the fewest doors, or None when no way
-    leads there: a player is told the first step ("go to my room" from the common room)."""
+    leads there."""
     came_from: dict[str, str] = {start: start}
     frontier = [start]
     while frontier:

@@ -55,12 +55,12 @@ def test_drink__without_the_item_is_refused(player):
     assert final["code"] == "not_allowed"
 
 
-def test_go__moves_between_connected_rooms_only(player):
+def test_go__moves_through_connected_rooms(player):
     assert player.do("go to the kitchen")["type"] == "narration"
     assert player.state["location"]["slug"] == "kitchen"
     final = player.do("go to the cellar")  # the cellar opens off the common room, not the kitchen
-    assert final["code"] == "not_allowed"
-    assert player.state["location"]["slug"] == "kitchen"
+    assert final["text"].startswith("You go through The Common Room.\nThe Cellar.")
+    assert player.state["location"]["slug"] == "cellar"
 
 
 def test_guest_room__locked_without_a_room(player):
@@ -288,7 +288,13 @@ def test_asked_for_gossip_without_the_model__an_npc_tells_one_of_its_rumours_of_
     assert final["type"] == "npc.end" and final["text"].removeprefix("Between us: ") in plan.situation.rumours
 
 
-def test_go__to_a_room_further_on__names_the_way_there(player):
-    final = player.do("go to my room")
-    assert final["code"] == "not_allowed" and "The way there is through The Upstairs Landing." in final["text"]
+def test_go__to_a_room_further_on__walks_through_the_rooms_between(player):
+    refused = player.do("go to my room")  # no key yet: nobody walks up to a locked door
+    assert refused["code"] == "not_allowed" and "locked" in refused["text"]
     assert player.state["location"]["slug"] == "common-room"
+    player.do("rent a room")
+    minute = player.state["time"]["minute"]
+    final = player.do("go to my room")
+    assert final["text"].startswith("You go through The Upstairs Landing.\nYour Room.")
+    assert player.state["location"]["slug"] == "guest-room" and player.state["time"]["minute"] == minute + 6
+    assert "Common Room" in player.do("go down")["text"] and player.state["location"]["slug"] == "common-room"

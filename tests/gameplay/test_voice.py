@@ -326,6 +326,26 @@ async def test_say__gareth_with_no_rumour_of_his_own__tells_the_days_talk_but_no
     await comm.disconnect()
 
 
+async def test_say__asked_for_work__a_reply_naming_no_job_is_not_shown(fake_llm, session_cookie):
+    """The default model answered Gareth's "Is there any work going?" with "No, friend.", though the
+    rules give him two jobs: the game names them."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("No, friend. The morning is done."))
+    comm = await ready(cookie)
+    end = (await say(comm, "Evening. Is there any work going?", cid="w1"))[-1]
+    said = "I could use someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8."
+    assert end["source"] == "fallback" and end["text"] == said, end
+    assert f"tell them: {said}" in system_text(fake_llm.chat_requests[0])
+    await comm.disconnect()
+
+
+def test_work_asked():
+    from gameplay.answers import work_asked
+
+    assert all(map(work_asked, ["any jobs?", "Are you hiring?", "How can I earn some coin?", "Got any work for me?"]))
+    assert not any(map(work_asked, ["Does the chest work?", "What do you do for work?", "What work did you do before the inn?"]))
+
+
 def test_rumour_words__are_the_rumours_own():
     from gameplay.answers import rumour_words
 
