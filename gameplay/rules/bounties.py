@@ -63,7 +63,7 @@ def handle_accept(ctx: TurnContext, intent: Intent) -> None:
     ctx.state.bounties[bounty.slug] = 0
     ctx.advance(2)
     first = current_objective(ctx, bounty)
-    ctx.say(f"You take down the notice for '{bounty.title}'." + (f" First: {first.text}." if first else ""))
+    ctx.say(f"You take down the notice for '{bounty.title}'." + (f" First: {_sentence(first.text)}" if first else ""))
     progress(ctx)
 
 
@@ -85,7 +85,7 @@ def _step(ctx: TurnContext, bounty: BountyDef) -> None:
     if nxt is None:
         _complete(ctx, bounty)
     else:
-        ctx.say(f"[{bounty.title}] Done: {objective.text}. Next: {nxt.text}.")
+        ctx.say(f"[{bounty.title}] Done: {_sentence(objective.text)} Next: {_sentence(nxt.text)}")
 
 
 def _complete(ctx: TurnContext, bounty: BountyDef) -> None:
@@ -162,3 +162,9 @@ def handle_report(ctx: TurnContext, intent: Intent) -> None:
         who = ctx.world.npcs[reports[0].npc].name if reports[0].npc in ctx.world.npcs else "someone"
         raise Refusal(f"You have news for {who}, and {who} isn't here.")
     raise Refusal("You have nothing to report just now.")
+
+
+def _sentence(text: str) -> str:
+    """An objective's text as a sentence, ended once ("... in the kitchen." not "... in the kitchen..")."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."

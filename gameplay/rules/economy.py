@@ -6,7 +6,7 @@ from npcs.persona import tier_at_least
 from .context import Refusal, TurnContext
 from .info import tiredness_label
 from .lookup import find_item, find_job, find_npc, item_name, with_article
-from .parser import Intent
+from .parser import Intent, words_match
 
 WORK_TIREDNESS_LIMIT = 85
 WORK_HUNGER_LIMIT = 90
@@ -112,6 +112,11 @@ def handle_give(ctx: TurnContext, intent: Intent) -> None:
 
 def jobs_here(ctx: TurnContext):
     return [j for j in ctx.world.jobs.values() if j.location == ctx.state.location]
+
+
+def job_named_here(ctx: TurnContext, words: str):
+    """The job to be had here that the words name outright ("chop wood", "sweep the floor"), or None."""
+    return next((j for j in jobs_here(ctx) if words_match(words, j.name, *j.aliases, strict=True)), None)
 
 
 def handle_jobs(ctx: TurnContext, intent: Intent) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import bounties, deeds, economy, emotes, gambling, info, lodging, movement, mystery, talk
 from .clock import time_frame
 from .context import Refusal, SayRequest, TurnContext
-from .parser import intent_parse
+from .parser import Intent, intent_parse
 
 HANDLERS = {
     "help": info.handle_help,
@@ -55,6 +55,8 @@ def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
     """Apply one command to the context; raises Refusal when the rules say no."""
     intent = intent_parse(text)
     handler = HANDLERS.get(intent.verb)
+    if handler is None and intent.verb == "unknown" and economy.job_named_here(ctx, text):  # "chop wood" in the yard
+        intent, handler = Intent("work", target=text), economy.handle_work
     if handler is None:
         said = (deeds.deed_said(ctx, text) or emotes.gesture_said(ctx, text)) if intent.verb == "unknown" else None
         if said is None:
@@ -69,7 +71,7 @@ def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
 
 
 def not_understood(ctx: TurnContext) -> str:
-    tips = ", ".join(f"'{s}'" for s in suggestions(ctx)[:5])
+    tips = ", ".join(f"'{s}'" for s in [s for s in suggestions(ctx) if s != "help"][:5])
     return f"The words hang in the smoky air; nobody quite follows. You might try {tips}, or 'help'."
 
 

@@ -7,14 +7,19 @@ from .lookup import find_location
 from .parser import Intent
 
 MINUTES_TO_WALK = 3
+# Ways without a place: down and out lead back to the common room; up, through a room's one door, or upstairs.
+DOWN = frozenset({"back", "out", "down", "downstairs", "back downstairs"})
+UP = frozenset({"up", "back up"})
 
 
 def handle_go(ctx: TurnContext, intent: Intent) -> None:
     here = ctx.world.locations[ctx.state.location]
-    if intent.target in {"back", "out", "down", "downstairs", "back downstairs"}:
+    if intent.target in DOWN:
         target = ctx.world.locations.get(ctx.world.config.start_location)
+    elif intent.target in UP and len(here.exits) == 1:  # "go up" from the cellar: its one door
+        target = ctx.world.locations.get(here.exits[0])
     else:
-        target = find_location(ctx.world, intent.target)
+        target = find_location(ctx.world, "upstairs" if intent.target in UP else intent.target)
     if target is None:
         names = ", ".join(ctx.world.locations[e].name for e in here.exits if e in ctx.world.locations)
         raise Refusal(f"You don't know the way to any such place. From here you can go to {names}.")

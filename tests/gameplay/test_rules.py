@@ -298,3 +298,27 @@ def test_go__to_a_room_further_on__walks_through_the_rooms_between(player):
     assert final["text"].startswith("You go through The Upstairs Landing.\nYour Room.")
     assert player.state["location"]["slug"] == "guest-room" and player.state["time"]["minute"] == minute + 6
     assert "Common Room" in player.do("go down")["text"] and player.state["location"]["slug"] == "common-room"
+
+
+def test_a_job_named_where_it_is_to_be_had__is_worked(player):
+    player.do("go to the yard")
+    gold = player.state["player"]["gold"]
+    final = player.do("chop wood")
+    assert final["type"] == "narration" and player.state["player"]["gold"] == gold + 6
+    player.do("sweep the floor")  # the common room's job, not the yard's: not worked here
+    assert player.state["player"]["gold"] == gold + 6
+
+
+def test_go_up__from_a_room_with_one_door__goes_through_it(player):
+    player.do("go to the cellar")
+    assert player.do("go up")["text"].startswith("The Common Room.")
+
+
+def test_bounty_steps__end_their_sentences_once(player):
+    text = player.do("accept rats in the cellar")["text"]
+    assert text.endswith("kitchen.") and ".." not in text
+
+
+def test_not_understood__suggests_help_once(player):
+    text = player.do("xyzzy")["text"]
+    assert text.count("'help'") == 1
