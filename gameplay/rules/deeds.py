@@ -55,7 +55,7 @@ _PHRASED = (
     (re.compile(r"^(?:throw|swing|take) (?:a )?(?:punch|swing)\b", re.IGNORECASE), "violence"),
     (re.compile(r"^(?:pull|draw) (?:a |my )?(?:knife|dagger|sword|blade)\b", re.IGNORECASE), "violence"),
     (re.compile(r"^(?:start|pick) a (?:\w+ )?(?:fight|brawl)\b", re.IGNORECASE), "violence"),
-    (re.compile(r"^knock (?:.+ )?(?:out|down|senseless|flat)\b", re.IGNORECASE), "violence"),
+    (re.compile(r"^knock (?:.+ )?(?:out|down|senseless|flat)\b", re.IGNORECASE), "violence:aimed"),  # not "knock down the door"
     (re.compile(r"^(?:throw|hurl|fling) .+ (?:through|out of) (?:the |a )?window", re.IGNORECASE), "wreck"),
     (re.compile(r"^(?:kick|knock|tip|flip) (?:over )?(?:the |a )?(?:tables?|chairs?|benches?|stools?)\b", re.IGNORECASE), "wreck"),
     (re.compile(r"^(?:throw|hurl|fling) .+ at\b", re.IGNORECASE), "violence:aimed"),  # at someone; not "a dart at the board"
