@@ -312,6 +312,10 @@ def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> b
         slug = world.npc_roles.get(match.group(1).lower())
         if slug is not None and slug != frame.npc_slug:
             return True  # Wren: "I'm just a barkeep"
+    for word in own:  # "Wren Abney, the barkeep and owner.": its own name with another's trade
+        for match in re.finditer(rf"\b{re.escape(word)}\b,?\s+(?:the|a|an)\s+([a-z]+)\b", text, re.IGNORECASE):
+            if world.npc_roles.get(match.group(1).lower()) not in (None, frame.npc_slug):
+                return True
     for match in re.finditer(r"\b(?:i am|i'm)\s+(?:a|an|the)\s+((?:[a-z]+\s+){0,2}[a-z]+)", text, re.IGNORECASE):
         if set(match.group(1).lower().split()) & _GOODS:
             return True  # "I am a mug of ale."

@@ -442,3 +442,10 @@ def test_a_line_asking_back_what_the_player_told__the_first_sentence_must_say_it
     assert verdict("Biscuit, wasn't it? Good dog.", "what's my dog called?", **frame).ok
     assert verdict("biscuit, if I recall.", "what's my dog called?", **frame).ok  # said in any case
     assert verdict("A fine dog, I'm sure.", "what's my dog called?").ok  # nothing asked back
+
+
+def test_its_own_name_with_another_npcs_trade__is_another_identity(world):
+    """Asked "what do folk call you", Wren said "Wren Abney, the barkeep and owner." (Gareth's trade)."""
+    assert verdict("Wren Abney, the barkeep and owner.", "what do folk call you", npc="wren").reason == "identity"
+    assert verdict("Wren Abney, the serving maid, at your service.", "what do folk call you", npc="wren").ok
+    assert verdict("Gareth Rusk, the barkeep and owner.", "who are you").ok
