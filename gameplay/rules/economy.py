@@ -65,7 +65,7 @@ def handle_buy(ctx: TurnContext, intent: Intent) -> None:
 def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:
     npc = find_npc(ctx.present_npcs(), intent.npc)
     if npc is None:
-        raise Refusal("There's nobody here by that name to treat.", code="npc_absent")
+        raise _nobody_here(ctx, intent.npc, "to treat")
     item, cost = _buy(ctx, intent.target, 1, treat=npc.slug)
     if not cost:
         return
@@ -97,7 +97,7 @@ def handle_give(ctx: TurnContext, intent: Intent) -> None:
 
     npc = find_npc(ctx.present_npcs(), intent.npc)
     if npc is None:
-        raise Refusal("There's nobody here by that name.", code="npc_absent")
+        raise _nobody_here(ctx, intent.npc)
     item = find_item(ctx.world, intent.target, among=list(ctx.state.inventory))
     if item is None:
         raise Refusal("You don't have that to give.")
@@ -152,3 +152,11 @@ def handle_work(ctx: TurnContext, intent: Intent) -> None:
     ctx.say((job.work_text or f"You {job.name}.") + f" You earn {job.pay} gold (now {ctx.state.gold}).")
     if job.giver:
         ctx.adjust_relationship(job.giver, 1)
+
+
+def _nobody_here(ctx: TurnContext, words: str, purpose: str = "") -> Refusal:
+    """Why there is nobody here by that name: someone the tavern knows, who is elsewhere, or nobody."""
+    npc = find_npc(ctx.world.npcs.values(), words)
+    if npc is not None:
+        return Refusal(f"{npc.name} isn't here just now.", code="npc_absent")
+    return Refusal(f"There's nobody here by that name{' ' + purpose if purpose else ''}.", code="npc_absent")

@@ -322,3 +322,9 @@ def test_bounty_steps__end_their_sentences_once(player):
 def test_not_understood__suggests_help_once(player):
     text = player.do("xyzzy")["text"]
     assert text.count("'help'") == 1
+
+
+def test_give_or_treat__someone_known_but_elsewhere__says_they_are_not_here(player):
+    assert player.do("give ale to magda")["text"] == "Magda Crumb isn't here just now."
+    assert player.do("buy ale for magda")["text"] == "Magda Crumb isn't here just now."
+    assert player.do("buy ale for bob")["text"] == "There's nobody here by that name to treat."
