@@ -42,6 +42,9 @@ def handle_whisper(ctx: TurnContext, intent: Intent) -> None:
             return
     if not words.strip():
         raise Refusal("You lean in close, but find nothing to whisper.", code="missing_field")
+    absent = next((npc for npc in ctx.world.npcs.values() if any(_after_name(words, name) for name in _names_of(npc))), None)
+    if absent is not None:  # someone the tavern knows, elsewhere
+        raise Refusal(f"{absent.name} isn't here just now.", code="npc_absent")
     raise Refusal("Whisper to whom? Say 'whisper <name> <words>' to someone here.", code="unknown_npc")
 
 

@@ -328,3 +328,9 @@ def test_give_or_treat__someone_known_but_elsewhere__says_they_are_not_here(play
     assert player.do("give ale to magda")["text"] == "Magda Crumb isn't here just now."
     assert player.do("buy ale for magda")["text"] == "Magda Crumb isn't here just now."
     assert player.do("buy ale for bob")["text"] == "There's nobody here by that name to treat."
+
+
+def test_whisper__to_someone_known_but_elsewhere__says_they_are_not_here(player):
+    final = player.do("whisper varr I think Vesna took the tankard")
+    assert final["code"] == "npc_absent" and final["text"] == "Captain Isolde Varr isn't here just now."
+    assert player.do("whisper bob hello")["code"] == "unknown_npc"
