@@ -70,7 +70,7 @@ def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:
     if not cost:
         return
     ctx.state.take_item(item.slug)
-    ctx.say(f"You pay {cost} gold and set {item.name} before {npc.name}.")
+    ctx.say(f"You pay {cost} gold and set {with_article(item.name)} before {npc.name}.")
     ctx.adjust_relationship(npc.slug, 5 if item.kind in {"drink", "food"} else 3)
     ctx.set_mood(npc.slug, "cheerful")
     ctx.say(f"{npc.name} raises it to you with a grin.")

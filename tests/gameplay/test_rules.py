@@ -328,6 +328,7 @@ def test_give_or_treat__someone_known_but_elsewhere__says_they_are_not_here(play
     assert player.do("give ale to magda")["text"] == "Magda Crumb isn't here just now."
     assert player.do("buy ale for magda")["text"] == "Magda Crumb isn't here just now."
     assert player.do("buy ale for bob")["text"] == "There's nobody here by that name to treat."
+    assert player.do("buy ale for wren")["text"].startswith("You pay 3 gold and set a mug of ale before Wren Abney.")
 
 
 def test_whisper__to_someone_known_but_elsewhere__says_they_are_not_here(player):
