@@ -27,8 +27,8 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     """The first answer the line asks for that the game knows, or None. `said_before`: the NPC's
     replies so far in this conversation (a rumour is not told twice)."""
     if own_name_asked(plan.line):
-        return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc),
-                          f"{npc.name}, the {npc.role}.")
+        said = _voiced(plan, "name", f"{npc.name}, the {npc.role}.", name=npc.name, role=npc.role)
+        return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc), said)
     priced = prices_asked(world, plan.line)
     if priced:
         return GameAnswer(f"The traveller asks what it costs; tell them: {prices_said(priced)}", price_words(priced),
@@ -36,16 +36,45 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     goods = goods_here(world, plan.situation, goods_asked(plan.line))
     if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
         words = tuple(a for item in world.items.values() if item.kind == goods[0].kind and item.price > 0 for a in item.aliases)
-        return GameAnswer(f"The traveller asks what you have; tell them: {goods_said(goods)}", words, goods_said(goods))
+        said = _voiced(plan, "goods", goods_said(goods))
+        return GameAnswer(f"The traveller asks what you have; tell them: {said}", words, said)
     jobs = jobs_offered(world, plan, npc) if work_asked(plan.line) else ()
     if jobs:
-        return GameAnswer(f"The traveller asks for work; tell them: {jobs_said(world, plan, jobs)}", job_words(jobs),
-                          jobs_said(world, plan, jobs))
+        said = _voiced(plan, "work", jobs_said(world, plan, jobs))
+        return GameAnswer(f"The traveller asks for work; tell them: {said}", job_words(jobs), said)
     rumour = rumour_told(plan, said_before, world=world, npc=npc)
     if rumour:  # any of its rumours of the day will do
         return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}",
-                          rumour_words(*rumours_known(plan, world=world, npc=npc)), f"Between us: {rumour}")
+                          rumour_words(*rumours_known(plan, world=world, npc=npc)), gossip_said(plan, rumour))
     return None
+
+
+# How the game has an NPC say what it knows: the first form, or another, by the turn's seed, so that
+# two players asking the same thing do not hear the very same words.
+OPENINGS = {
+    "goods": ("There's ", "We've ", "You can have "),
+    "work": ("I could use someone ", "If it's work you want, I could use someone ", "You could earn a little: I need someone "),
+    "gossip": ("Between us: ", "Have you heard? ", "Word going round is this: "),
+}
+NAME_FORMS = ("{name}, the {role}.", "I'm {name}, the {role}.", "{name}, {role}, at your service.")
+
+
+def _voiced(plan, kind: str, said: str, **values: str) -> str:
+    """`said` (in the first form) in the form the turn's seed picks."""
+    rng = random.Random(f"{plan.seed}:{kind}")
+    if kind == "name":
+        return rng.choice(NAME_FORMS).format(**values)
+    first, *_ = OPENINGS[kind]
+    return rng.choice(OPENINGS[kind]) + said.removeprefix(first)
+
+
+def gossip_said(plan, rumour: str) -> str:
+    return _voiced(plan, "gossip", OPENINGS["gossip"][0] + rumour)
+
+
+def rumour_in(text: str) -> str:
+    """The rumour a gossip answer tells, without its opening."""
+    return next((text.removeprefix(o) for o in OPENINGS["gossip"] if text.startswith(o)), text)
 
 
 # A line asking what there is to drink or eat: a reply must name something of that kind sold here

@@ -31,7 +31,7 @@ from npcs.persona import NpcDef, busy_line, cutoff_line, persona_reply, thinking
 
 from .aio import db_async
 from . import limits, metrics
-from .answers import rumour_told
+from .answers import gossip_said, rumour_told
 from .canon import canon_picks
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
 from .narration_checks import narration_kept
@@ -356,7 +356,7 @@ def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") ->
     if npc.denials and (reason in DENIED or premise_claimed(plan.line)):
         return rng.choice(npc.denials)
     if told := rumour_told(plan, world=world_current(), npc=npc):  # the one about what was asked, as gameplay/answers.py picks it
-        return f"Between us: {told}"
+        return gossip_said(plan, told)
     return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)
 
 

@@ -13,6 +13,7 @@ from gameplay.models import Turn
 from gameplay.leak_guard import CANARY
 from npcs.models import NpcState
 from tests.websocket import connect, until_final
+from gameplay.answers import rumour_in
 from tests.llm.fake_openai import Fail, Hang, Reply, system_text
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -274,7 +275,8 @@ async def test_say__asked_its_name__a_reply_that_does_not_say_it_is_not_shown(fa
     comm = await ready(cookie)
     frames = await say(comm, "Hello there! What's your name?", cid="n1")
     end = frames[-1]
-    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == "Gareth Rusk, the barkeep and owner.", end
+    assert end["type"] == "npc.end" and end["source"] == "fallback", end
+    assert "Gareth Rusk" in end["text"] and "barkeep and owner" in end["text"]  # in one of answers.NAME_FORMS
     assert "Moses" not in json.dumps(frames)
     (request,) = fake_llm.chat_requests  # asked once
     assert "tell them your name, Gareth Rusk" in system_text(request)
@@ -290,8 +292,9 @@ async def test_say__asked_what_there_is_to_drink__a_reply_naming_nothing_sold_he
     fake_llm.script(Reply("The common room's a place to eat, friend."), Reply("Ale for three, friend; cider too."))
     comm = await ready(cookie)
     end = (await say(comm, "What do you have to drink and how much?", cid="d1"))[-1]
-    said = "There's a cup of cider for 3 gold, a mug of ale for 3, a glass of red wine for 5 and a tot of rustgut for 6."
-    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == said, end
+    said = end["text"]
+    assert end["type"] == "npc.end" and end["source"] == "fallback", end
+    assert said.endswith("a cup of cider for 3 gold, a mug of ale for 3, a glass of red wine for 5 and a tot of rustgut for 6.")
     assert f"tell them: {said}" in system_text(fake_llm.chat_requests[0])
     await comm.disconnect()
     _, other = await database_sync_to_async(game_with_cookie)("other")
@@ -307,8 +310,8 @@ async def test_say__asked_for_gossip__a_reply_that_tells_none_of_the_npcs_rumour
     fake_llm.script(Reply("Might be a friend of the tavern, friend of the common room."))
     comm = await ready(cookie)
     end = (await say(comm, "What's the gossip tonight?", npc="wren", cid="g1"))[-1]
-    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"].startswith("Between us: "), end
-    rumour = end["text"].removeprefix("Between us: ")
+    rumour = rumour_in(end["text"])
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and rumour != end["text"], end
     assert f"tell them: {rumour}" in system_text(fake_llm.chat_requests[0])
     await comm.disconnect()
 
@@ -319,8 +322,8 @@ async def test_say__gareth_with_no_rumour_of_his_own__tells_the_days_talk_but_no
     fake_llm.script(Reply("That's the way it is, friend."))
     comm = await ready(cookie)
     end = (await say(comm, "Any news around town?", cid="g1"))[-1]
-    assert end["source"] == "fallback" and end["text"].startswith("Between us: "), end
-    rumour = end["text"].removeprefix("Between us: ")
+    rumour = rumour_in(end["text"])
+    assert end["source"] == "fallback" and rumour != end["text"], end
     assert f"tell them: {rumour}" in system_text(fake_llm.chat_requests[0])
     assert "Gareth" not in rumour
     await comm.disconnect()
@@ -333,8 +336,8 @@ async def test_say__asked_for_work__a_reply_naming_no_job_is_not_shown(fake_llm,
     fake_llm.script(Reply("No, friend. The morning is done."))
     comm = await ready(cookie)
     end = (await say(comm, "Evening. Is there any work going?", cid="w1"))[-1]
-    said = "I could use someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8."
-    assert end["source"] == "fallback" and end["text"] == said, end
+    said = end["text"]
+    assert end["source"] == "fallback" and said.endswith("someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8."), end
     assert f"tell them: {said}" in system_text(fake_llm.chat_requests[0])
     await comm.disconnect()
 
@@ -358,7 +361,7 @@ async def test_say__asked_its_name_with_the_model_away__the_game_says_it(fake_ll
     fake_llm.script(Fail(500), Fail(500), Fail(500))
     comm = await ready(cookie)
     end = (await say(comm, "Who are you?", npc="wren", cid="n1"))[-1]
-    assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == "Wren Abney, the serving maid."
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and "Wren Abney" in end["text"] and "serving maid" in end["text"]
     await comm.disconnect()
 
 
@@ -369,7 +372,7 @@ async def test_say__a_reply_reciting_what_it_was_told_to_say__the_game_says_it(f
     fake_llm.script(Reply("The traveller asks what you have; tell them: the stew, the rest of them smile."))  # names a dish: only the leak guard stops it
     comm = await ready(cookie)
     end = (await say(comm, "Anything to eat?", npc="wren", cid="e1"))[-1]
-    assert end["source"] == "fallback" and end["text"].startswith("There's a plate of cheese and pickle for 3 gold"), end
+    assert end["source"] == "fallback" and "a plate of cheese and pickle for 3 gold" in end["text"], end
     await comm.disconnect()
 
 
