@@ -61,5 +61,6 @@ def _coin(ctx: TurnContext, words: str) -> tuple[int, str]:
 def _card(ctx: TurnContext, words: str) -> tuple[int, str]:
     names = {1: "an ace", 11: "a knight", 12: "a queen", 13: "a king"}
     mine, house = ctx.rng.randint(1, 13), ctx.rng.randint(1, 13)
-    story = f"You draw {names.get(mine, f'a {mine}')}; the dealer draws {names.get(house, f'a {house}')}."
+    dealer = next((n.name for n in ctx.present_npcs() if "dealer" in n.role), "the house")  # nobody dealing: the house's own deck
+    story = f"You draw {names.get(mine, f'a {mine}')}; {dealer} draws {names.get(house, f'a {house}')}."
     return (1 if mine > house else 0 if mine == house else -1), story

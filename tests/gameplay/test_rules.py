@@ -337,3 +337,9 @@ def test_whisper__to_someone_known_but_elsewhere__says_they_are_not_here(player)
     final = player.do("whisper varr I think Vesna took the tankard")
     assert final["code"] == "npc_absent" and final["text"] == "Captain Isolde Varr isn't here just now."
     assert player.do("whisper bob hello")["code"] == "unknown_npc"
+
+
+def test_high_card__with_nobody_dealing__the_house_draws(player):
+    player.do("go to the gambling den")
+    assert not player.state["npcs"]  # nobody in the den at the start of the day
+    assert "; the house draws" in player.do("high card 2")["text"]
