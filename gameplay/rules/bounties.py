@@ -168,3 +168,16 @@ def _sentence(text: str) -> str:
     """An objective's text as a sentence, ended once ("... in the kitchen." not "... in the kitchen..")."""
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def used_for(ctx: TurnContext, item_slug: str) -> str | None:
+    """What using an item does where a bounty of the player's wants it used ("Lay the poison by the
+    rat holes in the cellar.": a visit here that follows getting the item), in the second person;
+    None elsewhere. The step itself is done by being here (`progress`)."""
+    for slug in ctx.state.bounties:
+        bounty = ctx.world.bounties.get(slug)
+        for before, objective in zip(bounty.objectives if bounty else (), (bounty.objectives if bounty else ())[1:]):
+            if (before.kind == "obtain" and before.item == item_slug and objective.kind == "visit"
+                    and objective.location == ctx.state.location):
+                return "You " + _sentence(objective.text[:1].lower() + objective.text[1:])
+    return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from npcs.persona import tier_at_least
 
+from . import bounties
 from .context import Refusal, TurnContext
 from .info import tiredness_label
 from .lookup import find_item, find_job, find_npc, item_name, with_article
@@ -81,7 +82,7 @@ def handle_use(ctx: TurnContext, intent: Intent) -> None:
     if item is None:
         raise Refusal("You don't have that. Buy it first, or check your inventory.")
     if not item.consumable:
-        ctx.say(item.use_text or f"You turn the {item.name} over in your hands. {item.description}")
+        ctx.say(bounties.used_for(ctx, item.slug) or item.use_text or f"You turn the {item.name} over in your hands. {item.description}")
         return
     ctx.state.take_item(item.slug)
     effects = item.effects

@@ -343,3 +343,12 @@ def test_high_card__with_nobody_dealing__the_house_draws(player):
     player.do("go to the gambling den")
     assert not player.state["npcs"]  # nobody in the den at the start of the day
     assert "; the house draws" in player.do("high card 2")["text"]
+
+
+def test_use__an_item_where_a_bounty_wants_it__does_what_the_bounty_says(player):
+    player.do("accept rats in the cellar")
+    player.do("go to the kitchen")
+    player.do("buy rat poison")
+    assert "save it for the rats" in player.do("use rat poison")["text"]  # not here
+    player.do("go to the cellar")
+    assert player.do("use rat poison")["text"] == "You lay the poison by the rat holes in the cellar."
