@@ -1,6 +1,8 @@
 """Money and goods: buying, drinking and eating, gifts, and honest work."""
 from __future__ import annotations
 
+import re
+
 from npcs.persona import tier_at_least
 
 from . import bounties
@@ -118,6 +120,16 @@ def jobs_here(ctx: TurnContext):
 def job_named_here(ctx: TurnContext, words: str):
     """The job to be had here that the words name outright ("chop wood", "sweep the floor"), or None."""
     return next((j for j in jobs_here(ctx) if words_match(words, j.name, *j.aliases, strict=True)), None)
+
+
+def carried_item_wanted_here(ctx: TurnContext, text: str):
+    """An item the player carries that the words name and that a bounty of theirs wants used here, or None."""
+    line = f" {' '.join(re.findall(r'[a-z]+', text.lower()))} "
+    for slug in ctx.state.inventory:
+        item = ctx.world.items.get(slug)
+        if item and any(f" {name.lower()} " in line for name in (item.name, *item.aliases)) and bounties.used_for(ctx, slug):
+            return item
+    return None
 
 
 def handle_jobs(ctx: TurnContext, intent: Intent) -> None:
