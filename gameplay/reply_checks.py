@@ -104,7 +104,8 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 # A sentence read off the NPC's notes on the player ("The player's name is Corwin."): memories are kept
 # in that third person, and a small model copies them out, whatever it was asked.
 _NOTES = re.compile(r"^\W*the (?:player|traveller)(?:'s\b|\s+(?:is|was|has|had|said|says|owes|lost|promised|told|paid|asked|asks|"
-                    r"wants|wonders|needs)\b)",
+                    r"wants|wonders|needs)\b)|"
+                    r"^\W*you feel (?:content|cheerful|weary|irritable|anxious|gloomy|wistful|calm)\W*$",  # its moment's mood line
                     re.IGNORECASE)
 _CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")

@@ -77,6 +77,7 @@ def test_grounded_in_character_sentences_pass(world, reply):
     ("The player's name is Corwin.", "whats the story with that empty hook", "notes"),  # a playtest reply: a memory copied out
     ("The player said: I lost my scarf.", "Any news?", "notes"),
     ("The traveller asks: \"Wren Abney, the barkeep and owner.\"", "what do folk call you", "notes"),  # the moment's words copied
+    ("You feel weary.", "evening captain", "notes"),  # the moment's "You feel weary." read out to the player
 ])
 def test_failing_sentences_say_why(world, reply, line, reason):
     result = verdict(reply, line)
