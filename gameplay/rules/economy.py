@@ -123,13 +123,24 @@ def job_named_here(ctx: TurnContext, words: str):
 
 
 def carried_item_wanted_here(ctx: TurnContext, text: str):
-    """An item the player carries that the words name and that a bounty of theirs wants used here, or None."""
-    line = f" {' '.join(re.findall(r'[a-z]+', text.lower()))} "
+    """An item the player carries that a bounty of theirs wants used here, when the words name it
+    ("put down the poison") or what the bounty says to do with it ("kill the rats": "Lay the poison
+    by the rat holes"), else None."""
+    words = re.findall(r"[a-z]+", text.lower())
+    line = f" {' '.join(words)} "
     for slug in ctx.state.inventory:
         item = ctx.world.items.get(slug)
-        if item and any(f" {name.lower()} " in line for name in (item.name, *item.aliases)) and bounties.used_for(ctx, slug):
+        done = bounties.used_for(ctx, slug) if item else None
+        if done is None:
+            continue
+        named = any(f" {name.lower()} " in line for name in (item.name, *item.aliases))
+        said = {w for w in re.findall(r"[a-z]+", done.lower()) if len(w) > 2} - _PLAIN - set(ctx.state.location.split("-"))
+        if named or said & {w.removesuffix("s") for w in words} | said & set(words):
             return item
     return None
+
+
+_PLAIN = frozenset("you the and with for from into onto over under by your his her their them".split())
 
 
 def handle_jobs(ctx: TurnContext, intent: Intent) -> None:

@@ -353,3 +353,4 @@ def test_use__an_item_where_a_bounty_wants_it__does_what_the_bounty_says(player)
     player.do("go to the cellar")
     assert player.do("use rat poison")["text"] == "You lay the poison by the rat holes in the cellar."
     assert player.do("put down the poison")["text"] == "You lay the poison by the rat holes in the cellar."
+    assert player.do("kill the rats")["text"] == "You lay the poison by the rat holes in the cellar."
