@@ -176,7 +176,9 @@ def used_for(ctx: TurnContext, item_slug: str) -> str | None:
     None elsewhere. The step itself is done by being here (`progress`)."""
     for slug in ctx.state.bounties:
         bounty = ctx.world.bounties.get(slug)
-        for before, objective in zip(bounty.objectives if bounty else (), (bounty.objectives if bounty else ())[1:]):
+        if bounty is None:
+            continue
+        for before, objective in zip(bounty.objectives, bounty.objectives[1:]):
             if (before.kind == "obtain" and before.item == item_slug and objective.kind == "visit"
                     and objective.location == ctx.state.location):
                 return "You " + _sentence(objective.text[:1].lower() + objective.text[1:])

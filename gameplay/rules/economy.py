@@ -135,7 +135,7 @@ def carried_item_wanted_here(ctx: TurnContext, text: str):
             continue
         named = any(f" {name.lower()} " in line for name in (item.name, *item.aliases))
         said = {w for w in re.findall(r"[a-z]+", done.lower()) if len(w) > 2} - _PLAIN - set(ctx.state.location.split("-"))
-        if named or said & {w.removesuffix("s") for w in words} | said & set(words):
+        if named or said & ({w.removesuffix("s") for w in words} | set(words)):
             return item
     return None
 
