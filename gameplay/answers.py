@@ -42,10 +42,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if jobs:
         said = _voiced(plan, "work", jobs_said(world, plan, jobs))
         return GameAnswer(f"The traveller asks for work; tell them: {said}", job_words(jobs), said)
-    rumour = rumour_told(plan, said_before, world=world, npc=npc)
+    known = rumours_known(plan, world=world, npc=npc) if RUMOURS_ASKED.search(plan.line) else ()
+    rumour = _rumour_picked(plan, known, said_before)
     if rumour:  # any of its rumours of the day will do
-        return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}",
-                          rumour_words(*rumours_known(plan, world=world, npc=npc)), gossip_said(plan, rumour))
+        return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}", rumour_words(*known), gossip_said(plan, rumour))
     return None
 
 
@@ -98,9 +98,14 @@ def goods_here(world, situation, kind: str | None) -> tuple:
     """The items of that kind for sale where the player stands, cheapest first."""
     if kind is None:
         return ()
-    here = {slug for slug, location in world.locations.items() if location.name == situation.place}
+    here = _places_here(world, situation)
     return tuple(item for item in sorted(world.items.values(), key=lambda i: (i.price, i.name))
                  if item.kind == kind and item.price > 0 and item.sold_at & here)
+
+
+def _places_here(world, situation) -> set[str]:
+    """The slugs of the place the moment is in (a situation names its place, not its slug)."""
+    return {slug for slug, location in world.locations.items() if location.name == situation.place}
 
 
 def goods_said(items: tuple) -> str:
@@ -128,13 +133,13 @@ def jobs_offered(world, plan, npc: NpcDef) -> tuple:
     where the player stands."""
     allowed = [j for j in world.jobs.values() if tier_at_least(plan.tier, j.min_tier)]
     own = [j for j in allowed if j.giver == npc.slug]
-    here = {slug for slug, location in world.locations.items() if location.name == plan.situation.place}
+    here = _places_here(world, plan.situation)
     return tuple(sorted(own or [j for j in allowed if j.location in here], key=lambda j: -j.pay))[:3]
 
 
 def jobs_said(world, plan, jobs: tuple) -> str:
     """ "I could use someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8." """
-    here = {slug for slug, location in world.locations.items() if location.name == plan.situation.place}
+    here = _places_here(world, plan.situation)
     parts = [f"to {j.name}" + ("" if j.location in here else f" in {_place(world.locations[j.location].name)}")
              + f", for {j.pay}" + (" gold" if n == 0 else "") for n, j in enumerate(jobs)]
     return "I could use someone " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", or " + parts[-1]) + "."
@@ -216,13 +221,22 @@ def rumour_told(plan, said: tuple[str, ...] = (), *, world=None, npc: NpcDef | N
     most words with the line ("what's the gossip on Tobias?"), the same for the same line."""
     if not RUMOURS_ASKED.search(plan.line):
         return ""
-    fresh = [r for r in rumours_known(plan, world=world, npc=npc) if not any(r in text for text in said)]
+    return _rumour_picked(plan, rumours_known(plan, world=world, npc=npc), said)
+
+
+def _rumour_picked(plan, known: tuple[str, ...], said: tuple[str, ...]) -> str:
+    """`rumour_told`'s pick among the rumours known: not told yet, sharing most words with the line."""
+    fresh = [r for r in known if not any(r in text for text in said)]
     if not fresh:
         return ""
-    line = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", plan.line)}
-    best = max(len(line & {w.lower() for w in re.findall(r"[A-Za-z]{3,}", r)}) for r in fresh)
-    return random.Random(f"{plan.seed}:rumour").choice(
-        [r for r in fresh if len(line & {w.lower() for w in re.findall(r"[A-Za-z]{3,}", r)}) == best])
+    line = _words3(plan.line)
+    shared = {r: len(line & _words3(r)) for r in fresh}
+    best = max(shared.values())
+    return random.Random(f"{plan.seed}:rumour").choice([r for r in fresh if shared[r] == best])
+
+
+def _words3(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)}
 
 
 def rumour_words(*rumours: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from npcs.canon import CanonDef, canon_contradicted, english_words
-from npcs.persona import says_any
+from npcs.persona import role_nouns, says_any
 
 from .reply_prices import ItemPrice, amounts_in, priced, rates_in
 
@@ -173,7 +173,7 @@ def check_world_from(world) -> CheckWorld:
     texts = list(_world_texts(world))
     names = {m.group(1).lower() for text in texts for m in _CAPITAL.finditer(text)}
     npc_names = {word.lower(): npc.slug for npc in world.npcs.values() for word in _WORD.findall(npc.name)}
-    npc_roles = {_role_noun(npc.role): npc.slug for npc in world.npcs.values() if _role_noun(npc.role)}
+    npc_roles = {nouns[0]: npc.slug for npc in world.npcs.values() if (nouns := role_nouns(npc.role))}
     amounts = {item.price for item in world.items.values()} | {job.pay for job in world.jobs.values()}
     amounts |= {b.reward_gold for b in world.bounties.values()} | {world.config.min_bet, world.config.max_bet}
     amounts |= {amount for text in texts for amount, _ in amounts_in(text)}
@@ -192,14 +192,6 @@ def check_world(world) -> CheckWorld:
         _by_stamp.clear()  # one world at a time: an editor's change replaces it
         found = _by_stamp[world.stamp] = check_world_from(world)
     return found
-
-
-def _role_noun(role: str) -> str:
-    """What an NPC is, in a word: "barkeep and owner" -> barkeep, "captain of the Brackwater Watch"
-    -> captain, "card dealer in the gambling den" -> dealer."""
-    head = re.split(r"\b(?:and|of|in|at|for|from)\b", role.lower())[0]
-    words = _WORD.findall(head)
-    return words[-1] if words else ""
 
 
 def _world_texts(world) -> Iterable[str]:

@@ -177,6 +177,13 @@ def name_words(npc: NpcDef) -> tuple[str, ...]:
     return tuple(w for w in npc.name.replace("-", " ").split() if w.lower() not in NAME_TITLES and len(w) > 1)
 
 
+def role_nouns(role: str) -> tuple[str, ...]:
+    """What an NPC is, in words a player may call it by: "barkeep and owner" -> barkeep, owner;
+    "captain of the Brackwater Watch" -> captain; "card dealer in the gambling den" -> dealer."""
+    head = re.split(r"\b(?:of|in|at|for|from)\b", role.lower())[0]
+    return tuple(words[-1] for part in head.split(" and ") if (words := re.findall(r"[a-z][a-z'-]*", part)))
+
+
 def says_any(text: str, words: Iterable[str]) -> bool:
     """Whether a text says any of these words or phrases, whole, in any case."""
     return any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) for word in words)

@@ -12,7 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from npcs.persona import NpcDef, name_words
+from npcs.persona import NpcDef, name_words, role_nouns
 
 from .context import TurnContext
 
@@ -125,10 +125,11 @@ def deed_said(ctx: TurnContext, line: str) -> str | None:
     rng = random.Random(f"{ctx.rng.random()}:{line}:{soured}")  # the same deed again: other words
     if deed.own and target is None:
         return "You think better of it."
-    if target is not None and target.slug not in {n.slug for n in ctx.present_npcs()}:
+    people = ctx.present_npcs()
+    if target is not None and target.slug not in {n.slug for n in people}:
         return f"{target.name} is not here, and the moment passes."
     if target is None:
-        witness = rng.choice(ctx.present_npcs()) if ctx.present_npcs() else None
+        witness = rng.choice(people) if people else None
         lines = UNAIMED[deed.kind] if witness is None else WATCHED[deed.kind]
         return rng.choice(lines).format(name=witness.name if witness else "")
     text = rng.choice(AIMED[deed.kind]).format(name=target.name, first=_first(target))
@@ -163,19 +164,12 @@ def _called(ctx) -> dict[str, NpcDef]:
     """Each word a player may call an NPC by (a name's, a role's), lower-cased -> the NPC."""
     called: dict[str, NpcDef] = {}
     for npc in ctx.world.npcs.values():
-        for word in role_words(npc.role):
+        for word in role_nouns(npc.role):
             called.setdefault(word, npc)
     for npc in ctx.world.npcs.values():  # a name wins over a role
         for word in name_words(npc):
             called[word.lower()] = npc
     return called
-
-
-def role_words(role: str) -> tuple[str, ...]:
-    """The nouns a player may call an NPC by from its role: "barkeep and owner" -> barkeep, owner;
-    "captain of the Brackwater Watch" -> captain; "card dealer in the gambling den" -> dealer."""
-    head = re.split(r"\b(?:of|in|at|from)\b", role.lower())[0]
-    return tuple(part.split()[-1] for part in head.split(" and ") if part.split())
 
 
 def _first(npc: NpcDef) -> str:

@@ -6,6 +6,7 @@ import re
 from npcs.persona import tier_at_least
 
 from . import bounties
+from .talk import not_here
 from .context import Refusal, TurnContext
 from .info import tiredness_label
 from .lookup import find_item, find_job, find_npc, item_name, with_article
@@ -182,5 +183,5 @@ def _nobody_here(ctx: TurnContext, words: str, purpose: str = "") -> Refusal:
     """Why there is nobody here by that name: someone the tavern knows, who is elsewhere, or nobody."""
     npc = find_npc(ctx.world.npcs.values(), words)
     if npc is not None:
-        return Refusal(f"{npc.name} isn't here just now.", code="npc_absent")
+        return not_here(npc)
     return Refusal(f"There's nobody here by that name{' ' + purpose if purpose else ''}.", code="npc_absent")

@@ -55,10 +55,11 @@ def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
     """Apply one command to the context; raises Refusal when the rules say no."""
     intent = intent_parse(text)
     handler = HANDLERS.get(intent.verb)
-    if handler is None and intent.verb == "unknown" and economy.job_named_here(ctx, text):  # "chop wood" in the yard
-        intent, handler = Intent("work", target=text), economy.handle_work
-    if handler is None and intent.verb == "unknown" and (wanted := economy.carried_item_wanted_here(ctx, text)):
-        intent, handler = Intent("use", target=wanted.name), economy.handle_use  # "lay the poison" in the cellar
+    if handler is None and intent.verb == "unknown":  # free text a rule still owns
+        if economy.job_named_here(ctx, text):  # "chop wood" in the yard
+            intent, handler = Intent("work", target=text), economy.handle_work
+        elif wanted := economy.carried_item_wanted_here(ctx, text):  # "lay the poison" in the cellar
+            intent, handler = Intent("use", target=wanted.name), economy.handle_use
     if handler is None:
         said = (deeds.deed_said(ctx, text) or emotes.gesture_said(ctx, text)) if intent.verb == "unknown" else None
         if said is None:

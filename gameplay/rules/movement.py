@@ -21,14 +21,12 @@ def handle_go(ctx: TurnContext, intent: Intent) -> None:
     else:
         target = find_location(ctx.world, "upstairs" if intent.target in UP else intent.target)
     if target is None:
-        names = ", ".join(ctx.world.locations[e].name for e in here.exits if e in ctx.world.locations)
-        raise Refusal(f"You don't know the way to any such place. From here you can go to {names}.")
+        raise Refusal(f"You don't know the way to any such place. From here you can go to {_exits_named(ctx, here)}.")
     if target.slug == here.slug:
         raise Refusal(f"You're already in {target.name}.")
     path = [target.slug] if target.slug in here.exits else _path(ctx, here.slug, target.slug)
     if path is None:
-        names = ", ".join(ctx.world.locations[e].name for e in here.exits if e in ctx.world.locations)
-        raise Refusal(f"No way leads to {target.name} from here. From here you can go to {names}.")
+        raise Refusal(f"No way leads to {target.name} from here. From here you can go to {_exits_named(ctx, here)}.")
     if any(ctx.world.locations[step].private for step in path) and not ctx.has_room:
         raise Refusal("The door is locked. Gareth rents rooms at the bar, if you want one ('rent a room').")
     for step in path:  # a room further on is walked to, through the rooms between ("go to my room")
@@ -37,6 +35,10 @@ def handle_go(ctx: TurnContext, intent: Intent) -> None:
     if len(path) > 1:
         ctx.say(f"You go through {', '.join(ctx.world.locations[step].name for step in path[:-1])}.")
     ctx.say(describe_here(ctx))
+
+
+def _exits_named(ctx: TurnContext, here) -> str:
+    return ", ".join(ctx.world.locations[e].name for e in here.exits if e in ctx.world.locations)
 
 
 def _path(ctx: TurnContext, start: str, goal: str) -> list[str] | None:

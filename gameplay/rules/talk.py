@@ -18,8 +18,13 @@ def npc_to_address(ctx: TurnContext, words: str) -> NpcDef:
     if npc is None:
         raise Refusal("You look around, but nobody here answers to that name.", code="unknown_npc")
     if npc.slug not in {n.slug for n in ctx.present_npcs()}:
-        raise Refusal(f"{npc.name} isn't here just now.", code="npc_absent")
+        raise not_here(npc)
     return npc
+
+
+def not_here(npc: NpcDef) -> Refusal:
+    """The refusal for someone the tavern knows who is elsewhere now."""
+    return Refusal(f"{npc.name} isn't here just now.", code="npc_absent")
 
 
 def handle_say(ctx: TurnContext, intent: Intent) -> None:
@@ -44,7 +49,7 @@ def handle_whisper(ctx: TurnContext, intent: Intent) -> None:
         raise Refusal("You lean in close, but find nothing to whisper.", code="missing_field")
     absent = next((npc for npc in ctx.world.npcs.values() if any(_after_name(words, name) for name in _names_of(npc))), None)
     if absent is not None:  # someone the tavern knows, elsewhere
-        raise Refusal(f"{absent.name} isn't here just now.", code="npc_absent")
+        raise not_here(absent)
     raise Refusal("Whisper to whom? Say 'whisper <name> <words>' to someone here.", code="unknown_npc")
 
 
