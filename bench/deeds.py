@@ -8,8 +8,9 @@ tavern: 70 deed lines (violence, theft, fire, wrecking, unwelcome advances; with
 NPC aimed at) and 50 harmless lines that share their words ("kill some time", "kill the rats",
 "steal a glance"). It is split by position: even places are `tune` (their failures are printed,
 and the rules may be changed for them), odd places are `held-out` (read for figures only, never
-tuned on). Each line is read as the game reads a typed line no other rule owns, on a fresh SQLite
-database (no model). Counted: a deed recognised (any kind), of the right kind, aimed at the right
+tuned on). Each line is read as the game reads it: the parser first (a line it takes for a command
+that does something of its own never reaches the deed rule: gameplay.rules.engine.DEEDS_READ_IN), on
+a fresh SQLite database (no model). Counted: a deed recognised (any kind), of the right kind, aimed at the right
 NPC; a harmless line read as a deed (false)."""
 from __future__ import annotations
 
@@ -35,7 +36,12 @@ def parts(data: dict) -> dict[str, dict[str, list]]:
 
 
 def score(part: dict[str, list], ctx) -> dict:
-    from gameplay.rules.deeds import deed_read
+    from gameplay.rules.deeds import deed_read as deed_of
+    from gameplay.rules.engine import DEEDS_READ_IN
+    from gameplay.rules.parser import intent_parse
+
+    def deed_read(ctx, line):  # as the game reads it: only a line the parser leaves to the deed rule
+        return deed_of(ctx, line) if intent_parse(line).verb in DEEDS_READ_IN else None
 
     out = {"deeds": len(part["deeds"]), "recognised": 0, "kind": 0, "target": 0, "both": 0, "innocent": len(part["innocent"]),
            "false": 0, "missed": [], "wrong": [], "mistaken": []}

@@ -51,6 +51,12 @@ class CommandOutcome:
     say_request: SayRequest | None = None
 
 
+# The readings a deed may hide in: free text, going ("walk over to wren and slap her" reads as a walk
+# to a place called "wren and slap her") and a game of chance ("draw my dagger on the bard" reads as
+# high card); never a command that does something of its own ("take my gold from the chest").
+DEEDS_READ_IN = frozenset({"unknown", "go", "gamble"})
+
+
 def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
     """Apply one command to the context; raises Refusal when the rules say no."""
     intent = intent_parse(text)
@@ -60,8 +66,9 @@ def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
             intent, handler = Intent("work", target=text), economy.handle_work
         elif wanted := economy.carried_item_wanted_here(ctx, text):  # "lay the poison" in the cellar
             intent, handler = Intent("use", target=wanted.name), economy.handle_use
-    if handler is None:
-        said = (deeds.deed_said(ctx, text) or emotes.gesture_said(ctx, text)) if intent.verb == "unknown" else None
+    deed = deeds.deed_said(ctx, text) if intent.verb in DEEDS_READ_IN else None
+    if handler is None or deed is not None:
+        said = deed or (emotes.gesture_said(ctx, text) if intent.verb == "unknown" else None)
         if said is None:
             raise Refusal(not_understood(ctx), code="unknown_command")
         ctx.lines.insert(0, said)  # before what it set off ("Gareth Rusk is now wary of you.")

@@ -131,3 +131,13 @@ def test_hostile__the_seller_will_not_serve_until_amends_are_made(player):
     assert treated["type"] == "narration" and player.state["player"]["gold"] == gold - 3
     assert "(Gareth Rusk is now wary of you.)" in treated["text"]  # mended enough: he serves again
     assert player.do("buy cider")["type"] == "narration"
+
+
+@pytest.mark.parametrize(("line", "slug"), [
+    ("walk over to wren and slap her", "wren"),  # the parser reads a walk to a place called "wren and slap her"
+    ("draw my dagger on gareth", "gareth"),  # and this as high card
+])
+def test_a_deed_the_parser_reads_as_a_command__is_still_stopped(player, line, slug):
+    final = player.do(line)
+    assert final["type"] == "narration" and relationship(player, slug) < 0, final
+    assert player.state["location"]["slug"] == "common-room"
