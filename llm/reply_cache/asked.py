@@ -12,7 +12,8 @@ canonical word guard has already turned it down):
 - it asks the same kind of question: a line asking who, where, when, why, what, how or a price asks
   it of a question some phrasing of which asks it too ("When is the Captain in?" is not "Where does
   she sit?", "What's on the notice board?" is not "Who writes the notices?"; a yes-or-no line may
-  ask any);
+  ask any, but one that asks what the NPC does, "Are you leaving on the ferry?", asks only a
+  question some phrasing of which asks it of the NPC);
 - its known concepts (`signature.py`: the world's people, places and things, tense, "my", a negation
   and the synonym groups) all occur in the question's phrasings, but for a few that never change
   what is asked (`SOFT`); and it holds the question's core, the concepts most of its phrasings share
@@ -164,6 +165,8 @@ def _decide(line: str, names: tuple[str, ...], aliases: Aliases, asked: Asked,
         new_words = line_concepts.unknown - best.concepts
         if line_concepts.lead is not None and line_concepts.lead not in best.leads:
             return None
+        if line_concepts.lead is None and "you" in line_concepts.known and "you" not in best.concepts:
+            return None  # "Are you leaving on the ferry?" asks what the NPC does; no phrasing asks that
         needed = MIN_SCORE + PER_NEW_WORD * len(new_words)
         if best.key.startswith("s:"):  # an earlier line, one phrasing: a word of it this line lacks counts too
             needed += KIN_PER_WORD * len(new_words) + KIN_PER_WORD * len(best.concepts - line_concepts.unknown - line_concepts.known - SOFT)

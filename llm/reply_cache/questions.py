@@ -89,8 +89,8 @@ QUESTIONS: tuple[Question, ...] = (
     _q("town", "Tell me about the town", [
         "What's around here?", "What is the town like?", "Tell me about this town.",
         "What's the village like?", "What should I know about the area?", "What's there to see around here?",
-        "Tell me about the neighbourhood.", "What's this town called?", "What's the local area like?",
-    ], allows="wh_what tell town vicinity call", needs="town vicinity", words="like see"),
+        "Tell me about the neighbourhood.", "What's the local area like?",
+    ], allows="wh_what tell town vicinity", needs="town vicinity", words="like see"),
     _q("regulars", "Who are the regulars here?", [
         "Who drinks here?", "Who comes here often?", "Who are the locals?", "Tell me about the regulars.",
         "Who are these people?", "Who else is around?", "What sort of folk come in here?",

@@ -99,6 +99,9 @@ IDIOMS: tuple[tuple[str, str], ...] = tuple(sorted((
     ("got nicked", "steal"), ("was nicked", "steal"), ("went missing", "missing"), ("gone missing", "missing"),
     ("play cards", "bet"), ("play dice", "bet"), ("a game of cards", "bet"), ("a hand of cards", "bet"),
     ("go up", "rise"), ("goes up", "rise"), ("going up", "rise"), ("gone up", "rise"), ("went up", "rise"),
+    # the way somewhere: "How do I get out of town?" asks a road, not what the town is like
+    ("how do i get to", "way"), ("how do i get out of", "way"), ("get out of", "way"), ("way out of", "way"),
+    ("how do i get into", "way"), ("how to get to", "way"), ("the way to", "way"), ("directions to", "way"),
     ("trade in", "sell"), ("deal in", "sell"), ("what trade", "work"),
     ("set list", "music"), ("on the bill", "music"), ("on tap", "drink"), ("wet my whistle", "drink"),
     ("wet your whistle", "drink"), ("wet the whistle", "drink"), ("this evening", ""), ("this morning", ""),
@@ -130,6 +133,7 @@ GROUPS: dict[str, str] = {
     "when": "when whenever schedule",
     "where": "where whereabouts",
     "whereget": "whereget",
+    "way": "way route directions",
     "who": "who whom",
     "whose": "whose",
     "purpose": "purpose",
@@ -146,6 +150,7 @@ GROUPS: dict[str, str] = {
     "someone": "someone somebody anyone anybody",
     "request": "request",
     "need": "need",
+    "most": "cheapest dearest priciest strongest weakest biggest smallest largest finest worst oldest newest",
     # what it is about
     "lodging": "lodging room rooms bed beds kip lodgings sleep sleeping bunk quarters rent renting",
     "drink": "drink drinks drinking thirsty thirst parched beverage beverages booze pour pouring poured tipple",
@@ -195,8 +200,8 @@ def english_words() -> frozenset[str]:
 # What each group does to a question. "aspect": what is asked about the thing; "modifier": what turns
 # it into another question; "weak": words that colour a question without changing what answers it.
 # Every other group, and every thing of the world, is a topic.
-ASPECTS = frozenset("why price howmany howlong when where who whom whose purpose ingredient".split())
-MODIFIERS = frozenset("past future neg mine you youto third someone request need".split())
+ASPECTS = frozenset("why price howmany howlong when where who whom whose purpose ingredient way".split())
+MODIFIERS = frozenset("past future neg mine you youto third someone request need most".split())
 WEAK = frozenset("sell avail like your".split())
 
 # People named by what they are to someone: a "he" or "she" in the same line may stand for them.

@@ -68,6 +68,31 @@ def test_a_price_of_something_new__is_not_the_ferry_price(line):
     assert hal(line) is None
 
 
+def gareths_asked() -> Asked:
+    (gareth,) = [n for n in json.loads(WORLD_FILE.read_text())["npcs"] if n["slug"] == "gareth"]
+    return Asked(questions=tuple((q["question"], tuple(q["phrasings"])) for q in gareth["asked"]))
+
+
+def test_the_cheapest_of_something__is_not_what_it_costs():
+    """Gareth's drinks question is answered with the drinks and their prices; "the cheapest" asks which one."""
+    gareth = ("Gareth Rusk", "Gareth", "Rusk")
+    found = asked_match("What's the cheapest drink?", names=gareth, aliases=Aliases(own=gareth), asked=gareths_asked())
+    assert found is None
+    found = asked_match("What do your drinks cost me?", names=gareth, aliases=Aliases(own=gareth), asked=gareths_asked())
+    assert found is not None and found.text == "What have you got to drink, and what does it cost?"
+
+
+def test_what_the_npc_does__is_not_a_question_no_phrasing_asks_of_it():
+    """"Are you leaving on the ferry?" asks Hal's plans, not the ferry's days: no phrasing asks of him."""
+    question = "When do the ferries leave Thornbury?"
+    ferries = Asked(questions=((question, ("When does the ferry go south?", "Which day do the ferries leave?",
+                                           "How do I get south?", "When's the next ferry?",
+                                           "Are the ferries running south?")),))
+    assert hal("Are you leaving on the ferry?", ferries) is None
+    assert hal("Are you taking the ferry south?", ferries) is None
+    assert hal("When does the ferry leave?", ferries).key == asked_key(question)
+
+
 def test_no_asked_questions__no_match():
     assert hal(PRICE, Asked()) is None
 

@@ -57,6 +57,13 @@ def test_a_line_with_nothing_distinctive_has_no_signature():
     assert signature("Hmm, well then.").empty
 
 
+@pytest.mark.parametrize("line", ["What is the name of this town?", "How do I get out of town?"])
+def test_the_towns_name_or_the_way_out__is_not_what_the_town_is_like(line):
+    """Both share the town question's one concept, "town"; the name and the way are asked apart."""
+    found = signature_match(QuestionMatch(key="t:x", question=None, prompt_line=line), line, names=GARETH, aliases=WORLD)
+    assert found.question is None and found.key != "q:town"
+
+
 def test_a_signature_that_is_a_canonical_exemplars_asks_its_question():
     own = QuestionMatch(key="t:x", question=None, prompt_line="who r u")
     found = signature_match(own, "who r u", names=GARETH)
