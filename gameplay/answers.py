@@ -42,6 +42,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if jobs:
         said = _voiced(plan, "work", jobs_said(world, plan, jobs))
         return GameAnswer(f"The traveller asks for work; tell them: {said}", job_words(jobs), said)
+    if present_asked(plan.line):
+        others = present_people(world, plan.situation)
+        said = _voiced(plan, "present", present_said(others)) if others else present_said(others)
+        return GameAnswer(f"The traveller asks who is here; tell them: {said}", present_words(others), said)
     known = rumours_known(plan, world=world, npc=npc) if RUMOURS_ASKED.search(plan.line) else ()
     rumour = _rumour_picked(plan, known, said_before)
     if rumour:  # any of its rumours of the day will do
@@ -55,6 +59,7 @@ OPENINGS = {
     "goods": ("There's ", "We've ", "You can have "),
     "work": ("I could use someone ", "If it's work you want, I could use someone ", "You could earn a little: I need someone "),
     "gossip": ("Between us: ", "Have you heard? ", "Word going round is this: "),
+    "present": ("Here just now: ", "You'll find ", "Look around: "),
 }
 NAME_FORMS = ("{name}, the {role}.", "I'm {name}, the {role}.", "{name}, {role}, at your service.")
 
@@ -243,3 +248,38 @@ def rumour_words(*rumours: str) -> tuple[str, ...]:
     """The words a reply telling one of these rumours will use: their own, not names or common words."""
     return tuple(dict.fromkeys(w for rumour in rumours for w in re.findall(r"(?<![\w'])([a-z][a-z-]{3,})(?![\w'])", rumour)
                                if w not in _PLAIN))
+
+
+# A line asking who is about ("Who's that sitting by the fire?", "Who else is in tonight?"): a reply
+# must name someone here, or say that nobody else is (the default model answered both with "The
+# fire's a fire, friend."). Who built, runs or took something is another question.
+_PRESENT_ASKED = re.compile(
+    r"\bwho(?:'s| is| are)?(?: else)?(?:'s| is| are)? (?:here|about|around|in(?: here| tonight| today| now)?)\s*\??$|"
+    r"\bwho(?:'s| is| are) (?:that|those|they|the \w+)(?: \w+)? (?:sitting|standing|drinking|over|by|at|in the corner)\b|"
+    r"\bwho(?:'s| is) that\s*\??$|"
+    r"\b(?:any|some)(?:one|body) (?:else )?(?:here|about|around|in tonight)\b", re.IGNORECASE)
+_NOBODY_WORDS = ("nobody", "no one", "no-one", "just us", "only us", "just you", "just me", "quiet")
+
+
+def present_asked(line: str) -> bool:
+    return bool(_PRESENT_ASKED.search(line.strip()))
+
+
+def present_people(world, situation) -> tuple:
+    """The NPCs the moment says are here besides the speaker, as the world defines them."""
+    return tuple(npc for npc in world.npcs.values() if f"{npc.name} the {npc.role}" in situation.present)
+
+
+def present_said(others: tuple) -> str:
+    """ "Here just now: Wren Abney, the serving maid, and Amos Fennick, the old regular." """
+    if not others:
+        return "Nobody else just now; only you and me."
+    parts = [f"{npc.name}, the {npc.role}" for npc in others]
+    return "Here just now: " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]) + "."
+
+
+def present_words(others: tuple) -> tuple[str, ...]:
+    """What a reply naming someone here says: a name's words; with nobody here, that nobody is."""
+    if not others:
+        return _NOBODY_WORDS
+    return tuple(dict.fromkeys(w for npc in others for w in npc.name.split() if len(w) > 2))

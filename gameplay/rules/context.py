@@ -137,6 +137,8 @@ class TurnContext:
             self.state.room_until = None
             self.state.take_item("room-key")
             self.say("Your room's rent has run out; the key goes back on its hook behind the bar.")
+            if self.state.chest or self.state.chest_gold:
+                self.say("What you left in the chest stays locked in it, safe, until you take a room again.")
             if self.world.locations.get(self.state.location) and self.world.locations[self.state.location].private:
                 self.state.location = self.world.config.start_location
                 self.say("You gather your things and go down to the common room.")

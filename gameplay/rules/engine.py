@@ -133,7 +133,7 @@ def state_frame(ctx: TurnContext, *, game_id: str, version: int) -> dict:
             "hunger": s.hunger, "hunger_label": info.hunger_label(s.hunger),
             "room": lodging.ROOM_LOCATION if ctx.has_room else None, "name": s.player_name,
             "clues": len(s.clues), "clues_total": len(world.mystery.clues) if world.mystery else 0,
-            "mystery_solved": s.mystery_solved,
+            "mystery_solved": s.mystery_solved, "chest_gold": s.chest_gold,
         },
         "inventory": [{"slug": k, "name": world.items[k].name if k in world.items else k, "qty": q} for k, q in sorted(s.inventory.items())],
         "chest": [{"slug": k, "name": world.items[k].name if k in world.items else k, "qty": q} for k, q in sorted(s.chest.items())],

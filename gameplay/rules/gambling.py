@@ -1,4 +1,5 @@
-"""Games of chance in the den: dice, a coin flip and high card, with the house's limits and odds.
+"""Games of chance in the den: dice, a coin flip and high card, with the house's limits and odds,
+played while the dealer is in (Vesna's hours: the den is shut on Moonday evenings).
 
 Odds: dice — both roll two dice, the higher total wins, the house takes ties; coin — call it, even
 money, fair; high card — both draw from one to thirteen, the higher wins, ties are a push.
@@ -7,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+from npcs.persona import npc_location_at
+
+from . import clock
 from .context import Refusal, TurnContext
 from .parser import Intent
 
@@ -26,6 +30,7 @@ def _game_of(words: str) -> str | None:
 def handle_gamble(ctx: TurnContext, intent: Intent) -> None:
     if ctx.state.location != DEN:
         raise Refusal("The games of chance are played in the gambling den.")
+    _dealer_in(ctx)
     words = f"{intent.extra}".lower()
     game = _game_of(words) or _game_of(intent.target)
     numbers = [int(n) for n in re.findall(r"\d+", words)]
@@ -46,6 +51,32 @@ def handle_gamble(ctx: TurnContext, intent: Intent) -> None:
     ctx.say(f"{story} {result} You have {ctx.state.gold} gold.")
 
 
+def _dealer_in(ctx: TurnContext) -> None:
+    """The tables are open while a dealer is in the den; a world with no dealer lets the house deal."""
+    dealers = [n for n in ctx.world.npcs.values() if "dealer" in n.role]
+    if not dealers or any(ctx.npc_location(n) == DEN for n in dealers):
+        return
+    dealer = dealers[0]
+    first = dealer.name.split()[0]
+    back = _next_in_den(dealer, ctx.state.minute)
+    when = ""
+    if back is not None:
+        t = clock.time_frame(back)
+        same_day = clock.day_of(back) == clock.day_of(ctx.state.minute)
+        when = f" {first} deals again from the {t['bell']}" + ("" if same_day else f" on {t['day_name']}") + "."
+    raise Refusal(f"The tables are covered and the cards locked away: nobody deals while {first} is out.{when}")
+
+
+def _next_in_den(dealer, minute: int) -> int | None:
+    """The first hour, within a week, when the dealer's schedule puts them in the den."""
+    start = clock.minute_of(clock.day_of(minute), clock.hour_of(minute))
+    for step in range(1, 7 * 24 + 1):
+        at = start + step * 60
+        if npc_location_at(dealer, day=clock.day_of(at), hour=clock.hour_of(at)) == DEN:
+            return at
+    return None
+
+
 def _dice(ctx: TurnContext, words: str) -> tuple[int, str]:
     mine = ctx.rng.randint(1, 6) + ctx.rng.randint(1, 6)
     house = ctx.rng.randint(1, 6) + ctx.rng.randint(1, 6)
@@ -61,6 +92,6 @@ def _coin(ctx: TurnContext, words: str) -> tuple[int, str]:
 def _card(ctx: TurnContext, words: str) -> tuple[int, str]:
     names = {1: "an ace", 11: "a knight", 12: "a queen", 13: "a king"}
     mine, house = ctx.rng.randint(1, 13), ctx.rng.randint(1, 13)
-    dealer = next((n.name for n in ctx.present_npcs() if "dealer" in n.role), "the house")  # nobody dealing: the house's own deck
+    dealer = next((n.name for n in ctx.present_npcs() if "dealer" in n.role), "the house")  # a world with no dealer: the house's deck
     story = f"You draw {names.get(mine, f'a {mine}')}; {dealer} draws {names.get(house, f'a {house}')}."
     return (1 if mine > house else 0 if mine == house else -1), story

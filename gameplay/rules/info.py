@@ -12,7 +12,7 @@ HELP = (
     "Here's what folk do at the Rusted Tankard: look, who (is here), examine <thing>, go <place>, inventory, status, time; "
     "buy <item> (or 'buy ale for <someone>'), drink/eat/use <item>, give <item> to <someone>; "
     "jobs, work <job>; gamble (dice, coin or high card, e.g. 'dice 5', 'flip coin 3 heads', 'high card 4'); "
-    "rent a room, sleep, wait [bells], store <item>, retrieve <item>, chest; "
+    "rent a room, sleep, wait [bells], store <item or gold>, retrieve <item or gold>, chest; "
     "board, accept <bounty>, report to <someone>; rumours; talk to <someone>, or @gareth <words> to speak; "
     "and, when you know enough, accuse <someone>."
 )
@@ -112,7 +112,7 @@ def handle_status(ctx: TurnContext, intent: Intent) -> None:
     known = [f"{ctx.world.npcs[slug].name}: {relationship_tier(m.relationship)}" for slug, m in sorted(ctx.minds.items()) if m.relationship and slug in ctx.world.npcs]
     standing = f" Standing — {', '.join(known)}." if known else ""
     ctx.say(
-        f"Gold: {s.gold}. You feel {tiredness_label(s.tiredness)} and {hunger_label(s.hunger)}. {room} "
+        f"Gold: {s.gold}{f' (and {s.chest_gold} in your chest)' if s.chest_gold else ''}. You feel {tiredness_label(s.tiredness)} and {hunger_label(s.hunger)}. {room} "
         f"Bounties done: {len(s.completed_bounties)}. Clues found: {len(s.clues)}.{standing}"
     )
 

@@ -79,13 +79,53 @@ def _at_chest(ctx: TurnContext) -> None:
 
 def handle_chest(ctx: TurnContext, intent: Intent) -> None:
     _at_chest(ctx)
-    chest = ctx.state.chest
-    inside = ", ".join(item_name(ctx.world, s, q) for s, q in sorted(chest.items())) if chest else "nothing"
-    ctx.say(f"Your chest holds {inside}.")
+    inside = [item_name(ctx.world, s, q) for s, q in sorted(ctx.state.chest.items())]
+    if ctx.state.chest_gold:
+        inside.insert(0, f"{ctx.state.chest_gold} gold")
+    ctx.say(f"Your chest holds {_listed(inside) if inside else 'nothing'}.")
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _store_gold(ctx: TurnContext, amount: int | None) -> None:
+    carried = ctx.state.gold
+    if carried <= 0:
+        raise Refusal("Your purse is empty; there's no gold to put away.")
+    if amount is not None and amount > carried:
+        raise Refusal(f"You only have {carried} gold on you.")
+    amount = carried if amount is None else amount
+    if amount <= 0:
+        raise Refusal("You count out nothing, and put it away with great care.")
+    ctx.state.gold -= amount
+    ctx.state.chest_gold += amount
+    ctx.advance(1)
+    ctx.say(f"You count {amount} gold into the chest and close the lid. "
+            f"The chest holds {ctx.state.chest_gold} gold; you keep {ctx.state.gold} on you.")
+
+
+def _retrieve_gold(ctx: TurnContext, amount: int | None) -> None:
+    kept = ctx.state.chest_gold
+    if kept <= 0:
+        raise Refusal("There's no gold in your chest.")
+    if amount is not None and amount > kept:
+        raise Refusal(f"Your chest holds only {kept} gold.")
+    amount = kept if amount is None else amount
+    if amount <= 0:
+        raise Refusal("You take out nothing, and the chest is none the lighter.")
+    ctx.state.chest_gold -= amount
+    ctx.state.gold += amount
+    ctx.advance(1)
+    left = f"{ctx.state.chest_gold} gold stays in the chest" if ctx.state.chest_gold else "the chest holds no gold now"
+    ctx.say(f"You take {amount} gold from the chest; {left}. You have {ctx.state.gold} gold on you.")
 
 
 def handle_store(ctx: TurnContext, intent: Intent) -> None:
     _at_chest(ctx)
+    if intent.target == "gold":
+        _store_gold(ctx, intent.amount)
+        return
     item = find_item(ctx.world, intent.target, among=list(ctx.state.inventory))
     if item is None:
         raise Refusal("You don't carry that.")
@@ -100,6 +140,9 @@ def handle_store(ctx: TurnContext, intent: Intent) -> None:
 
 def handle_retrieve(ctx: TurnContext, intent: Intent) -> None:
     _at_chest(ctx)
+    if intent.target == "gold":
+        _retrieve_gold(ctx, intent.amount)
+        return
     item = find_item(ctx.world, intent.target, among=list(ctx.state.chest))
     if item is None:
         raise Refusal("There's no such thing in your chest.")

@@ -29,6 +29,18 @@ def strip_filler(words: str) -> str:
     return " ".join(w for w in words.split() if w not in FILLER).strip()
 
 
+_GOLD = re.compile(r"^(?:(?P<n>\d+|all(?: of)?) )?(?:my |the |your |of )*(?:gold|coins?|money|crowns?|gold (?:coins?|pieces?|crowns?))$")
+
+
+def _gold(target: str) -> tuple[bool, int | None]:
+    """Whether a store or retrieve names gold, and how much (None: all of it)."""
+    m = _GOLD.match(target)
+    if m is None:
+        return False, None
+    n = m.group("n") or ""
+    return True, int(n) if n.isdigit() else None
+
+
 def _qty(target: str) -> tuple[int, str]:
     parts = target.split()
     if parts and (parts[0].isdigit() or parts[0] in NUMBER_WORDS):
@@ -46,7 +58,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
      r"is any ?(?:one|body) (?:else )?(?:here|around)|who do i see|people|who)$", "who"),
     (r"^(status|stats|me|score|how am i|health)$", "status"),
     (r"^(time|what time is it|what's the time|the time|clock)$", "time"),
-    (r"^(notice ?board|board|bounties|bounty|quests|read (the )?(notice ?)?board|look at (the )?(notice ?)?board|examine (the )?(notice ?)?board)$", "board"),
+    (r"^(notice ?board|board|bounties|bounty|quests|notices|(?:read|look at|examine|check|study) (?:the )?(?:notice ?board|board|notices|bounties))$", "board"),
     (r"^(rumou?rs?|gossip|news|listen|eavesdrop|hear rumou?rs?|any news)$", "rumours"),
     (r"^(jobs|work list|list jobs|what work is there|any work)$", "jobs"),
     (r"^(chest|open (the |my )?chest|look in (the |my )?chest|check (the |my )?chest)$", "chest"),
@@ -99,6 +111,10 @@ def intent_parse(text: str) -> Intent:
         if verb == "whisper":  # the words keep their case and marks: the handler finds the NPC in them
             return Intent("whisper", extra=_WHISPER.sub("", text.strip(), count=1).strip())
         amount = groups.get("amount")
+        if verb in {"store", "retrieve"}:
+            gold, how_much = _gold(target)
+            if gold:  # "put 5 gold in the chest": `amount` is how much, None all of it
+                return Intent(verb, target="gold", amount=how_much)
         qty, target = _qty(target) if verb in {"buy", "buy_for", "use", "store", "retrieve", "give"} else (1, target)
         return Intent(
             verb,

@@ -17,6 +17,7 @@ class GameState:
     hunger: int = 0
     inventory: dict[str, int] = field(default_factory=dict)
     chest: dict[str, int] = field(default_factory=dict)
+    chest_gold: int = 0
     room_until: int | None = None
     bounties: dict[str, int] = field(default_factory=dict)  # accepted bounty slug -> objectives done
     completed_bounties: list[str] = field(default_factory=list)

@@ -93,7 +93,7 @@ QUESTIONS: tuple[Question, ...] = (
     ], allows="wh_what tell town vicinity", needs="town vicinity", words="like see"),
     _q("regulars", "Who are the regulars here?", [
         "Who drinks here?", "Who comes here often?", "Who are the locals?", "Tell me about the regulars.",
-        "Who are these people?", "Who else is around?", "What sort of folk come in here?",
+        "Who are these people?", "What sort of folk come in here?",
         "Who are your customers?",
     ], allows="wh_who wh_what tell people vicinity drink", needs="people local drink come",
        words="often sort come"),

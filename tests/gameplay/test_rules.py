@@ -100,8 +100,18 @@ def test_work__needs_the_givers_trust(player):
     assert final["code"] == "not_allowed"
 
 
+def at(player, *, day: int, hour: int) -> None:
+    """Move the player's game to that hour (a saved state, as a reload finds it)."""
+    from gameplay.rules.state import state_checksum
+
+    game = Game.objects.get(pk=player.game_id)
+    data = dict(game.state, minute=clock.minute_of(day, hour))
+    Game.objects.filter(pk=game.pk).update(state=data, checksum=state_checksum(data))
+
+
 def test_gamble__only_in_the_den_and_within_limits(player):
     assert player.do("dice 5")["code"] == "not_allowed"
+    at(player, day=1, hour=17)  # Ironday evening: Vesna deals
     player.do("go to the gambling den")
     assert player.do("dice 500")["code"] == "not_allowed"
     before = gold(player)
@@ -111,6 +121,7 @@ def test_gamble__only_in_the_den_and_within_limits(player):
 
 
 def test_gamble__many_rounds_move_gold_both_ways(player):
+    at(player, day=1, hour=17)
     player.do("go to the gambling den")
     results = set()
     for _ in range(12):
@@ -145,6 +156,26 @@ def test_rent_sleep_and_chest(player):
     assert after["time"]["day"] == before_day + 1 and after["time"]["hour"] == 7
 
 
+def test_chest__keeps_gold_as_well_as_things(player):
+    player.do("rent a room")
+    player.do("go to my room")
+    carried = gold(player)
+    assert "5 gold" in player.do("put 5 gold in the chest")["text"]
+    assert gold(player) == carried - 5 and player.state["player"]["chest_gold"] == 5
+    assert player.do("store 100 gold")["code"] == "not_allowed"  # more than the purse holds
+    assert "5 gold" in player.do("look in the chest")["text"]
+    assert "(and 5 in your chest)" in player.do("status")["text"]
+    assert player.do("take 2 gold from the chest")["type"] == "narration"
+    assert gold(player) == carried - 3 and player.state["player"]["chest_gold"] == 3
+    player.do("take my gold from the chest")  # all of it
+    assert gold(player) == carried and player.state["player"]["chest_gold"] == 0
+    assert player.do("retrieve gold")["code"] == "not_allowed"
+    player.do("deposit all my gold")
+    assert gold(player) == 0 and player.state["player"]["chest_gold"] == carried
+    player.do("go down")
+    assert player.do("take gold from the chest")["code"] == "not_allowed"  # the chest is upstairs
+
+
 def test_room__rent_runs_out_at_noon_next_day(player):
     player.do("rent a room")
     for _ in range(3):
@@ -170,6 +201,11 @@ def test_clock__labels():
     assert clock.bell_label(23) == "sixth bell of evening"
     assert clock.time_frame(clock.minute_of(15, 9))["season"] == "Summer"
     assert clock.time_frame(clock.minute_of(1, 0))["day_name"] == "Ironday"
+
+
+@pytest.mark.parametrize("phrase", ["board", "read the notices", "look at the notices", "check the notice board"])
+def test_board__read_in_plain_words__lists_the_notices(player, phrase):
+    assert "Rats in the Cellar" in player.do(phrase)["text"]
 
 
 def test_bounty__accept_progress_and_complete(player):
@@ -339,10 +375,17 @@ def test_whisper__to_someone_known_but_elsewhere__says_they_are_not_here(player)
     assert player.do("whisper bob hello")["code"] == "unknown_npc"
 
 
-def test_high_card__with_nobody_dealing__the_house_draws(player):
+def test_gamble__with_the_dealer_out__the_tables_are_shut_and_say_when_she_deals(player):
     player.do("go to the gambling den")
     assert not player.state["npcs"]  # nobody in the den at the start of the day
-    assert "; the house draws" in player.do("high card 2")["text"]
+    before = gold(player)
+    final = player.do("high card 2")
+    assert final["code"] == "not_allowed" and gold(player) == before
+    assert final["text"].endswith("Vesna deals again from the fifth bell of afternoon on Ironday."), final
+    at(player, day=1, hour=17)
+    assert "; Vesna Holt draws" in player.do("high card 2")["text"]
+    at(player, day=7, hour=19)  # Moonday evening: the den is shut all night
+    assert player.do("dice 2")["text"].endswith("Vesna deals again from the fifth bell of afternoon on Ironday.")
 
 
 def test_use__an_item_where_a_bounty_wants_it__does_what_the_bounty_says(player):

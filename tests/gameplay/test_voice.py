@@ -283,6 +283,30 @@ async def test_say__asked_its_name__a_reply_that_does_not_say_it_is_not_shown(fa
     await comm.disconnect()
 
 
+async def test_say__asked_who_is_here__a_reply_naming_nobody_here_is_not_shown(fake_llm, session_cookie):
+    """The default model answered "Who's that sitting by the fire?" with "The fire's a fire, friend.":
+    the game knows who is in the room, and says it when the model does not."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("The fire's a fire, friend."), Reply("Only Wren, friend, and she's busy."))
+    comm = await ready(cookie)
+    end = (await say(comm, "Who's that sitting by the fire?", cid="w1"))[-1]
+    assert end["type"] == "npc.end" and end["source"] == "fallback", end
+    assert end["text"].endswith("Wren Abney, the serving maid.") and "fire's a fire" not in end["text"], end
+    assert "The traveller asks who is here; tell them:" in system_text(fake_llm.chat_requests[0])
+    end = (await say(comm, "Anyone else about?", cid="w2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "Only Wren, friend, and she's busy.", end  # a name said: the model's own words
+    await comm.disconnect()
+
+
+def test_present_asked():
+    from gameplay.answers import present_asked
+
+    assert all(map(present_asked, ["Who's that sitting by the fire?", "Who else is in tonight?", "who's here?",
+                                   "Is anybody else here?", "Who is that woman at the bar?"]))
+    assert not any(map(present_asked, ["Who runs the card den?", "Who is in charge of the Watch?", "Who are you?",
+                                       "Who are the regulars here?", "Who took the tankard?", "Is anyone hiring?"]))
+
+
 async def test_say__asked_what_there_is_to_drink__a_reply_naming_nothing_sold_here_is_not_shown(fake_llm, session_cookie):
     """The game's answer, said in place of the model's, is kept in the reply cache as a model reply
     would be: the next player who asks is answered at once, and the model is not asked again."""
