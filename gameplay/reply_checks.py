@@ -26,7 +26,7 @@ _OOC = re.compile(
     r"virtual assistant|ai assistant|my (?:programming|training|instructions|creators?|developers?)|system prompt|"
     r"these instructions|my prompt|the prompt|as a character|role-?play(?:ing)?|in this game|the game master|"
     r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|assistant:|system:|assist you|"
-    r"helpful assistant)",
+    r"helpful assistant|the ai\b|(?-i:\bAI\b))",
     re.IGNORECASE,
 )
 _TEMPLATE = re.compile(r"<\|[^|]*\|?>?|\bim_(?:start|end)\b|</?s>|\[INST\]|\[/INST\]|<<SYS>>", re.IGNORECASE)
@@ -87,7 +87,8 @@ _STATE_CLAIM = re.compile(
     r"(?:he|she|they|someone|the \w+) (?:gives|hands|slides|passes|tosses|gave|handed) you) "
     r"(?:\d+|a hundred|a thousand|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty) (?:gold|coins?)\b|"
     r"\b(?:added|credited|transferred) (?:to )?your\b|"
-    r"\bi(?:'ll| will| shall)? (?:give|hand|pass) you (?:my|your|his|her|the) (?:purse|gold|coins?|money|savings|takings)\b",
+    r"\bi(?:'ll| will| shall| would| 'd|'d)?(?: be (?:happy|glad|pleased|delighted) to| gladly| happily| gonna| going to)? "
+    r"(?:give|hand|pass) you (?:my|your|his|her|the) (?:purse|gold|coins?|money|savings|takings)\b",
     re.IGNORECASE,
 )
 _GOODS = frozenset(
