@@ -5,7 +5,7 @@ from __future__ import annotations
 from llm.actions import ProposedAction
 from memory.facts import player_name_in
 
-from ..rules import engine, proposals, talk
+from ..rules import engine, orders, proposals, talk
 from ..rules.context import Refusal, SharedWorld
 from ..rules.situation import situation_for
 from .plans import NarratePlan, SayPlan, TurnResult, _say_plan
@@ -15,9 +15,12 @@ NARRATABLE_MIN_WORDS = 3
 
 
 # --- commands ------------------------------------------------------------------------------------
-def turn_command(*, game_id: str, client_id: str | None, text: str, tavern_id: int | None = None) -> TurnResult:
+def turn_command(*, game_id: str, client_id: str | None, text: str, tavern_id: int | None = None,
+                 command: str | None = None) -> TurnResult:
     """Apply a typed command; the result holds the final frame, and a say plan when it was speech.
-    `tavern_id`: the shared tavern it is played in (its claims count), None in a private one."""
+    `tavern_id`: the shared tavern it is played in (its claims count), None in a private one.
+    `command`: what the words come to, applied in their place (an order said to a seller: "An ale,
+    please" is "buy 1 ale"); the turn keeps the words."""
 
     def run() -> TurnResult:
         opened = _open_unless_replayed(game_id, client_id, for_update=True, tavern_id=tavern_id)
@@ -25,10 +28,10 @@ def turn_command(*, game_id: str, client_id: str | None, text: str, tavern_id: i
             return opened
         game, ctx, restored = opened
         try:
-            outcome = engine.command_apply(ctx, text)
+            outcome = engine.command_apply(ctx, command or text)
         except Refusal as refusal:
             final = {"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text}
-            if refusal.code == "unknown_command" and len(text.split()) >= NARRATABLE_MIN_WORDS:
+            if refusal.code == "unknown_command" and command is None and len(text.split()) >= NARRATABLE_MIN_WORDS:
                 return TurnResult(final={}, narrate=NarratePlan(str(game.pk), client_id, text, situation_for(ctx, None), final))
             _log_turn(game, client_id, "command", text, final, minute=ctx.state.minute)
             return TurnResult(final=final)
@@ -61,9 +64,15 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str, pri
             addressed = talk.npc_to_address(ctx, npc)
         except Refusal as refusal:
             return TurnResult(final={"type": "error", "reply_to": client_id, "code": refusal.code, "text": refusal.text})
+        order = orders.order_said(ctx, addressed, text)
+        if order is not None:  # "An ale, please" to Gareth: the rules sell it, as `buy ale` would
+            return order
         return TurnResult(final={}, say=_say_plan(ctx, game, client_id, addressed.slug, text, private=private))
 
-    return run()  # it only reads: no transaction, so no write lock taken on SQLite
+    found = run()  # it only reads: no transaction, so no write lock taken on SQLite
+    if isinstance(found, str):
+        return turn_command(game_id=game_id, client_id=client_id, text=text, tavern_id=tavern_id, command=found)
+    return found
 
 
 def say_plan_inspect(*, game_id: str, npc: str, text: str) -> SayPlan:

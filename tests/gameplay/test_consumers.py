@@ -48,6 +48,25 @@ async def test_command__buy_ale_gets_narration_then_state(session_cookie):
     await comm.disconnect()
 
 
+async def test_say__an_order_to_the_barkeep_gets_narration_then_state_and_is_applied_once(session_cookie):
+    """"An ale, please" said to Gareth is sold by the rules; sent again with the same id, it is replayed."""
+    _, cookie = session_cookie
+    comm, _ = await connect(cookie)
+    await comm.receive_json_from(); await comm.receive_json_from()
+    await comm.send_json_to({"type": "say", "id": "o1", "npc": "gareth", "text": "An ale, please."})
+    frames = await until_final(comm, "o1")
+    assert [f["type"] for f in frames] == ["narration"] and frames[0]["text"].startswith("You pay 3 gold"), frames
+    state = await comm.receive_json_from()
+    assert state["type"] == "state" and state["player"]["gold"] == 17
+    assert state["inventory"] == [{"slug": "ale", "name": "mug of ale", "qty": 1}]
+    await comm.send_json_to({"type": "say", "id": "o1", "npc": "gareth", "text": "An ale, please."})
+    again = (await until_final(comm, "o1"))[-1]
+    assert again["replayed"] and again["text"] == frames[0]["text"]
+    await comm.send_json_to({"type": "command", "id": "s1", "text": "status"})
+    assert "Gold: 17." in (await until_final(comm, "s1"))[-1]["text"]
+    await comm.disconnect()
+
+
 async def test_say__streams_start_tokens_end(session_cookie):
     _, cookie = session_cookie
     comm, _ = await connect(cookie)

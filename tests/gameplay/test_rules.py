@@ -134,6 +134,34 @@ def test_gamble__many_rounds_move_gold_both_ways(player):
     assert len(results) == 2  # seeded per turn: both outcomes occur
 
 
+@pytest.mark.parametrize("line, slug, qty", [("An ale, please.", "ale", 1), ("Two ales, please", "ale", 2),
+                                             ("Can I have a bowl of stew?", "mutton-stew", 1), ("Pour me a pint, friend.", "ale", 1)])
+def test_say__an_order_to_the_seller__is_sold_by_the_rules(player, line, slug, qty):
+    price = world_current().items[slug].price
+    final = player.say("gareth", line)
+    assert final["type"] == "narration" and final["text"].startswith(f"You pay {price * qty} gold"), final
+    assert gold(player) == 20 - price * qty and inv(player)[slug] == qty
+
+
+def test_say__a_room_asked_of_the_barkeep__is_rented(player):
+    assert player.say("gareth", "I'd like to rent a room for the night.")["text"].startswith("You pay")
+    assert player.state["player"]["room"] == "guest-room"
+
+
+@pytest.mark.parametrize("line", ["Ale?", "How much is an ale?", "Do you have ale?", "I'd like to know about the ale",
+                                  "Can I get a drink?", "Can I get some rope?"])
+def test_say__a_question_or_anothers_wares__is_answered_not_sold(player, line):
+    final = player.say("gareth", line)
+    assert final["type"] == "npc.end" and gold(player) == 20 and "ale" not in inv(player), final
+
+
+def test_say__an_order_the_purse_cannot_pay__is_refused_by_the_rules(player):
+    for _ in range(3):
+        player.do("buy a lantern")
+    final = player.say("gareth", "A tot of rustgut, please.")
+    assert final["type"] == "error" and "costs 6 gold and you have only 5" in final["text"], final
+
+
 def test_rent_sleep_and_chest(player):
     key = world_current().items["room-key"]
     player.do("buy a candle")

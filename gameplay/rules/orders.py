@@ -1,0 +1,61 @@
+"""An order said to the NPC who sells the thing ("An ale, please", "Can I get a room for the night?"):
+the rules carry it out as the command would, so that asking the barkeep for an ale buys one, and
+the model never decides whether gold changed hands. A question about a thing ("How much is the ale?",
+"Do you have ale?"), a thing sold by someone else, or words around it that are not an order
+("I'd like to know about the ale") are no order: the NPC answers them."""
+from __future__ import annotations
+
+import re
+
+from npcs.persona import NpcDef
+
+from .context import TurnContext
+from .parser import NUMBER_WORDS
+
+_POLITE = r"(?:please|thanks|thank you|if you would|if you please|friend|barkeep|love|mate|sir|madam|ma'am|then|too)"
+_ORDER = re.compile(
+    r"^(?:(?:well|ok|okay|right|so|yes|aye|then|and|oh|hm+)[ ,]+)*"
+    r"(?P<ask>(?:i'?d|i would|i'?ll|i will|i want|i wanna|i need|let me|let's|can i|could i|may i|can we|could we)"
+    r"(?: please)?(?: like| love)?(?: to)?(?: (?:have|take|get|buy|order|grab|rent|try))?"
+    r"|(?:give|get|pour|bring|fetch|sell|serve|rent|find) (?:me|us)"
+    r"|(?:i'?ll|i will|we'?ll) (?:have|take))?"
+    r" ?(?P<what>[a-z][a-z' -]*?)"
+    r"(?:[ ,]+" + _POLITE + r")*[ .!]*(?P<asked>\?)?$",
+    re.IGNORECASE,
+)
+_COUNT = re.compile(r"^(?:(?P<n>\d+|an?|one|two|three|four|five|six|ten|another|some|a couple of|a pair of)\s+)?(?P<thing>.+)$")
+_ROOM = re.compile(r"^(?:a |the )?(?:room|bed|room upstairs|bed for the night|room for the night|room for tonight|"
+                   r"bed for tonight|night's lodging|place to sleep)$")
+
+
+def order_said(ctx: TurnContext, npc: NpcDef, line: str) -> str | None:
+    """The command an order said to `npc` comes to ("buy 2 ale", "rent a room"), or None."""
+    m = _ORDER.match(" ".join(line.lower().replace("’", "'").split()))
+    if m is None:
+        return None
+    what = m.group("what").strip()
+    bare = not m.group("ask")
+    if bare and (m.group("asked") or not re.match(r"^(?:\d+|an?|one|two|three|another|some)\b", what) and
+                 not re.search(_POLITE + r"[ .!]*$", line.lower())):
+        return None  # "Ale?" asks; "An ale." or "Ale, please." orders
+    if _ROOM.match(what):
+        key = ctx.world.items.get("room-key")
+        return "rent a room" if key is not None and key.seller == npc.slug else None
+    counted = _COUNT.match(what)
+    number, thing = counted.group("n") or "", counted.group("thing")
+    item = _sold_by(ctx, npc, thing)
+    if item is None:
+        return None
+    qty = int(number) if number.isdigit() else NUMBER_WORDS.get(number, 1)
+    return f"buy {qty} {item.aliases[0] if item.aliases else item.name}"
+
+
+def _sold_by(ctx: TurnContext, npc: NpcDef, thing: str):
+    """The item `thing` names exactly (a name or alias, or its plural) that `npc` sells here."""
+    for item in ctx.world.items.values():
+        if item.seller != npc.slug or ctx.state.location not in item.sold_at or item.slug == "room-key":
+            continue
+        names = {n.lower() for n in (item.name, *item.aliases) if n}
+        if thing in names or thing.rstrip("s") in names or thing.removesuffix("es") in names:
+            return item
+    return None
