@@ -183,5 +183,5 @@ def _nobody_here(ctx: TurnContext, words: str, purpose: str = "") -> Refusal:
     """Why there is nobody here by that name: someone the tavern knows, who is elsewhere, or nobody."""
     npc = find_npc(ctx.world.npcs.values(), words)
     if npc is not None:
-        return not_here(npc)
+        return not_here(ctx, npc)
     return Refusal(f"There's nobody here by that name{' ' + purpose if purpose else ''}.", code="npc_absent")

@@ -2,7 +2,7 @@
 (standing, clues, bounty reports). What the NPC says comes from the persona or the LLM elsewhere."""
 from __future__ import annotations
 
-from npcs.persona import NpcDef
+from npcs.persona import NpcDef, npc_location_at
 
 from . import bounties, clock, mystery
 from .context import Refusal, SayRequest, TurnContext
@@ -18,13 +18,33 @@ def npc_to_address(ctx: TurnContext, words: str) -> NpcDef:
     if npc is None:
         raise Refusal("You look around, but nobody here answers to that name.", code="unknown_npc")
     if npc.slug not in {n.slug for n in ctx.present_npcs()}:
-        raise not_here(npc)
+        raise not_here(ctx, npc)
     return npc
 
 
-def not_here(npc: NpcDef) -> Refusal:
-    """The refusal for someone the tavern knows who is elsewhere now."""
-    return Refusal(f"{npc.name} isn't here just now.", code="npc_absent")
+def not_here(ctx: TurnContext, npc: NpcDef) -> Refusal:
+    """The refusal for someone the tavern knows who is elsewhere now, and where to find them: the
+    room they are in, or when they are next about."""
+    first = npc.name.split()[-1] if npc.name.startswith("Captain ") else npc.name.split()[0]
+    where = ctx.npc_location(npc)
+    if where in ctx.world.locations:
+        found = f" You'd find {first} in {ctx.world.locations[where].name.replace('The ', 'the ', 1)}."
+    else:
+        back = _next_about(ctx, npc)
+        found = f" {first} is out, due back at the {back}." if back else ""
+    return Refusal(f"{npc.name} isn't here just now.{found}", code="npc_absent")
+
+
+def _next_about(ctx: TurnContext, npc: NpcDef) -> str:
+    """When the NPC's schedule next puts them somewhere in the tavern, within a week ("" if never)."""
+    now = ctx.state.minute
+    start = clock.minute_of(clock.day_of(now), clock.hour_of(now))
+    for step in range(1, 7 * 24 + 1):
+        at = start + step * 60
+        if npc_location_at(npc, day=clock.day_of(at), hour=clock.hour_of(at)) is not None:
+            t = clock.time_frame(at)
+            return t["bell"] + ("" if clock.day_of(at) == clock.day_of(now) else f" on {t['day_name']}")
+    return ""
 
 
 def handle_say(ctx: TurnContext, intent: Intent) -> None:
@@ -49,7 +69,7 @@ def handle_whisper(ctx: TurnContext, intent: Intent) -> None:
         raise Refusal("You lean in close, but find nothing to whisper.", code="missing_field")
     absent = next((npc for npc in ctx.world.npcs.values() if any(_after_name(words, name) for name in _names_of(npc))), None)
     if absent is not None:  # someone the tavern knows, elsewhere
-        raise not_here(absent)
+        raise not_here(ctx, absent)
     raise Refusal("Whisper to whom? Say 'whisper <name> <words>' to someone here.", code="unknown_npc")
 
 

@@ -391,15 +391,16 @@ def test_not_understood__suggests_help_once(player):
 
 
 def test_give_or_treat__someone_known_but_elsewhere__says_they_are_not_here(player):
-    assert player.do("give ale to magda")["text"] == "Magda Crumb isn't here just now."
-    assert player.do("buy ale for magda")["text"] == "Magda Crumb isn't here just now."
+    assert player.do("give ale to magda")["text"] == "Magda Crumb isn't here just now. You'd find Magda in the Kitchen."
+    assert player.do("buy ale for magda")["text"] == "Magda Crumb isn't here just now. You'd find Magda in the Kitchen."
     assert player.do("buy ale for bob")["text"] == "There's nobody here by that name to treat."
     assert player.do("buy ale for wren")["text"].startswith("You pay 3 gold and set a mug of ale before Wren Abney.")
 
 
 def test_whisper__to_someone_known_but_elsewhere__says_they_are_not_here(player):
     final = player.do("whisper varr I think Vesna took the tankard")
-    assert final["code"] == "npc_absent" and final["text"] == "Captain Isolde Varr isn't here just now."
+    assert final["code"] == "npc_absent" and final["text"] == (
+        "Captain Isolde Varr isn't here just now. Varr is out, due back at the first bell of afternoon.")
     assert player.do("whisper bob hello")["code"] == "unknown_npc"
 
 
