@@ -26,6 +26,10 @@ class GameAnswer:
 def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) -> GameAnswer | None:
     """The first answer the line asks for that the game knows, or None. `said_before`: the NPC's
     replies so far in this conversation (a rumour is not told twice)."""
+    if plan.reported:  # the word itself reports a bounty done: the rules pay it as the reply ends
+        said = _voiced(plan, "report", "Good work; thank you for seeing to it.")
+        return GameAnswer(f"The traveller has come back to tell you it is done: {plan.reported[0]}. Thank them for it; "
+                          "the reward is paid over the bar.", REPORT_WORDS, said)
     if own_name_asked(plan.line):
         said = _voiced(plan, "name", f"{npc.name}, the {npc.role}.", name=npc.name, role=npc.role)
         return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc), said)
@@ -60,7 +64,9 @@ OPENINGS = {
     "work": ("I could use someone ", "If it's work you want, I could use someone ", "You could earn a little: I need someone "),
     "gossip": ("Between us: ", "Have you heard? ", "Word going round is this: "),
     "present": ("Here just now: ", "You'll find ", "Look around: "),
+    "report": ("Good work; ", "Well done; ", "That's a weight off my mind; "),
 }
+REPORT_WORDS = ("thank", "thanks", "good work", "well done", "grateful", "obliged", "weight off")
 NAME_FORMS = ("{name}, the {role}.", "I'm {name}, the {role}.", "{name}, {role}, at your service.")
 
 

@@ -137,6 +137,17 @@ def deliver(ctx: TurnContext, npc_slug: str, item_slug: str) -> bool:
     return False
 
 
+def reports_due(ctx: TurnContext, npc_slug: str) -> tuple[str, ...]:
+    """The titles of the bounties a word with this NPC reports (their current step is a report to it)."""
+    due = []
+    for slug in ctx.state.bounties:
+        bounty = ctx.world.bounties.get(slug)
+        objective = current_objective(ctx, bounty) if bounty else None
+        if objective and objective.kind == "report" and objective.npc == npc_slug:
+            due.append(bounty.title)
+    return tuple(due)
+
+
 def report(ctx: TurnContext, npc_slug: str) -> bool:
     """Report to an NPC for every bounty waiting on that; True when one moved."""
     moved = False

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from llm.prompts import Situation
 
 from ..models import Game
+from ..rules import bounties
 from ..rules.context import TurnContext
 from ..rules.situation import situation_for
 from ..tavern.memory import room_memory_id, whisper_memory_id
@@ -39,6 +40,7 @@ class SayPlan:
     minute: int = 0  # the game clock when the line was said (the reply cache keys the part of the day)
     private: bool = False  # a whisper: only this player hears it answered (gameplay/tavern/memory.py)
     tavern_id: int | None = None  # the shared tavern it was said in; None in a private one
+    reported: tuple[str, ...] = ()  # the bounties this word with the NPC reports done (their titles)
 
     @property
     def memory_owner(self) -> str:
@@ -83,4 +85,5 @@ def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str
         version=game.version, seed=f"{game.pk}:{game.version}:{npc_slug}",
         situation=situation_for(ctx, npc_slug), minute=ctx.state.minute, private=private,
         tavern_id=ctx.shared.tavern_id if ctx.shared is not None else None,
+        reported=bounties.reports_due(ctx, npc_slug),
     )

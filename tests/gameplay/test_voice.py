@@ -298,6 +298,28 @@ async def test_say__asked_who_is_here__a_reply_naming_nobody_here_is_not_shown(f
     await comm.disconnect()
 
 
+async def test_say__a_word_that_reports_a_bounty_done__is_thanked_for_it(fake_llm, session_cookie):
+    """Any word with Gareth reports the rats seen to, and the rules pay; the default model answered
+    "The rats are dealt with." with "I see the old man. What's that?": the reply must thank."""
+    from tests.websocket import drain
+
+    _, cookie = session_cookie
+    fake_llm.script(Reply("I see the old man. What's that?"), Reply("What old man, friend?"))
+    comm = await ready(cookie)
+    for n, text in enumerate(["accept rats in the cellar", "go to the kitchen", "buy rat poison", "go to the cellar",
+                              "go to the common room"]):
+        await command(comm, text, f"c{n}")
+    await drain(comm)
+    frames = await say(comm, "The rats are dealt with.", cid="r1")
+    end = frames[-1]
+    assert end["type"] == "npc.end" and end["source"] == "fallback" and "old man" not in end["text"], end
+    assert any(word in end["text"].lower() for word in ("thank", "well done", "good work", "weight off")), end
+    assert "tell you it is done: Rats in the Cellar" in system_text(fake_llm.chat_requests[0])
+    after = await drain(comm)
+    assert any(f["type"] == "narration" and "[Rats in the Cellar] Complete!" in f["text"] for f in after), after
+    await comm.disconnect()
+
+
 def test_present_asked():
     from gameplay.answers import present_asked
 
