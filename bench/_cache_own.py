@@ -25,7 +25,11 @@ class Tally:
     def add(self, phase: str, *, line: str, expected: str | None, end: dict, elapsed: float, served: str | None) -> None:
         from llm.reply_cache.matcher import text_key
 
-        row = self.rows.setdefault(phase, {"lines": 0, "hits": 0, "right": 0, "repeats": 0, "false": [], "misses": [], "pregen": 0})
+        row = self.rows.setdefault(phase, {"lines": 0, "hits": 0, "right": 0, "repeats": 0, "false": [], "misses": [], "pregen": 0,
+                                           "ordered": []})
+        if end.get("type") == "narration":  # an order the rules carried out ("I'd like a room for the night."): no reply, no cache
+            row["ordered"].append(line)
+            return
         row["lines"] += 1
         if end.get("source") not in {"cache", "pregen"}:
             self.model_ms.append(elapsed * 1000)

@@ -10,10 +10,11 @@ import random
 import re
 from dataclasses import dataclass
 
-from npcs.persona import NpcDef, name_words, own_name_asked, says_any, tier_at_least
+from npcs.persona import NpcDef, name_words, npc_location_at, own_name_asked, role_nouns, says_any, tier_at_least
 
 from .reply_prices import NUMBER_WORDS
 from .rules import clock
+from .rules.talk import next_about
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
         others = present_people(world, plan.situation)
         said = _voiced(plan, "present", present_said(others)) if others else present_said(others)
         return GameAnswer(f"The traveller asks who is here; tell them: {said}", present_words(others), said)
+    sought = whereabouts_asked(world, plan.line, speaker=npc)
+    if sought is not None:
+        said, words = whereabouts_said(world, plan, sought)
+        return GameAnswer(f"The traveller asks where {sought.name} is; tell them: {said}", words, said)
     known = rumours_known(plan, world=world, npc=npc) if RUMOURS_ASKED.search(plan.line) else ()
     rumour = _rumour_picked(plan, known, said_before)
     if rumour:  # any of its rumours of the day will do
@@ -289,3 +294,43 @@ def present_words(others: tuple) -> tuple[str, ...]:
     if not others:
         return _NOBODY_WORDS
     return tuple(dict.fromkeys(w for npc in others for w in npc.name.split() if len(w) > 2))
+
+
+# A line asking where someone of the tavern is ("Where can I find Vesna?"): a reply must say where,
+# or when they are back, as their schedule has it (the default model answered "There's a place
+# called Vesna, not far from the common room."). Where someone usually sits is another question.
+_WHERE_IS = re.compile(r"\b(?:where(?:'s| is| are)|where (?:can|could|would|might|do|should) (?:i|we|one) (?:find|see|look for|get hold of)|"
+                       r"(?:have|has) (?:you|anyone|anybody) seen|is|are)\s+(?P<who>[a-z][a-z' ]{1,40}?)"
+                       r"(?:\s+(?:around|about|in|here|today|tonight|now|at the moment|these days|just now))*\s*\??$", re.IGNORECASE)
+
+
+def whereabouts_asked(world, line: str, *, speaker: NpcDef):
+    """The NPC (not the speaker) a line asks the whereabouts of, or None."""
+    m = _WHERE_IS.search(line.strip())
+    if m is None:
+        return None
+    who = m.group("who").lower().removeprefix("the ").strip()
+    for npc in world.npcs.values():
+        if npc.slug == speaker.slug:
+            continue
+        names = {npc.name.lower(), npc.slug, *(w.lower() for w in npc.name.split() if len(w) > 2 and w != "Captain"),
+                 *role_nouns(npc.role)}
+        if who in names or (who.startswith("captain ") and who.removeprefix("captain ") in names):
+            return npc
+    return None
+
+
+def whereabouts_said(world, plan, sought) -> tuple[str, tuple[str, ...]]:
+    """Where `sought` is at the moment of `plan`, said plainly, and the words a reply saying it uses."""
+    first = sought.name.split()[-1] if sought.name.startswith("Captain ") else sought.name.split()[0]
+    where = npc_location_at(sought, day=clock.day_of(plan.minute), hour=clock.hour_of(plan.minute))
+    place = world.locations.get(where) if where else None
+    if place is not None and place.name == plan.situation.place:
+        return f"{first} is right here.", (first, "here")
+    if place is not None:
+        name = _place(place.name)
+        return f"You'd find {first} in {name} just now.", (place.name.removeprefix("The "),)
+    back = next_about(sought, plan.minute)
+    if back:
+        return f"{first} is out just now, back about the {back}.", ("out", "back", "away", "gone")
+    return f"{first} is out, and I couldn't say when {first} will be back.", ("out", "away", "gone")

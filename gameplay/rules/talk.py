@@ -30,14 +30,14 @@ def not_here(ctx: TurnContext, npc: NpcDef) -> Refusal:
     if where in ctx.world.locations:
         found = f" You'd find {first} in {ctx.world.locations[where].name.replace('The ', 'the ', 1)}."
     else:
-        back = _next_about(ctx, npc)
+        back = next_about(npc, ctx.state.minute)
         found = f" {first} is out, due back at the {back}." if back else ""
     return Refusal(f"{npc.name} isn't here just now.{found}", code="npc_absent")
 
 
-def _next_about(ctx: TurnContext, npc: NpcDef) -> str:
-    """When the NPC's schedule next puts them somewhere in the tavern, within a week ("" if never)."""
-    now = ctx.state.minute
+def next_about(npc: NpcDef, now: int) -> str:
+    """When the NPC's schedule next puts them somewhere in the tavern after the minute `now`, within
+    a week: "first bell of afternoon", "fifth bell of afternoon on Ironday" ("" if never)."""
     start = clock.minute_of(clock.day_of(now), clock.hour_of(now))
     for step in range(1, 7 * 24 + 1):
         at = start + step * 60

@@ -65,7 +65,7 @@ def _focused(situation: Situation, persona: Persona, line: str) -> Situation:
     focus = focus_for(line=line, prices=situation.prices, knows=persona.knows, bounties=situation.active_bounties,
                       rumours=situation.rumours)
     return Situation(**{**vars(situation), "prices": focus.prices, "active_bounties": focus.bounties,
-                        "rumours": focus.rumours, "facts": focus.knows + situation.facts})
+                        "rumours": focus.rumours, "facts": situation.facts + focus.knows})  # the game's facts first: trimmed last
 
 
 def _sanitized_situation(situation: Situation) -> Situation:

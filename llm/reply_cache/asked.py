@@ -244,7 +244,11 @@ def _features(text: str, names: tuple[str, ...], aliases: Aliases) -> _Features:
 
 def _lead(words: list[str]) -> str | None:
     """The kind of question the line asks: its first question word, read with the word after it
-    ("how much" is a price, "what time" a when); None for a yes-or-no question."""
+    ("how much" is a price, "what time" a when); None for a yes-or-no question, but one asking
+    whether someone is about ("Is Gareth around?", "Have you seen Amos?") asks where."""
+    if words[:1] in (["is"], ["are"]) and words[-1:] in (["around"], ["about"], ["in"], ["here"]) or words[:3] in (
+            ["have", "you", "seen"], ["has", "anyone", "seen"], ["has", "anybody", "seen"]):
+        return "where"
     for i, word in enumerate(words):
         kind = _QUESTION_WORDS.get(word)
         if kind is not None:

@@ -68,9 +68,23 @@ def test_a_price_of_something_new__is_not_the_ferry_price(line):
     assert hal(line) is None
 
 
+def asked_of(slug: str) -> Asked:
+    (npc,) = [n for n in json.loads(WORLD_FILE.read_text())["npcs"] if n["slug"] == slug]
+    return Asked(questions=tuple((q["question"], tuple(q["phrasings"])) for q in npc["asked"]))
+
+
 def gareths_asked() -> Asked:
-    (gareth,) = [n for n in json.loads(WORLD_FILE.read_text())["npcs"] if n["slug"] == "gareth"]
-    return Asked(questions=tuple((q["question"], tuple(q["phrasings"])) for q in gareth["asked"]))
+    return asked_of("gareth")
+
+
+def test_whether_someone_is_about__is_no_question_of_what_they_are_like():
+    """"Is Gareth around?" asks where he is (the game answers that by his schedule), not Magda's
+    "What's Gareth like to work for?"."""
+    magda = ("Magda Crumb", "Magda", "Crumb")
+    for line in ("Is Gareth around?", "Have you seen Gareth?"):
+        assert asked_match(line, names=magda, aliases=Aliases(own=magda), asked=asked_of("magda")) is None, line
+    found = asked_match("What is Gareth like to work for?", names=magda, aliases=Aliases(own=magda), asked=asked_of("magda"))
+    assert found is not None and found.text == "What's Gareth like to work for?"
 
 
 def test_the_cheapest_of_something__is_not_what_it_costs():

@@ -320,6 +320,38 @@ async def test_say__a_word_that_reports_a_bounty_done__is_thanked_for_it(fake_ll
     await comm.disconnect()
 
 
+async def test_say__asked_where_someone_is__a_reply_that_does_not_say_is_not_shown(fake_llm, session_cookie):
+    """The default model answered Wren's "Where can I find Vesna?" with "There's a place called Vesna,
+    not far from the common room.": the game knows where she is by her schedule (out, in the morning)."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("There's a place called Vesna, not far from the common room."), Reply("In the kitchen, love."))
+    comm = await ready(cookie)
+    end = (await say(comm, "Where can I find Vesna?", npc="wren", cid="v1"))[-1]
+    assert end["source"] == "fallback" and end["text"] == "Vesna is out just now, back about the third bell of afternoon.", end
+    assert "The traveller asks where Vesna Holt is; tell them:" in system_text(fake_llm.chat_requests[0])
+    await command(comm, "wait until noon", "w")
+    await command(comm, "go to the kitchen", "k")
+    end = (await say(comm, "Is Gareth around?", npc="magda", cid="v2"))[-1]
+    assert any("asks where Gareth Rusk is; tell them: You'd find Gareth in the Common Room" in system_text(request)
+               for request in fake_llm.chat_requests)
+    assert end["source"] == "fallback" and end["text"] == "You'd find Gareth in the Common Room just now.", end
+    await comm.disconnect()
+
+
+def test_whereabouts_asked():
+    from gameplay.answers import whereabouts_asked
+    from gameplay.world import world_current
+
+    world = world_current()
+    wren = world.npcs["wren"]
+    asked = {line: getattr(whereabouts_asked(world, line, speaker=wren), "slug", None) for line in [
+        "Where can I find Vesna?", "Where's the Captain?", "Is Tobias around?", "Have you seen Amos today?",
+        "Where does Captain Varr usually sit?", "Where is the cellar?", "Is Vesna honest?", "Where's Wren?"]}
+    assert asked == {"Where can I find Vesna?": "vesna", "Where's the Captain?": "varr", "Is Tobias around?": "tobias",
+                     "Have you seen Amos today?": "amos", "Where does Captain Varr usually sit?": None,
+                     "Where is the cellar?": None, "Is Vesna honest?": None, "Where's Wren?": None}
+
+
 def test_present_asked():
     from gameplay.answers import present_asked
 
