@@ -102,9 +102,14 @@ _GOODS_ASKED = {
 _ASKING = re.compile(r"\?\s*$|^\W*(?:what|which|any|got|do you|have you|can i|could i|is there|are there|whats|what's)\b", re.IGNORECASE)
 
 
+# Offering the NPC something ("Would you like a drink?", "Can I buy you a drink?") asks nothing of the house's goods.
+_OFFER = re.compile(r"\b(?:would|do|will|d'?) ?you (?:like|want|fancy|care for|take)\b|\b(?:buy|get|stand|pour|order) you\b|"
+                    r"\bfancy (?:a|another|some)\b|\bjoin me\b", re.IGNORECASE)
+
+
 def goods_asked(line: str) -> str | None:
     """The kind of goods ("drink", "food") a question asks what there is of, or None."""
-    if not _ASKING.search(line):
+    if not _ASKING.search(line) or _OFFER.search(line):
         return None
     kinds = [kind for kind, pattern in _GOODS_ASKED.items() if pattern.search(line)]
     return kinds[0] if len(kinds) == 1 else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from npcs.persona import NpcDef
+from npcs.persona import NpcDef, role_nouns
 
 from .context import TurnContext
 from .parser import NUMBER_WORDS
@@ -41,13 +41,33 @@ def order_said(ctx: TurnContext, npc: NpcDef, line: str) -> str | None:
     if _ROOM.match(what):
         key = ctx.world.items.get("room-key")
         return "rent a room" if key is not None and key.seller == npc.slug else None
+    what, _, whom = what.partition(" for ")
+    treated = _named(ctx, whom) if whom else None
+    if whom and treated is None and not _PURPOSE.match(whom):
+        return None  # "an ale for later"? Not an order the rules can read
     counted = _COUNT.match(what)
     number, thing = counted.group("n") or "", counted.group("thing")
     item = _sold_by(ctx, npc, thing)
     if item is None:
         return None
+    alias = item.aliases[0] if item.aliases else item.name
+    if treated is not None:  # "an ale for Amos": a round bought for someone (`buy ale for amos`)
+        return f"buy {alias} for {treated.slug}"
     qty = int(number) if number.isdigit() else NUMBER_WORDS.get(number, 1)
-    return f"buy {qty} {item.aliases[0] if item.aliases else item.name}"
+    return f"buy {qty} {alias}"
+
+
+def _named(ctx: TurnContext, words: str) -> NpcDef | None:
+    """The NPC `words` name exactly: a name, a word of it, or what they are ("the captain")."""
+    words = words.removeprefix("the ").strip()
+    for npc in ctx.world.npcs.values():
+        if words in {npc.slug, npc.name.lower(), *(w.lower() for w in npc.name.split()), *role_nouns(npc.role)}:
+            return npc
+    return None
+
+
+# What an order may be for without changing it: "some rat poison for the cellar", "a candle for my room".
+_PURPOSE = re.compile(r"^(?:the|my|our|a|an|your) [a-z' ]+$|^(?:me|us|myself|now|tonight|later|the road|upstairs)$")
 
 
 def _sold_by(ctx: TurnContext, npc: NpcDef, thing: str):

@@ -143,6 +143,14 @@ def test_say__an_order_to_the_seller__is_sold_by_the_rules(player, line, slug, q
     assert gold(player) == 20 - price * qty and inv(player)[slug] == qty
 
 
+def test_say__a_round_ordered_for_someone__is_bought_for_them(player):
+    assert player.say("gareth", "An ale for Amos, please.")["code"] == "npc_absent"  # not in yet
+    assert gold(player) == 20
+    final = player.say("gareth", "A mug of ale for Wren, please.")
+    assert final["text"].startswith("You pay 3 gold and set a mug of ale before Wren Abney."), final
+    assert gold(player) == 17 and "ale" not in inv(player)
+
+
 def test_say__a_room_asked_of_the_barkeep__is_rented(player):
     assert player.say("gareth", "I'd like to rent a room for the night.")["text"].startswith("You pay")
     assert player.state["player"]["room"] == "guest-room"

@@ -560,6 +560,7 @@ async def test_say__an_npc_may_say_back_what_it_remembers_word_for_word(fake_llm
     ("what's on tap", "drink"), ("whats on the menu and what does it cost, im starving", "food"),
     ("any food?", "food"), ("What's good to eat here?", "food"),
     ("Do you drink?", None), ("Is the ale good?", None), ("I'm hungry.", None), ("Food and drinks?", None),
+    ("Would you like a drink?", None), ("Can I buy you a drink?", None), ("Fancy a drink?", None),  # offers to the NPC
 ])
 def test_goods_asked(line, kind):
     from gameplay.answers import goods_asked
