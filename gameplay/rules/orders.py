@@ -23,7 +23,7 @@ _ORDER = re.compile(
     r"(?:[ ,]+" + _POLITE + r")*[ .!]*(?P<asked>\?)?$",
     re.IGNORECASE,
 )
-_COUNT = re.compile(r"^(?:(?P<n>\d+|an?|one|two|three|four|five|six|ten|another|some|a couple of|a pair of)\s+)?(?P<thing>.+)$")
+_COUNT = re.compile(r"^(?:(?P<n>\d+|an?|one|two|three|four|five|six|ten|another|some|the|that|a couple of|a pair of)\s+)?(?P<thing>.+)$")
 _ROOM = re.compile(r"^(?:a |the )?(?:room|bed|room upstairs|bed for the night|room for the night|room for tonight|"
                    r"bed for tonight|night's lodging|place to sleep)$")
 

@@ -135,7 +135,8 @@ def test_gamble__many_rounds_move_gold_both_ways(player):
 
 
 @pytest.mark.parametrize("line, slug, qty", [("An ale, please.", "ale", 1), ("Two ales, please", "ale", 2),
-                                             ("Can I have a bowl of stew?", "mutton-stew", 1), ("Pour me a pint, friend.", "ale", 1)])
+                                             ("Can I have a bowl of stew?", "mutton-stew", 1), ("Pour me a pint, friend.", "ale", 1),
+                                             ("I'll have the rustgut.", "rustgut", 1)])
 def test_say__an_order_to_the_seller__is_sold_by_the_rules(player, line, slug, qty):
     price = world_current().items[slug].price
     final = player.say("gareth", line)
