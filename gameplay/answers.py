@@ -55,6 +55,9 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if sought is not None:
         said, words = whereabouts_said(world, plan, sought)
         return GameAnswer(f"The traveller asks where {sought.name} is; tell them: {said}", words, said)
+    if farewell_said(plan.line):
+        said = _voiced(plan, "farewell", "Safe home, then, and come back soon.")
+        return GameAnswer("The traveller is leaving; bid them goodnight.", FAREWELL_WORDS, said)
     known = rumours_known(plan, world=world, npc=npc) if RUMOURS_ASKED.search(plan.line) else ()
     rumour = _rumour_picked(plan, known, said_before)
     if rumour:  # any of its rumours of the day will do
@@ -70,6 +73,7 @@ OPENINGS = {
     "gossip": ("Between us: ", "Have you heard? ", "Word going round is this: "),
     "present": ("Here just now: ", "You'll find ", "Look around: "),
     "report": ("Good work; ", "Well done; ", "That's a weight off my mind; "),
+    "farewell": ("Safe home, then, ", "Mind how you go, ", "Off with you, then, "),
 }
 REPORT_WORDS = ("thank", "thanks", "good work", "well done", "grateful", "obliged", "weight off")
 NAME_FORMS = ("{name}, the {role}.", "I'm {name}, the {role}.", "{name}, {role}, at your service.")
@@ -339,3 +343,15 @@ def whereabouts_said(world, plan, sought) -> tuple[str, tuple[str, ...]]:
     if back:
         return f"{first} is out just now, back about the {back}.", ("out", "back", "away", "gone")
     return f"{first} is out, and I couldn't say when {first} will be back.", ("out", "away", "gone")
+
+
+# A player taking leave ("Goodnight, Gareth."): a reply must bid them go (the default model answered
+# "It's a moon, friend.").
+_FAREWELL = re.compile(r"^\W*(?:good ?night|good ?bye|bye|farewell|see you|so long|i'?m off|i'?ll be off|i'?d best be off|"
+                       r"i (?:must|should|have to|need to) (?:go|be going|be off)|take care|night,? (?:then|all)|cheerio)\b", re.IGNORECASE)
+FAREWELL_WORDS = ("night", "bye", "farewell", "safe", "see you", "take care", "mind how", "come back", "go well", "rest",
+                  "sleep", "home", "soon", "tomorrow", "off with you", "away with you", "again")
+
+
+def farewell_said(line: str) -> bool:
+    return bool(_FAREWELL.search(line))

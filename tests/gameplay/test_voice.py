@@ -352,6 +352,24 @@ def test_whereabouts_asked():
                      "Where is the cellar?": None, "Is Vesna honest?": None, "Where's Wren?": None}
 
 
+async def test_say__a_farewell__a_reply_that_bids_nobody_goodnight_is_not_shown(fake_llm, session_cookie):
+    """The default model answered "Goodnight, Gareth." with "It's a moon, friend."."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("It's a moon, friend."))
+    comm = await ready(cookie)
+    end = (await say(comm, "Goodnight, Gareth.", cid="f1"))[-1]
+    assert end["source"] == "fallback" and end["text"].endswith("come back soon."), end
+    assert "The traveller is leaving; bid them goodnight." in system_text(fake_llm.chat_requests[0])
+    await comm.disconnect()
+
+
+def test_farewell_said():
+    from gameplay.answers import farewell_said
+
+    assert all(map(farewell_said, ["Goodnight, Gareth.", "bye!", "I'm off to bed.", "I must be going.", "See you tomorrow."]))
+    assert not any(map(farewell_said, ["Good evening!", "Is it a good night for cards?", "Where's the byre?", "Take a seat?"]))
+
+
 def test_present_asked():
     from gameplay.answers import present_asked
 
