@@ -82,8 +82,8 @@ _ORDER = re.compile(
 )
 # The reply says the player's gold or goods changed: only the rules do that.
 _STATE_CLAIM = re.compile(
-    r"\byour (?:gold|purse|coins?|money|balance|inventory) (?:is|are|has|have) (?:now|been)\b|\byou (?:now )?have (?:\d+|a hundred|a thousand) "
-    r"(?:gold|coins?)\b|\b(?:i(?:'ll| will)? give you|i(?:'ve| have) given you|i hand you|here(?:'s| is| are)|"
+    r"\byour (?:gold|purse|coins?|money|balance|inventory) (?:is|are|has|have) (?:now|been)\b|\byou (?:now )?have (?:\d+|a hundred|a thousand|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty|a hundred) (?:gold|coins?)\b|\b(?:i(?:'ll| will)? give you|i(?:'ve| have) given you|i hand you|here(?:'s| is| are)|"
     r"(?:he|she|they|someone|the \w+) (?:gives|hands|slides|passes|tosses|gave|handed) you) "
     r"(?:\d+|a hundred|a thousand|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty) (?:gold|coins?)\b|"
     r"\b(?:added|credited|transferred) (?:to )?your\b|"
