@@ -1,9 +1,11 @@
 """Going from room to room."""
 from __future__ import annotations
 
+import re
+
 from .context import Refusal, TurnContext
 from .info import describe_here
-from .lookup import find_location
+from .lookup import find_feature, find_location
 from .parser import Intent
 
 MINUTES_TO_WALK = 3
@@ -20,8 +22,10 @@ def handle_go(ctx: TurnContext, intent: Intent) -> None:
         target = ctx.world.locations.get(here.exits[0])
     else:
         target = find_location(ctx.world, "upstairs" if intent.target in UP else intent.target)
-    if target is None:
-        raise Refusal(f"You don't know the way to any such place. From here you can go to {_exits_named(ctx, here)}.")
+    if target is None:  # "climb onto the bar" is no way anywhere: the narrator may tell it (code unknown_command)
+        thing = find_feature(here, re.sub(r"^(?:onto|on to|on|over|under|behind|into|up on|atop)\s+", "", intent.target))
+        raise Refusal(f"You don't know the way to any such place. From here you can go to {_exits_named(ctx, here)}.",
+                      code="unknown_command" if thing is not None else "not_allowed")
     if target.slug == here.slug:
         raise Refusal(f"You're already in {target.name}.")
     path = [target.slug] if target.slug in here.exits else _path(ctx, here.slug, target.slug)

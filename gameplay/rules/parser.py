@@ -53,7 +53,8 @@ def _qty(target: str) -> tuple[int, str]:
 PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(help|\?|commands|what can i do)$", "help"),
     (r"^(look|l|look around|where am i|describe)$", "look"),
-    (r"^(inventory|inv|i|bag|pack|what do i have|what am i carrying)$", "inventory"),
+    (r"^(inventory|inv|i|bag|pack|what do i have|what am i carrying|(?:count|check) (?:my |the )?(?:coins?|gold|money|purse)|"
+     r"how much (?:gold|money|coin) (?:do i have|have i got))$", "inventory"),
     (r"^(?:who(?:'s| is| else is)? (?:here|around|about|in here|in the room|present)|any ?(?:one|body) (?:else )?(?:here|around)|"
      r"is any ?(?:one|body) (?:else )?(?:here|around)|who do i see|people|who)$", "who"),
     (r"^(status|stats|me|score|how am i|health)$", "status"),

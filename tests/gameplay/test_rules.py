@@ -171,6 +171,15 @@ def test_say__an_order_the_purse_cannot_pay__is_refused_by_the_rules(player):
     assert final["type"] == "error" and "costs 6 gold and you have only 5" in final["text"], final
 
 
+def test_climbing_onto_a_thing_here__is_no_way_anywhere_but_a_deed_to_narrate(player):
+    from gameplay import services
+
+    result = services.turn_command(game_id=player.game_id, client_id="c1", text="climb onto the bar")
+    assert result.narrate is not None and result.final == {}  # the narrator tells it
+    assert player.do("go to narnia")["code"] == "not_allowed"  # a place nobody knows: the exits are named
+    assert "gold" in player.do("count my coins")["text"]
+
+
 def test_rent_sleep_and_chest(player):
     key = world_current().items["room-key"]
     player.do("buy a candle")
