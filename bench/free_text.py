@@ -6,8 +6,8 @@
 Without `--url` it starts a game of its own on a fresh SQLite file, with its own local model server,
 as `./tankard play` does (`./tankard bench free_text`). Per line: the final frame (a narration, or the
 suggestions of a line not understood) and its text. Counted: narrations in the second person about
-the line (they start "You" and hold the line's first word), narrations with a mark of the old
-narrator (first person, quotes, digits, a second line), suggestions, and deeds the game stopped in
+the line (they start "You" and hold the line's first word), the model's narrations (`source`
+"narrator") with a mark of the old narrator (first person, quotes, digits, a second line), suggestions, and deeds the game stopped in
 the world (gameplay/rules/deeds.py: "punch the wall"; not counted among the narrations, nor in the
 second-person share, whose lines are the others). Against a server of one's
 own the lines are paced under the game's turns-per-minute limit. Which of the narrator's endings
@@ -47,7 +47,8 @@ def tally(rows: list[dict]) -> dict:
         "lines": len(rows),
         "narrated": len(narrated),
         "second_person_about_line": sum(_about(r) for r in narrated),
-        "old_narrator_marks": sum(bool(_FIRST_PERSON.search(r["text"]) or re.search(r"[\"“\d\n]", r["text"])) for r in narrated),
+        "old_narrator_marks": sum(bool(_FIRST_PERSON.search(r["text"]) or re.search(r"[\"“\d\n]", r["text"])) for r in narrated
+                                  if r.get("source") == "narrator"),  # the model's narrations, not the rules' answers
         "deeds_stopped": sum(r["kind"] == "narration" and _deed(r) for r in rows),
         "suggestions": sum(r["kind"] == "error" and r.get("code") == "unknown_command" for r in rows),
     }
@@ -78,7 +79,7 @@ async def play(url: str, lines: list[str], *, pace: float = PACE) -> list[dict]:
                 if frame.get("reply_to") == f"f{n}" and frame["type"] in ("narration", "error"):
                     break
             rows.append({"line": line, "kind": frame["type"], "code": frame.get("code", ""), "text": frame.get("text", ""),
-                         "seconds": round(time.monotonic() - started, 3)})
+                         "source": frame.get("source", ""), "seconds": round(time.monotonic() - started, 3)})
             print(f"{line[:34]:34} | {frame['type'][:4]} | {frame.get('text', '')[:150]}")
             await asyncio.sleep(max(0.0, pace - (time.monotonic() - started)))
     return rows

@@ -114,7 +114,7 @@ def narration_commit(*, plan: NarratePlan, text: str | None) -> TurnResult:
         game, state, _ = _load(plan.game_id, for_update=True, replay_of=plan.client_id)
         if (replayed := _replayed(game, plan.client_id)) is not None:
             return replayed
-        final = {"type": "narration", "reply_to": plan.client_id, "text": text} if text else plan.fallback
+        final = {"type": "narration", "reply_to": plan.client_id, "text": text, "source": "narrator"} if text else plan.fallback
         _log_turn(game, plan.client_id, "command", plan.line, final, minute=state.minute, source="llm" if text else "")
         return TurnResult(final=final)
 

@@ -165,7 +165,8 @@ async def test_free_text__becomes_a_narrated_turn(fake_llm, session_cookie):
     fake_llm.script(Reply("You juggle three apples, and the regulars cheer and bang their mugs."))
     comm = await ready(cookie)
     final = (await command(comm, "I juggle three apples", "n1"))[-1]
-    assert final == {"type": "narration", "reply_to": "n1", "text": "You juggle three apples, and the regulars cheer and bang their mugs."}
+    assert final == {"type": "narration", "reply_to": "n1", "text": "You juggle three apples, and the regulars cheer and bang their mugs.",
+                     "source": "narrator"}
     assert await Turn.objects.filter(game=game, client_id="n1").acount() == 1
     await comm.disconnect()
 
@@ -190,7 +191,7 @@ async def test_free_text__a_narration_the_checks_refuse_is_not_shown(fake_llm, s
     comm = await ready(cookie)
     final = (await command(comm, "juggle three apples", "n3"))[-1]
     if "\n" in narration:  # its first line is shown, the rest never
-        assert final == {"type": "narration", "reply_to": "n3", "text": "You juggle three apples."}
+        assert final == {"type": "narration", "reply_to": "n3", "text": "You juggle three apples.", "source": "narrator"}
     else:
         assert final["type"] == "error" and final["code"] == "unknown_command"
     turn = await Turn.objects.aget(game=game, client_id="n3")
