@@ -313,7 +313,7 @@ def _report(results: dict) -> None:
     ordered = [line for r in results["rows"].values() for line in r.get("ordered", [])]
     if ordered:
         print(f"not counted: {len(ordered)} lines the rules carried out as orders to Gareth (gameplay/rules/orders.py), "
-              f"with no reply to cache: " + "; ".join(repr(line) for line in ordered))
+              f"with no reply to cache, in every phase: " + "; ".join(repr(line) for line in dict.fromkeys(ordered)))
     print(f"false hits on near-misses: {near_false}/{near_lines} = {near_false / near_lines:.1%}; "
           f"false hits among all {served} cached replies served: {false}")
     calls = results["paraphrase_model_calls"]
