@@ -89,42 +89,32 @@ def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _store_gold(ctx: TurnContext, amount: int | None) -> None:
-    carried = ctx.state.gold
-    if carried <= 0:
-        raise Refusal("Your purse is empty; there's no gold to put away.")
-    if amount is not None and amount > carried:
-        raise Refusal(f"You only have {carried} gold on you.")
-    amount = carried if amount is None else amount
-    if amount <= 0:
-        raise Refusal("You count out nothing, and put it away with great care.")
-    ctx.state.gold -= amount
-    ctx.state.chest_gold += amount
+def _gold_moved(ctx: TurnContext, amount: int | None, *, into_chest: bool) -> None:
+    """Move `amount` of gold (None: all there is) between the purse and the chest."""
+    state = ctx.state
+    have = state.gold if into_chest else state.chest_gold
+    if have <= 0:
+        raise Refusal("Your purse is empty; there's no gold to put away." if into_chest else "There's no gold in your chest.")
+    if amount is not None and amount > have:
+        raise Refusal(f"You only have {have} gold on you." if into_chest else f"Your chest holds only {have} gold.")
+    if amount is not None and amount <= 0:
+        raise Refusal("You move no gold at all, with great care.")
+    amount = have if amount is None else amount
+    step = amount if into_chest else -amount
+    state.gold, state.chest_gold = state.gold - step, state.chest_gold + step
     ctx.advance(1)
-    ctx.say(f"You count {amount} gold into the chest and close the lid. "
-            f"The chest holds {ctx.state.chest_gold} gold; you keep {ctx.state.gold} on you.")
-
-
-def _retrieve_gold(ctx: TurnContext, amount: int | None) -> None:
-    kept = ctx.state.chest_gold
-    if kept <= 0:
-        raise Refusal("There's no gold in your chest.")
-    if amount is not None and amount > kept:
-        raise Refusal(f"Your chest holds only {kept} gold.")
-    amount = kept if amount is None else amount
-    if amount <= 0:
-        raise Refusal("You take out nothing, and the chest is none the lighter.")
-    ctx.state.chest_gold -= amount
-    ctx.state.gold += amount
-    ctx.advance(1)
-    left = f"{ctx.state.chest_gold} gold stays in the chest" if ctx.state.chest_gold else "the chest holds no gold now"
-    ctx.say(f"You take {amount} gold from the chest; {left}. You have {ctx.state.gold} gold on you.")
+    if into_chest:
+        ctx.say(f"You count {amount} gold into the chest and close the lid. "
+                f"The chest holds {state.chest_gold} gold; you keep {state.gold} on you.")
+    else:
+        left = f"{state.chest_gold} gold stays in the chest" if state.chest_gold else "the chest holds no gold now"
+        ctx.say(f"You take {amount} gold from the chest; {left}. You have {state.gold} gold on you.")
 
 
 def handle_store(ctx: TurnContext, intent: Intent) -> None:
     _at_chest(ctx)
     if intent.target == "gold":
-        _store_gold(ctx, intent.amount)
+        _gold_moved(ctx, intent.amount, into_chest=True)
         return
     item = find_item(ctx.world, intent.target, among=list(ctx.state.inventory))
     if item is None:
@@ -141,7 +131,7 @@ def handle_store(ctx: TurnContext, intent: Intent) -> None:
 def handle_retrieve(ctx: TurnContext, intent: Intent) -> None:
     _at_chest(ctx)
     if intent.target == "gold":
-        _retrieve_gold(ctx, intent.amount)
+        _gold_moved(ctx, intent.amount, into_chest=False)
         return
     item = find_item(ctx.world, intent.target, among=list(ctx.state.chest))
     if item is None:

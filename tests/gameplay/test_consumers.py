@@ -35,32 +35,22 @@ async def test_connect__without_a_game_gets_no_game_and_close(world):
     assert out["type"] == "websocket.close" and out["code"] == 4001
 
 
-async def test_command__buy_ale_gets_narration_then_state(session_cookie):
+@pytest.mark.parametrize("frame", [
+    {"type": "command", "text": "buy ale"},
+    {"type": "say", "npc": "gareth", "text": "An ale, please."},  # an order said to the seller: the rules sell it
+])
+async def test_buy_ale__narration_then_state__applied_once(session_cookie, frame):
     _, cookie = session_cookie
     comm, _ = await connect(cookie)
     await comm.receive_json_from(); await comm.receive_json_from()
-    await comm.send_json_to({"type": "command", "id": "c1", "text": "buy ale"})
+    await comm.send_json_to({**frame, "id": "c1"})
     frames = await until_final(comm, "c1")
-    assert frames[-1]["type"] == "narration"
-    state = await comm.receive_json_from()
-    assert state["type"] == "state" and state["player"]["gold"] == 17
-    assert state["inventory"] == [{"slug": "ale", "name": "mug of ale", "qty": 1}]
-    await comm.disconnect()
-
-
-async def test_say__an_order_to_the_barkeep_gets_narration_then_state_and_is_applied_once(session_cookie):
-    """"An ale, please" said to Gareth is sold by the rules; sent again with the same id, it is replayed."""
-    _, cookie = session_cookie
-    comm, _ = await connect(cookie)
-    await comm.receive_json_from(); await comm.receive_json_from()
-    await comm.send_json_to({"type": "say", "id": "o1", "npc": "gareth", "text": "An ale, please."})
-    frames = await until_final(comm, "o1")
     assert [f["type"] for f in frames] == ["narration"] and frames[0]["text"].startswith("You pay 3 gold"), frames
     state = await comm.receive_json_from()
     assert state["type"] == "state" and state["player"]["gold"] == 17
     assert state["inventory"] == [{"slug": "ale", "name": "mug of ale", "qty": 1}]
-    await comm.send_json_to({"type": "say", "id": "o1", "npc": "gareth", "text": "An ale, please."})
-    again = (await until_final(comm, "o1"))[-1]
+    await comm.send_json_to({**frame, "id": "c1"})  # sent again: replayed, not applied again
+    again = (await until_final(comm, "c1"))[-1]
     assert again["replayed"] and again["text"] == frames[0]["text"]
     await comm.send_json_to({"type": "command", "id": "s1", "text": "status"})
     assert "Gold: 17." in (await until_final(comm, "s1"))[-1]["text"]
