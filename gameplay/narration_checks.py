@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from llm.prompts.narration import EXAMPLES
 from npcs.canon import english_words
 
-from .reply_checks import CheckWorld
+from .reply_checks import CheckWorld, anachronism
 from .rules.deeds import AIMED_ONLY, KINDS
 
 MIN_WORDS, MAX_WORDS = 4, 32
@@ -48,6 +48,8 @@ def narration_kept(text: str, *, line: str, present: Iterable[str], world: Check
     if _FIRST_PERSON.search(sentence) or _FORBIDDEN_MARKS.search(sentence) or _EFFECTS.search(sentence) or _DEEDS.search(sentence):
         return None
     if not _about_the_line(words, line) or not _reads_english(words) or not _names_known(sentence, line, present, world):
+        return None
+    if anachronism(sentence, line):  # "You check your phone." for "look around"
         return None
     kept = _examples_cut(sentence)
     return _tail_cut(kept, line, present) if plain else kept

@@ -29,6 +29,13 @@ _OOC = re.compile(
     r"helpful assistant|the ai\b|(?-i:\bAI\b))",
     re.IGNORECASE,
 )
+# Things nobody in the tavern's world has heard of (a reply once had Wren "just going to the lorry"),
+# unless the player's own line brought the word up ("Got a phone?" may be answered "A what?").
+ANACHRONISMS = re.compile(
+    r"\b(?:(?:tele|smart)?phones?|internet|online|websites?|e-?mails?|computers?|laptops?|cars?|lorr(?:y|ies)|trucks?|"
+    r"buses|taxis?|(?:aero|air)planes?|airports?|televisions?|tv|radios?|videos?|photos?|photographs?|cameras?|"
+    r"cinemas?|movies?|electricity|guns?|rifles?|pistols?|bullets?|supermarkets?|football|coffee shops?)\b",
+    re.IGNORECASE)
 _TEMPLATE = re.compile(r"<\|[^|]*\|?>?|\bim_(?:start|end)\b|</?s>|\[INST\]|\[/INST\]|<<SYS>>", re.IGNORECASE)
 _ROLE_LABEL = re.compile(r"^\s*[\[(]?\s*(?:user|player|traveller|traveler|you|human|narrator|me)\s*[\])]?\s*:", re.IGNORECASE)
 _PREMISE = re.compile(
@@ -161,7 +168,7 @@ def names_in(texts: Iterable[str]) -> frozenset[str]:
 class Verdict:
     ok: bool
     text: str  # the sentence to show (corrected when a price was wrong)
-    reason: str = ""  # why it failed: canon, ooc, template, role_label, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
+    reason: str = ""  # why it failed: canon, ooc, anachronism, template, role_label, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
     fact: CanonDef | None = None  # the canon fact a "canon" failure contradicts
 
 
@@ -218,6 +225,12 @@ def _world_texts(world) -> Iterable[str]:
         yield from (fact.text, fact.value)
 
 
+def anachronism(text: str, line: str) -> str | None:
+    """A word of another age in `text` that the player's `line` did not bring up, or None."""
+    said = {m.group(0).lower() for m in ANACHRONISMS.finditer(line)}
+    return next((m.group(0) for m in ANACHRONISMS.finditer(text) if m.group(0).lower() not in said), None)
+
+
 def premise_claimed(line: str) -> bool:
     """Whether a player's line claims a shared past ("you promised me...", "remember when...")."""
     return bool(_PREMISE.search(line))
@@ -249,6 +262,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("template", lambda: _TEMPLATE.search(text)),
         ("role_label", lambda: _ROLE_LABEL.search(text)),
         ("ooc", lambda: _OOC.search(text)),
+        ("anachronism", lambda: anachronism(text, frame.line)),
         ("notes", lambda: _NOTES.search(text)),
         ("canon", lambda: _contradicts_canon(text, frame, world)),
         ("not_english", lambda: not _reads_english(text)),

@@ -94,6 +94,7 @@ def test_narration__its_first_sentence_is_shown(world, text, shown):
     "You juggle three apples, then punch Gareth.",  # a deed the rules would have stopped (gameplay/rules/deeds.py)
     "You juggle three apples and set fire to the curtains.",
     "You sing a ballad about the sea.",  # not what the player did
+    "You juggle three apples and film it on your phone.",  # a thing of another age
     'You juggle three apples. "Ha!"',  # quotes in its first sentence? no: only the first sentence counts
 ])
 def test_narration__what_the_checks_hold_back(world, text):
