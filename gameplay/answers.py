@@ -347,7 +347,7 @@ def whereabouts_said(world, plan, sought) -> tuple[str, tuple[str, ...]]:
 
 # A player taking leave ("Goodnight, Gareth."): a reply must bid them go (the default model answered
 # "It's a moon, friend.").
-_FAREWELL = re.compile(r"^\W*(?:good ?night|good ?bye|bye|farewell|see you|so long|i'?m off|i'?ll be off|i'?d best be off|"
+_FAREWELL = re.compile(r"^\W*(?:(?:ok|okay|right|well|alright|anyway)\W+)*(?:good ?night|good ?bye|bye|farewell|see you|so long|i'?m off|i'?ll be off|i'?d best be off|"
                        r"i (?:must|should|have to|need to) (?:go|be going|be off)|take care|night,? (?:then|all)|cheerio)\b", re.IGNORECASE)
 FAREWELL_WORDS = ("night", "bye", "farewell", "safe", "see you", "take care", "mind how", "come back", "go well", "rest",
                   "sleep", "home", "soon", "tomorrow", "off with you", "away with you", "again")

@@ -367,7 +367,8 @@ async def test_say__a_farewell__a_reply_that_bids_nobody_goodnight_is_not_shown(
 def test_farewell_said():
     from gameplay.answers import farewell_said
 
-    assert all(map(farewell_said, ["Goodnight, Gareth.", "bye!", "I'm off to bed.", "I must be going.", "See you tomorrow."]))
+    assert all(map(farewell_said, ["Goodnight, Gareth.", "bye!", "I'm off to bed.", "I must be going.", "See you tomorrow.",
+                                   "ok im off to find my scarf, see ya love"]))
     assert not any(map(farewell_said, ["Good evening!", "Is it a good night for cards?", "Where's the byre?", "Take a seat?"]))
 
 
