@@ -19,6 +19,13 @@ def turns_recent(*, game_id: str, limit: int = 30) -> list[dict]:
     ]
 
 
+def npc_replies_recent(*, game_id: str, npc_slug: str, limit: int = 24) -> tuple[str, ...]:
+    """What the NPC last said to this game's player, newest first: a reply the checks must not say again
+    (the prompt's recent turns hold only the last few exchanges)."""
+    rows = Turn.objects.filter(game_id=game_id, kind="say", npc_slug=npc_slug).order_by("-id").values_list("final", flat=True)[:limit]
+    return tuple(text for final in rows if isinstance(final, dict) and (text := final.get("text")))
+
+
 def games_active_count(*, since: datetime) -> int:
     """Games that played a turn at or after `since`."""
     return Turn.objects.filter(created_at__gte=since).values("game_id").distinct().count()

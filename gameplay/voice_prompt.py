@@ -23,6 +23,7 @@ from .leak_guard import CANARY
 from .prompt_reports import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, names_in, order_given, premise_claimed, premise_dated
 from .rules import clock
+from .selectors import npc_replies_recent
 from .world import world_current
 
 RECENT_TURNS = 12
@@ -91,7 +92,8 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         moment_last=cfg.get("MOMENT_LAST", True),
     )
     frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
-                       own_earlier=tuple(text for speaker, text in recent if speaker == "npc"),
+                       own_earlier=tuple(dict.fromkeys([*(text for speaker, text in recent if speaker == "npc"),
+                                                        *npc_replies_recent(game_id=plan.game_id, npc_slug=plan.npc)])),
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
                                        *(f.text for f in remembered), plan.situation.player_name or ""]),
                        canon=canon_kept(world, npc_slug=plan.npc),

@@ -372,6 +372,22 @@ def test_farewell_said():
     assert not any(map(farewell_said, ["Good evening!", "Is it a good night for cards?", "Where's the byre?", "Take a seat?"]))
 
 
+async def test_say__a_reply_said_many_exchanges_ago__is_not_said_again(fake_llm, session_cookie):
+    """The prompt holds only the last few exchanges; the default model said "I'm sorry, dear Tamsin.
+    I'll just throw a coin on the table for you to use it." twice, nine exchanges apart."""
+    _, cookie = session_cookie
+    again = "I'll just throw a coin on the table for you to use it, friend."
+    sayings = ("Fair enough, friend.", "The stew is on.", "Mind the third step.", "Rain again, by the look of it.",
+               "Wren will see to you.", "The cellar floods in spring.", "Ale's fresh today.", "Busy night, this.",
+               "Amos sits by the fire.", "The board has work on it.", "Tobias plays later.", "Keep your coin close.",
+               "The Watch came by.", "Magda's in a mood.", "Quince's cart is late.")
+    fake_llm.script(Reply(again), *map(Reply, sayings), Reply(again), Reply(again), Reply("The fire's warm tonight, sit by it."))
+    comm = await ready(cookie)
+    replies = [(await say(comm, f"Tell me a thing, friend, number {n}.", cid=f"t{n}"))[-1]["text"] for n in range(len(sayings) + 2)]
+    assert replies[0] == again and again not in replies[-1], replies
+    await comm.disconnect()
+
+
 def test_present_asked():
     from gameplay.answers import present_asked
 
