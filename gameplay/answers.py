@@ -10,11 +10,13 @@ import random
 import re
 from dataclasses import dataclass
 
-from npcs.persona import NpcDef, name_words, npc_location_at, own_name_asked, role_nouns, says_any, tier_at_least
+from npcs.persona import NpcDef, name_words, own_name_asked, says_any, short_name, tier_at_least
 
 from .reply_prices import NUMBER_WORDS
 from .rules import clock
-from .rules.talk import next_about
+from .rules.lookup import listed, npc_named, place_said
+from .rules.situation import present_label
+from .rules.talk import whereabouts
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,7 @@ def goods_said(items: tuple) -> str:
     if not items:
         return ""
     parts = [f"a {item.name} for {item.price}" + (" gold" if n == 0 else "") for n, item in enumerate(items)]
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"There's {listed}."
+    return f"There's {listed(parts)}."
 
 
 # A line asking for work ("Is there any work going?"): a reply must name a job the rules offer (the
@@ -165,14 +166,9 @@ def jobs_offered(world, plan, npc: NpcDef) -> tuple:
 def jobs_said(world, plan, jobs: tuple) -> str:
     """ "I could use someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8." """
     here = _places_here(world, plan.situation)
-    parts = [f"to {j.name}" + ("" if j.location in here else f" in {_place(world.locations[j.location].name)}")
+    parts = [f"to {j.name}" + ("" if j.location in here else f" in {place_said(world.locations[j.location].name)}")
              + f", for {j.pay}" + (" gold" if n == 0 else "") for n, j in enumerate(jobs)]
-    return "I could use someone " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", or " + parts[-1]) + "."
-
-
-def _place(name: str) -> str:
-    """A place's name inside a sentence: "The Cellar" -> "the Cellar"."""
-    return "the " + name[4:] if name.startswith("The ") else name
+    return "I could use someone " + listed(parts, ", or ") + "."
 
 
 def job_words(jobs: tuple) -> tuple[str, ...]:
@@ -287,15 +283,14 @@ def present_asked(line: str) -> bool:
 
 def present_people(world, situation) -> tuple:
     """The NPCs the moment says are here besides the speaker, as the world defines them."""
-    return tuple(npc for npc in world.npcs.values() if f"{npc.name} the {npc.role}" in situation.present)
+    return tuple(npc for npc in world.npcs.values() if present_label(npc) in situation.present)
 
 
 def present_said(others: tuple) -> str:
     """ "Here just now: Wren Abney, the serving maid, and Amos Fennick, the old regular." """
     if not others:
         return "Nobody else just now; only you and me."
-    parts = [f"{npc.name}, the {npc.role}" for npc in others]
-    return "Here just now: " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]) + "."
+    return "Here just now: " + listed([f"{npc.name}, the {npc.role}" for npc in others], ", and ") + "."
 
 
 def present_words(others: tuple) -> tuple[str, ...]:
@@ -318,28 +313,19 @@ def whereabouts_asked(world, line: str, *, speaker: NpcDef):
     m = _WHERE_IS.search(line.strip())
     if m is None:
         return None
-    who = m.group("who").lower().removeprefix("the ").strip()
-    for npc in world.npcs.values():
-        if npc.slug == speaker.slug:
-            continue
-        names = {npc.name.lower(), npc.slug, *(w.lower() for w in npc.name.split() if len(w) > 2 and w != "Captain"),
-                 *role_nouns(npc.role)}
-        if who in names or (who.startswith("captain ") and who.removeprefix("captain ") in names):
-            return npc
-    return None
+    others = [npc for npc in world.npcs.values() if npc.slug != speaker.slug]
+    who = m.group("who")
+    return npc_named(others, who) or npc_named(others, who.lower().removeprefix("the ").removeprefix("captain "))
 
 
 def whereabouts_said(world, plan, sought) -> tuple[str, tuple[str, ...]]:
     """Where `sought` is at the moment of `plan`, said plainly, and the words a reply saying it uses."""
-    first = sought.name.split()[-1] if sought.name.startswith("Captain ") else sought.name.split()[0]
-    where = npc_location_at(sought, day=clock.day_of(plan.minute), hour=clock.hour_of(plan.minute))
-    place = world.locations.get(where) if where else None
+    first = short_name(sought)
+    place, back = whereabouts(world, sought, plan.minute)
     if place is not None and place.name == plan.situation.place:
         return f"{first} is right here.", (first, "here")
     if place is not None:
-        name = _place(place.name)
-        return f"You'd find {first} in {name} just now.", (place.name.removeprefix("The "),)
-    back = next_about(sought, plan.minute)
+        return f"You'd find {first} in {place_said(place.name)} just now.", (place.name.removeprefix("The "),)
     if back:
         return f"{first} is out just now, back about the {back}.", ("out", "back", "away", "gone")
     return f"{first} is out, and I couldn't say when {first} will be back.", ("out", "away", "gone")

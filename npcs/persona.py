@@ -177,6 +177,12 @@ def name_words(npc: NpcDef) -> tuple[str, ...]:
     return tuple(w for w in npc.name.replace("-", " ").split() if w.lower() not in NAME_TITLES and len(w) > 1)
 
 
+def short_name(npc: NpcDef) -> str:
+    """What the tavern calls the NPC in passing: "Varr" for Captain Isolde Varr, else the first name."""
+    words = npc.name.split()
+    return words[-1] if npc.name.startswith("Captain ") else words[0]
+
+
 def role_nouns(role: str) -> tuple[str, ...]:
     """What an NPC is, in words a player may call it by: "barkeep and owner" -> barkeep, owner;
     "captain of the Brackwater Watch" -> captain; "card dealer in the gambling den" -> dealer."""

@@ -137,27 +137,28 @@ def deliver(ctx: TurnContext, npc_slug: str, item_slug: str) -> bool:
     return False
 
 
-def reports_due(ctx: TurnContext, npc_slug: str) -> tuple[str, ...]:
-    """The titles of the bounties a word with this NPC reports (their current step is a report to it)."""
+def _reports_to(ctx: TurnContext, npc_slug: str) -> list[BountyDef]:
+    """The player's bounties whose current step is a report to this NPC."""
     due = []
-    for slug in ctx.state.bounties:
-        bounty = ctx.world.bounties.get(slug)
-        objective = current_objective(ctx, bounty) if bounty else None
-        if objective and objective.kind == "report" and objective.npc == npc_slug:
-            due.append(bounty.title)
-    return tuple(due)
-
-
-def report(ctx: TurnContext, npc_slug: str) -> bool:
-    """Report to an NPC for every bounty waiting on that; True when one moved."""
-    moved = False
     for slug in list(ctx.state.bounties):
         bounty = ctx.world.bounties.get(slug)
         objective = current_objective(ctx, bounty) if bounty else None
         if objective and objective.kind == "report" and objective.npc == npc_slug:
-            _step(ctx, bounty)
-            moved = True
-    return moved
+            due.append(bounty)
+    return due
+
+
+def reports_due(ctx: TurnContext, npc_slug: str) -> tuple[str, ...]:
+    """The titles of the bounties a word with this NPC reports (their current step is a report to it)."""
+    return tuple(bounty.title for bounty in _reports_to(ctx, npc_slug))
+
+
+def report(ctx: TurnContext, npc_slug: str) -> bool:
+    """Report to an NPC for every bounty waiting on that; True when one moved."""
+    due = _reports_to(ctx, npc_slug)
+    for bounty in due:
+        _step(ctx, bounty)
+    return bool(due)
 
 
 def handle_report(ctx: TurnContext, intent: Intent) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from npcs.persona import tier_at_least
+from npcs.persona import short_name, tier_at_least
 
 from . import bounties
 from .talk import not_here
@@ -48,7 +48,7 @@ def _buy(ctx: TurnContext, words: str, qty: int, *, treat: str | None = None) ->
         raise Refusal(f"You can't buy {item.name} here." + (f" Try {where}." if where else " It isn't for sale."))
     seller = ctx.world.npcs.get(item.seller) if item.seller else None
     if seller is not None and ctx.tier(seller.slug) == "hostile" and treat != seller.slug:  # after blows (rules/deeds.py)
-        first = seller.name.split()[-1] if seller.name.startswith("Captain ") else seller.name.split()[0]
+        first = short_name(seller)
         raise Refusal(f"{seller.name} won't serve you, not after what you did. A drink bought for {first} "
                       f"might mend it: 'buy ale for {first.lower()}'.")
     cost = item.price * qty

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
-from npcs.persona import npc_location_at
+from npcs.persona import short_name
 
-from . import clock
 from .context import Refusal, TurnContext
 from .parser import Intent
+from .talk import bell_said, next_seen
 
 DEN = "gambling-den"
 GAMES = {"dice": ("dice", "die", "bones", "roll"), "coin": ("coin", "flip", "toss", "heads", "tails"), "card": ("card", "cards", "high", "draw")}
@@ -57,24 +57,10 @@ def _dealer_in(ctx: TurnContext) -> None:
     if not dealers or any(ctx.npc_location(n) == DEN for n in dealers):
         return
     dealer = dealers[0]
-    first = dealer.name.split()[0]
-    back = _next_in_den(dealer, ctx.state.minute)
-    when = ""
-    if back is not None:
-        t = clock.time_frame(back)
-        same_day = clock.day_of(back) == clock.day_of(ctx.state.minute)
-        when = f" {first} deals again from the {t['bell']}" + ("" if same_day else f" on {t['day_name']}") + "."
+    first = short_name(dealer)
+    back = next_seen(dealer, ctx.state.minute, where=DEN)
+    when = f" {first} deals again from the {bell_said(back, ctx.state.minute)}." if back is not None else ""
     raise Refusal(f"The tables are covered and the cards locked away: nobody deals while {first} is out.{when}")
-
-
-def _next_in_den(dealer, minute: int) -> int | None:
-    """The first hour, within a week, when the dealer's schedule puts them in the den."""
-    start = clock.minute_of(clock.day_of(minute), clock.hour_of(minute))
-    for step in range(1, 7 * 24 + 1):
-        at = start + step * 60
-        if npc_location_at(dealer, day=clock.day_of(at), hour=clock.hour_of(at)) == DEN:
-            return at
-    return None
 
 
 def _dice(ctx: TurnContext, words: str) -> tuple[int, str]:

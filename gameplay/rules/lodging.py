@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import clock
 from .context import Refusal, TurnContext
-from .lookup import find_item, item_name
+from .lookup import find_item, item_name, listed
 from .parser import Intent
 
 WAKE_HOUR = 7
@@ -82,11 +82,7 @@ def handle_chest(ctx: TurnContext, intent: Intent) -> None:
     inside = [item_name(ctx.world, s, q) for s, q in sorted(ctx.state.chest.items())]
     if ctx.state.chest_gold:
         inside.insert(0, f"{ctx.state.chest_gold} gold")
-    ctx.say(f"Your chest holds {_listed(inside) if inside else 'nothing'}.")
-
-
-def _listed(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    ctx.say(f"Your chest holds {listed(inside) if inside else 'nothing'}.")
 
 
 def _gold_moved(ctx: TurnContext, amount: int | None, *, into_chest: bool) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from npcs.persona import NpcDef
+from npcs.persona import NpcDef, name_words, role_nouns
 
 from ..world import BountyDef, FeatureDef, ItemDef, JobDef, LocationDef, World
 from .parser import words_match
@@ -52,6 +52,26 @@ def item_name(world: World, slug: str, qty: int = 1) -> str:
     item = world.items.get(slug)
     name = item.name if item else slug.replace("-", " ")
     return f"{qty} × {name}" if qty > 1 else name
+
+
+def npc_named(npcs: Iterable[NpcDef], words: str) -> NpcDef | None:
+    """The NPC `words` name exactly (not loosely, as `find_npc` does): its slug, its name or a word of
+    it, or what it is ("the captain")."""
+    words = " ".join(words.lower().split()).removeprefix("the ")
+    for npc in npcs:
+        if words in {npc.slug, npc.name.lower(), *(w.lower() for w in name_words(npc)), *role_nouns(npc.role)}:
+            return npc
+    return None
+
+
+def place_said(name: str) -> str:
+    """A place's name inside a sentence: "The Cellar" -> "the Cellar"."""
+    return "the " + name[4:] if name.startswith("The ") else name
+
+
+def listed(parts: list[str], last: str = " and ") -> str:
+    """ "a, b and c" (`last`: what joins the last one: " and ", ", and ", ", or ")."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + last + parts[-1]
 
 
 def with_article(name: str) -> str:

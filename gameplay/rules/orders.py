@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
-from npcs.persona import NpcDef, role_nouns
+from npcs.persona import NpcDef
 
 from .context import TurnContext
+from .lookup import npc_named
 from .parser import NUMBER_WORDS
 
 _POLITE = r"(?:please|thanks|thank you|if you would|if you please|friend|barkeep|love|mate|sir|madam|ma'am|then|too)"
@@ -42,7 +43,7 @@ def order_said(ctx: TurnContext, npc: NpcDef, line: str) -> str | None:
         key = ctx.world.items.get("room-key")
         return "rent a room" if key is not None and key.seller == npc.slug else None
     what, _, whom = what.partition(" for ")
-    treated = _named(ctx, whom) if whom else None
+    treated = npc_named(ctx.world.npcs.values(), whom) if whom else None
     if whom and treated is None and not _PURPOSE.match(whom):
         return None  # "an ale for later"? Not an order the rules can read
     counted = _COUNT.match(what)
@@ -55,15 +56,6 @@ def order_said(ctx: TurnContext, npc: NpcDef, line: str) -> str | None:
         return f"buy {alias} for {treated.slug}"
     qty = int(number) if number.isdigit() else NUMBER_WORDS.get(number, 1)
     return f"buy {qty} {alias}"
-
-
-def _named(ctx: TurnContext, words: str) -> NpcDef | None:
-    """The NPC `words` name exactly: a name, a word of it, or what they are ("the captain")."""
-    words = words.removeprefix("the ").strip()
-    for npc in ctx.world.npcs.values():
-        if words in {npc.slug, npc.name.lower(), *(w.lower() for w in npc.name.split()), *role_nouns(npc.role)}:
-            return npc
-    return None
 
 
 # What an order may be for without changing it: "some rat poison for the cellar", "a candle for my room".

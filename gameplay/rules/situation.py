@@ -8,11 +8,16 @@ from .economy import for_sale_here
 from .info import todays_rumours
 
 
+def present_label(npc) -> str:
+    """How the moment names someone in the room: "Wren Abney the serving maid"."""
+    return f"{npc.name} the {npc.role}"
+
+
 def situation_for(ctx, npc_slug: str | None) -> Situation:
     """The moment as `npc_slug` sees it (None: as the narrator does)."""
     world, state = ctx.world, ctx.state
     loc = world.locations.get(state.location)
-    others = [f"{n.name} the {n.role}" for n in ctx.present_npcs() if n.slug != npc_slug]
+    others = [present_label(n) for n in ctx.present_npcs() if n.slug != npc_slug]
     bounties = []
     for slug, step in state.bounties.items():
         b = world.bounties.get(slug)

@@ -2,11 +2,12 @@
 (standing, clues, bounty reports). What the NPC says comes from the persona or the LLM elsewhere."""
 from __future__ import annotations
 
-from npcs.persona import NpcDef, npc_location_at
+from npcs.persona import NpcDef, npc_location_at, short_name
 
 from . import bounties, clock, mystery
 from .context import Refusal, SayRequest, TurnContext
-from .lookup import find_npc
+from ..world import LocationDef
+from .lookup import find_npc, place_said
 from .parser import Intent
 
 MINUTES_PER_EXCHANGE = 5
@@ -25,26 +26,41 @@ def npc_to_address(ctx: TurnContext, words: str) -> NpcDef:
 def not_here(ctx: TurnContext, npc: NpcDef) -> Refusal:
     """The refusal for someone the tavern knows who is elsewhere now, and where to find them: the
     room they are in, or when they are next about."""
-    first = npc.name.split()[-1] if npc.name.startswith("Captain ") else npc.name.split()[0]
-    where = ctx.npc_location(npc)
-    if where in ctx.world.locations:
-        found = f" You'd find {first} in {ctx.world.locations[where].name.replace('The ', 'the ', 1)}."
+    place, back = whereabouts(ctx.world, npc, ctx.state.minute)
+    if place is not None:
+        found = f" You'd find {short_name(npc)} in {place_said(place.name)}."
     else:
-        back = next_about(npc, ctx.state.minute)
-        found = f" {first} is out, due back at the {back}." if back else ""
+        found = f" {short_name(npc)} is out, due back at the {back}." if back else ""
     return Refusal(f"{npc.name} isn't here just now.{found}", code="npc_absent")
 
 
-def next_about(npc: NpcDef, now: int) -> str:
-    """When the NPC's schedule next puts them somewhere in the tavern after the minute `now`, within
-    a week: "first bell of afternoon", "fifth bell of afternoon on Ironday" ("" if never)."""
+def whereabouts(world, npc: NpcDef, minute: int) -> tuple[LocationDef | None, str]:
+    """Where the NPC's schedule has them at `minute` (a room of the world, or None: out), and when
+    out, when they are next about ("first bell of afternoon"; "" if not within a week)."""
+    where = npc_location_at(npc, day=clock.day_of(minute), hour=clock.hour_of(minute))
+    place = world.locations.get(where) if where else None
+    if place is not None:
+        return place, ""
+    back = next_seen(npc, minute)
+    return None, bell_said(back, minute) if back is not None else ""
+
+
+def next_seen(npc: NpcDef, now: int, *, where: str | None = None) -> int | None:
+    """The first hour after the minute `now`, within a week, that the NPC's schedule puts them in
+    `where` (None: anywhere in the tavern), or None."""
     start = clock.minute_of(clock.day_of(now), clock.hour_of(now))
     for step in range(1, 7 * 24 + 1):
         at = start + step * 60
-        if npc_location_at(npc, day=clock.day_of(at), hour=clock.hour_of(at)) is not None:
-            t = clock.time_frame(at)
-            return t["bell"] + ("" if clock.day_of(at) == clock.day_of(now) else f" on {t['day_name']}")
-    return ""
+        found = npc_location_at(npc, day=clock.day_of(at), hour=clock.hour_of(at))
+        if found is not None and where in (None, found):
+            return at
+    return None
+
+
+def bell_said(at: int, now: int) -> str:
+    """The minute `at` as said on the minute `now`: "fifth bell of afternoon", "... on Ironday"."""
+    t = clock.time_frame(at)
+    return t["bell"] + ("" if clock.day_of(at) == clock.day_of(now) else f" on {t['day_name']}")
 
 
 def handle_say(ctx: TurnContext, intent: Intent) -> None:
