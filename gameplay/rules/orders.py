@@ -20,7 +20,7 @@ _ORDER = re.compile(
     r"(?: please)?(?: like| love)?(?: to)?(?: (?:have|take|get|buy|order|grab|rent|try))?"
     r"|(?:give|get|pour|bring|fetch|sell|serve|rent|find) (?:me|us)"
     r"|(?:i'?ll|i will|we'?ll) (?:have|take))?"
-    r" ?(?P<what>[a-z][a-z' -]*?)"
+    r" ?(?P<what>[a-z0-9][a-z0-9' -]*?)"
     r"(?:[ ,]+" + _POLITE + r")*[ .!]*(?P<asked>\?)?$",
     re.IGNORECASE,
 )

@@ -136,7 +136,7 @@ def test_gamble__many_rounds_move_gold_both_ways(player):
 
 @pytest.mark.parametrize("line, slug, qty", [("An ale, please.", "ale", 1), ("Two ales, please", "ale", 2),
                                              ("Can I have a bowl of stew?", "mutton-stew", 1), ("Pour me a pint, friend.", "ale", 1),
-                                             ("I'll have the rustgut.", "rustgut", 1)])
+                                             ("I'll have the rustgut.", "rustgut", 1), ("2 ales, please", "ale", 2)])
 def test_say__an_order_to_the_seller__is_sold_by_the_rules(player, line, slug, qty):
     price = world_current().items[slug].price
     final = player.say("gareth", line)
@@ -162,6 +162,11 @@ def test_say__a_room_asked_of_the_barkeep__is_rented(player):
 def test_say__a_question_or_anothers_wares__is_answered_not_sold(player, line):
     final = player.say("gareth", line)
     assert final["type"] == "npc.end" and gold(player) == 20 and "ale" not in inv(player), final
+
+
+def test_say__an_order_of_a_huge_number__is_refused_in_the_world_and_costs_nothing(player):
+    final = player.say("gareth", "999999999999999999999 ales please")
+    assert final["type"] == "error" and "costs" in final["text"] and gold(player) == 20, final
 
 
 def test_say__an_order_the_purse_cannot_pay__is_refused_by_the_rules(player):
