@@ -124,6 +124,21 @@ def test_new_player__ten_typed_commands_are_answered_and_gold_moves(page):
     assert page.locator("#log .line.you").count() == 10
 
 
+def test_order_said_to_gareth__is_sold__and_the_chest_keeps_gold(page):
+    """"@gareth An ale, please." is answered by the rules (a narration, gold and goods move), as
+    "buy an ale" is; gold put in the rented room's chest leaves the purse shown on the page."""
+    ale, key = world_item("ale"), world_item("room-key")
+    start = gold(page)
+    assert narration(play(page, "@gareth An ale, please.")).startswith(f"You pay {ale['price']} gold")
+    expect(page.locator("#gold")).to_have_text(str(start - ale["price"]))
+    expect(page.locator("#inventory")).to_contain_text(ale["name"])
+    narration(play(page, "rent a room"))
+    narration(play(page, "go to my room"))
+    assert "5 gold into the chest" in narration(play(page, "put 5 gold in the chest"))
+    expect(page.locator("#gold")).to_have_text(str(start - ale["price"] - key["price"] - 5))
+    assert page.locator("#log .line.error").count() == 0
+
+
 # --- 2. talking to Gareth: the reply streams in ---------------------------------------------------
 def test_talk__gareth_reply_streams_in_from_the_model(page, model_script, fake_model):
     """Needs the LLM reply path (gameplay/voice.py): the scripted model text must reach the page."""
