@@ -12,7 +12,7 @@ regenerates once when the first one fails, and falls back to the NPC's authored 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from npcs.canon import CanonDef, canon_contradicted, english_words
@@ -142,6 +142,7 @@ class CheckWorld:
     amounts: frozenset[int]  # every gold figure the world states (prices, pay, rewards, bets, figures in texts)
     goods: frozenset[str]  # goods words the tavern has (item aliases' words)
     rates: frozenset[tuple[int, int]] = frozenset()  # shares the world's texts state: "one coin in ten" is (1, 10)
+    places: dict[str, str] = field(default_factory=dict)  # a place's name or alias (lower-case, no "the") -> its name
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class ReplyFrame:
     recall: tuple[str, ...] = ()  # the line asks the NPC to say back what the player told it: one of these must be said
     recall_said: str = ""  # those facts said back in plain words, for when the model will not (voice.py)
     recall_own: bool = False  # what must be said is the NPC's own name, not the player's facts: the reply may be shared
+    here: str = ""  # the name of the place the player stands in ("The Common Room")
 
 
 def names_in(texts: Iterable[str]) -> frozenset[str]:
@@ -187,8 +189,39 @@ def check_world_from(world) -> CheckWorld:
     amounts |= {amount for text in texts for amount, _ in amounts_in(text)}
     goods = {word for item in items for alias in item.aliases for word in alias.split() if word in _GOODS}
     rates = {rate for text in texts for rate, _ in rates_in(text)}
+    places = {_place_key(alias): loc.name for loc in world.locations.values() for alias in (loc.name, *loc.aliases)
+              if _place_key(alias) not in _VAGUE_PLACES}
     return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
-                      amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates))
+                      amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places)
+
+
+# Aliases too loose to say where someone is ("you're in my room", "you're in the tavern" from the yard).
+_VAGUE_PLACES = frozenset({"room", "my room", "tavern", "stairs", "outside", "downstairs", "upstairs", "passage", "down below"})
+_YOU_IN = re.compile(r"(?:^|[.!?,;:]\s*|\b(?:but|and|so|now|friend|aye|well)\s+)(?:you(?:'re| are))\s+(?P<neg>not\s+)?(?:in|at)\s+(?:the\s+)?"
+                     r"(?P<place>[a-z][a-z' ]*)", re.IGNORECASE)
+
+
+def _place_key(name: str) -> str:
+    return re.sub(r"^the\s+", "", name.strip().lower())
+
+
+def _misplaces(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
+    """Whether the sentence tells the player they are not where they stand ("You're not in the Common
+    Room.") or are somewhere else ("You're in the cellar now."); a condition ("if you're in the
+    cellar") says neither."""
+    here = _place_key(frame.here)
+    if not here or not world.places:
+        return False
+    for match in _YOU_IN.finditer(text):
+        words = match.group("place").lower().split()
+        named = next((world.places[key] for n in range(min(4, len(words)), 0, -1)
+                      if (key := " ".join(words[:n])) in world.places), None)
+        if named is None:
+            continue
+        there = _place_key(named) == here
+        if bool(match.group("neg")) == there:
+            return True
+    return False
 
 
 _by_stamp: dict[str, CheckWorld] = {}
@@ -272,7 +305,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
         ("premise", lambda: frame.premise_open and (_agrees(text) or (due and not opener(text) and not _DENIES.search(text)))),
-        ("state_claim", lambda: _STATE_CLAIM.search(text)),
+        ("state_claim", lambda: _STATE_CLAIM.search(text) or _misplaces(text, frame, world)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
         found = failed()

@@ -99,7 +99,7 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        canon=canon_kept(world, npc_slug=plan.npc),
                        recall=tuple(map(fact_answer, remembered)) or (answer.words if answer else ()),
                        recall_said=said_back(remembered) or (answer.said if answer else ""),
-                       recall_own=answer is not None)
+                       recall_own=answer is not None, here=plan.situation.place)
     return PromptInspected(prompt, tuple(recalled), frame, canon)
 
 

@@ -24,6 +24,9 @@ def for_sale_here(ctx: TurnContext):
     ]
 
 
+MOST_AT_ONCE = 20  # of one thing in one purchase: more is refused, never quietly cut down
+
+
 def price_list(ctx: TurnContext) -> str:
     wares = sorted(for_sale_here(ctx), key=lambda i: (i.kind, i.price))
     return ", ".join(f"{i.name} ({i.price}g)" for i in wares if i.slug != "room-key")
@@ -51,6 +54,9 @@ def _buy(ctx: TurnContext, words: str, qty: int, *, treat: str | None = None) ->
         first = short_name(seller)
         raise Refusal(f"{seller.name} won't serve you, not after what you did. A drink bought for {first} "
                       f"might mend it: 'buy ale for {first.lower()}'.")
+    if qty > MOST_AT_ONCE:
+        who = short_name(seller) if seller is not None else "Nobody"
+        raise Refusal(f"{who} won't sell more than {MOST_AT_ONCE} at a time. Ask for fewer.")
     cost = item.price * qty
     if ctx.state.gold < cost:
         raise Refusal(f"{item_name(ctx.world, item.slug, qty).capitalize()} costs {cost} gold and you have only {ctx.state.gold}.")

@@ -11,7 +11,7 @@ from npcs.persona import NpcDef
 
 from .context import TurnContext
 from .lookup import npc_named
-from .parser import NUMBER_WORDS
+from .parser import count_said
 
 _POLITE = r"(?:please|thanks|thank you|if you would|if you please|friend|barkeep|love|mate|sir|madam|ma'am|then|too)"
 _ORDER = re.compile(
@@ -24,7 +24,7 @@ _ORDER = re.compile(
     r"(?:[ ,]+" + _POLITE + r")*[ .!]*(?P<asked>\?)?$",
     re.IGNORECASE,
 )
-_COUNT = re.compile(r"^(?:(?P<n>\d+|an?|one|two|three|four|five|six|ten|another|some|the|that|a couple of|a pair of)\s+)?(?P<thing>.+)$")
+_VAGUE = re.compile(r"^(?:(?:another|some|the|that)\s+)?(?P<thing>.+)$")  # one of the thing
 _ROOM = re.compile(r"^(?:a |the )?(?:room|bed|room upstairs|bed for the night|room for the night|room for tonight|"
                    r"bed for tonight|night's lodging|place to sleep)$")
 
@@ -36,7 +36,7 @@ def order_said(ctx: TurnContext, npc: NpcDef, line: str) -> str | None:
         return None
     what = m.group("what").strip()
     bare = not m.group("ask")
-    if bare and (m.group("asked") or not re.match(r"^(?:\d+|an?|one|two|three|another|some)\b", what) and
+    if bare and (m.group("asked") or not (count_said(what.split()) or re.match(r"^(?:another|some)\b", what)) and
                  not re.search(_POLITE + r"[ .!]*$", line.lower())):
         return None  # "Ale?" asks; "An ale." or "Ale, please." orders
     if _ROOM.match(what):
@@ -46,15 +46,15 @@ def order_said(ctx: TurnContext, npc: NpcDef, line: str) -> str | None:
     treated = npc_named(ctx.world.npcs.values(), whom) if whom else None
     if whom and treated is None and not _PURPOSE.match(whom):
         return None  # "an ale for later"? Not an order the rules can read
-    counted = _COUNT.match(what)
-    number, thing = counted.group("n") or "", counted.group("thing")
+    words = what.split()
+    counted = count_said(words)
+    qty, thing = (counted[0], " ".join(words[counted[1]:])) if counted else (1, _VAGUE.match(what).group("thing"))
     item = _sold_by(ctx, npc, thing)
     if item is None:
         return None
     alias = item.aliases[0] if item.aliases else item.name
     if treated is not None:  # "an ale for Amos": a round bought for someone (`buy ale for amos`)
         return f"buy {alias} for {treated.slug}"
-    qty = int(number) if number.isdigit() else NUMBER_WORDS.get(number, 1)
     return f"buy {qty} {alias}"
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}
+NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90, "dozen": 12, "hundred": 100,
+}
+_TENS = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"}
 FILLER = {"a", "an", "the", "some", "my", "your", "this", "that", "please", "of", "to", "at", "into", "for", "me", "in", "on", "with"}
 
 
@@ -41,12 +47,35 @@ def _gold(target: str) -> tuple[bool, int | None]:
     return True, int(n) if n.isdigit() else None
 
 
+def count_said(words: list[str]) -> tuple[int, int] | None:
+    """The number the words start with and how many words it takes ("3", "three", "twenty-one",
+    "twenty one", "a dozen", "a couple of", "an"), or None."""
+    if not words:
+        return None
+    first = words[0]
+    if first.isdigit():
+        return int(first), 1
+    tens, _, unit = first.partition("-")
+    if tens in _TENS and NUMBER_WORDS.get(unit, 10) < 10:
+        return NUMBER_WORDS[tens] + NUMBER_WORDS[unit], 1  # "twenty-one"
+    if first not in NUMBER_WORDS or first in ("dozen", "hundred"):
+        return None
+    if first in ("a", "an") and len(words) > 1 and words[1] in ("dozen", "hundred"):
+        return NUMBER_WORDS[words[1]], 2
+    if first == "a" and words[1:3] == ["couple", "of"]:
+        return 2, 3
+    if first in _TENS and len(words) > 1 and words[1] in NUMBER_WORDS and 1 <= NUMBER_WORDS[words[1]] < 10 and words[1] not in ("a", "an"):
+        return NUMBER_WORDS[first] + NUMBER_WORDS[words[1]], 2  # "twenty one"
+    return NUMBER_WORDS[first], 1
+
+
 def _qty(target: str) -> tuple[int, str]:
     parts = target.split()
-    if parts and (parts[0].isdigit() or parts[0] in NUMBER_WORDS):
-        qty = int(parts[0]) if parts[0].isdigit() else NUMBER_WORDS[parts[0]]
-        return max(1, min(qty, 20)), " ".join(parts[1:])
-    return 1, target
+    counted = count_said(parts)
+    if counted is None:
+        return 1, target
+    qty, used = counted
+    return max(1, qty), " ".join(parts[used:])
 
 
 # Each pattern maps a phrasing to a verb; named groups fill the intent. First match wins.
@@ -77,7 +106,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:look at|examine|inspect|x|search|study|check|read) (?P<target>.+)$", "examine"),
     (r"^(?:go|walk|head|move|run|climb|step|return|enter|go back)(?: (?:to|into|in|up|down|up to|down to|out to|back to|over to))?(?: the)? (?P<target>.+)$", "go"),
     (r"^(?:buy|order|purchase|get|grab|have)(?: me)? (?P<target>.+?) for (?P<npc>[\w' -]+)$", "buy_for"),
-    (r"^(?:buy|order|purchase|i'll have|i will have|i'd like|get me|can i get|can i have|give me)(?: (?:a|an|some))? (?P<target>.+)$", "buy"),
+    (r"^(?:buy|order|purchase|i'll have|i will have|i'd like|get me|can i get|can i have|give me)(?: (?:an?|some)(?= (?!dozen\b|hundred\b|couple of\b)))? (?P<target>.+)$", "buy"),
     (r"^(?:drink|eat|use|quaff|sip|gulp|consume|down|swig|chew|light|read) (?P<target>.+)$", "use"),
     (r"^(?:give|hand|offer) (?P<target>.+?) to (?P<npc>.+)$", "give"),
     (r"^(?:give|hand|offer) (?P<npc>[\w'-]+) (?P<target>.+)$", "give"),

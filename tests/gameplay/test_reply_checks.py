@@ -89,6 +89,21 @@ def test_failing_sentences_say_why(world, reply, line, reason):
     assert not result.ok and result.reason == reason
 
 
+@pytest.mark.parametrize("reply, ok", [
+    ("Ale, aye, friend. You're not in the Common Room.", False),  # a playtest reply, to "Twenty ales, please." said there
+    ("You're in the cellar now, friend.", False),
+    ("Aye, and you're at the den now, so mind your purse.", False),
+    ("You're in the taproom, friend, so sit.", True),  # an alias of where the player stands
+    ("If you're in the cellar, mind the rats.", True),  # a condition says nowhere
+    ("You're not in the kitchen, so ask Magda later.", True),
+    ("You're in luck, friend.", True),
+])
+def test_where_the_player_stands__is_the_rules_to_say(world, reply, ok):
+    result = verdict(reply, "Twenty ales, please.", here="The Common Room")
+
+    assert result.ok is ok and result.reason == ("" if ok else "state_claim")
+
+
 @pytest.mark.parametrize("reply, line, shown", [
     ("An ale is seven gold, friend.", "How much is an ale?", "An ale is three gold, friend."),
     ("That'll be 7 gold.", "How much is an ale?", "That'll be 3 gold."),

@@ -164,9 +164,40 @@ def test_say__a_question_or_anothers_wares__is_answered_not_sold(player, line):
     assert final["type"] == "npc.end" and gold(player) == 20 and "ale" not in inv(player), final
 
 
-def test_say__an_order_of_a_huge_number__is_refused_in_the_world_and_costs_nothing(player):
-    final = player.say("gareth", "999999999999999999999 ales please")
-    assert final["type"] == "error" and "costs" in final["text"] and gold(player) == 20, final
+@pytest.mark.parametrize("line", ["999999999999999999999 ales please", "Thirty ales, please.", "A hundred ales, please."])
+def test_say__an_order_of_more_than_anyone_sells_at_once__is_refused_in_the_world_and_costs_nothing(player, line):
+    final = player.say("gareth", line)
+    assert final["type"] == "error" and "more than 20 at a time" in final["text"] and gold(player) == 20, final
+
+
+@pytest.mark.parametrize("line", ["Twenty ales, please.", "nineteen ales please", "I'll have a dozen stews."])
+def test_say__an_order_counted_in_words__is_the_rules_to_refuse_or_sell(player, line):
+    final = player.say("gareth", line)  # the purse refuses each (never the model: it would claim the sale)
+    assert final["type"] == "error" and "and you have only 20" in final["text"] and gold(player) == 20, final
+
+
+@pytest.mark.parametrize("phrase, qty", [("buy a dozen candles", 12), ("buy seven candles", 7), ("buy twenty candles", 20),
+                                         ("buy a couple of candles", 2), ("buy eleven candles", 11)])
+def test_buy__a_count_in_words__buys_that_many(player, phrase, qty):
+    final = player.do(phrase)
+    assert final["type"] == "narration", final
+    assert inv(player) == {"candle": qty} and gold(player) == 20 - qty
+
+
+def test_buy__more_than_twenty_at_once__is_refused_not_cut_down(player):
+    final = player.do("buy twenty one candles")
+    assert final["code"] == "not_allowed" and "more than 20 at a time" in final["text"]
+    assert inv(player) == {} and gold(player) == 20
+
+
+@pytest.mark.parametrize("text, qty, target", [("buy a pair of dice", 1, "pair dice"), ("buy two pairs of dice", 2, "pairs dice"),
+                                               ("buy twenty-one ales", 21, "ales"), ("buy a hundred ales", 100, "ales"),
+                                               ("buy an ale", 1, "ale"), ("give a dozen candles to wren", 12, "candles")])
+def test_parse__counts_in_words(text, qty, target):
+    from gameplay.rules.parser import intent_parse
+
+    intent = intent_parse(text)
+    assert (intent.qty, intent.target) == (qty, target)
 
 
 def test_say__an_order_the_purse_cannot_pay__is_refused_by_the_rules(player):
