@@ -143,6 +143,7 @@ class CheckWorld:
     goods: frozenset[str]  # goods words the tavern has (item aliases' words)
     rates: frozenset[tuple[int, int]] = frozenset()  # shares the world's texts state: "one coin in ten" is (1, 10)
     places: dict[str, str] = field(default_factory=dict)  # a place's name or alias (lower-case, no "the") -> its name
+    npc_role_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> the words of its role, lower-case
 
 
 @dataclass(frozen=True)
@@ -192,9 +193,13 @@ def check_world_from(world) -> CheckWorld:
     places = {_place_key(alias): loc.name for loc in world.locations.values() for alias in (loc.name, *loc.aliases)
               if _place_key(alias) not in _VAGUE_PLACES}
     return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
-                      amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places)
+                      amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places,
+                      npc_role_words={npc.slug: tuple(_WORD.findall(npc.role.lower())) for npc in world.npcs.values()})
 
 
+# What the moment calls the player ("a traveller ... to you they are a stranger"), said by the NPC of itself.
+_PLAYERS_PART = re.compile(r"\b(?:i am|i'm)\s+(?:just\s+|only\s+)?(?:a|the)\s+(?:new\s+)?(stranger|traveller|traveler|newcomer|customer|guest|visitor)\b",
+                           re.IGNORECASE)
 # Aliases too loose to say where someone is ("you're in my room", "you're in the tavern" from the yard).
 _VAGUE_PLACES = frozenset({"room", "my room", "tavern", "stairs", "outside", "downstairs", "upstairs", "passage", "down below"})
 _YOU_IN = re.compile(r"(?:^|[.!?,;:]\s*|\b(?:but|and|so|now|friend|aye|well)\s+)(?:you(?:'re| are))\s+(?P<neg>not\s+)?(?:in|at)\s+(?:the\s+)?"
@@ -360,6 +365,10 @@ def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> b
     for match in re.finditer(r"\b(?:i am|i'm)\s+(?:a|an|the)\s+((?:[a-z]+\s+){0,2}[a-z]+)", text, re.IGNORECASE):
         if set(match.group(1).lower().split()) & _GOODS:
             return True  # "I am a mug of ale."
+    own_role = {word[:6] for word in world.npc_role_words.get(frame.npc_slug, ())}
+    for match in _PLAYERS_PART.finditer(text):
+        if match.group(1).lower()[:6] not in own_role:  # Quince, a travelling merchant, may be a traveller
+            return True  # Gareth: "I'm a stranger, and I've come to your door": the moment's words for the player
     for match in re.finditer(r"\b(?i:your name is|your name's|you are|you're)\s+([A-Z][a-z'-]+)", text):
         if world.npc_names.get(match.group(1).lower()) not in (None, frame.npc_slug) and match.group(1).lower() not in frame.heard:
             return True  # "Your name is Wren Abney": the player called by another NPC's name

@@ -127,7 +127,7 @@ def _prompted(plan, npc: NpcDef, canon: tuple[CanonPick, ...], *, mark_used: boo
     protects, and the frame the reply's checks read."""
     inspected = prompt_inspect(plan, npc, canon=canon, mark_used=mark_used)
     prompt = prompt_kept(plan, inspected)
-    situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
+    situation = replace(plan.situation, canon=tuple(p.fact.text for p in inspected.canon))  # with those the line before brings
     # What the NPC remembers of this player (or heard said aloud in the room) is theirs to say
     # back: only the instructions and the character sheet are protected.
     # So is what the game tells it to say (a fact asked back, its name, what is sold here).

@@ -4,6 +4,7 @@ the frame the reply's checks read (`reply_checks.py`). What each prompt held is 
 inspector (`prompt_reports.py`)."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -11,6 +12,7 @@ from django.conf import settings
 
 from llm.local_server import llm_is_local
 from llm.prompts import Memory, Persona, PromptBudget, PromptResult, Turn, build_npc_messages, count_tokens
+from llm.reply_cache import follow_up_reason
 from memory.facts import Fact, fact_answer, recall_asked
 from memory.selectors import memory_facts, memory_first_minute, memory_recall
 from memory.services import memory_mark_used
@@ -24,7 +26,7 @@ from .prompt_reports import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, names_in, order_given, premise_claimed, premise_dated
 from .rules import clock
 from .selectors import npc_replies_recent
-from .world import world_current
+from .world import world_aliases, world_current
 
 RECENT_TURNS = 12
 RECENT_STEP = 6  # the recent window moves on six turns (three exchanges) at a time: prompts keep their start
@@ -73,6 +75,10 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         recent, recalled = memory.recent, memory.recalled
         if recalled and mark_used:
             memory_mark_used(ids=[m.id for m in recalled], now_minute=plan.minute, game_id=plan.game_id, npc_slug=plan.npc)
+    topic = topic_of(plan, npc, recent, world)
+    if topic != plan.line:  # "Who took it?": the facts the line before it brings stay in the moment
+        picked = {p.fact.key for p in canon}
+        canon = (*canon, *(p for p in canon_picks(world, npc_slug=plan.npc, line=topic, by_meaning=False) if p.fact.key not in picked))
     premise_open = premise_claimed(plan.line) and (not recalled and not recent or _met_today_only(plan))
     remembered = _asked_back(plan) if use_memory else ()
     situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
@@ -89,7 +95,7 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
         persona=Persona(**npc_persona_values(npc)), situation=situation,
         recent=[Turn(speaker, text) for speaker, text in recent], memories=[Memory(m.text) for m in recalled],
         player_line=plan.line, budget=budget, canary=CANARY, proposals=not llm_is_local(),
-        moment_last=cfg.get("MOMENT_LAST", True),
+        moment_last=cfg.get("MOMENT_LAST", True), topic=topic,
     )
     frame = ReplyFrame(npc_slug=plan.npc, line=plan.line, premise_open=premise_open,
                        own_earlier=tuple(dict.fromkeys([*(text for speaker, text in recent if speaker == "npc"),
@@ -101,6 +107,27 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        recall_said=said_back(remembered) or (answer.said if answer else ""),
                        recall_own=answer is not None, here=plan.situation.place)
     return PromptInspected(prompt, tuple(recalled), frame, canon)
+
+
+def topic_of(plan, npc: NpcDef, recent, world) -> str:
+    """What the prompt's facts are picked by: the line, and the player's line before it too when this
+    one hangs on it (a pronoun, "and what about...", an answer to the NPC's question:
+    `llm.reply_cache.follow_up_reason`), so that "Who do you think took it?"
+    after "What happened to the tankard?" keeps the tankard's facts."""
+    previous_line = next((text for speaker, text in reversed(recent) if speaker == "player"), "")
+    if not previous_line:
+        return plan.line
+    previous_reply = next((text for speaker, text in reversed(recent) if speaker == "npc"), "")
+    if not _POINTS_BACK.search(plan.line) and follow_up_reason(
+            plan.line, previous_reply=previous_reply, previous_line=previous_line,
+            names=(npc.name, *npc.name.split()), aliases=world_aliases(world, npc.slug)) in (None, "empty"):
+        return plan.line
+    return f"{previous_line} {plan.line}"
+
+
+# A word that may stand for something said before: the line before's facts are kept in the moment
+# (a fact too many costs a few tokens; one missing, a reply about nothing).
+_POINTS_BACK = re.compile(r"\b(?:it|its|he|she|him|her|his|they|them|their|that|those)\b", re.IGNORECASE)
 
 
 ASKED_BACK_FACTS = 3  # "what do you know about me?": the newest facts said back

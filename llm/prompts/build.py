@@ -32,6 +32,7 @@ def build_npc_messages(
     canary: str | None = None,
     proposals: bool = False,
     moment_last: bool = True,
+    topic: str | None = None,
 ) -> PromptResult:
     """Chat messages for one NPC reply: system (persona, instructions, situation, memories), the
     persona's voice examples as earlier exchanges, the recent turns oldest first, then the player's
@@ -42,12 +43,14 @@ def build_npc_messages(
     situation's `canon` facts (best first) get their own share of the budget. Always within
     `budget.prompt_limit`: the oldest turns go first, then the lowest-ranked memories (`memories`
     come best first), then situation list items, then the lowest canon facts, and the player's line
-    is shortened last."""
+    is shortened last. `topic`: the words the situation's prices, bounties, rumours and known facts
+    are picked by (default the player's line; a line that hangs on the one before it, "Who took
+    it?", brings that one's words too)."""
     draft = _Draft(
         instructions=render_instructions(canary, proposals=proposals),
         persona=sanitize(render_persona(persona)),
         examples=[(sanitize(said), sanitize(reply)) for said, reply in persona.voice],
-        situation=_sanitized_situation(_focused(situation, persona, player_line)),
+        situation=_sanitized_situation(_focused(situation, persona, topic or player_line)),
         memories=[Memory(sanitize(m.text)) for m in memories],
         turns=[Turn(t.speaker, sanitize(t.text)) for t in recent],
         player_line=sanitize(player_line).strip(),

@@ -91,8 +91,10 @@ def _dangling_pronoun(words: list[str], *, has_person: bool, has_thing: bool) ->
     for i, word in enumerate(words):
         if word in PRONOUNS_PERSON and not has_person:
             return word
-        if word in PRONOUNS_THING and not (has_thing and i > 0):
-            return word
+        if word in PRONOUNS_THING and not (has_thing and i > 0) or (
+                word == "it" and has_thing and not any(w not in _FUNCTION for w in words[:i]) and words[i + 1:i + 2] != []
+                and words[i + 1] not in _IT_OF_THE_DAY):
+            return word  # "Is it any good?": nothing before "it" for it to stand for
         if word in DEMONSTRATIVES and (i == len(words) - 1 or words[i + 1] in _NOT_A_NOUN or (i > 0 and words[i - 1] in _AUX)):
             return word  # "is that fair", "does that include", "who told you that"; not "that old tankard"
     return None
@@ -100,6 +102,10 @@ def _dangling_pronoun(words: list[str], *, has_person: bool, has_thing: bool) ->
 
 _NOT_A_NOUN = frozenset("is was are were the a an one of for to in on at with about".split())
 _AUX = frozenset("is was are were do does did will would can could has have had should may might".split())
+# After "it", these make it the day's or the world's "it", not a thing said before ("is it true", "is it far to").
+_IT_OF_THE_DAY = frozenset("true possible far safe wise worth late early raining snowing cold warm hot always usually often "
+                           "busy quiet loud too still dark light said".split())
+_FUNCTION = QUESTION_STARTS | _AUX | _NOT_A_NOUN | frozenset("so well then ok okay oh and but or i you me we my your our".split())
 
 
 def _stems(text: str | None) -> set[str]:

@@ -20,6 +20,8 @@ def reason(line: str, reply: str = "Bitter out there, friend.", said: str = "Mor
     "The hatch out in the yard, what was it used for back then?",  # "it": the hatch
     "Where were you when that old tankard disappeared?",  # "that" before a noun
     "Sorry, I never caught your name.",
+    "Is it true the tankard was stolen?",  # the world's "it", not a thing said before
+    "Is it far to Thornbury from here?",
 ])
 def test_a_line_that_stands_alone(line):
     assert reason(line) is None
@@ -36,6 +38,8 @@ def test_a_line_that_stands_alone(line):
     ("What happened to the goat?", "She ran off with a tinker and a goat.", "said-before:goat"),
     ("Why not?", "I'd rather not say.", "opener"),
     ("Why won't you tell me?", "Mutton and barley, and no more.", "no-topic"),
+    ("Is it any good?", "A bowl of mutton stew is 5 gold.", "pronoun:it"),  # "good" comes after "it": nothing for it to be
+    ("Does it come with bread?", "A bowl of mutton stew is 5 gold.", "pronoun:it"),
 ])
 def test_a_line_that_hangs_on_the_conversation(line, reply, expected):
     assert reason(line, reply) == expected

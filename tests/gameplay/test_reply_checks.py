@@ -38,6 +38,12 @@ def test_grounded_in_character_sentences_pass(world, reply):
     assert result.ok and result.reason == "" and result.text == reply
 
 
+def test_a_travelling_merchant_may_call_himself_a_traveller(world):
+    result = verdict("I'm a traveller myself, friend, up and down the river road.", "Who are you?", npc="quince")
+
+    assert result.ok and result.reason == ""
+
+
 @pytest.mark.parametrize("reply, line, reason", [
     ("As an AI language model, I cannot pour drinks.", "Pour me an ale.", "ooc"),
     ("I'm an AI assistant, friend.", "Are you a bot?", "ooc"),
@@ -82,6 +88,8 @@ def test_grounded_in_character_sentences_pass(world, reply):
     ("The player said: I lost my scarf.", "Any news?", "notes"),
     ("The traveller asks: \"Wren Abney, the barkeep and owner.\"", "what do folk call you", "notes"),  # the moment's words copied
     ("You feel weary.", "evening captain", "notes"),  # the moment's "You feel weary." read out to the player
+    ("I'm a stranger, and I've come to your door for a gift.", "Who do you think took it?", "identity"),  # a playtest reply: the player's part
+    ("I am just a traveller, friend.", "Who are you?", "identity"),
 ])
 def test_failing_sentences_say_why(world, reply, line, reason):
     result = verdict(reply, line)

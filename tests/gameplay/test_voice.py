@@ -651,3 +651,20 @@ async def test_say__asked_what_is_cooking__a_dish_the_house_sells_elsewhere_answ
     end = (await say(comm, "what's cooking?", npc="magda", cid="m1"))[-1]
     assert end["source"] == "llm" and end["text"] == "Stew's on, pie's in the oven, and you're in my way. Sit.", end
     await comm.disconnect()
+
+
+async def test_say__a_line_that_hangs_on_the_one_before__keeps_its_facts_in_the_moment(fake_llm, session_cookie):
+    """"Who do you think took it?" after a question about the empty hook: the tankard's canon fact,
+    which the first line's words brought, is in the second prompt too; a line that stands alone
+    brings only its own."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Three nights gone, friend, and no sign of it."), Reply("I'd not say, friend."),
+                    Reply("Mutton, friend."))
+    comm = await ready(cookie)
+    await say(comm, "What happened to the hook above the bar?", cid="h1")
+    await say(comm, "Who do you think took it?", cid="h2")
+    await say(comm, "What's cooking tonight?", cid="h3")
+    first, hanging, alone = (system_text(r) for r in fake_llm.chat_requests[-3:])
+    fact = "The rusted tankard vanished from its hook over the bar three nights ago"
+    assert fact in first and fact in hanging and fact not in alone
+    await comm.disconnect()
