@@ -210,6 +210,20 @@ def _place_key(name: str) -> str:
     return re.sub(r"^the\s+", "", name.strip().lower())
 
 
+_NAMED_ROLE = re.compile(r"\b(?:the|a)\s+([a-z]+),?\s+([A-Z][a-z'-]+)\b(?!'s)|\b([A-Z][a-z'-]+),?\s+(?:the|a)\s+([a-z]+)\b(?!'s)")
+
+
+def _mixes_up_people(text: str, world: CheckWorld) -> bool:
+    """Whether the sentence gives one of the world's people another's trade: "the bard Amos Fennick"
+    (Tobias is the bard), "Magda, the barkeep"."""
+    for match in _NAMED_ROLE.finditer(text):
+        role, name = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+        named, of_role = world.npc_names.get(name.lower()), world.npc_roles.get(role.lower())
+        if named is not None and of_role is not None and named != of_role:
+            return True
+    return False
+
+
 def _misplaces(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
     """Whether the sentence tells the player they are not where they stand ("You're not in the Common
     Room.") or are somewhere else ("You're in the cellar now."); a condition ("if you're in the
@@ -362,6 +376,8 @@ def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> b
         for match in re.finditer(rf"\b{re.escape(word)}\b,?\s+(?:the|a|an)\s+([a-z]+)\b", text, re.IGNORECASE):
             if world.npc_roles.get(match.group(1).lower()) not in (None, frame.npc_slug):
                 return True
+    if _mixes_up_people(text, world):
+        return True
     for match in re.finditer(r"\b(?:i am|i'm)\s+(?:a|an|the)\s+((?:[a-z]+\s+){0,2}[a-z]+)", text, re.IGNORECASE):
         if set(match.group(1).lower().split()) & _GOODS:
             return True  # "I am a mug of ale."

@@ -108,6 +108,8 @@ def handle_give(ctx: TurnContext, intent: Intent) -> None:
     npc = find_npc(ctx.present_npcs(), intent.npc)
     if npc is None:
         raise _nobody_here(ctx, intent.npc)
+    if intent.target == "gold":
+        return _give_gold(ctx, npc, intent.amount)
     item = find_item(ctx.world, intent.target, among=list(ctx.state.inventory))
     if item is None:
         raise Refusal("You don't have that to give.")
@@ -117,6 +119,23 @@ def handle_give(ctx: TurnContext, intent: Intent) -> None:
     ctx.advance(2)
     ctx.say(f"You give {item.name} to {npc.name}, who accepts it with a nod.")
     ctx.adjust_relationship(npc.slug, max(1, min(10, item.price // 2 + 1)))
+    ctx.set_mood(npc.slug, "cheerful")
+
+
+def _give_gold(ctx: TurnContext, npc, amount: int | None) -> None:
+    """Gold handed over ("give 2 gold to Tobias", "tip Tobias 3 gold"; None: all of it; 0: no figure
+    said, so how much is asked): liked as a gift of that price would be."""
+    if ctx.state.gold == 0:
+        raise Refusal("Your purse is empty.")
+    amount = ctx.state.gold if amount is None else amount
+    if amount <= 0:
+        raise Refusal(f"How much? Say 'give 2 gold to {short_name(npc).lower()}'.")
+    if amount > ctx.state.gold:
+        raise Refusal(f"You have only {ctx.state.gold} gold.")
+    ctx.state.gold -= amount
+    ctx.advance(2)
+    ctx.say(f"You give {amount} gold to {npc.name}, who pockets it with a nod. You have {ctx.state.gold} gold left.")
+    ctx.adjust_relationship(npc.slug, max(1, min(10, amount // 2 + 1)))
     ctx.set_mood(npc.slug, "cheerful")
 
 

@@ -10,7 +10,7 @@ from .parser import Intent
 
 HELP = (
     "Here's what folk do at the Rusted Tankard: look, who (is here), examine <thing>, go <place>, inventory, status, time; "
-    "buy <item> (or 'buy ale for <someone>'), drink/eat/use <item>, give <item> to <someone>; "
+    "buy <item> (or 'buy ale for <someone>'), drink/eat/use <item>, give <item or gold> to <someone>; "
     "jobs, work <job>; gamble (dice, coin or high card, e.g. 'dice 5', 'flip coin 3 heads', 'high card 4'); "
     "rent a room, sleep, wait [bells], store <item or gold>, retrieve <item or gold>, chest; "
     "board, accept <bounty>, report to <someone>; rumours; talk to <someone>, or @gareth <words> to speak; "

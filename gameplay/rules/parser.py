@@ -35,16 +35,22 @@ def strip_filler(words: str) -> str:
     return " ".join(w for w in words.split() if w not in FILLER).strip()
 
 
-_GOLD = re.compile(r"^(?:(?P<n>\d+|all(?: of)?) )?(?:my |the |your |of )*(?:gold|coins?|money|crowns?|gold (?:coins?|pieces?|crowns?))$")
+_GOLD = re.compile(r"^(?:my |the |your |of )*(?:gold|coins?|money|crowns?|gold (?:coins?|pieces?|crowns?))$")
+_COIN_ONLY = re.compile(r"^(?:my |the |your |of )*coins?$")  # "the coin" may be the lucky coin: gold only with a figure
 
 
-def _gold(target: str) -> tuple[bool, int | None]:
-    """Whether a store or retrieve names gold, and how much (None: all of it)."""
-    m = _GOLD.match(target)
-    if m is None:
-        return False, None
-    n = m.group("n") or ""
-    return True, int(n) if n.isdigit() else None
+def _gold(target: str) -> tuple[bool, int | None, bool]:
+    """Whether the words name gold, how much ("5 gold", "five gold"; None: no figure), and whether
+    they said all of it ("all my gold")."""
+    words = target.split()
+    everything = words[:1] == ["all"]
+    if everything:
+        words = words[2:] if words[1:2] == ["of"] else words[1:]
+    counted = None if everything or words[:1] in (["a"], ["an"]) else count_said(words)
+    rest = " ".join(words[counted[1]:] if counted else words)
+    if not _GOLD.match(rest):
+        return False, None, False
+    return True, counted[0] if counted else None, everything
 
 
 def count_said(words: list[str]) -> tuple[int, int] | None:
@@ -109,6 +115,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:buy|order|purchase|i'll have|i will have|i'd like|get me|can i get|can i have|give me)(?: (?:an?|some)(?= (?!dozen\b|hundred\b|couple of\b)))? (?P<target>.+)$", "buy"),
     (r"^(?:drink|eat|use|quaff|sip|gulp|consume|down|swig|chew|light|read) (?P<target>.+)$", "use"),
     (r"^(?:give|hand|offer) (?P<target>.+?) to (?P<npc>.+)$", "give"),
+    (r"^tip (?P<npc>[\w'-]+) (?P<target>(?:\d+|[a-z-]+) (?:gold|coins?|crowns?))$", "give"),  # not "tip my hat to Wren"
     (r"^(?:give|hand|offer) (?P<npc>[\w'-]+) (?P<target>.+)$", "give"),
     (r"^(?:deliver|bring) (?P<target>.+?) to (?P<npc>.+)$", "give"),
     (r"^(?:work|do|take)(?: (?:as|at|on|the|a|job|shift))*(?: (?P<target>.+))?$", "work"),
@@ -141,10 +148,15 @@ def intent_parse(text: str) -> Intent:
         if verb == "whisper":  # the words keep their case and marks: the handler finds the NPC in them
             return Intent("whisper", extra=_WHISPER.sub("", text.strip(), count=1).strip())
         amount = groups.get("amount")
-        if verb in {"store", "retrieve"}:
-            gold, how_much = _gold(target)
-            if gold:  # "put 5 gold in the chest": `amount` is how much, None all of it
-                return Intent(verb, target="gold", amount=how_much)
+        if verb in {"store", "retrieve", "give"}:
+            gold, how_much, everything = _gold(target)
+            if gold and verb == "give" and how_much is None and not everything:
+                if _COIN_ONLY.match(target):
+                    gold = False  # "give the coin to Amos": the lucky coin
+                else:  # "give gold to Tobias": how much is asked
+                    return Intent(verb, target="gold", amount=0, npc=strip_filler(npc))
+            if gold:  # "put 5 gold in the chest", "give 2 gold to Tobias": `amount` is how much, None all of it
+                return Intent(verb, target="gold", amount=how_much, npc=strip_filler(npc))
         qty, target = _qty(target) if verb in {"buy", "buy_for", "use", "store", "retrieve", "give"} else (1, target)
         return Intent(
             verb,

@@ -31,6 +31,9 @@ def verdict(reply: str, line: str = "Evening.", npc: str = "gareth", **frame):
     "Tobias plays every evening, and Wren keeps the tables.",
     "The notice board by the door has work, friend.",
     "The player who wins the hand takes the pot, friend.",  # a card player, not the NPC's notes on the player
+    "Ask the cook, Magda, and mind her temper.",
+    "Tobias the bard plays most nights, friend.",
+    "Wren, the barkeep's right hand, keeps the tables.",
 ])
 def test_grounded_in_character_sentences_pass(world, reply):
     result = verdict(reply)
@@ -90,6 +93,8 @@ def test_a_travelling_merchant_may_call_himself_a_traveller(world):
     ("You feel weary.", "evening captain", "notes"),  # the moment's "You feel weary." read out to the player
     ("I'm a stranger, and I've come to your door for a gift.", "Who do you think took it?", "identity"),  # a playtest reply: the player's part
     ("I am just a traveller, friend.", "Who are you?", "identity"),
+    ("He is playing a lounge game, in the common room, of the bard Amos Fennick.", "What are you playing tonight?", "identity"),  # a playtest reply
+    ("Ask Magda, the barkeep, friend.", "Who cooks here?", "identity"),
 ])
 def test_failing_sentences_say_why(world, reply, line, reason):
     result = verdict(reply, line)

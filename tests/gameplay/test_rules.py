@@ -480,3 +480,25 @@ def test_use__an_item_where_a_bounty_wants_it__does_what_the_bounty_says(player)
     assert player.do("use rat poison")["text"] == "You lay the poison by the rat holes in the cellar."
     assert player.do("put down the poison")["text"] == "You lay the poison by the rat holes in the cellar."
     assert player.do("kill the rats")["text"] == "You lay the poison by the rat holes in the cellar."
+
+
+@pytest.mark.parametrize("phrase, given", [("give 2 gold to wren", 2), ("give two gold to Wren", 2), ("tip wren 3 gold", 3),
+                                           ("give all my gold to wren", 20)])
+def test_give_gold__leaves_the_purse_and_is_liked(player, phrase, given):
+    final = player.do(phrase)
+    assert final["type"] == "narration" and f"You give {given} gold to Wren Abney" in final["text"], final
+    assert gold(player) == 20 - given
+    assert "Standing — Wren Abney: " in player.do("status")["text"]  # she knows the player now
+
+
+@pytest.mark.parametrize("phrase, says", [("give gold to wren", "How much?"), ("give 25 gold to wren", "only 20 gold"),
+                                          ("give 2 gold to amos", "")])
+def test_give_gold__that_cannot_be_given_is_refused_and_costs_nothing(player, phrase, says):
+    final = player.do(phrase)  # Amos is not in at the start
+    assert final["code"] in ("not_allowed", "npc_absent") and says in final["text"], final
+    assert gold(player) == 20
+
+
+def test_give_the_coin__is_the_lucky_coin_not_gold(player):
+    final = player.do("give the coin to wren")
+    assert final["code"] == "not_allowed" and "don't have that" in final["text"] and gold(player) == 20
