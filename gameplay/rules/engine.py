@@ -38,6 +38,7 @@ HANDLERS = {
     "abandon": bounties.handle_abandon,
     "report": bounties.handle_report,
     "accuse": mystery.handle_accuse,
+    "clues": mystery.handle_clues,
     "say": talk.handle_say,
     "whisper": talk.handle_whisper,
     "talk": talk.handle_talk,

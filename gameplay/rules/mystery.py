@@ -48,6 +48,25 @@ def clue_by_asking(ctx: TurnContext, npc_slug: str, line: str) -> str | None:
     return None
 
 
+def handle_clues(ctx: TurnContext, intent: Intent) -> None:
+    """What the player has found of the mystery, in the order found ("clues", "journal")."""
+    mystery = ctx.world.mystery
+    if mystery is None:
+        raise Refusal("There's no mystery here that wants solving.")
+    found = [clue for slug in ctx.state.clues for clue in mystery.clues if clue.slug == slug]
+    if not found:
+        ctx.say("You have found nothing yet. Look closely at what seems out of place, and listen to the regulars.")
+        return
+    if ctx.state.mystery_solved:
+        where = "The mystery is solved."
+    elif len(found) >= mystery.min_clues:
+        where = "Enough to name the thief: 'accuse <someone>'."
+    else:
+        where = f"{mystery.min_clues - len(found)} more before you could name the thief."
+    ctx.say("\n".join([f"[{mystery.title}] Clues found: {len(found)} of {len(mystery.clues)}. {where}",
+                        *(f"• {clue.text}" for clue in found)]))
+
+
 def handle_accuse(ctx: TurnContext, intent: Intent) -> None:
     mystery = ctx.world.mystery
     if mystery is None:

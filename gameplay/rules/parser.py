@@ -93,6 +93,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:who(?:'s| is| else is)? (?:here|around|about|in here|in the room|present)|any ?(?:one|body) (?:else )?(?:here|around)|"
      r"is any ?(?:one|body) (?:else )?(?:here|around)|who do i see|people|who)$", "who"),
     (r"^(status|stats|me|score|how am i|health)$", "status"),
+    (r"^(?:(?:my |the )?(?:clues?|journal|evidence|notes)|what (?:do i know|have i found)(?: so far)?(?: about the (?:tankard|mystery|theft))?)$", "clues"),
     (r"^(time|what time is it|what's the time|the time|clock)$", "time"),
     (r"^(notice ?board|board|bounties|bounty|quests|notices|(?:read|look at|examine|check|study) (?:the )?(?:notice ?board|board|notices|bounties))$", "board"),
     (r"^(rumou?rs?|gossip|news|listen|eavesdrop|hear rumou?rs?|any news)$", "rumours"),

@@ -360,6 +360,20 @@ def test_mystery__examining_finds_a_clue(player):
     assert player.state["player"]["clues"] == 1
 
 
+@pytest.mark.parametrize("phrase", ["clues", "journal", "what have i found so far"])
+def test_mystery__clues_lists_what_was_found_in_order(player, phrase):
+    assert "found nothing yet" in player.do(phrase)["text"]
+    mystery = world_current().mystery
+    hook = next(c for c in mystery.clues if c.kind == "examine" and c.location == "common-room" and not c.hours)
+    casks = next(c for c in mystery.clues if c.kind == "examine" and c.location == "cellar" and not c.hours)
+    player.do("examine the empty hook")
+    player.do("go to the cellar")
+    player.do("examine the empty casks")
+    text = player.do(phrase)["text"]
+    assert text.startswith(f"[{mystery.title}] Clues found: 2 of {len(mystery.clues)}. 2 more before you could name the thief.")
+    assert text.index(hook.text) < text.index(casks.text)
+
+
 def test_relationship__buying_a_drink_for_an_npc_raises_it(player):
     player.do("buy ale for gareth")
     gareth = next(n for n in player.state["npcs"] if n["slug"] == "gareth")
