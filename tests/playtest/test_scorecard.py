@@ -53,9 +53,11 @@ def test_grounding__a_bare_amount_is_checked_against_what_the_player_asked_about
 def test_grounding__a_figure_said_as_the_world_says_it_is_grounded(world):
     """Vesna knows "House takes one coin in ten": said back, it is the den's cut, not a price of the
     lucky coin the player asked about; another figure for the coin is still wrong."""
-    cut, wrong = verdicts(world, turn("vesna", "how much is a lucky coin? and the dice?", "The house takes one coin in ten.", "prices"),
-                          turn("vesna", "how much is a lucky coin? and the dice?", "The coin is one coin and ten more.", "prices"))
-    assert cut["grounding"] is True and wrong["grounding"] is False
+    cut, worded, wrong = verdicts(
+        world, turn("vesna", "how much is a lucky coin? and the dice?", "The house takes one coin in ten.", "prices"),
+        turn("vesna", "what are the house rules", "The house takes a single coin in ten.", "prices"),  # a playtest reply: the same share
+        turn("vesna", "how much is a lucky coin? and the dice?", "The coin is one coin and ten more.", "prices"))
+    assert cut["grounding"] is True and worded["grounding"] is True and wrong["grounding"] is False
 
 
 def test_grounding__quantities_and_totals_add_up(world):

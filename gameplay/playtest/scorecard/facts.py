@@ -102,5 +102,7 @@ def facts_from_world(world: World) -> Facts:
 
 
 def _figure(text: str, match: re.Match) -> str:
-    """The figure `match` found in `text`, with the two words after it, in lower case."""
-    return " ".join([match.group(0).lower(), *_WORD.findall(text[match.end():].lower())[:2]])
+    """The figure `match` found in `text` (its value and unit, as "1 coin"), with the two words after
+    it, in lower case: "a single coin in ten" is the world's "one coin in ten"."""
+    unit = match.group(2).lower().rstrip("s") if match.group(2).lower() != "gp" else "gold"
+    return " ".join([f"{_number(match.group(1))} {unit}", *_WORD.findall(text[match.end():].lower())[:2]])
