@@ -84,6 +84,8 @@ async def _aframe_play(*, game_id: str, frame: ClientFrame, send: Send, lock: as
             async with lock:
                 result = await db_async(services.narration_commit)(plan=result.narrate, text=text)
         await _asend_result(result, send)
+        if room is not None and result.aloud is not None and not result.replayed:
+            await room.aannounce(result.aloud)  # "Pilgrim waves.", words said to the room
     except asyncio.CancelledError:
         raise
     except Exception:

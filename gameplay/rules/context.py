@@ -64,6 +64,9 @@ class TurnContext:
     say_request: SayRequest | None = None
     shared: SharedWorld | None = None
     claims: list[str] = field(default_factory=list)
+    # What the other players standing here see of this turn, in a shared tavern (nothing in a private
+    # one): ("room.chat", the words said to the room) or ("room.emote", "{name} waves to Wren Abney.").
+    aloud: tuple[str, str] | None = None
 
     def say(self, text: str) -> None:
         if text:

@@ -27,6 +27,8 @@ GESTURES = frozenset("""
 _I = re.compile(r"^(?:i|i'll|i will|let me|let's)\s+", re.IGNORECASE)
 _PERSON = {"my": "your", "me": "you", "myself": "yourself", "mine": "yours", "i": "you", "i'm": "you're",
            "am": "are", "our": "your", "us": "you", "we": "you"}
+_THIRD = {"my": "their", "me": "them", "myself": "themself", "mine": "theirs", "i": "they", "i'm": "they're",
+          "am": "is", "our": "their", "us": "them", "we": "they", "your": "your", "you": "you"}
 REACTED = 0.6  # the share of gestures aimed at nobody that someone present is seen to take in
 MAX_WORDS = 12  # a longer line is no gesture: the narrator, or nothing
 REACTIONS = (
@@ -58,6 +60,8 @@ def gesture_said(ctx: TurnContext, line: str) -> str | None:
     absent = next((npc for _, npc in named if npc.slug not in present), None)
     if absent is not None:
         return f"You {phrase}, but {absent.name} is not here to see it."
+    ctx.aloud = ("room.emote", "{name} " + " ".join([_third_person_verb(words[0].lower()),
+                                                     *(_third_person(w, names) for w in words[1:])]) + ".")
     rng = random.Random(f"{ctx.rng.random()}:{line}")  # a gesture leaves the game's version, so its seed, as it was
     watcher = named[0][1] if named else (rng.choice(people) if people and rng.random() < REACTED else None)
     text = f"You {phrase}."
@@ -70,6 +74,23 @@ def _name_parts(ctx: TurnContext) -> dict[str, tuple[str, NpcDef]]:
     """Each word of an NPC's name (of three letters or more), lower-cased -> (the word as written, the NPC)."""
     return {part.lower(): (part, npc) for npc in ctx.world.npcs.values()
             for part in re.findall(r"[A-Za-z][\w'-]*", npc.name) if len(part) > 2}
+
+
+def _third_person(word: str, names: dict[str, tuple[str, NpcDef]]) -> str:
+    """A word of the gesture as another player sees it: "my mug" is "their mug", names as written."""
+    lower = word.lower()
+    if lower.removesuffix("'s") in names:
+        return names[lower.removesuffix("'s")][0] + ("'s" if lower.endswith("'s") else "")
+    return _THIRD.get(lower, lower)
+
+
+def _third_person_verb(verb: str) -> str:
+    """The gesture's verb for someone else doing it: "wave" -> "waves", "cry" -> "cries", "watch" -> "watches"."""
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        return verb[:-1] + "ies"
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    return verb + "s"
 
 
 def _second_person(word: str, names: dict[str, tuple[str, NpcDef]]) -> str:

@@ -41,6 +41,7 @@ HANDLERS = {
     "clues": mystery.handle_clues,
     "say": talk.handle_say,
     "whisper": talk.handle_whisper,
+    "speak": talk.handle_speak,
     "talk": talk.handle_talk,
 }
 
@@ -50,6 +51,7 @@ class CommandOutcome:
     text: str
     changed: bool
     say_request: SayRequest | None = None
+    aloud: tuple[str, str] | None = None  # what others standing here see of it (`TurnContext.aloud`)
 
 
 # The readings a deed may hide in: free text, going ("walk over to wren and slap her" reads as a walk
@@ -73,12 +75,13 @@ def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
         if said is None:
             raise Refusal(not_understood(ctx), code="unknown_command")
         ctx.lines.insert(0, said)  # before what it set off ("Gareth Rusk is now wary of you.")
-        return CommandOutcome(text="\n".join(ctx.lines), changed=bool(ctx.changed_minds))
+        return CommandOutcome(text="\n".join(ctx.lines), changed=bool(ctx.changed_minds), aloud=ctx.aloud)
     handler(ctx, intent)
     bounties.progress(ctx)
     if ctx.changed:
         ctx.state.turns += 1
-    return CommandOutcome(text="\n".join(ctx.lines), changed=ctx.changed or bool(ctx.changed_minds), say_request=ctx.say_request)
+    return CommandOutcome(text="\n".join(ctx.lines), changed=ctx.changed or bool(ctx.changed_minds), say_request=ctx.say_request,
+                          aloud=ctx.aloud)
 
 
 def not_understood(ctx: TurnContext) -> str:

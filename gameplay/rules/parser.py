@@ -11,6 +11,7 @@ NUMBER_WORDS = {
     "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
     "eighty": 80, "ninety": 90, "dozen": 12, "hundred": 100,
 }
+MAX_COUNT = 1000  # a count read is kept within this; past what any rule allows, so the rules refuse it in words
 _TENS = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"}
 FILLER = {"a", "an", "the", "some", "my", "your", "this", "that", "please", "of", "to", "at", "into", "for", "me", "in", "on", "with"}
 
@@ -81,7 +82,7 @@ def _qty(target: str) -> tuple[int, str]:
     if counted is None:
         return 1, target
     qty, used = counted
-    return max(1, qty), " ".join(parts[used:])
+    return max(1, min(qty, MAX_COUNT)), " ".join(parts[used:])
 
 
 # Each pattern maps a phrasing to a verb; named groups fill the intent. First match wins.
@@ -126,11 +127,13 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:talk|speak|chat|greet)(?: (?:to|with))? (?P<npc>.+)$", "talk"),
     (r"^(?:ask|tell) (?P<npc>[\w'-]+) (?:about )?(?P<target>.+)$", "say"),
     (r"^(?:say|whisper|shout)(?: (?P<target>.+?))? to (?P<npc>[\w'-]+)$", "say"),
+    (r"^(?:say|announce)\b[ :,]*(?P<extra>.*)$", "speak"),  # to the room, to nobody in particular
     (r"^@(?P<npc>[\w'-]+)[ :,]+(?P<target>.+)$", "say"),
     (r"^(?P<npc>[\w'-]+)[:,] (?P<target>.+)$", "say"),
 )
 COMPILED = tuple((re.compile(p), verb) for p, verb in PATTERNS)
 _WHISPER = re.compile(r"^whisper\b", re.IGNORECASE)
+_SPEAK = re.compile(r"^(?:say|announce)\b[\s:,]*", re.IGNORECASE)
 
 
 def intent_parse(text: str) -> Intent:
@@ -148,6 +151,8 @@ def intent_parse(text: str) -> Intent:
             return Intent("say", target=target or "hello", npc=strip_filler(npc))
         if verb == "whisper":  # the words keep their case and marks: the handler finds the NPC in them
             return Intent("whisper", extra=_WHISPER.sub("", text.strip(), count=1).strip())
+        if verb == "speak":  # the words as typed
+            return Intent("speak", extra=_SPEAK.sub("", text.strip(), count=1).strip())
         amount = groups.get("amount")
         if verb in {"store", "retrieve", "give"}:
             gold, how_much, everything = _gold(target)

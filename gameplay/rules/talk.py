@@ -68,6 +68,21 @@ def handle_say(ctx: TurnContext, intent: Intent) -> None:
     ctx.say_request = SayRequest(npc=npc.slug, text=intent.target or "Hello.")
 
 
+MAX_SAID = 300  # characters of words said to the room
+
+
+def handle_speak(ctx: TurnContext, intent: Intent) -> None:
+    """`say <words>` to nobody in particular: the player says them aloud where they stand; in a
+    shared tavern the others there hear them (`room.chat`). An NPC is spoken to with `@name` or
+    `say <words> to <name>`."""
+    words = " ".join(intent.extra.split()).strip(" \"'“”")
+    if not words:
+        raise Refusal("You clear your throat, but find nothing to say.", code="missing_field")
+    words = words[:MAX_SAID]
+    ctx.aloud = ("room.chat", words)
+    ctx.say(f'You say, "{words}"')
+
+
 def handle_whisper(ctx: TurnContext, intent: Intent) -> None:
     """`whisper gareth words`, `whisper to gareth: words` or `whisper words to gareth`: speech only
     the player hears answered."""

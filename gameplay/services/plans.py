@@ -74,6 +74,7 @@ class TurnResult:
     say: SayPlan | None = None
     narrate: NarratePlan | None = None
     replayed: bool = False
+    aloud: dict | None = None  # a shared tavern's frame for the others standing here (`room.chat`, `room.emote`), its `name` still to fill
 
 
 def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str, line: str, *, private: bool = False) -> SayPlan:

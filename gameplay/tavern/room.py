@@ -153,6 +153,14 @@ class Room:
         if (event := self._lines_moved.get(npc)) is not None:
             event.set()
 
+    async def aannounce(self, frame: dict) -> None:
+        """What the others standing here see of this player's turn (`room.chat`: words said to the
+        room; `room.emote`: a gesture, its text naming the player as "{name}")."""
+        text = str(frame.get("text", ""))
+        if frame.get("type") == "room.emote":
+            text = text.replace("{name}", self.name)
+        await self._abroadcast(self._group(), {"type": frame["type"], "name": self.name, "text": text})
+
     # --- names -------------------------------------------------------------------------------------
     async def arename(self, raw: str, *, reply_to: str | None, send: Send) -> bool:
         """The `name <Name>` command: answers with exactly one final frame; True when renamed."""

@@ -361,6 +361,17 @@
     line.appendChild(make("span", "said", str(frame.text)));
     appendLine(line);
   }
+  function onRoomChat(frame) {  // another player's words to the room, or their gesture
+    var line = make("p", "line aloud");
+    if (frame.type === "room.chat") {
+      line.appendChild(make("span", "who", str(frame.name, "Someone")));
+      line.appendChild(document.createTextNode(" says: "));
+      line.appendChild(make("span", "said", str(frame.text)));
+    } else {
+      line.appendChild(make("span", "said", str(frame.text)));
+    }
+    appendLine(line);
+  }
   function overheardSpeech(frame) {
     var key = str(frame.said, "?");
     var speech = overheard[key];
@@ -1030,6 +1041,10 @@
         break;
       case "room.say":
         onRoomSay(frame);
+        return;
+      case "room.chat":
+      case "room.emote":
+        onRoomChat(frame);
         return;
       case "room.npc.start":
         overheardSpeech(frame);

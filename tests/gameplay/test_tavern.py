@@ -100,6 +100,28 @@ async def test_presence__arrivals_moves_and_departures_are_told_to_those_standin
     await ann.disconnect()
 
 
+async def test_words_to_the_room_and_gestures__heard_and_seen_by_those_standing_there_only(world):
+    ann, _ = await enter()
+    bob, state = await enter()
+    bob_name = state["tavern"]["you"]
+    await ann.receive_json_from(timeout=5)  # bob came in
+    said = await play(bob, "say Evening, all! Who's for cards?", "b1")
+    assert said[-1] == {"type": "narration", "reply_to": "b1", "text": 'You say, "Evening, all! Who\'s for cards?"'}
+    assert await ann.receive_json_from(timeout=5) == {"type": "room.chat", "name": bob_name, "text": "Evening, all! Who's for cards?"}
+    waved = await play(bob, "wave to wren", "b2")
+    assert waved[-1]["text"].startswith("You wave to Wren.")
+    assert await ann.receive_json_from(timeout=5) == {"type": "room.emote", "name": bob_name, "text": f"{bob_name} waves to Wren."}
+    await play(bob, "go to the kitchen", "b3")
+    await frames_until(ann, lambda f: f["type"] == "room.leave")
+    await play(bob, "say Anyone in here?", "b4")
+    await play(bob, "stretch my legs", "b5")
+    await asyncio.sleep(0.2)
+    assert [f for f in await drain(ann) if f["type"] in ("room.chat", "room.emote")] == []  # another room: nothing heard
+    assert (await play(bob, "say", "b6"))[-1]["code"] == "missing_field"
+    for comm in (ann, bob):
+        await comm.disconnect()
+
+
 async def test_name__chosen_validated_and_told_to_the_room(world):
     ann, ann_state = await enter()
     bob, _ = await enter()

@@ -16,7 +16,7 @@ from gameplay import services
 from gameplay.models import Game
 from gameplay.protocol import CLIENT_TYPES, IN_WORLD, MAX_ID_CHARS, ClientFrame, FrameError, clean_line, frame_parse
 from gameplay.rules.engine import HANDLERS
-from gameplay.rules.parser import intent_parse
+from gameplay.rules.parser import MAX_COUNT, intent_parse
 from gameplay.rules.state import state_from_saved
 from tests.websocket import FINAL_TYPES, game_with_cookie, ready
 from tests.security.support import fuzz
@@ -41,7 +41,7 @@ def test_intent_parse__any_line_gives_a_known_verb_and_sane_numbers(line):
     intent = intent_parse(line)
 
     assert intent.verb in HANDLERS or intent.verb == "unknown"
-    assert 1 <= intent.qty <= 20
+    assert 1 <= intent.qty <= MAX_COUNT  # the rules refuse past 20 of a thing at once, in words
     assert intent.amount is None or intent.amount >= 0
 
 
