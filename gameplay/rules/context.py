@@ -50,6 +50,7 @@ class SharedWorld:
     tavern_id: int
     patron: str
     claimed: dict[str, str] = field(default_factory=dict)
+    others: dict[str, tuple[str, ...]] = field(default_factory=dict)  # location -> the other players standing there
 
 
 @dataclass

@@ -41,10 +41,12 @@ def describe_here(ctx: TurnContext) -> str:
 
 
 def who_here(ctx: TurnContext) -> str:
-    people = ctx.present_npcs()
+    """Who stands here: the NPCs, and in a shared tavern the other players."""
+    people = [f"{n.name} the {n.role}" for n in ctx.present_npcs()]
+    people += [f"{name}, a traveller like you" for name in (ctx.shared.others.get(ctx.state.location, ()) if ctx.shared else ())]
     if not people:
         return "Nobody else is here just now."
-    return "Here: " + ", ".join(f"{n.name} the {n.role}" for n in people) + "."
+    return "Here: " + ", ".join(people) + "."
 
 
 def handle_who(ctx: TurnContext, intent: Intent) -> None:

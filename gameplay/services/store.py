@@ -129,10 +129,11 @@ def _open_unless_replayed(game_id: str, client_id: str | None, *, for_update: bo
 
 
 def _shared_world(tavern_id: int, game_id) -> SharedWorld:
-    from ..tavern.selectors import tavern_claims, patron_name
+    from ..tavern.selectors import patrons_by_location, tavern_claims, patron_name
 
     return SharedWorld(tavern_id=tavern_id, patron=patron_name(tavern_id=tavern_id, game_id=str(game_id)),
-                       claimed=tavern_claims(tavern_id=tavern_id))
+                       claimed=tavern_claims(tavern_id=tavern_id),
+                       others=patrons_by_location(tavern_id=tavern_id, but=str(game_id)))
 
 
 def _replayed(game: Game, client_id: str | None) -> TurnResult | None:

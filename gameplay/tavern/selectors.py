@@ -23,6 +23,16 @@ def patrons_present(*, tavern_id: int, location: str | None = None, limit: int =
     return tuple(rows.order_by("name_key").values_list("name", flat=True)[:limit])
 
 
+def patrons_by_location(*, tavern_id: int, but: str = "", limit: int = 500) -> dict[str, tuple[str, ...]]:
+    """Where the patrons present stand: location -> their names, sorted; `but` a game left out."""
+    rows = (Patron.objects.filter(tavern_id=tavern_id, sockets__gt=0, seen_at__gte=present_since()).exclude(game_id=but)
+            .order_by("name_key").values_list("location", "name")[:limit])
+    found: dict[str, list[str]] = {}
+    for location, name in rows:
+        found.setdefault(location, []).append(name)
+    return {location: tuple(names) for location, names in found.items()}
+
+
 def patron_name(*, tavern_id: int, game_id: str) -> str:
     """The name a game goes by in a tavern ("" if it never came in)."""
     return Patron.objects.filter(tavern_id=tavern_id, game_id=game_id).values_list("name", flat=True).first() or ""

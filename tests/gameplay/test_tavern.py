@@ -100,11 +100,13 @@ async def test_presence__arrivals_moves_and_departures_are_told_to_those_standin
     await ann.disconnect()
 
 
-async def test_words_to_the_room_and_gestures__heard_and_seen_by_those_standing_there_only(world):
+async def test_words_to_the_room_gestures_and_who__heard_and_seen_by_those_standing_there_only(world):
     ann, _ = await enter()
     bob, state = await enter()
     bob_name = state["tavern"]["you"]
     await ann.receive_json_from(timeout=5)  # bob came in
+    who = (await play(ann, "who", "a1"))[-1]["text"]
+    assert who.startswith("Here: Gareth Rusk") and f"{bob_name}, a traveller like you." in who
     said = await play(bob, "say Evening, all! Who's for cards?", "b1")
     assert said[-1] == {"type": "narration", "reply_to": "b1", "text": 'You say, "Evening, all! Who\'s for cards?"'}
     assert await ann.receive_json_from(timeout=5) == {"type": "room.chat", "name": bob_name, "text": "Evening, all! Who's for cards?"}
@@ -117,6 +119,7 @@ async def test_words_to_the_room_and_gestures__heard_and_seen_by_those_standing_
     await play(bob, "stretch my legs", "b5")
     await asyncio.sleep(0.2)
     assert [f for f in await drain(ann) if f["type"] in ("room.chat", "room.emote")] == []  # another room: nothing heard
+    assert bob_name not in (await play(ann, "look", "a2"))[-1]["text"]
     assert (await play(bob, "say", "b6"))[-1]["code"] == "missing_field"
     for comm in (ann, bob):
         await comm.disconnect()
