@@ -5,6 +5,7 @@ from npcs.persona import relationship_tier
 
 from . import clock
 from .context import Refusal, TurnContext
+from .lodging import until_said
 from .lookup import find_feature, find_item, find_location, find_npc, item_name
 from .parser import Intent
 
@@ -110,7 +111,7 @@ def hunger_label(hunger: int) -> str:
 
 def handle_status(ctx: TurnContext, intent: Intent) -> None:
     s = ctx.state
-    room = "You have a room upstairs." if ctx.has_room else "You have no room for the night."
+    room = f"You have a room upstairs until {until_said(ctx)}." if ctx.has_room else "You have no room for the night."
     known = [f"{ctx.world.npcs[slug].name}: {relationship_tier(m.relationship)}" for slug, m in sorted(ctx.minds.items()) if m.relationship and slug in ctx.world.npcs]
     standing = f" Standing — {', '.join(known)}." if known else ""
     ctx.say(

@@ -17,20 +17,35 @@ def handle_rent(ctx: TurnContext, intent: Intent) -> None:
     key = ctx.world.items.get("room-key")
     if key is None:
         raise Refusal("There are no rooms to let just now.")
-    if ctx.has_room:
-        raise Refusal("You already have a room; the key is in your pocket.")
+    if ctx.has_room and not intent.extra:
+        raise Refusal(f"You already have a room; the key is in your pocket, and it is yours until {until_said(ctx)}. "
+                      "('rent another night' keeps it a night longer.)")
     present = {n.slug for n in ctx.present_npcs()}
     if ctx.state.location not in key.sold_at or (key.seller and key.seller not in present):
         seller = ctx.world.npcs.get(key.seller) if key.seller else None
         raise Refusal(f"Rooms are let at the bar{' by ' + seller.name if seller else ''}.")
     if ctx.state.gold < key.price:
         raise Refusal(f"A room costs {key.price} gold a night and you have {ctx.state.gold}.")
+    if ctx.has_room:  # another night: the same key, a day longer
+        ctx.state.gold -= key.price
+        ctx.state.room_until += clock.MINUTES_PER_DAY
+        ctx.advance(2)
+        ctx.say(f"You pay {key.price} gold for another night. The room is yours until {until_said(ctx)}. "
+                f"You have {ctx.state.gold} gold left.")
+        return
     ctx.state.gold -= key.price
     ctx.state.add_item("room-key")
     ctx.state.room_until = clock.minute_of(clock.day_of(ctx.state.minute) + 1, CHECKOUT_HOUR)
     ctx.advance(5)
     ctx.say(f"You pay {key.price} gold and get the room key. The room is yours until noon tomorrow; "
             "there's a bed and a stout chest. You have {0} gold left.".format(ctx.state.gold))
+
+
+def until_said(ctx: TurnContext) -> str:
+    """When the player's room is theirs until, said as the game says a time ("noon on Ironday")."""
+    frame = clock.time_frame(ctx.state.room_until)
+    hour = "noon" if frame["hour"] == 12 else frame["bell"]
+    return f"{hour} on {frame['day_name']}"
 
 
 def handle_sleep(ctx: TurnContext, intent: Intent) -> None:

@@ -25,6 +25,7 @@ _ORDER = re.compile(
     re.IGNORECASE,
 )
 _VAGUE = re.compile(r"^(?:(?:another|some|the|that)\s+)?(?P<thing>.+)$")  # one of the thing
+_ANOTHER_NIGHT = re.compile(r"^(?:(?:the |my )?room (?:for )?)?(?:another|one more|an extra) night(?: upstairs| in the room)?$")
 _ROOM = re.compile(r"^(?:a |the )?(?:room|bed|room upstairs|bed for the night|room for the night|room for tonight|"
                    r"bed for tonight|night's lodging|place to sleep)$")
 
@@ -39,9 +40,10 @@ def order_said(ctx: TurnContext, npc: NpcDef, line: str) -> str | None:
     if bare and (m.group("asked") or not (count_said(what.split()) or re.match(r"^(?:another|some)\b", what)) and
                  not re.search(_POLITE + r"[ .!]*$", line.lower())):
         return None  # "Ale?" asks; "An ale." or "Ale, please." orders
-    if _ROOM.match(what):
+    if _ROOM.match(what) or _ANOTHER_NIGHT.match(what):
         key = ctx.world.items.get("room-key")
-        return "rent a room" if key is not None and key.seller == npc.slug else None
+        command = "rent another night" if _ANOTHER_NIGHT.match(what) else "rent a room"
+        return command if key is not None and key.seller == npc.slug else None
     what, _, whom = what.partition(" for ")
     treated = npc_named(ctx.world.npcs.values(), whom) if whom else None
     if whom and treated is None and not _PURPOSE.match(whom):

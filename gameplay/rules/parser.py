@@ -101,6 +101,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(jobs|work list|list jobs|what work is there|any work)$", "jobs"),
     (r"^(chest|open (the |my )?chest|look in (the |my )?chest|check (the |my )?chest)$", "chest"),
     (r"^(?:rent|hire|book|take|get)(?: me)? (?:a |the )?room(?: for the night)?$", "rent"),
+    (r"^(?:rent|book|pay for|keep|stay)(?: (?:my|the) room)? (?:for )?(?P<extra>another|one more|an extra) night$", "rent"),
+    (r"^(?P<extra>extend|keep) (?:my|the) room(?: (?:a|one) (?:night|day) longer)?$", "rent"),
     (r"^(sleep|rest|go to (bed|sleep)|nap|turn in|retire)$", "sleep"),
     (r"^wait(?: for)?(?: (?P<amount>\d+|an?|one|two|three|four|five|six))?(?: (?:bells?|hours?))?$", "wait"),
     (r"^(?:wait|rest) until (?P<target>.+)$", "wait_until"),

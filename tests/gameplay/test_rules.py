@@ -516,3 +516,14 @@ def test_give_gold__that_cannot_be_given_is_refused_and_costs_nothing(player, ph
 def test_give_the_coin__is_the_lucky_coin_not_gold(player):
     final = player.do("give the coin to wren")
     assert final["code"] == "not_allowed" and "don't have that" in final["text"] and gold(player) == 20
+
+
+def test_rent__another_night_keeps_the_room_a_day_longer(player):
+    assert "You already have a room" not in player.do("rent a room")["text"]
+    again = player.do("rent a room")
+    assert again["code"] == "not_allowed" and "yours until noon on Ironday" in again["text"] and "rent another night" in again["text"]
+    more = player.say("gareth", "Another night, please.")  # an order to the barkeep, as 'rent another night'
+    assert more["type"] == "narration" and more["text"].startswith("You pay 8 gold for another night."), more
+    assert "until noon on Wyrmsday" in more["text"] and gold(player) == 20 - 16
+    assert player.do("extend my room")["code"] == "not_allowed"  # 4 gold left: the purse says no
+    assert gold(player) == 4
