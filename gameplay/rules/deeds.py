@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 from dataclasses import dataclass
 
 from npcs.persona import NpcDef, name_words, role_nouns
@@ -132,7 +133,8 @@ def deed_said(ctx: TurnContext, line: str) -> str | None:
         witness = rng.choice(people) if people else None
         lines = UNAIMED[deed.kind] if witness is None else WATCHED[deed.kind]
         return rng.choice(lines).format(name=witness.name if witness else "")
-    text = rng.choice(AIMED[deed.kind]).format(name=target.name, first=_first(target))
+    aimed = AIMED[deed.kind]  # the same deed again, other words: each time sours by the same step, so the step counts
+    text = aimed[(zlib.crc32(line.encode()) + soured // SOURED[deed.kind]) % len(aimed)].format(name=target.name, first=_first(target))
     ctx.adjust_relationship(target.slug, SOURED[deed.kind])
     if deed.kind == "violence":
         ctx.set_mood(target.slug, "irritable")

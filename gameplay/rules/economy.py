@@ -32,9 +32,28 @@ def price_list(ctx: TurnContext) -> str:
     return ", ".join(f"{i.name} ({i.price}g)" for i in wares if i.slug != "room-key")
 
 
+# A kind of thing, not a thing: "buy a drink" asks what there is.
+_KINDS = {"drink": "drink", "drinks": "drink", "something drink": "drink", "beverage": "drink",
+          "food": "food", "something eat": "food", "meal": "food", "bite eat": "food", "bite": "food"}  # as strip_filler leaves them
+
+
+def handle_wares(ctx: TurnContext, intent: Intent) -> None:
+    """What is sold here, with prices ("menu", "what can I buy"), or where things are sold."""
+    wares = price_list(ctx)
+    if wares:
+        ctx.say(f"On offer here: {wares}. Say 'buy <item>'.")
+        return
+    where = sorted({ctx.world.locations[s].name for i in ctx.world.items.values() for s in i.sold_at if s in ctx.world.locations})
+    raise Refusal(f"Nothing is sold here. Try {', '.join(where)}." if where else "Nothing is sold here.")
+
+
 def _buy(ctx: TurnContext, words: str, qty: int, *, treat: str | None = None) -> tuple:
     """`treat`: the NPC it is bought for (a seller who counts the player hostile still takes that)."""
     item = find_item(ctx.world, words)
+    kind = _KINDS.get(words.strip())
+    if item is None and kind is not None:  # "buy a drink": which?
+        choice = ", ".join(f"{i.name} ({i.price}g)" for i in sorted(for_sale_here(ctx), key=lambda i: i.price) if i.kind == kind)
+        raise Refusal(f"Which {kind}? {'On offer: ' + choice + '.' if choice else 'None is sold here.'} Say 'buy <item>'.")
     if item is None:
         wares = price_list(ctx)
         raise Refusal(f"Nobody here sells that. {'On offer: ' + wares + '.' if wares else 'Nothing is on sale here.'}")

@@ -42,6 +42,8 @@ HANDLERS = {
     "say": talk.handle_say,
     "whisper": talk.handle_whisper,
     "speak": talk.handle_speak,
+    "wares": economy.handle_wares,
+    "quit": info.handle_quit,
     "talk": talk.handle_talk,
 }
 

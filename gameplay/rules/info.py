@@ -11,10 +11,10 @@ from .parser import Intent
 
 HELP = (
     "Here's what folk do at the Rusted Tankard: look, who (is here), examine <thing>, go <place>, inventory, status, time; "
-    "buy <item> (or 'buy ale for <someone>'), drink/eat/use <item>, give <item or gold> to <someone>; "
+    "menu (what is sold here), buy <item> (or 'buy ale for <someone>'), drink/eat/use <item>, give <item or gold> to <someone>; "
     "jobs, work <job>; gamble (dice, coin or high card, e.g. 'dice 5', 'flip coin 3 heads', 'high card 4'); "
     "rent a room, sleep, wait [bells], store <item or gold>, retrieve <item or gold>, chest; "
-    "board, accept <bounty>, report to <someone>; rumours; talk to <someone>, or @gareth <words> to speak; "
+    "board, accept <bounty>, report to <someone>; rumours; talk to <someone>, or @gareth <words> to speak, say <words> to the room; "
     "clues (what you have found); and, when you know enough, accuse <someone>."
 )
 
@@ -48,6 +48,11 @@ def who_here(ctx: TurnContext) -> str:
     if not people:
         return "Nobody else is here just now."
     return "Here: " + ", ".join(people) + "."
+
+
+def handle_quit(ctx: TurnContext, intent: Intent) -> None:
+    ctx.say("There's no need to say goodbye to the Tankard: close the page whenever you like. Your game is kept "
+            "as it stands, and the door opens on it again when you come back.")
 
 
 def handle_who(ctx: TurnContext, intent: Intent) -> None:

@@ -10,7 +10,7 @@ from .parser import Intent
 
 MINUTES_TO_WALK = 3
 # Ways without a place: down and out lead back to the common room; up, through a room's one door, or upstairs.
-DOWN = frozenset({"back", "out", "down", "downstairs", "back downstairs"})
+DOWN = frozenset({"back", "out", "down", "downstairs", "back downstairs", "inside", "back inside", "indoors", "back in"})
 UP = frozenset({"up", "back up"})
 
 

@@ -94,6 +94,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:who(?:'s| is| else is)? (?:here|around|about|in here|in the room|present)|any ?(?:one|body) (?:else )?(?:here|around)|"
      r"is any ?(?:one|body) (?:else )?(?:here|around)|who do i see|people|who)$", "who"),
     (r"^(status|stats|me|score|how am i|health)$", "status"),
+    (r"^(?:menu|prices|price list|wares|the menu|what(?:'s| is) for sale|what (?:can|could) i (?:buy|get|order|have)(?: here)?|"
+     r"what(?:'s| is) on offer|what do (?:you|they) (?:sell|serve|have))$", "wares"),
+    (r"^(?:quit|exit|log ?out|save|save game|leave the game|bye)$", "quit"),
     (r"^(?:(?:my |the )?(?:clues?|journal|evidence|notes)|what (?:do i know|have i found)(?: so far)?(?: about the (?:tankard|mystery|theft))?)$", "clues"),
     (r"^(time|what time is it|what's the time|the time|clock)$", "time"),
     (r"^(notice ?board|board|bounties|bounty|quests|notices|(?:read|look at|examine|check|study) (?:the )?(?:notice ?board|board|notices|bounties))$", "board"),
@@ -130,6 +133,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:ask|tell) (?P<npc>[\w'-]+) (?:about )?(?P<target>.+)$", "say"),
     (r"^(?:say|whisper|shout)(?: (?P<target>.+?))? to (?P<npc>[\w'-]+)$", "say"),
     (r"^(?:say|announce)\b[ :,]*(?P<extra>.*)$", "speak"),  # to the room, to nobody in particular
+    (r"^(?P<extra>(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|day|evening|afternoon)|evening|morning)(?: (?:there|all|everyone|everybody|folks|you))?)[!.]*$", "speak"),
+    (r"^(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|day|evening|afternoon)|evening|morning)(?: there)?,? (?P<npc>[\w'-]+)[!.]*$", "greet"),
     (r"^@(?P<npc>[\w'-]+)[ :,]+(?P<target>.+)$", "say"),
     (r"^(?P<npc>[\w'-]+)[:,] (?P<target>.+)$", "say"),
 )
@@ -155,6 +160,8 @@ def intent_parse(text: str) -> Intent:
             return Intent("whisper", extra=_WHISPER.sub("", text.strip(), count=1).strip())
         if verb == "speak":  # the words as typed
             return Intent("speak", extra=_SPEAK.sub("", text.strip(), count=1).strip())
+        if verb == "greet":  # "hello gareth": said to Gareth
+            return Intent("say", target=text.strip().rstrip("!.").rsplit(" ", 1)[0].rstrip(",") + ".", npc=strip_filler(npc))
         amount = groups.get("amount")
         if verb in {"store", "retrieve", "give"}:
             gold, how_much, everything = _gold(target)

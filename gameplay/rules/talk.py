@@ -80,7 +80,9 @@ def handle_speak(ctx: TurnContext, intent: Intent) -> None:
         raise Refusal("You clear your throat, but find nothing to say.", code="missing_field")
     words = words[:MAX_SAID]
     ctx.aloud = ("room.chat", words)
-    ctx.say(f'You say, "{words}"')
+    people = ctx.present_npcs()
+    heard = f" {ctx.rng.choice(people).name} looks up and nods." if people else ""
+    ctx.say(f'You say, "{words}"{heard}')
 
 
 def handle_whisper(ctx: TurnContext, intent: Intent) -> None:

@@ -436,7 +436,7 @@ def test_shared_tavern__words_to_the_room_and_a_gesture_reach_the_other_players_
     ann, bob = pages
     bob_name = bob.evaluate("() => window.tankard.state.tavern.you")
     expect(ann.locator("#player-list")).to_contain_text(bob_name)
-    assert narration(play(bob, "say Evening, all!")) == 'You say, "Evening, all!"'
+    assert narration(play(bob, "say Evening, all!")).startswith('You say, "Evening, all!"')
     expect(ann.locator("#log .line.aloud").last).to_have_text(f"{bob_name} says: Evening, all!")
     narration(play(bob, "wave to wren"))
     expect(ann.locator("#log .line.aloud").last).to_have_text(f"{bob_name} waves to Wren.")

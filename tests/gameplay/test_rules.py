@@ -527,3 +527,28 @@ def test_rent__another_night_keeps_the_room_a_day_longer(player):
     assert "until noon on Wyrmsday" in more["text"] and gold(player) == 20 - 16
     assert player.do("extend my room")["code"] == "not_allowed"  # 4 gold left: the purse says no
     assert gold(player) == 4
+
+
+@pytest.mark.parametrize("line, starts", [("hi", 'You say, "hi"'), ("Hello there!", 'You say, "Hello there!"'),
+                                          ("menu", "On offer here: "), ("what can i buy", "On offer here: "),
+                                          ("quit", "There's no need to say goodbye"), ("go back inside", "The Common Room.")])
+def test_a_newcomers_first_words__are_answered_not_puzzled_over(player, line, starts):
+    if line == "go back inside":
+        player.do("go to the yard")
+    final = player.do(line)
+    assert final["type"] == "narration" and final["text"].startswith(starts), final
+
+
+@pytest.mark.parametrize("line, says, named", [("buy a drink", "Which drink? On offer: ", "mug of ale (3g)"),
+                                               ("order some food", "Which food? On offer: ", "bowl of mutton stew (5g)")])
+def test_buy_a_kind_of_thing__asks_which_and_names_them(player, line, says, named):
+    final = player.do(line)
+    assert final["code"] == "not_allowed" and final["text"].startswith(says) and named in final["text"], final
+    assert gold(player) == 20
+
+
+def test_hello_and_a_name__is_said_to_that_npc(player):
+    from gameplay.rules.parser import intent_parse
+
+    intent = intent_parse("hello gareth")
+    assert (intent.verb, intent.npc, intent.target) == ("say", "gareth", "hello.")
