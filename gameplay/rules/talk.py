@@ -82,7 +82,8 @@ def handle_speak(ctx: TurnContext, intent: Intent) -> None:
     ctx.aloud = ("room.chat", words)
     people = ctx.present_npcs()
     heard = f" {ctx.rng.choice(people).name} looks up and nods." if people else ""
-    ctx.say(f'You say, "{words}"{heard}')
+    ended = words if words[-1] in ".!?…" else words + "."
+    ctx.say(f'You say, "{ended}"{heard}')
 
 
 def handle_whisper(ctx: TurnContext, intent: Intent) -> None:

@@ -529,7 +529,7 @@ def test_rent__another_night_keeps_the_room_a_day_longer(player):
     assert gold(player) == 4
 
 
-@pytest.mark.parametrize("line, starts", [("hi", 'You say, "hi"'), ("Hello there!", 'You say, "Hello there!"'),
+@pytest.mark.parametrize("line, starts", [("hi", 'You say, "hi."'), ("Hello there!", 'You say, "Hello there!"'),
                                           ("menu", "On offer here: "), ("what can i buy", "On offer here: "),
                                           ("quit", "There's no need to say goodbye"), ("go back inside", "The Common Room.")])
 def test_a_newcomers_first_words__are_answered_not_puzzled_over(player, line, starts):
