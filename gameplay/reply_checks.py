@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 from npcs.canon import CanonDef, canon_contradicted, english_words
 from npcs.persona import role_nouns, says_any
 
+from .reply_places import misplaces, places_of
 from .reply_prices import ItemPrice, amounts_in, priced, rates_in
 
 _OOC = re.compile(
@@ -190,8 +191,7 @@ def check_world_from(world) -> CheckWorld:
     amounts |= {amount for text in texts for amount, _ in amounts_in(text)}
     goods = {word for item in items for alias in item.aliases for word in alias.split() if word in _GOODS}
     rates = {rate for text in texts for rate, _ in rates_in(text)}
-    places = {_place_key(alias): loc.name for loc in world.locations.values() for alias in (loc.name, *loc.aliases)
-              if _place_key(alias) not in _VAGUE_PLACES}
+    places = places_of(world)
     return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
                       amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places,
                       npc_role_words={npc.slug: tuple(_WORD.findall(npc.role.lower())) for npc in world.npcs.values()})
@@ -200,16 +200,6 @@ def check_world_from(world) -> CheckWorld:
 # What the moment calls the player ("a traveller ... to you they are a stranger"), said by the NPC of itself.
 _PLAYERS_PART = re.compile(r"\b(?:i am|i'm)\s+(?:just\s+|only\s+)?(?:a|the)\s+(?:new\s+)?(stranger|traveller|traveler|newcomer|customer|guest|visitor)\b",
                            re.IGNORECASE)
-# Aliases too loose to say where someone is ("you're in my room", "you're in the tavern" from the yard).
-_VAGUE_PLACES = frozenset({"room", "my room", "tavern", "stairs", "outside", "downstairs", "upstairs", "passage", "down below"})
-_YOU_IN = re.compile(r"(?:^|[.!?,;:]\s*|\b(?:but|and|so|now|friend|aye|well)\s+)(?:you(?:'re| are))\s+(?P<neg>not\s+)?(?:in|at)\s+(?:the\s+)?"
-                     r"(?P<place>[a-z][a-z' ]*)", re.IGNORECASE)
-
-
-def _place_key(name: str) -> str:
-    return re.sub(r"^the\s+", "", name.strip().lower())
-
-
 _NAMED_ROLE = re.compile(r"\b(?:the|a)\s+([a-z]+),?\s+([A-Z][a-z'-]+)\b(?!'s)|\b([A-Z][a-z'-]+),?\s+(?:the|a)\s+([a-z]+)\b(?!'s)")
 
 
@@ -220,25 +210,6 @@ def _mixes_up_people(text: str, world: CheckWorld) -> bool:
         role, name = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
         named, of_role = world.npc_names.get(name.lower()), world.npc_roles.get(role.lower())
         if named is not None and of_role is not None and named != of_role:
-            return True
-    return False
-
-
-def _misplaces(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
-    """Whether the sentence tells the player they are not where they stand ("You're not in the Common
-    Room.") or are somewhere else ("You're in the cellar now."); a condition ("if you're in the
-    cellar") says neither."""
-    here = _place_key(frame.here)
-    if not here or not world.places:
-        return False
-    for match in _YOU_IN.finditer(text):
-        words = match.group("place").lower().split()
-        named = next((world.places[key] for n in range(min(4, len(words)), 0, -1)
-                      if (key := " ".join(words[:n])) in world.places), None)
-        if named is None:
-            continue
-        there = _place_key(named) == here
-        if bool(match.group("neg")) == there:
             return True
     return False
 
@@ -324,7 +295,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("obeyed", lambda: _obeys(text, frame.line)),
         ("repeat", lambda: _repeats(text, frame.own_earlier)),
         ("premise", lambda: frame.premise_open and (_agrees(text) or (due and not opener(text) and not _DENIES.search(text)))),
-        ("state_claim", lambda: _STATE_CLAIM.search(text) or _misplaces(text, frame, world)),
+        ("state_claim", lambda: _STATE_CLAIM.search(text) or misplaces(text, here=frame.here, places=world.places)),
         ("goods", lambda: _unknown_goods(text, world)),
     ):
         found = failed()
