@@ -79,6 +79,9 @@ def handle_abandon(ctx: TurnContext, intent: Intent) -> None:
 
 def _step(ctx: TurnContext, bounty: BountyDef) -> None:
     objective = current_objective(ctx, bounty)
+    if objective.kind == "visit":  # being there is doing it: "Lay the poison by the rat holes" is told done
+        ctx.say("You " + _sentence(objective.text[:1].lower() + objective.text[1:]))
+        _spend_carried(ctx, bounty, objective)
     ctx.state.bounties[bounty.slug] += 1
     ctx.changed = True
     nxt = current_objective(ctx, bounty)
@@ -86,6 +89,16 @@ def _step(ctx: TurnContext, bounty: BountyDef) -> None:
         _complete(ctx, bounty)
     else:
         ctx.say(f"[{bounty.title}] Done: {_sentence(objective.text)} Next: {_sentence(nxt.text)}")
+
+
+def _spend_carried(ctx: TurnContext, bounty: BountyDef, objective: ObjectiveDef) -> None:
+    """A visit that follows getting a thing that is used up (the candle set in the landing's sconce)
+    uses one up."""
+    at = bounty.objectives.index(objective)
+    before = bounty.objectives[at - 1] if at > 0 else None
+    item = ctx.world.items.get(before.item or "") if before is not None and before.kind == "obtain" else None
+    if item is not None and item.consumable and ctx.state.inventory.get(item.slug, 0) > 0:
+        ctx.state.take_item(item.slug)
 
 
 def _complete(ctx: TurnContext, bounty: BountyDef) -> None:

@@ -552,3 +552,20 @@ def test_hello_and_a_name__is_said_to_that_npc(player):
 
     intent = intent_parse("hello gareth")
     assert (intent.verb, intent.npc, intent.target) == ("say", "gareth", "hello.")
+
+
+def test_bounty_visit__being_there_does_it_and_uses_up_what_burns(player):
+    """Arriving where a bounty wants a thing used is doing it, said in the second person; a candle set
+    in the landing's sconce is used up, the poison laid by the rat holes is kept (it is no consumable)."""
+    player.do("accept lights on the landing")
+    player.do("buy a candle")
+    text = player.do("go upstairs")["text"]
+    assert "You set the candle in the sconce on the upstairs landing." in text and "Done: Set the candle" in text
+    assert "candle" not in inv(player)
+    player.do("go to the common room")
+    player.do("accept rats in the cellar")
+    player.do("go to the kitchen")
+    player.do("buy rat poison")
+    player.do("go to the common room")
+    assert "You lay the poison by the rat holes in the cellar." in player.do("go to the cellar")["text"]
+    assert inv(player) == {"rat-poison": 1}
