@@ -80,7 +80,7 @@ def handle_abandon(ctx: TurnContext, intent: Intent) -> None:
 def _step(ctx: TurnContext, bounty: BountyDef) -> None:
     objective = current_objective(ctx, bounty)
     if objective.kind == "visit":  # being there is doing it: "Lay the poison by the rat holes" is told done
-        ctx.say("You " + _sentence(objective.text[:1].lower() + objective.text[1:]))
+        ctx.say(_done_by_you(objective))
         _spend_carried(ctx, bounty, objective)
     ctx.state.bounties[bounty.slug] += 1
     ctx.changed = True
@@ -206,5 +206,10 @@ def used_for(ctx: TurnContext, item_slug: str) -> str | None:
         for before, objective in zip(bounty.objectives, bounty.objectives[1:]):
             if (before.kind == "obtain" and before.item == item_slug and objective.kind == "visit"
                     and objective.location == ctx.state.location):
-                return "You " + _sentence(objective.text[:1].lower() + objective.text[1:])
+                return _done_by_you(objective)
     return None
+
+
+def _done_by_you(objective: ObjectiveDef) -> str:
+    """An objective told as the player doing it: "Lay the poison..." -> "You lay the poison..."."""
+    return "You " + _sentence(objective.text[:1].lower() + objective.text[1:])

@@ -66,8 +66,9 @@ class TurnContext:
     shared: SharedWorld | None = None
     claims: list[str] = field(default_factory=list)
     # What the other players standing here see of this turn, in a shared tavern (nothing in a private
-    # one): ("room.chat", the words said to the room) or ("room.emote", "{name} waves to Wren Abney.").
-    aloud: tuple[str, str] | None = None
+    # one): a frame still without its `name`, {"type": "room.chat", "text": the words said to the
+    # room} or {"type": "room.emote", "text": "{name} waves to Wren Abney."}.
+    aloud: dict | None = None
 
     def say(self, text: str) -> None:
         if text:

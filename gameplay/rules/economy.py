@@ -27,9 +27,10 @@ def for_sale_here(ctx: TurnContext):
 MOST_AT_ONCE = 20  # of one thing in one purchase: more is refused, never quietly cut down
 
 
-def price_list(ctx: TurnContext) -> str:
+def price_list(ctx: TurnContext, kind: str | None = None) -> str:
+    """What is sold here, with prices ("mug of ale (3g), ..."); `kind`: only those of that kind."""
     wares = sorted(for_sale_here(ctx), key=lambda i: (i.kind, i.price))
-    return ", ".join(f"{i.name} ({i.price}g)" for i in wares if i.slug != "room-key")
+    return ", ".join(f"{i.name} ({i.price}g)" for i in wares if i.slug != "room-key" and kind in (None, i.kind))
 
 
 # A kind of thing, not a thing: "buy a drink" asks what there is.
@@ -52,7 +53,7 @@ def _buy(ctx: TurnContext, words: str, qty: int, *, treat: str | None = None) ->
     item = find_item(ctx.world, words)
     kind = _KINDS.get(words.strip())
     if item is None and kind is not None:  # "buy a drink": which?
-        choice = ", ".join(f"{i.name} ({i.price}g)" for i in sorted(for_sale_here(ctx), key=lambda i: i.price) if i.kind == kind)
+        choice = price_list(ctx, kind)
         raise Refusal(f"Which {kind}? {'On offer: ' + choice + '.' if choice else 'None is sold here.'} Say 'buy <item>'.")
     if item is None:
         wares = price_list(ctx)
@@ -137,8 +138,7 @@ def handle_give(ctx: TurnContext, intent: Intent) -> None:
     ctx.state.take_item(item.slug)
     ctx.advance(2)
     ctx.say(f"You give {item.name} to {npc.name}, who accepts it with a nod.")
-    ctx.adjust_relationship(npc.slug, max(1, min(10, item.price // 2 + 1)))
-    ctx.set_mood(npc.slug, "cheerful")
+    _gift_liked(ctx, npc, item.price)
 
 
 def _give_gold(ctx: TurnContext, npc, amount: int | None) -> None:
@@ -154,7 +154,12 @@ def _give_gold(ctx: TurnContext, npc, amount: int | None) -> None:
     ctx.state.gold -= amount
     ctx.advance(2)
     ctx.say(f"You give {amount} gold to {npc.name}, who pockets it with a nod. You have {ctx.state.gold} gold left.")
-    ctx.adjust_relationship(npc.slug, max(1, min(10, amount // 2 + 1)))
+    _gift_liked(ctx, npc, amount)
+
+
+def _gift_liked(ctx: TurnContext, npc, worth: int) -> None:
+    """A gift worth `worth` gold (a thing's price, or the gold itself) warms the NPC to the giver."""
+    ctx.adjust_relationship(npc.slug, max(1, min(10, worth // 2 + 1)))
     ctx.set_mood(npc.slug, "cheerful")
 
 

@@ -60,8 +60,8 @@ def gesture_said(ctx: TurnContext, line: str) -> str | None:
     absent = next((npc for _, npc in named if npc.slug not in present), None)
     if absent is not None:
         return f"You {phrase}, but {absent.name} is not here to see it."
-    ctx.aloud = ("room.emote", "{name} " + " ".join([_third_person_verb(words[0].lower()),
-                                                     *(_third_person(w, names) for w in words[1:])]) + ".")
+    ctx.aloud = {"type": "room.emote", "text": "{name} " + " ".join([_third_person_verb(words[0].lower()),
+                                                                     *(_third_person(w, names) for w in words[1:])]) + "."}
     rng = random.Random(f"{ctx.rng.random()}:{line}")  # a gesture leaves the game's version, so its seed, as it was
     watcher = named[0][1] if named else (rng.choice(people) if people and rng.random() < REACTED else None)
     text = f"You {phrase}."

@@ -53,7 +53,7 @@ class CommandOutcome:
     text: str
     changed: bool
     say_request: SayRequest | None = None
-    aloud: tuple[str, str] | None = None  # what others standing here see of it (`TurnContext.aloud`)
+    aloud: dict | None = None  # what others standing here see of it (`TurnContext.aloud`)
 
 
 # The readings a deed may hide in: free text, going ("walk over to wren and slap her" reads as a walk

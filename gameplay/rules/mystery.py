@@ -48,11 +48,15 @@ def clue_by_asking(ctx: TurnContext, npc_slug: str, line: str) -> str | None:
     return None
 
 
+def _the_mystery(ctx: TurnContext):
+    if ctx.world.mystery is None:
+        raise Refusal("There's no mystery here that wants solving.")
+    return ctx.world.mystery
+
+
 def handle_clues(ctx: TurnContext, intent: Intent) -> None:
     """What the player has found of the mystery, in the order found ("clues", "journal")."""
-    mystery = ctx.world.mystery
-    if mystery is None:
-        raise Refusal("There's no mystery here that wants solving.")
+    mystery = _the_mystery(ctx)
     found = [clue for slug in ctx.state.clues for clue in mystery.clues if clue.slug == slug]
     if not found:
         ctx.say("You have found nothing yet. Look closely at what seems out of place, and listen to the regulars.")
@@ -68,9 +72,7 @@ def handle_clues(ctx: TurnContext, intent: Intent) -> None:
 
 
 def handle_accuse(ctx: TurnContext, intent: Intent) -> None:
-    mystery = ctx.world.mystery
-    if mystery is None:
-        raise Refusal("There's no mystery here that wants solving.")
+    mystery = _the_mystery(ctx)
     if ctx.state.mystery_solved:
         raise Refusal("That mystery is solved; let it rest.")
     npc = find_npc(ctx.world.npcs.values(), intent.npc)

@@ -85,6 +85,7 @@ def _qty(target: str) -> tuple[int, str]:
     return max(1, min(qty, MAX_COUNT)), " ".join(parts[used:])
 
 
+_GREETING = r"(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|day|evening|afternoon)|evening|morning)"
 # Each pattern maps a phrasing to a verb; named groups fill the intent. First match wins.
 PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(help|\?|commands|what can i do)$", "help"),
@@ -133,8 +134,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:ask|tell) (?P<npc>[\w'-]+) (?:about )?(?P<target>.+)$", "say"),
     (r"^(?:say|whisper|shout)(?: (?P<target>.+?))? to (?P<npc>[\w'-]+)$", "say"),
     (r"^(?:say|announce)\b[ :,]*(?P<extra>.*)$", "speak"),  # to the room, to nobody in particular
-    (r"^(?P<extra>(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|day|evening|afternoon)|evening|morning)(?: (?:there|all|everyone|everybody|folks|you))?)[!.]*$", "speak"),
-    (r"^(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|day|evening|afternoon)|evening|morning)(?: there)?,? (?P<npc>[\w'-]+)[!.]*$", "greet"),
+    (rf"^(?P<extra>{_GREETING}(?: (?:there|all|everyone|everybody|folks|you))?)[!.]*$", "speak"),  # "hello there": to the room
+    (rf"^{_GREETING}(?: there)?,? (?P<npc>[\w'-]+)[!.]*$", "greet"),  # "hello gareth": to him
     (r"^@(?P<npc>[\w'-]+)[ :,]+(?P<target>.+)$", "say"),
     (r"^(?P<npc>[\w'-]+)[:,] (?P<target>.+)$", "say"),
 )

@@ -79,7 +79,7 @@ def handle_speak(ctx: TurnContext, intent: Intent) -> None:
     if not words:
         raise Refusal("You clear your throat, but find nothing to say.", code="missing_field")
     words = words[:MAX_SAID]
-    ctx.aloud = ("room.chat", words)
+    ctx.aloud = {"type": "room.chat", "text": words}
     people = ctx.present_npcs()
     heard = f" {ctx.rng.choice(people).name} looks up and nods." if people else ""
     ended = words if words[-1] in ".!?…" else words + "."

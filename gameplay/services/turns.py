@@ -42,8 +42,7 @@ def turn_command(*, game_id: str, client_id: str | None, text: str, tavern_id: i
         final = {"type": "narration", "reply_to": client_id, "text": outcome.text}
         _log_turn(game, client_id, "command", text, final, minute=ctx.state.minute)
         state_frame = engine.state_frame(ctx, game_id=str(game.pk), version=version) if outcome.changed or restored else None
-        aloud = {"type": outcome.aloud[0], "text": outcome.aloud[1]} if outcome.aloud else None
-        return TurnResult(final=final, state=state_frame, extra=_restored_frames(restored), aloud=aloud)
+        return TurnResult(final=final, state=state_frame, extra=_restored_frames(restored), aloud=outcome.aloud)
 
     return _with_retries(run)
 

@@ -15,9 +15,14 @@ def present_since() -> datetime:
     return timezone.now() - timedelta(seconds=settings.TANKARD_TAVERN["PRESENCE_SECONDS"])
 
 
+def _present(tavern_id: int):
+    """The tavern's patrons present: with an open socket, seen lately."""
+    return Patron.objects.filter(tavern_id=tavern_id, sockets__gt=0, seen_at__gte=present_since())
+
+
 def patrons_present(*, tavern_id: int, location: str | None = None, limit: int = 500) -> tuple[str, ...]:
     """The display names of the patrons present (at `location`, or anywhere in the tavern), sorted."""
-    rows = Patron.objects.filter(tavern_id=tavern_id, sockets__gt=0, seen_at__gte=present_since())
+    rows = _present(tavern_id)
     if location is not None:
         rows = rows.filter(location=location)
     return tuple(rows.order_by("name_key").values_list("name", flat=True)[:limit])
@@ -25,8 +30,7 @@ def patrons_present(*, tavern_id: int, location: str | None = None, limit: int =
 
 def patrons_by_location(*, tavern_id: int, but: str = "", limit: int = 500) -> dict[str, tuple[str, ...]]:
     """Where the patrons present stand: location -> their names, sorted; `but` a game left out."""
-    rows = (Patron.objects.filter(tavern_id=tavern_id, sockets__gt=0, seen_at__gte=present_since()).exclude(game_id=but)
-            .order_by("name_key").values_list("location", "name")[:limit])
+    rows = _present(tavern_id).exclude(game_id=but).order_by("name_key").values_list("location", "name")[:limit]
     found: dict[str, list[str]] = {}
     for location, name in rows:
         found.setdefault(location, []).append(name)

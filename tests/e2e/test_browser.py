@@ -422,21 +422,3 @@ def test_connection_drop__reply_cut_mid_stream_restarts_cleanly(new_page, model_
     expect(speech.locator(".speech")).to_have_text(reply)
     steps = [s["text"] for s in page.evaluate("() => window.__speech") if s["text"]]
     assert all(reply.startswith(step) for step in steps), steps
-
-
-def test_shared_tavern__words_to_the_room_and_a_gesture_reach_the_other_players_page(new_page):
-    """Two players in one shared tavern: what one says to the room (`say <words>`) and a gesture
-    appear on the other's page, with the speaker's tavern name."""
-    pages = []
-    for _ in range(2):
-        page = new_page(go=False)
-        page.goto("/tavern/the-oak/")
-        wait_until_playing(page)
-        pages.append(page)
-    ann, bob = pages
-    bob_name = bob.evaluate("() => window.tankard.state.tavern.you")
-    expect(ann.locator("#player-list")).to_contain_text(bob_name)
-    assert narration(play(bob, "say Evening, all!")).startswith('You say, "Evening, all!"')
-    expect(ann.locator("#log .line.aloud").last).to_have_text(f"{bob_name} says: Evening, all!")
-    narration(play(bob, "wave to wren"))
-    expect(ann.locator("#log .line.aloud").last).to_have_text(f"{bob_name} waves to Wren.")

@@ -1,5 +1,6 @@
 """Two players in two real browsers meet in a shared tavern: each sees the other, hears the other's
-words to Gareth and his reply as it is spoken, and never sees the other's whispers. Every assertion
+words to Gareth and his reply as it is spoken, and words to the room and gestures, and never sees
+the other's whispers. Every assertion
 reads the page. Set TANKARD_SCREENSHOTS=1 to also write docs/screenshots/tavern-shared.png."""
 from __future__ import annotations
 
@@ -58,6 +59,19 @@ def test_two_browsers__see_each_other_hear_words_aloud_and_not_whispers(new_page
     assert "hidden-ledger" not in bob.locator("#log").inner_text()
     if os.environ.get("TANKARD_SCREENSHOTS"):
         bob.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "tavern-shared.png"))
+
+
+def test_words_to_the_room_and_a_gesture__reach_the_other_players_page(new_page):
+    """What one says to the room (`say <words>`) and a gesture appear on the other's page, with the
+    speaker's tavern name."""
+    ann, bob = enter(new_page), enter(new_page)
+    bob_name = bob.evaluate("() => window.tankard.state.tavern.you")
+    expect(ann.locator("#player-list")).to_contain_text(bob_name)
+    say(bob, "say Evening, all!")
+    expect(bob.locator("#log .line.narration").last).to_contain_text('You say, "Evening, all!"')
+    expect(ann.locator("#log .line.aloud").last).to_have_text(f"{bob_name} says: Evening, all!")
+    say(bob, "wave to wren")
+    expect(ann.locator("#log .line.aloud").last).to_have_text(f"{bob_name} waves to Wren.")
 
 
 def test_bad_tavern_name__the_door_barred_page(new_page):
