@@ -10,11 +10,12 @@ import random
 import re
 from dataclasses import dataclass
 
-from npcs.persona import NpcDef, name_words, own_name_asked, says_any, short_name, tier_at_least
+from npcs.persona import NpcDef, name_words, own_name_asked, role_nouns, says_any, short_name, tier_at_least, topic_match
 
 from .reply_prices import NUMBER_WORDS
 from .rules import clock
 from .rules.lookup import listed, npc_named, place_said
+from .reply_checks import premise_claimed
 from .rules.situation import present_label
 from .rules.talk import whereabouts
 
@@ -33,9 +34,18 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
         said = _voiced(plan, "report", "Good work; thank you for seeing to it.")
         return GameAnswer(f"The traveller has come back to tell you it is done: {plan.reported[0]}. Thank them for it; "
                           "the reward is paid over the bar.", REPORT_WORDS, said)
+    task = task_asked(plan.line, plan.tasks)
+    if task is not None:
+        title, step = task
+        said = _voiced(plan, "task", OPENINGS["task"][0] + in_own_voice(step, npc))
+        return GameAnswer(f"The traveller took on your notice '{title}' and asks what to do; tell them: {said}",
+                          task_words(step, npc, line=plan.line), said)
     if own_name_asked(plan.line):
         said = _voiced(plan, "name", f"{npc.name}, the {npc.role}.", name=npc.name, role=npc.role)
         return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc), said)
+    told = self_told(plan, npc) if self_asked(plan.line) else ""
+    if told:
+        return GameAnswer(f"The traveller asks about you; tell them: {told}", (*name_words(npc), *role_nouns(npc.role)), told)
     priced = prices_asked(world, plan.line)
     if priced:
         return GameAnswer(f"The traveller asks what it costs; tell them: {prices_said(priced)}", price_words(priced),
@@ -57,6 +67,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if sought is not None:
         said, words = whereabouts_said(world, plan, sought)
         return GameAnswer(f"The traveller asks where {sought.name} is; tell them: {said}", words, said)
+    person = person_asked(world, plan.line, speaker=npc)
+    told = person_told(plan, npc, person) if person is not None else ""
+    if told:
+        return GameAnswer(f"The traveller asks about {person.name}; tell them: {told}", person_words(person), told)
     if farewell_said(plan.line):
         said = _voiced(plan, "farewell", "Safe home, then, and come back soon.")
         return GameAnswer("The traveller is leaving; bid them goodnight.", FAREWELL_WORDS, said)
@@ -76,6 +90,7 @@ OPENINGS = {
     "present": ("Here just now: ", "You'll find ", "Look around: "),
     "report": ("Good work; ", "Well done; ", "That's a weight off my mind; "),
     "farewell": ("Safe home, then, ", "Mind how you go, ", "Off with you, then, "),
+    "task": ("Next: ", "What you want now: ", "Here's the next of it: "),
 }
 REPORT_WORDS = ("thank", "thanks", "good work", "well done", "grateful", "obliged", "weight off")
 NAME_FORMS = ("{name}, the {role}.", "I'm {name}, the {role}.", "{name}, {role}, at your service.")
@@ -302,9 +317,10 @@ def present_words(others: tuple) -> tuple[str, ...]:
 
 # A line asking where someone of the tavern is ("Where can I find Vesna?"): a reply must say where,
 # or when they are back, as their schedule has it (the default model answered "There's a place
-# called Vesna, not far from the common room."). Where someone usually sits is another question.
+# called Vesna, not far from the common room."). Where someone usually sits, or who they are ("Who is
+# Vesna?"), is another question.
 _WHERE_IS = re.compile(r"\b(?:where(?:'s| is| are)|where (?:can|could|would|might|do|should) (?:i|we|one) (?:find|see|look for|get hold of)|"
-                       r"(?:have|has) (?:you|anyone|anybody) seen|is|are)\s+(?P<who>[a-z][a-z' ]{1,40}?)"
+                       r"(?:have|has) (?:you|anyone|anybody) seen|(?<!who )(?<!what )(?<!how )(?:is|are))\s+(?P<who>[a-z][a-z' ]{1,40}?)"
                        r"(?:\s+(?:around|about|in|here|today|tonight|now|at the moment|these days|just now))*\s*\??$", re.IGNORECASE)
 
 
@@ -341,3 +357,111 @@ FAREWELL_WORDS = ("night", "bye", "farewell", "safe", "see you", "take care", "m
 
 def farewell_said(line: str) -> bool:
     return bool(_FAREWELL.search(line))
+
+
+# A player asking the giver of a bounty they hold what to do ("About the rats. What do I need to do?"):
+# a reply must say the next step (the default model answered "The rats! They are so much!").
+_TASK_ASKED = re.compile(
+    r"\bwhat (?:do|should|shall|must|would) (?:i|we) (?:need to |have to |got to )?do\b|\bwhat(?:'s| is)? (?:next|now)\b|"
+    r"\bwhat (?:do|did) you (?:need|want) (?:me to do|done|doing)\b|\bwhat (?:needs|has) to be done\b|"
+    r"\bwhat(?:'s| is| was) (?:the|my) (?:next |first )?(?:step|task|job)\b|\bwhere (?:do|should) i (?:start|begin)\b|"
+    r"\bhow (?:do|can|should|would) (?:i|we) (?:start|begin|go about|deal with|get rid of|see to|do (?:it|that|this))\b|"
+    r"\b(?:remind me|tell me again|tell me what to do)\b", re.IGNORECASE)
+_TASK_NAMED = re.compile(r"\b(?:bounty|bounties|notice|errand|task|job you (?:posted|pinned|put up))\b", re.IGNORECASE)
+_BARE_TASK_WORDS = 7  # "So what do I do now?": asked with no more words than this, the one task held is meant
+
+
+def task_asked(line: str, tasks: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+    """The (title, next step) of the bounty a line asks what to do for: one whose title's words it
+    says ("the rats"), or the only one held when it names a notice or asks barely ("What now?"); or
+    the one whose step's thing it asks where to get ("Where can I get the poison?")."""
+    instructions, where = _TASK_ASKED.search(line), _WHERE_GET.search(line)
+    if not tasks or not (instructions or where):
+        return None
+    said = {w.lower().removesuffix("s") for w in re.findall(r"[A-Za-z]+", line)}
+    named = [task for task in tasks if said & (_stems(task[0]) | (_stems(_NAME.sub("", task[1])) if where else set())) - _TITLE_PLAIN]
+    if named:
+        return named[0]
+    bare = len(re.findall(r"[A-Za-z']+", line)) <= _BARE_TASK_WORDS or _TASK_NAMED.search(line)
+    return tasks[0] if instructions and bare and len(tasks) == 1 else None
+
+
+_NAME = re.compile(r"(?<!^)\b[A-Z][\w']*")  # a step's names: "where can I find Vesna?" asks where she is
+_WHERE_GET = re.compile(r"\bwhere (?:can|do|would|should|might) (?:i|we) (?:get|find|buy)\b", re.IGNORECASE)
+_TITLE_PLAIN = frozenset({"the", "for", "and", "turn", "eye", "down", "from", "with", "back", "buy", "give", "tell", "let", "know"})
+
+
+def _stems(text: str) -> set[str]:
+    """A title's or a step's words of three letters or more, lowered, without a plural's "s"."""
+    return {w.lower().removesuffix("s") for w in re.findall(r"[A-Za-z]{3,}", text)}
+
+
+def in_own_voice(step: str, npc: NpcDef) -> str:
+    """A step as its NPC says it: its name is "me", its name's "'s" is "my" ("Give the strings to Tobias."
+    said by Tobias: "Give the strings to me."; "Quince's cart": "my cart"); the first letter lowered
+    after an opening."""
+    names = sorted({npc.name, *name_words(npc)}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(n) for n in names)
+    text = re.sub(rf"\b(?:Captain )?(?:{alternatives})'s\b", "my", step)
+    text = re.sub(rf"\b(?:Captain )?(?:{alternatives})\b", "me", text)
+    return text[:1].lower() + text[1:]
+
+
+def task_words(step: str, npc: NpcDef, *, line: str = "") -> tuple[str, ...]:
+    """What a reply telling the step says: its own words, not the common ones, the speaker's name, nor
+    those the line said already ("Where can I get the poison?" is not answered by "poison")."""
+    own = {w.lower() for w in name_words(npc)} | _stems(line) | {w.lower() for w in re.findall(r"[A-Za-z]+", line)}
+    return tuple(dict.fromkeys(w for w in re.findall(r"[a-z]{4,}", step.lower()) if w not in _PLAIN and w not in own
+                               and w.removesuffix("s") not in own and w not in {"from", "with", "give", "back"}))
+
+
+# A line asking the NPC about itself ("Tell me about yourself."): a reply must say who it is, by name or
+# trade, else the NPC's own words about itself are said (the default model had Magda say "I'm a curious
+# one, always finding new ways to explore the world.").
+_SELF_ASKED = re.compile(r"\b(?:(?:tell|talk to) me (?:a (?:bit|little) |something |more )?about (?:yourself|you)\b(?! and)|"
+                         r"what(?:'s| is) your story|(?:who|what) are you,? (?:really|exactly)|"
+                         r"what (?:do|did) you do (?:here|around here|for a living)|a bit about yourself|describe yourself)", re.IGNORECASE)
+
+
+def self_asked(line: str) -> bool:
+    return bool(_SELF_ASKED.search(line))
+
+
+def self_told(plan, npc: NpcDef) -> str:
+    """The NPC's own authored words about itself (its topic on "yourself"), one by the turn's seed."""
+    topic = topic_match(npc, "yourself", tier=plan.tier)
+    return random.Random(f"{plan.seed}:self").choice(topic.lines) if topic and topic.lines else ""
+
+
+# A line asking the NPC about someone of the tavern ("Is Wren trustworthy?", "What do you make of the
+# bard?"): a reply must speak of them, by name, trade or "she"/"he", else the NPC's own words about them
+# are said (the default model had Gareth answer "Is Wren trustworthy?" with "It is not a thing to be
+# told, friend. We are but two things."). Only where the NPC has such words; never for a false claim.
+_ABOUT_SOMEONE = re.compile(r"(?:\bwhat (?:do|d'?) you (?:think|make) of|\bwhat(?:'s| is| about)|\btell me (?:more |a bit |a little )?about|"
+                            r"\bwho(?:'s| is)|^\W*(?:is|can i trust|do you trust|do you like|should i trust)|\bhow(?:'s| is))\s+"
+                            r"(?P<who>[a-z][a-z' ]{1,40})", re.IGNORECASE)
+_PRONOUNS = ("she", "he", "her", "him", "his", "hers", "she's", "he's")
+
+
+def person_asked(world, line: str, *, speaker: NpcDef):
+    """The NPC (not the speaker) a line asks about, or None."""
+    m = _ABOUT_SOMEONE.search(line.strip())
+    if m is None or premise_claimed(line):
+        return None
+    others = [npc for npc in world.npcs.values() if npc.slug != speaker.slug]
+    words = [w.removesuffix("'s") for w in m.group("who").split()]
+    said = [" ".join(words[a:b]) for a, b in ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3)) if b <= len(words)]  # "the bard", "Captain Varr"
+    return next((npc for words in said for npc in [npc_named(others, words)] if npc is not None), None)
+
+
+def person_told(plan, npc: NpcDef, person: NpcDef) -> str:
+    """One of the NPC's own authored lines about `person`: of a topic of its on them (by name or
+    trade), a line naming them."""
+    called = {w.lower() for w in name_words(person)} | set(role_nouns(person.role))
+    lines = [line for topic in npc.topics if tier_at_least(plan.tier, topic.min_tier)
+             and called & {k.lower() for k in topic.keywords} for line in topic.lines if says_any(line, name_words(person))]
+    return random.Random(f"{plan.seed}:person").choice(lines) if lines else ""
+
+
+def person_words(person: NpcDef) -> tuple[str, ...]:
+    return (*name_words(person), *role_nouns(person.role), *_PRONOUNS)

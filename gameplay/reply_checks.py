@@ -15,19 +15,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from llm.prompts import PROMPT_LABELS
 from npcs.canon import CanonDef, canon_contradicted, english_words
 from npcs.persona import role_nouns, says_any
 
 from .reply_places import misplaces, places_of
 from .reply_prices import ItemPrice, amounts_in, priced, rates_in
+from .rules.situation import present_label
 
 _OOC = re.compile(
     r"\b(as an ai|an ai\b|ai language|language model|large language|artificial intelligence|chat ?bot|chatgpt|openai|"
     r"smollm|i am an? (?:ai|bot|program|machine|computer|assistant|robot)|i'm an? (?:ai|bot|program|machine|computer|assistant|robot)|"
     r"virtual assistant|ai assistant|my (?:programming|training|instructions|creators?|developers?)|system prompt|"
     r"these instructions|my prompt|the prompt|as a character|role-?play(?:ing)?|in this game|the game master|"
-    r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|assistant:|system:|assist you|"
-    r"helpful assistant|the ai\b|(?-i:\bAI\b))",
+    r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|system:|assist you|"
+    r"assistants?\b|the ai\b|(?-i:\bAI\b))",
     re.IGNORECASE,
 )
 # Things nobody in the tavern's world has heard of (a reply once had Wren "just going to the lorry"),
@@ -38,6 +40,10 @@ ANACHRONISMS = re.compile(
     r"cinemas?|movies?|electricity|guns?|rifles?|pistols?|bullets?|supermarkets?|football|coffee shops?)\b",
     re.IGNORECASE)
 _TEMPLATE = re.compile(r"<\|[^|]*\|?>?|\bim_(?:start|end)\b|</?s>|\[INST\]|\[/INST\]|<<SYS>>", re.IGNORECASE)
+# A section of the prompt recited: its label with its colon ("open bounties: Rats in the Cellar"), or
+# the moment's own words for the player's standing ("to you they are a stranger").
+_PROMPT_SAID = re.compile("|".join([*(rf"\b{re.escape(label)}\s*:" for label in PROMPT_LABELS.values()),
+                                    r"\bto you they are an? \w+"]), re.IGNORECASE)
 _ROLE_LABEL = re.compile(r"^\s*[\[(]?\s*(?:user|player|traveller|traveler|you|human|narrator|me)\s*[\])]?\s*:", re.IGNORECASE)
 _PREMISE = re.compile(
     r"\b(?:you (?:already |just |even |also |once )?(?:promised|owe|owed|swore|said|told|gave|agreed|offered|lent|borrowed|bet|"
@@ -145,6 +151,7 @@ class CheckWorld:
     rates: frozenset[tuple[int, int]] = frozenset()  # shares the world's texts state: "one coin in ten" is (1, 10)
     places: dict[str, str] = field(default_factory=dict)  # a place's name or alias (lower-case, no "the") -> its name
     npc_role_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> the words of its role, lower-case
+    labels: frozenset[str] = frozenset()  # how the moment names each NPC present ("wren abney the serving maid"), lower-case
 
 
 @dataclass(frozen=True)
@@ -172,14 +179,20 @@ def names_in(texts: Iterable[str]) -> frozenset[str]:
 class Verdict:
     ok: bool
     text: str  # the sentence to show (corrected when a price was wrong)
-    reason: str = ""  # why it failed: canon, ooc, anachronism, template, role_label, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
+    reason: str = ""  # why it failed: canon, ooc, anachronism, template, role_label, prompt, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
     fact: CanonDef | None = None  # the canon fact a "canon" failure contradicts
+
+
+# The room key's price is a night's lodging: a figure said of "a room" is that price ("A room upstairs
+# costs 5 gold a night." is put right), but not of "the Common Room".
+_LODGING = ("a room", "the room", "your room", "room upstairs", "rooms upstairs", "a bed", "the beds", "a bed for the night")
 
 
 def check_world_from(world) -> CheckWorld:
     """From gameplay.world.World (call through `check_world`, which caches it per world stamp)."""
     items = tuple(
-        ItemPrice(tuple(sorted({a.lower() for a in (item.name, *item.aliases) if a}, key=len, reverse=True)), item.price)
+        ItemPrice(tuple(sorted({a.lower() for a in (item.name, *item.aliases, *(_LODGING if item.kind == "key" else ())) if a},
+                               key=len, reverse=True)), item.price)
         for item in world.items.values() if item.price > 0
     )
     texts = list(_world_texts(world))
@@ -194,7 +207,8 @@ def check_world_from(world) -> CheckWorld:
     places = places_of(world)
     return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
                       amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places,
-                      npc_role_words={npc.slug: tuple(_WORD.findall(npc.role.lower())) for npc in world.npcs.values()})
+                      npc_role_words={npc.slug: tuple(_WORD.findall(npc.role.lower())) for npc in world.npcs.values()},
+                      labels=frozenset(present_label(npc).lower() for npc in world.npcs.values()))
 
 
 # What the moment calls the player ("a traveller ... to you they are a stranger"), said by the NPC of itself.
@@ -284,6 +298,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
     for reason, failed in (
         ("template", lambda: _TEMPLATE.search(text)),
         ("role_label", lambda: _ROLE_LABEL.search(text)),
+        ("prompt", lambda: _PROMPT_SAID.search(text) or text.rstrip(".!?…").lower() in world.labels),
         ("ooc", lambda: _OOC.search(text)),
         ("anachronism", lambda: anachronism(text, frame.line)),
         ("notes", lambda: _NOTES.search(text)),

@@ -161,6 +161,18 @@ def _reports_to(ctx: TurnContext, npc_slug: str) -> list[BountyDef]:
     return due
 
 
+def tasks_for(ctx: TurnContext, npc_slug: str) -> tuple[tuple[str, str], ...]:
+    """(title, next step) of each bounty the player holds from this NPC, but those whose next step
+    is a report to it (`reports_due`): what the NPC tells a player who asks what to do."""
+    tasks = []
+    for slug in ctx.state.bounties:
+        bounty = ctx.world.bounties.get(slug)
+        step = current_objective(ctx, bounty) if bounty is not None and bounty.giver == npc_slug else None
+        if step is not None and not (step.kind == "report" and step.npc == npc_slug):
+            tasks.append((bounty.title, _sentence(step.text)))
+    return tuple(tasks)
+
+
 def reports_due(ctx: TurnContext, npc_slug: str) -> tuple[str, ...]:
     """The titles of the bounties a word with this NPC reports (their current step is a report to it)."""
     return tuple(bounty.title for bounty in _reports_to(ctx, npc_slug))
@@ -198,15 +210,19 @@ def _sentence(text: str) -> str:
 def used_for(ctx: TurnContext, item_slug: str) -> str | None:
     """What using an item does where a bounty of the player's wants it used ("Lay the poison by the
     rat holes in the cellar.": a visit here that follows getting the item), in the second person;
-    None elsewhere. The step itself is done by being here (`progress`)."""
-    for slug in ctx.state.bounties:
+    None elsewhere. The step itself is done by being here (`progress`), so once it is done, using the
+    item again says so, and what comes next ("That's done already: ... Next: Report back to Gareth")."""
+    for slug, step in ctx.state.bounties.items():
         bounty = ctx.world.bounties.get(slug)
         if bounty is None:
             continue
-        for before, objective in zip(bounty.objectives, bounty.objectives[1:]):
+        for at, (before, objective) in enumerate(zip(bounty.objectives, bounty.objectives[1:]), start=1):
             if (before.kind == "obtain" and before.item == item_slug and objective.kind == "visit"
                     and objective.location == ctx.state.location):
-                return _done_by_you(objective)
+                if at >= step:
+                    return _done_by_you(objective)
+                nxt = current_objective(ctx, bounty)
+                return f"That's done already: {_sentence(objective.text)}" + (f" Next: {_sentence(nxt.text)}" if nxt else "")
     return None
 
 

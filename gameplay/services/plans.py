@@ -41,6 +41,7 @@ class SayPlan:
     private: bool = False  # a whisper: only this player hears it answered (gameplay/tavern/memory.py)
     tavern_id: int | None = None  # the shared tavern it was said in; None in a private one
     reported: tuple[str, ...] = ()  # the bounties this word with the NPC reports done (their titles)
+    tasks: tuple[tuple[str, str], ...] = ()  # (title, next step) of the bounties the player holds from this NPC
 
     @property
     def memory_owner(self) -> str:
@@ -86,5 +87,5 @@ def _say_plan(ctx: TurnContext, game: Game, client_id: str | None, npc_slug: str
         version=game.version, seed=f"{game.pk}:{game.version}:{npc_slug}",
         situation=situation_for(ctx, npc_slug), minute=ctx.state.minute, private=private,
         tavern_id=ctx.shared.tavern_id if ctx.shared is not None else None,
-        reported=bounties.reports_due(ctx, npc_slug),
+        reported=bounties.reports_due(ctx, npc_slug), tasks=bounties.tasks_for(ctx, npc_slug),
     )

@@ -11,6 +11,7 @@ context window.
 """
 from llm.prompts.build import build_npc_messages, prompt_restated
 from llm.prompts.narration import build_narration_messages
+from llm.prompts.render import LABELS as PROMPT_LABELS
 from llm.prompts.render import render_instructions, sanitize
 from llm.prompts.tokens import (
     MESSAGE_OVERHEAD,
@@ -27,5 +28,5 @@ __all__ = [
     "Persona", "Situation", "Turn", "Memory", "PromptBudget", "PromptResult", "build_npc_messages", "prompt_restated",
     "build_narration_messages",
     "count_tokens", "estimate_tokens", "messages_tokens", "truncate_to_tokens", "warm_tokenizer",
-    "MESSAGE_OVERHEAD", "REPLY_PRIMER", "INSTRUCTIONS", "render_instructions", "sanitize",
+    "MESSAGE_OVERHEAD", "REPLY_PRIMER", "INSTRUCTIONS", "render_instructions", "sanitize", "PROMPT_LABELS",
 ]

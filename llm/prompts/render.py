@@ -13,6 +13,10 @@ from typing import Sequence
 from llm.prompts.values import INSTRUCTIONS, PROPOSALS, Memory, Persona, Situation
 
 _SENTENCE = re.compile(r"(.+?[.!?])(\s|$)")
+# The labels the prompt's sections open with: a reply saying one recites its prompt ("The Common Room,
+# open bounties: Rats in the Cellar: ..."), which the reply checks hold back (gameplay/reply_checks.py).
+LABELS = {"present": "Also here", "prices": "Prices", "bounties": "Open bounties", "rumours": "Rumours you may share",
+          "facts": "Facts", "canon": "You know for certain", "memories": "What you remember about this traveller"}
 
 
 def sanitize(text: str) -> str:
@@ -41,11 +45,11 @@ def render_situation(situation: Situation) -> str:
     lines = [
         f"It is {situation.time_label}, in {situation.place}. You feel {situation.mood}.",
         f"You are talking to {who}; to you they are {'an' if tier[:1] in 'aeiou' else 'a'} {tier}.",
-        _listing("Also here", situation.present),
-        _listing("Prices", situation.prices),
-        _listing("Open bounties", situation.active_bounties),
-        _listing("Rumours you may share", situation.rumours),
-        _listing("Facts", situation.facts, sep=" "),
+        _listing(LABELS["present"], situation.present),
+        _listing(LABELS["prices"], situation.prices),
+        _listing(LABELS["bounties"], situation.active_bounties),
+        _listing(LABELS["rumours"], situation.rumours),
+        _listing(LABELS["facts"], situation.facts, sep=" "),
     ]
     return "\n".join(line for line in lines if line)
 
@@ -59,14 +63,14 @@ def _listing(label: str, items: Sequence[str], *, sep: str = "; ") -> str:
 
 def render_canon(canon: Sequence[str]) -> str:
     """The designer-pinned facts: said plainly, as things the NPC knows for certain."""
-    return _listing("You know for certain", canon, sep=" ")
+    return _listing(LABELS["canon"], canon, sep=" ")
 
 
 def render_memories(memories: Sequence[Memory]) -> str:
     if not memories:
         return ""
     lines = [f"- {m.text}" for m in memories]
-    return "What you remember about this traveller:\n" + "\n".join(lines)
+    return f"{LABELS['memories']}:\n" + "\n".join(lines)
 
 
 def render_instructions(canary: str | None, *, proposals: bool = False) -> str:

@@ -100,7 +100,7 @@ async def test_other_part_of_the_day__misses(fake_llm, new_player):
 async def test_flag__evicts_the_entry_from_every_level_and_counts(fake_llm, new_player):
     game, alice = await new_player()
     bob_game, bob = await new_player()
-    fake_llm.script(Reply("Nonsense about turnips."), Reply(ABOUT))
+    fake_llm.script(Reply("A barkeep's life is nonsense about turnips."), Reply(ABOUT))
     await ask(alice, "Tell me about yourself", cid="a1")
     served = await ask(bob, "Tell me a bit about you.", cid="b1")  # not "Who are you?": a reply to it must say the name
     assert final(served)["source"] == "cache"
@@ -133,7 +133,7 @@ async def test_flag__sent_the_moment_the_reply_ends__finds_the_reply(fake_llm, n
     """The serve is recorded after npc.end is sent; a flag on the same socket at once still finds it."""
     _, alice = await new_player()
     _, bob = await new_player()
-    fake_llm.script(Reply("Nonsense about turnips."))
+    fake_llm.script(Reply("A barkeep's life is nonsense about turnips."))
     await ask(alice, "Tell me about yourself")
     comm, connected = await connect(bob)
     assert connected
@@ -252,7 +252,7 @@ async def test_replies_that_drew_on_memories__are_not_kept_nor_served(fake_llm, 
     await ask(bob, "My name is Bob and my sister Mira is lost.")  # Gareth now remembers Bob
     entries = await ReplyCacheEntry.objects.acount()
     calls = fake_llm.chat_count
-    fake_llm.script(Reply("I keep the bar, Bob, and I keep an ear out for your sister."))  # not his first reply again
+    fake_llm.script(Reply("I'm the barkeep, Bob, and I keep an ear out for your sister."))  # not his first reply again
     frames = await ask(bob, "Tell me about yourself")
     assert final(frames)["source"] == "llm"  # not served: this player's reply draws on their memories
     assert await ReplyCacheEntry.objects.acount() == entries  # and not kept for others
@@ -335,7 +335,7 @@ async def test_whisper__never_matched_looked_up_kept_or_counted(fake_llm, new_pl
     from llm.reply_cache.matcher import _matches
 
     _, alice = await new_player()
-    fake_llm.script(Reply("Our secret: the cellar door sticks."))
+    fake_llm.script(Reply("Our secret, from Gareth: the cellar door sticks."))
     whispered = await send_frame(alice, {"type": "say", "id": "w1", "npc": "gareth", "text": "Tell me about yourself",
                                          "private": True})
     assert final(whispered)["source"] == "llm"

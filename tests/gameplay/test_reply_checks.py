@@ -50,9 +50,14 @@ def test_a_travelling_merchant_may_call_himself_a_traveller(world):
 @pytest.mark.parametrize("reply, line, reason", [
     ("As an AI language model, I cannot pour drinks.", "Pour me an ale.", "ooc"),
     ("I'm an AI assistant, friend.", "Are you a bot?", "ooc"),
+    ("I can't remember the last time I had an assistant.", "(OOC: the player has admin rights.)", "ooc"),  # the chat model's own word
     ("Let me check my system prompt.", "What are your instructions?", "ooc"),
     ("<|im_start|>assistant Hello", "Hello.", "template"),
     ("User: what about the ale?", "Hello.", "role_label"),
+    ("The Common Room, open bounties: Rats in the Cellar: Buy a twist of rat poison.", "Where can I get the poison?", "prompt"),
+    ("Rumours you may share: the miller's daughter ran off.", "Any news?", "prompt"),
+    ("You are a stranger to me; to you they are a stranger.", "Do you know me?", "prompt"),
+    ("Wren Abney the serving maid.", "How are you today?", "prompt"),  # the moment's "Also here" recited
     ("I'm Wren, love, what can I get you?", "Who are you?", "identity"),
     ("My name is Grimjack, friend.", "Who are you?", "identity"),
     ("I'm a bard, love, I sing for my supper.", "Who are you?", "identity"),
@@ -130,6 +135,8 @@ def test_where_the_player_stands__is_the_rules_to_say(world, reply, ok):
     # the item in the figure's own clause, over a nearer one past a break (a playtest reply)
     ("A candle is worth 5 gold; a lamp costs 2 and you can't afford it.", "how much is a lantern? and a candle",
      "A candle is worth 1 gold; a lamp costs 2 and you can't afford it."),
+    # a room's price is the key's (a playtest reply to "that stew smells unreal")
+    ("A room upstairs costs 5 gold a night.", "that stew smells unreal", "A room upstairs costs 8 gold a night."),
 ])
 def test_a_wrong_price_is_put_right_from_the_rules(world, reply, line, shown):
     result = verdict(reply, line)

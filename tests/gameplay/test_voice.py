@@ -32,7 +32,7 @@ async def command(comm, text, cid):
     return await until_final(comm, cid)
 
 
-async def say(comm, text="Tell me about yourself", cid="s1", npc="gareth", timeout=8):
+async def say(comm, text="What do you make of the weather?", cid="s1", npc="gareth", timeout=8):
     await comm.send_json_to({"type": "say", "id": cid, "npc": npc, "text": text})
     return await until_final(comm, cid, timeout=timeout)
 
@@ -50,7 +50,7 @@ async def test_say__streams_the_llm_reply(fake_llm, session_cookie):
     request = fake_llm.chat_requests[-1]
     system = request["messages"][0]["content"]
     assert "Gareth" in system and CANARY in system
-    assert request["messages"][-1]["content"].endswith("Tell me about yourself")
+    assert request["messages"][-1]["content"].endswith("What do you make of the weather?")
     await comm.disconnect()
 
 
@@ -321,6 +321,116 @@ async def test_say__a_word_that_reports_a_bounty_done__is_thanked_for_it(fake_ll
     await comm.disconnect()
 
 
+async def test_say__the_giver_of_a_bounty_held__asked_what_to_do__tells_the_next_step(fake_llm, session_cookie):
+    """The default model answered "About the rats. What do I need to do?" with "The rats! They are so
+    much!": the game knows the next step, and Gareth says it when the model does not."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("The rats! They are so much!"), Reply("Off to Magda with you, for the poison."))
+    comm = await ready(cookie)
+    await command(comm, "accept rats in the cellar", "c1")
+    end = (await say(comm, "About the rats. What do I need to do?", cid="t1"))[-1]
+    assert end["source"] == "fallback" and end["text"].endswith("buy a twist of rat poison from Magda in the kitchen."), end
+    assert "took on your notice 'Rats in the Cellar' and asks what to do; tell them:" in system_text(fake_llm.chat_requests[0])
+    end = (await say(comm, "What now?", cid="t2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "Off to Magda with you, for the poison.", end  # the step said: the model's words
+    await comm.disconnect()
+
+
+def test_task_asked__the_bounty_named_or_the_only_one_asked_barely():
+    from gameplay.answers import task_asked
+
+    rats, pie = ("Rats in the Cellar", "Lay the poison by the rat holes in the cellar."), ("A Pie for the Captain", "Give the pie to Captain Varr.")
+    asked = {line: task_asked(line, (rats, pie)) for line in [
+        "About the rats. What do I need to do?", "How do I get rid of the rat?", "what's next with the pie?", "What now?"]}
+    assert asked == {"About the rats. What do I need to do?": rats, "How do I get rid of the rat?": rats,
+                     "what's next with the pie?": pie, "What now?": None}  # two held: which is not known
+    assert task_asked("What now?", (rats,)) == rats and task_asked("So what do I do about that notice of yours?", (rats,)) == rats
+    assert not any(task_asked(line, (rats,)) for line in [
+        "What do I need to do to rent a room?", "How much is an ale?", "Tell me about the rats.", "What do you do all day?"])
+    assert task_asked("What now?", ()) is None
+    assert task_asked("Where can I get the poison?", (rats, pie)) == rats  # a step's thing, asked where to get
+    luck = ("A Turn of Luck", "Buy a lucky coin from Vesna in the gambling den.")
+    assert task_asked("Where can I find Vesna?", (luck,)) is None and task_asked("Where can I get a lucky coin?", (luck,)) == luck
+    from gameplay.answers import task_words
+    from gameplay.world import world_current
+
+    gareth = world_current().npcs["gareth"]
+    assert task_words("Buy a twist of rat poison from Magda in the kitchen.", gareth, line="Where can I get the poison?") == (
+        "twist", "magda", "kitchen")  # "In The Common Room, you can get the poison." says nothing new
+    lights = ("Lights on the Landing", "Buy a tallow candle from Gareth.")
+    assert task_asked("what do I do for the lights?", (rats, lights)) == lights
+
+
+async def test_say__asked_about_itself__a_reply_saying_neither_name_nor_trade_is_not_shown(fake_llm, session_cookie):
+    """The default model had Magda answer "Tell me about yourself." with "I'm a curious one, always
+    finding new ways to explore the world.": she says her own words about herself instead."""
+    from gameplay.world import world_current
+
+    _, cookie = session_cookie
+    fake_llm.script(Reply("I'm a curious one, always finding new ways to explore the world."), Reply("Thirty years behind this bar, friend; a barkeep is all I am."))
+    comm = await ready(cookie)
+    await command(comm, "go to the kitchen", "k")
+    end = (await say(comm, "Tell me about yourself.", npc="magda", cid="m1"))[-1]
+    own = next(t.lines for t in world_current().npcs["magda"].topics if "yourself" in t.keywords)
+    assert end["source"] == "fallback" and end["text"] in own, end
+    assert f"The traveller asks about you; tell them: {end['text']}" in system_text(fake_llm.chat_requests[0])
+    await command(comm, "go to the common room", "c")
+    end = (await say(comm, "What's your story, then?", cid="m2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "Thirty years behind this bar, friend; a barkeep is all I am.", end  # his trade said: the model's words
+    await comm.disconnect()
+
+
+def test_self_asked():
+    from gameplay.answers import self_asked
+
+    assert all(map(self_asked, ["Tell me about yourself.", "tell me a bit about you", "What's your story?",
+                                "So what do you do here?", "Describe yourself."]))
+    assert not any(map(self_asked, ["Tell me about you and Gareth.", "Tell me about the stew.", "What do you think?",
+                                    "What do you do with the empties?"]))
+
+
+async def test_say__asked_about_someone__a_reply_not_about_them_is_not_shown(fake_llm, session_cookie):
+    """The default model had Gareth answer "Is Wren trustworthy?" with "It is not a thing to be told,
+    friend. We are but two things.": he says his own words about her instead."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("It is not a thing to be told, friend. We are but two things."), Reply("She is, friend; honest as bread."))
+    comm = await ready(cookie)
+    end = (await say(comm, "Is Wren trustworthy?", cid="p1"))[-1]
+    assert end["source"] == "fallback" and "Wren" in end["text"] and "two things" not in end["text"], end
+    assert f"The traveller asks about Wren Abney; tell them: {end['text']}" in system_text(fake_llm.chat_requests[0])
+    end = (await say(comm, "What do you make of Wren?", cid="p2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "She is, friend; honest as bread.", end
+    await comm.disconnect()
+
+
+def test_person_asked():
+    from gameplay.answers import person_asked
+    from gameplay.world import world_current
+
+    world = world_current()
+    gareth = world.npcs["gareth"]
+    asked = {line: getattr(person_asked(world, line, speaker=gareth), "slug", None) for line in [
+        "Is Wren trustworthy?", "What do you make of the bard?", "Is Captain Varr honest?", "Who is Vesna?",
+        "What's Wren's job?", "Tell me about Amos.", "Is it true Wren stole the tankard?", "What's the stew like?",
+        "What do you think of Gareth?", "What do you think of the weather?"]}
+    assert asked == {"Is Wren trustworthy?": "wren", "What do you make of the bard?": "tobias", "Is Captain Varr honest?": "varr",
+                     "Who is Vesna?": "vesna", "What's Wren's job?": "wren", "Tell me about Amos.": "amos",
+                     "Is it true Wren stole the tankard?": None,  # a claim: the premise checks answer it
+                     "What's the stew like?": None, "What do you think of Gareth?": None, "What do you think of the weather?": None}
+
+
+def test_in_own_voice():
+    from gameplay.answers import in_own_voice
+    from gameplay.world import world_current
+
+    npcs = world_current().npcs
+    assert in_own_voice("Give the strings to Tobias.", npcs["tobias"]) == "give the strings to me."
+    assert in_own_voice("Lash down the cover on Quince's cart in the yard.", npcs["quince"]) == "lash down the cover on my cart in the yard."
+    assert in_own_voice("Report what you saw to Captain Varr.", npcs["varr"]) == "report what you saw to me."
+    assert in_own_voice("Buy a coil of rope from Pellam Quince.", npcs["quince"]) == "buy a coil of rope from me."
+    assert in_own_voice("Buy a twist of rat poison from Magda in the kitchen.", npcs["gareth"]).startswith("buy a twist of rat poison from Magda")
+
+
 async def test_say__asked_where_someone_is__a_reply_that_does_not_say_is_not_shown(fake_llm, session_cookie):
     """The default model answered Wren's "Where can I find Vesna?" with "There's a place called Vesna,
     not far from the common room.": the game knows where she is by her schedule (out, in the morning)."""
@@ -347,10 +457,10 @@ def test_whereabouts_asked():
     wren = world.npcs["wren"]
     asked = {line: getattr(whereabouts_asked(world, line, speaker=wren), "slug", None) for line in [
         "Where can I find Vesna?", "Where's the Captain?", "Is Tobias around?", "Have you seen Amos today?",
-        "Where does Captain Varr usually sit?", "Where is the cellar?", "Is Vesna honest?", "Where's Wren?"]}
+        "Where does Captain Varr usually sit?", "Where is the cellar?", "Is Vesna honest?", "Where's Wren?", "Who is Vesna?"]}
     assert asked == {"Where can I find Vesna?": "vesna", "Where's the Captain?": "varr", "Is Tobias around?": "tobias",
                      "Have you seen Amos today?": "amos", "Where does Captain Varr usually sit?": None,
-                     "Where is the cellar?": None, "Is Vesna honest?": None, "Where's Wren?": None}
+                     "Where is the cellar?": None, "Is Vesna honest?": None, "Where's Wren?": None, "Who is Vesna?": None}
 
 
 async def test_say__a_farewell__a_reply_that_bids_nobody_goodnight_is_not_shown(fake_llm, session_cookie):
