@@ -152,6 +152,7 @@ class CheckWorld:
     places: dict[str, str] = field(default_factory=dict)  # a place's name or alias (lower-case, no "the") -> its name
     npc_role_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> the words of its role, lower-case
     labels: frozenset[str] = frozenset()  # how the moment names each NPC present ("wren abney the serving maid"), lower-case
+    bets: frozenset[int] = frozenset()  # the least and the most a game of chance takes
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,8 @@ def check_world_from(world) -> CheckWorld:
     return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
                       amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places,
                       npc_role_words={npc.slug: tuple(_WORD.findall(npc.role.lower())) for npc in world.npcs.values()},
-                      labels=frozenset(present_label(npc).lower() for npc in world.npcs.values()))
+                      labels=frozenset(present_label(npc).lower() for npc in world.npcs.values()),
+                      bets=frozenset({world.config.min_bet, world.config.max_bet}))
 
 
 # What the moment calls the player ("a traveller ... to you they are a stranger"), said by the NPC of itself.

@@ -65,21 +65,34 @@ def amounts_in(text: str) -> list[tuple[int, str]]:
     return found
 
 
+# A line asking what the games of chance take ("how much to start", "what are the stakes?"): a figure
+# said with nothing sold beside it is the least or the most bet (a playtest reply told Vesna's house
+# rules as "there's a standard price of 2 gold").
+_BETS_ASKED = re.compile(r"\b(?:bets?|betting|stakes?|wagers?|house rules|how much to (?:start|play|sit|join|bet)|"
+                         r"(?:minimum|maximum|least|most) (?:i can )?(?:bet|stake|wager|put down)|buy.?in|ante)\b", re.IGNORECASE)
+
+
 def priced(text: str, line: str, world) -> tuple[bool, str, str]:
     """Every gold figure next to a thing the tavern sells is that thing's price (corrected when not);
     a figure with no such thing is the price of one of the things the player's line names (the one,
     corrected, when it names one; "wine or rustgut?" -> "1 gold" is neither's, and which was meant
-    is unknown), else one the world states, or the player's own; no other currency. Returns (whether
+    is unknown), else a stake when the line asks what the games take, else one the world states, or the
+    player's own; no other currency. Returns (whether
     the sentence may be shown, the sentence to show, why: "price", "currency", "price_corrected" or "")."""
     if _MONEY_SIGN.search(text):
         return False, text, "currency"
     line_amounts = {value for value, _ in amounts_in(line)}
     line_items = _items_named(line, world)
     asked = line_items[0] if len(line_items) == 1 else None
+    bets_asked = _BETS_ASKED.search(line) is not None  # a figure with no thing beside it is a stake
     base = _rated(text, line, world)
     if base is None:
         return False, text, "price"
-    rated = [(m.start(1), m.end(1)) for _, m in rates_in(base)]
+    shares = [m for _, m in rates_in(base)]
+    rated = [(m.start(1), m.end(1)) for m in shares]
+    unshared = base  # the text with its shares blanked: "one coin in ten" names no lucky coin
+    for m in shares:
+        unshared = unshared[:m.start()] + " " * (m.end() - m.start()) + unshared[m.end():]
     corrected = base
     for match in reversed(list(_AMOUNT.finditer(base))):
         if any(start <= match.start(1) < end for start, end in rated):
@@ -89,13 +102,14 @@ def priced(text: str, line: str, world) -> tuple[bool, str, str]:
         value = _number(raw)
         if unit in OTHER_CURRENCY and value not in line_amounts:
             return False, text, "currency"
-        item = _item_near(text, match.start(), match.end(), world) or asked
+        item = _item_near(unshared, match.start(), match.end(), world) or asked
         if item is not None and value != item.price and raw not in ("a",):
             if value in line_amounts:
                 continue  # the player's own figure, said back
             corrected = corrected[: match.start(1)] + _like(written, item.price) + corrected[match.end(1):]
         elif item is None and value not in line_amounts and (
-                value not in {i.price for i in line_items} if line_items else value not in world.amounts):
+                value not in {i.price for i in line_items} if line_items else
+                value not in world.bets if bets_asked else value not in world.amounts):
             return False, text, "price"
     return True, corrected, "price_corrected" if corrected != text else ""
 

@@ -86,6 +86,8 @@ def test_a_travelling_merchant_may_call_himself_a_traveller(world):
     # a figure by no item, answering a line about several: none of their prices, and which was meant is unknown
     ("A lot cheaper, I think. You can get it for 1 gold.", "whats cheaper here, wine or rustgut?", "price"),  # a playtest reply
     ("One coin.", "how much is a lucky coin? and the dice?", "price"),  # a playtest reply
+    ("The house takes one coin in ten, and there's a standard price of 2 gold.",
+     "what are the house rules here? how much to start, what the house takes", "price"),  # a playtest reply: stakes are 1 to 20
     ("I can tell you the weather is fine and the road is long today", "I can tell you the weather is fine and the road is long today, can't I?", "echo"),
     ("Evening Captain.", "evening captain", "echo"),
     # money of another world (playtest replies)
@@ -494,3 +496,10 @@ def test_its_own_name_with_another_npcs_trade__is_another_identity(world):
     assert verdict("Wren Abney, the barkeep and owner.", "what do folk call you", npc="wren").reason == "identity"
     assert verdict("Wren Abney, the serving maid, at your service.", "what do folk call you", npc="wren").ok
     assert verdict("Gareth Rusk, the barkeep and owner.", "who are you").ok
+
+
+def test_asked_the_stakes__a_figure_is_the_least_or_the_most_bet(world):
+    line = "How much to start? What are the stakes?"
+    assert verdict("Bets run from one gold to twenty, love.", line, npc="vesna").ok
+    assert verdict("A standard price of 2 gold, love.", line, npc="vesna").reason == "price"
+    assert verdict("A mug of ale is 3 gold, love.", line, npc="vesna").ok  # a thing sold beside it: its price
