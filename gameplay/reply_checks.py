@@ -290,9 +290,12 @@ def order_given(line: str) -> bool:
     return bool(_ORDER.search(line))
 
 
-def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first: bool, deny_due: bool | None = None) -> Verdict:
+def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first: bool, deny_due: bool | None = None,
+                   before: str = "") -> Verdict:
     """One sentence of a reply. `first`: it opens the reply (an empty or foreign opening fails the whole reply).
-    `deny_due`: a false claim is still to be turned down by this sentence (default: when it is the first)."""
+    `deny_due`: a false claim is still to be turned down by this sentence (default: when it is the first).
+    `before`: the reply's sentences shown before it (a figure with nothing beside it may be the price of
+    the thing they name)."""
     due = first if deny_due is None else deny_due
     text = sentence.strip()
     if not text or not re.search(r"[A-Za-z]", text):
@@ -318,7 +321,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         found = failed()
         if found:  # for "canon", the fact contradicted
             return Verdict(False, text, fact=found if reason == "canon" else None, reason=reason)
-    verdict = Verdict(*priced(text, frame.line, world))
+    verdict = Verdict(*priced(text, frame.line, world, before=before))
     if verdict.ok and first and frame.recall and not says_any(verdict.text, frame.recall):  # read once prices are put right
         return Verdict(False, text, reason="recall")
     return verdict

@@ -68,7 +68,8 @@ class SentenceGate:
         lead = sentence[: len(sentence) - len(sentence.lstrip())]
         # A reply that opened with a question or an exclamation ("Promised you that, did I?") still owes the denial.
         due = all(opener(shown.strip()) for shown in self.released)
-        verdict = sentence_check(sentence, frame=self.frame, world=self.world, first=not self.released, deny_due=due)
+        verdict = sentence_check(sentence, frame=self.frame, world=self.world, first=not self.released, deny_due=due,
+                                 before=self.text)
         if not verdict.ok:
             self.failed = verdict
             return ""

@@ -72,18 +72,21 @@ _BETS_ASKED = re.compile(r"\b(?:bets?|betting|stakes?|wagers?|house rules|how mu
                          r"(?:minimum|maximum|least|most) (?:i can )?(?:bet|stake|wager|put down)|buy.?in|ante)\b", re.IGNORECASE)
 
 
-def priced(text: str, line: str, world) -> tuple[bool, str, str]:
+def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str, str]:
     """Every gold figure next to a thing the tavern sells is that thing's price (corrected when not);
     a figure with no such thing is the price of one of the things the player's line names (the one,
     corrected, when it names one; "wine or rustgut?" -> "1 gold" is neither's, and which was meant
-    is unknown), else a stake when the line asks what the games take, else one the world states, or the
-    player's own; no other currency. Returns (whether
+    is unknown), or of the one thing the reply's sentences `before` it name, else a stake when the
+    line asks what the games take, else one the world states, or the player's own; no other currency. Returns (whether
     the sentence may be shown, the sentence to show, why: "price", "currency", "price_corrected" or "")."""
     if _MONEY_SIGN.search(text):
         return False, text, "currency"
     line_amounts = {value for value, _ in amounts_in(line)}
     line_items = _items_named(line, world)
     asked = line_items[0] if len(line_items) == 1 else None
+    if not line_items and before:  # "That's a mug of red wine. It has 8 gold coins.": the figure is the wine's
+        said_before = _items_named(before, world)
+        asked = said_before[0] if len(said_before) == 1 else None
     bets_asked = _BETS_ASKED.search(line) is not None  # a figure with no thing beside it is a stake
     base = _rated(text, line, world)
     if base is None:

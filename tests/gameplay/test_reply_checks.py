@@ -275,6 +275,15 @@ def test_gate__a_reply_opening_with_a_question_still_owes_the_denial(world):
     assert flat.failed is not None and flat.failed.reason == "premise"
 
 
+def test_gate__a_figure_beside_nothing_is_the_price_of_the_thing_said_before_it(world):
+    """A playtest reply to "what's on tap tonight": "That's a mug of red wine. It has 8 gold coins."."""
+    from gameplay.world import world_current
+
+    gate = SentenceGate(frame=ReplyFrame(npc_slug="wren", line="what's on tap tonight"), world=check_world(world_current()))
+    assert gate.feed("That's a mug of red wine. It has 8 gold coins. ") == "That's a mug of red wine. It has 5 gold coins."
+    assert gate.corrections == 1
+
+
 def test_gate__an_opener_to_a_false_claim_is_shown_only_with_the_denial_after_it(world):
     """"Pay up?" and nothing more goes along with the claim: it is held back, and fails when the
     reply ends on it; followed by a denial, both are shown at once."""
