@@ -153,6 +153,7 @@ class CheckWorld:
     npc_role_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> the words of its role, lower-case
     labels: frozenset[str] = frozenset()  # how the moment names each NPC present ("wren abney the serving maid"), lower-case
     bets: frozenset[int] = frozenset()  # the least and the most a game of chance takes
+    words: frozenset[str] = frozenset()  # every word of the world's texts, lower-case ("cider", "barkeep")
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,8 @@ def check_world_from(world) -> CheckWorld:
                       amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places,
                       npc_role_words={npc.slug: tuple(_WORD.findall(npc.role.lower())) for npc in world.npcs.values()},
                       labels=frozenset(present_label(npc).lower() for npc in world.npcs.values()),
-                      bets=frozenset({world.config.min_bet, world.config.max_bet}))
+                      bets=frozenset({world.config.min_bet, world.config.max_bet}),
+                      words=frozenset(w.lower() for text in texts for w in _WORD.findall(text)))
 
 
 # What the moment calls the player ("a traveller ... to you they are a stranger"), said by the NPC of itself.
@@ -392,7 +394,7 @@ def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> b
 def _invented_name(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
     """A capitalised word mid-sentence that no text of the world uses (nor the player's line):
     "built by the great Harlon Blackstone". A sentence's first word counts only when it is not
-    an English word at all."""
+    an English word at all, nor a word of the world's ("Cider, love, three gold.")."""
     own_line = {m.group(1).lower() for m in _CAPITAL.finditer(frame.line)} | frame.heard
     lexicon = english_words()
     for match in _CAPITAL.finditer(text):
@@ -401,7 +403,7 @@ def _invented_name(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
             continue
         at_start = bool(_SENTENCE_START.search(text[: match.start()]))
         stem = word.split("'")[0]
-        if at_start and (not lexicon or stem in lexicon or stem.rstrip("s") in lexicon):
+        if at_start and (not lexicon or any(w in lexicon or w in world.words for w in (stem, stem.rstrip("s")))):
             continue
         return True
     return False

@@ -163,6 +163,12 @@ def test_a_share_the_world_never_states__is_held_back(world):
     assert verdict("The house takes three coins in a hundred.", "what does the house take?", npc="vesna").reason == "price"
 
 
+def test_a_sentence_opening_on_a_word_of_the_world__is_no_invented_name(world):
+    assert verdict("Cider, love, three gold.", "What's pouring?", npc="wren").ok
+    assert verdict("Barkeep here thirty years, friend.", "What's your story?").ok
+    assert verdict("Grimbold built it, friend.", "Who built the inn?").reason == "invented_name"
+
+
 def test_a_word_of_another_age__passes_only_when_the_player_brought_it_up(world):
     assert verdict("A phone? Never heard of such a thing, friend.", "Can I borrow your phone?").ok
     assert verdict("Check your phone for the time, friend.", "What time is it?").reason == "anachronism"

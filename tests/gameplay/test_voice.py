@@ -600,6 +600,18 @@ async def test_say__a_reply_reciting_what_it_was_told_to_say__the_game_says_it(f
     await comm.disconnect()
 
 
+async def test_say__asked_for_a_drink_other_than_ale__ale_said_back_answers_nothing(fake_llm, session_cookie):
+    """An asked-set reply: "Got anything to drink that isn't ale?" was answered "It's not ale."."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("It's not ale."), Reply("Cider, love, three gold."))
+    comm = await ready(cookie)
+    end = (await say(comm, "Got anything to drink that isn't ale?", npc="wren", cid="d1"))[-1]
+    assert end["source"] == "fallback" and "a cup of cider for 3" in end["text"], end
+    end = (await say(comm, "And to drink, what's pouring?", cid="d2"))[-1]  # Gareth, asked with no drink named
+    assert end["source"] == "llm" and end["text"] == "Cider, love, three gold.", end
+    await comm.disconnect()
+
+
 async def test_say__asked_its_name__a_reply_that_says_it_is_shown_and_shared(fake_llm, session_cookie):
     from tests.websocket import game_with_cookie
 
