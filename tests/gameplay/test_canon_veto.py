@@ -127,3 +127,15 @@ async def test_a_cached_reply_picks_no_fact_by_meaning(fake_llm, new_player, mon
 
     assert frames[-1]["source"] == "cache" and fake_llm.chat_count == 1
     assert meant == []
+
+
+async def test_blue_chalk_is_the_dealers__a_reply_giving_it_to_another_is_asked_again(fake_llm, new_player):
+    """A reply heard in play: Wren, asked "Who uses blue chalk around here?", named Gareth, who chalks in
+    white (the mystery's first clue says blue is the dealer's): the fact is pinned, and the veto holds."""
+    _, cookie = await new_player()
+    fake_llm.script(Reply("Gareth Rusk uses blue chalk, love, for his tallies."), Reply("Vesna, love. Blue on her fingertips."))
+
+    frames = await ask(cookie, "Who uses blue chalk around here?", npc="wren")
+
+    assert frames[-1]["source"] == "llm" and shown(frames) == "Vesna, love. Blue on her fingertips.", frames[-1]
+    assert "Vesna Holt rubs it on her fingertips" in " ".join(m["content"] for m in fake_llm.chat_requests[0]["messages"])
