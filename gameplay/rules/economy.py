@@ -9,7 +9,7 @@ from . import bounties
 from .talk import not_here
 from .context import Refusal, TurnContext
 from .info import tiredness_label
-from .lookup import find_item, find_job, find_npc, item_name, with_article
+from .lookup import find_item, find_job, find_npc, item_name, listed, with_article
 from .parser import Intent, words_match
 
 WORK_TIREDNESS_LIMIT = 85
@@ -107,6 +107,8 @@ def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:
 
 
 def handle_use(ctx: TurnContext, intent: Intent) -> None:
+    if not intent.target and intent.extra:  # "drink", "eat": what is carried of that kind
+        return handle_use(ctx, Intent("use", target=_carried_to(ctx, intent.extra)))
     item = find_item(ctx.world, intent.target, among=list(ctx.state.inventory))
     if item is None:
         raise Refusal("You don't have that. Buy it first, or check your inventory.")
@@ -120,6 +122,19 @@ def handle_use(ctx: TurnContext, intent: Intent) -> None:
     ctx.advance(10 if item.kind == "food" else 5)
     verb = {"drink": "drink", "food": "eat"}.get(item.kind, "use")
     ctx.say(item.use_text or f"You {verb} the {item.name}.")
+
+
+def _carried_to(ctx: TurnContext, verb: str) -> str:
+    """The name of the one thing carried to drink (or eat); else a refusal saying what there is to do."""
+    kind = "food" if verb == "eat" else "drink"
+    carried = [ctx.world.items[s] for s in ctx.state.inventory if s in ctx.world.items and ctx.world.items[s].kind == kind]
+    if len(carried) == 1:
+        return carried[0].name
+    if carried:
+        raise Refusal(f"{verb.capitalize()} which? You have {listed([with_article(i.name) for i in carried], ' and ')}.")
+    sold = [i for i in for_sale_here(ctx) if i.kind == kind]
+    raise Refusal(f"You have nothing to {verb}." + (f" On offer here: {price_list(ctx, kind)}. Say 'buy <item>'." if sold
+                                                    else " Nothing of the kind is sold here."))
 
 
 def handle_give(ctx: TurnContext, intent: Intent) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import bounties, deeds, economy, emotes, gambling, info, lodging, movement, mystery, talk
 from .clock import time_frame
 from .context import Refusal, SayRequest, TurnContext
-from .parser import Intent, intent_parse
+from .parser import Intent, commands_joined, intent_parse
 
 HANDLERS = {
     "help": info.handle_help,
@@ -63,7 +63,27 @@ DEEDS_READ_IN = frozenset({"unknown", "go", "gamble"})
 
 
 def command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
-    """Apply one command to the context; raises Refusal when the rules say no."""
+    """Apply one command to the context (or the two or three a line joins: "buy ale and drink it");
+    raises Refusal when the rules say no to it (to the first of them: a later one refused is said,
+    and what came before it stands)."""
+    joined = commands_joined(text)
+    if joined:
+        return _joined_apply(ctx, joined)
+    return _command_apply(ctx, text)
+
+
+def _joined_apply(ctx: TurnContext, commands: list[str]) -> CommandOutcome:
+    outcome = _command_apply(ctx, commands[0])
+    for command in commands[1:]:
+        try:
+            outcome = _command_apply(ctx, command)
+        except Refusal as refusal:
+            ctx.lines.append(refusal.text)
+            break
+    return CommandOutcome(text="\n".join(ctx.lines), changed=ctx.changed or bool(ctx.changed_minds), aloud=outcome.aloud)
+
+
+def _command_apply(ctx: TurnContext, text: str) -> CommandOutcome:
     intent = intent_parse(text)
     handler = HANDLERS.get(intent.verb)
     if handler is None and intent.verb == "unknown":  # free text a rule still owns

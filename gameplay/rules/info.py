@@ -15,7 +15,8 @@ HELP = (
     "jobs, work <job>; gamble (dice, coin or high card, e.g. 'dice 5', 'flip coin 3 heads', 'high card 4'); "
     "rent a room, sleep, wait [bells], store <item or gold>, retrieve <item or gold>, chest; "
     "board, accept <bounty>, report to <someone>; rumours; talk to <someone>, or @gareth <words> to speak, say <words> to the room; "
-    "clues (what you have found); and, when you know enough, accuse <someone>."
+    "clues (what you have found); and, when you know enough, accuse <someone>. "
+    "Two things at once work too: 'buy ale and drink it'."
 )
 
 

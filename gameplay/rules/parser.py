@@ -122,6 +122,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:buy|order|purchase|get|grab|have)(?: me)? (?P<target>.+?) for (?P<npc>[\w' -]+)$", "buy_for"),
     (r"^(?:buy|order|purchase|i'll have|i will have|i'd like|get me|can i get|can i have|give me)(?: (?:an?|some)(?= (?!dozen\b|hundred\b|couple of\b)))? (?P<target>.+)$", "buy"),
     (r"^(?:drink|eat|use|quaff|sip|gulp|consume|down|swig|chew|light|read) (?P<target>.+)$", "use"),
+    (r"^(?P<extra>drink|eat)(?: (?:up|something|anything))?$", "use"),  # what is carried of that kind
     (r"^(?:give|hand|offer) (?P<target>.+?) to (?P<npc>.+)$", "give"),
     (r"^tip (?P<npc>[\w'-]+) (?P<target>(?:\d+|[a-z-]+) (?:gold|coins?|crowns?))$", "give"),  # not "tip my hat to Wren"
     (r"^(?:give|hand|offer) (?P<npc>[\w'-]+) (?P<target>.+)$", "give"),
@@ -131,6 +132,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(?:accuse|blame|name the culprit|it was) (?P<npc>.+)$", "accuse"),
     (r"^whisper(?: (?P<extra>.*))?$", "whisper"),
     (r"^(?:talk|speak|chat|greet)(?: (?:to|with))? (?P<npc>.+)$", "talk"),
+    (r"^ask (?P<npc>[\w'-]+) about (?P<target>.+)$", "ask_about"),
     (r"^(?:ask|tell) (?P<npc>[\w'-]+) (?:about )?(?P<target>.+)$", "say"),
     (r"^(?:say|whisper|shout)(?: (?P<target>.+?))? to (?P<npc>[\w'-]+)$", "say"),
     (r"^(?:say|announce)\b[ :,]*(?P<extra>.*)$", "speak"),  # to the room, to nobody in particular
@@ -157,6 +159,8 @@ def intent_parse(text: str) -> Intent:
         target, npc, extra = groups.get("target", ""), groups.get("npc", ""), groups.get("extra", "")
         if verb == "say":
             return Intent("say", target=target or "hello", npc=strip_filler(npc))
+        if verb == "ask_about":  # "ask gareth about the rats": said as the question it is
+            return Intent("say", target=f"Tell me about {target}.", npc=strip_filler(npc))
         if verb == "whisper":  # the words keep their case and marks: the handler finds the NPC in them
             return Intent("whisper", extra=_WHISPER.sub("", text.strip(), count=1).strip())
         if verb == "speak":  # the words as typed
@@ -206,3 +210,29 @@ def words_match(query: str, *names: str, strict: bool = False) -> bool:
         if q_words and (set(q_words) <= n_words or {w.rstrip("s") for w in q_words} <= n_words):
             return True
     return False
+
+
+# Two commands in one line ("buy ale and drink it", "go to the kitchen, then buy poison"): each part
+# must read as a command of the rules on its own ("buy cheese and pickle" is one thing: "pickle" is no
+# command); "it" or "them" in a later part is the thing the part before named.
+_JOINS = re.compile(r"\s*(?:,\s*and then|,\s*then|,?\s+and then|\s+then|,?\s+and)\s+")
+_NOT_JOINED = frozenset({"unknown", "say", "speak", "whisper", "talk", "greet"})
+_PRONOUN = re.compile(r"\b(?:it|them)\b")
+
+
+def commands_joined(text: str) -> list[str] | None:
+    """The commands a line joins, in order, when it joins two or three; else None."""
+    line = _clean(text)
+    parts = [p for p in _JOINS.split(line) if p]
+    if not 2 <= len(parts) <= 3:
+        return None
+    out, before = [], None
+    for part in parts:
+        if before is not None and before.target:
+            part = _PRONOUN.sub(before.target, part)
+        intent = intent_parse(part)
+        if intent.verb in _NOT_JOINED:
+            return None
+        out.append(part)
+        before = intent
+    return out

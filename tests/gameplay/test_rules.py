@@ -571,3 +571,41 @@ def test_bounty_visit__being_there_does_it_and_uses_up_what_burns(player):
     assert "You lay the poison by the rat holes in the cellar." in player.do("go to the cellar")["text"]
     assert inv(player) == {"rat-poison": 1}
 
+
+
+def test_two_commands_joined__are_both_carried_out(player):
+    """'buy ale and drink it' had been 'Nobody here sells that.' (an item called 'ale and drink it')."""
+    text = player.do("buy ale and drink it")["text"]
+    assert "You pay 3 gold for a mug of ale" in text and "You drink deep" in text and inv(player) == {}
+    text = player.do("go to the kitchen, then buy rat poison")["text"]
+    assert "The Kitchen" in text and "twist of rat poison" in text and inv(player) == {"rat-poison": 1}
+    frame = player.do("buy honey cake and buy 90 honey cakes")  # the second refused: the first stands, and the refusal is said
+    assert "You pay 2 gold for a honey cake" in frame["text"] and "won't sell more than 20" in frame["text"]
+    player.do("go to the common room")
+    assert player.do("buy cheese and pickle")["text"].startswith("You pay 3 gold for a plate of cheese and pickle")  # one thing
+
+
+def test_joined_commands__only_commands_of_the_rules_are_split():
+    from gameplay.rules.parser import commands_joined
+
+    assert commands_joined("buy ale and drink it") == ["buy ale", "drink ale"]
+    assert commands_joined("buy ale, then wait one bell") == ["buy ale", "wait one bell"]
+    assert commands_joined("buy beef and ale pie") is None and commands_joined("look") is None
+    assert commands_joined("say hello and goodbye") is None and commands_joined("talk to wren and gareth") is None
+
+
+def test_drink_or_eat_alone__takes_the_one_carried_or_says_what_there_is(player):
+    frame = player.do("drink")
+    assert frame["type"] == "error" and "You have nothing to drink." in frame["text"] and "mug of ale (3g)" in frame["text"]
+    player.do("buy ale")
+    assert "You drink deep" in player.do("drink")["text"]
+    player.do("buy ale")
+    player.do("buy cider")
+    assert "Drink which? You have a mug of ale and a cup of cider." in player.do("drink")["text"]
+
+
+def test_ask_someone_about_something__is_said_as_the_question():
+    from gameplay.rules.parser import intent_parse
+
+    intent = intent_parse("ask gareth about the rats")
+    assert (intent.verb, intent.npc, intent.target) == ("say", "gareth", "Tell me about the rats.")
