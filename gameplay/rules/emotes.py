@@ -60,13 +60,27 @@ def gesture_said(ctx: TurnContext, line: str) -> str | None:
     absent = next((npc for _, npc in named if npc.slug not in present), None)
     if absent is not None:
         return f"You {phrase}, but {absent.name} is not here to see it."
-    ctx.aloud = {"type": "room.emote", "text": "{name} " + " ".join([_third_person_verb(words[0].lower()),
-                                                                     *(_third_person(w, names) for w in words[1:])]) + "."}
+    patrons = _patrons_here(ctx)
+    phrase = _patrons_named(phrase, patrons)
+    ctx.aloud = {"type": "room.emote", "text": "{name} " + _patrons_named(" ".join([_third_person_verb(words[0].lower()),
+                                                                     *(_third_person(w, names) for w in words[1:])]), patrons) + "."}
     rng = random.Random(f"{ctx.rng.random()}:{line}")  # a gesture leaves the game's version, so its seed, as it was
     watcher = named[0][1] if named else (rng.choice(people) if people and rng.random() < REACTED else None)
     text = f"You {phrase}."
     if watcher is not None:
         text += " " + rng.choice(REACTIONS).format(name=watcher.name)
+    return text
+
+
+def _patrons_here(ctx: TurnContext) -> tuple[str, ...]:
+    """The names of the other players standing here, in a shared tavern."""
+    return ctx.shared.others.get(ctx.state.location, ()) if ctx.shared is not None else ()
+
+
+def _patrons_named(text: str, patrons: tuple[str, ...]) -> str:
+    """Another player's name as they chose it: "wave to alys" is seen as "waves to Alys"."""
+    for patron in sorted(patrons, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w'-]){re.escape(patron)}(?![\w-])", lambda _: patron, text, flags=re.IGNORECASE)
     return text
 
 

@@ -101,7 +101,7 @@ async def test_presence__arrivals_moves_and_departures_are_told_to_those_standin
 
 
 async def test_words_to_the_room_gestures_and_who__heard_and_seen_by_those_standing_there_only(world):
-    ann, _ = await enter()
+    ann, ann_state = await enter()
     bob, state = await enter()
     bob_name = state["tavern"]["you"]
     await ann.receive_json_from(timeout=5)  # bob came in
@@ -113,6 +113,10 @@ async def test_words_to_the_room_gestures_and_who__heard_and_seen_by_those_stand
     waved = await play(bob, "wave to wren", "b2")
     assert waved[-1]["text"].startswith("You wave to Wren.")
     assert await ann.receive_json_from(timeout=5) == {"type": "room.emote", "name": bob_name, "text": f"{bob_name} waves to Wren."}
+    ann_name = ann_state["tavern"]["you"]
+    waved = await play(bob, f"bow to {ann_name.lower()}", "b2b")  # another player's name, typed in lower case
+    assert waved[-1]["text"].startswith(f"You bow to {ann_name}.")
+    assert (await frames_until(ann, lambda f: f["type"] == "room.emote"))[-1]["text"] == f"{bob_name} bows to {ann_name}."
     await play(bob, "go to the kitchen", "b3")
     await frames_until(ann, lambda f: f["type"] == "room.leave")
     await play(bob, "say Anyone in here?", "b4")
