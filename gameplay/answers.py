@@ -16,7 +16,7 @@ from .reply_prices import NUMBER_WORDS
 from .rules import clock
 from .rules.lookup import listed, npc_named, place_said
 from .reply_checks import premise_claimed
-from .rules.situation import present_label
+from .rules.situation import PATRON, patron_label, present_label
 from .rules.talk import whereabouts
 
 
@@ -62,9 +62,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
         said = _voiced(plan, "work", jobs_said(world, plan, jobs))
         return GameAnswer(f"The traveller asks for work; tell them: {said}", job_words(jobs), said)
     if present_asked(plan.line):
-        others = present_people(world, plan.situation)
-        said = _voiced(plan, "present", present_said(others)) if others else present_said(others)
-        return GameAnswer(f"The traveller asks who is here; tell them: {said}", present_words(others), said)
+        others, patrons = present_people(world, plan.situation), patrons_in(plan.situation)
+        said = present_said(others, patrons)
+        said = _voiced(plan, "present", said) if others or patrons else said
+        return GameAnswer(f"The traveller asks who is here; tell them: {said}", present_words(others, patrons), said)
     sought = whereabouts_asked(world, plan.line, speaker=npc)
     if sought is not None:
         said, words = whereabouts_said(world, plan, sought)
@@ -73,6 +74,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     told = person_told(plan, npc, person) if person is not None else ""
     if told:
         return GameAnswer(f"The traveller asks about {person.name}; tell them: {told}", person_words(person), told)
+    patron = patron_asked(plan.line, patrons_in(plan.situation))
+    if patron:
+        said = f"{patron}? A traveller, like yourself, here in the room with us."
+        return GameAnswer(f"The traveller asks about {patron}, another traveller here; tell them: {said}", (patron,), said)
     if farewell_said(plan.line):
         said = _voiced(plan, "farewell", "Safe home, then, and come back soon.")
         return GameAnswer("The traveller is leaving; bid them goodnight.", FAREWELL_WORDS, said)
@@ -303,18 +308,26 @@ def present_people(world, situation) -> tuple:
     return tuple(npc for npc in world.npcs.values() if present_label(npc) in situation.present)
 
 
-def present_said(others: tuple) -> str:
-    """ "Here just now: Wren Abney, the serving maid, and Amos Fennick, the old regular." """
-    if not others:
+def patrons_in(situation) -> tuple[str, ...]:
+    """The other players the moment says are here (a shared tavern), by their names."""
+    return tuple(label.removesuffix(f", {PATRON}") for label in situation.present if label.endswith(f", {PATRON}"))
+
+
+def present_said(others: tuple, patrons: tuple[str, ...] = ()) -> str:
+    """ "Here just now: Wren Abney, the serving maid, and Amos Fennick, the old regular." (and, in a
+    shared tavern, "Bram, a traveller")."""
+    if not others and not patrons:
         return "Nobody else just now; only you and me."
-    return "Here just now: " + listed([f"{npc.name}, the {npc.role}" for npc in others], ", and ") + "."
+    return "Here just now: " + listed([f"{npc.name}, the {npc.role}" for npc in others] + [patron_label(p) for p in patrons],
+                                      ", and ") + "."
 
 
-def present_words(others: tuple) -> tuple[str, ...]:
+def present_words(others: tuple, patrons: tuple[str, ...] = ()) -> tuple[str, ...]:
     """What a reply naming someone here says: a name's words; with nobody here, that nobody is."""
-    if not others:
+    if not others and not patrons:
         return _NOBODY_WORDS
-    return tuple(dict.fromkeys(w for npc in others for w in npc.name.split() if len(w) > 2))
+    return tuple(dict.fromkeys([*(w for npc in others for w in npc.name.split() if len(w) > 2),
+                                *(w for name in patrons for w in name.split() if len(w) > 1)]))
 
 
 # A line asking where someone of the tavern is ("Where can I find Vesna?"): a reply must say where,
@@ -439,7 +452,7 @@ def self_told(plan, npc: NpcDef) -> str:
 # bard?"): a reply must speak of them, by name, trade or "she"/"he", else the NPC's own words about them
 # are said (the default model had Gareth answer "Is Wren trustworthy?" with "It is not a thing to be
 # told, friend. We are but two things."). Only where the NPC has such words; never for a false claim.
-_ABOUT_SOMEONE = re.compile(r"(?:\bwhat (?:do|d'?) you (?:think|make) of|\bwhat(?:'s| is| about)|\btell me (?:more |a bit |a little )?about|"
+_ABOUT_SOMEONE = re.compile(r"(?:\bwhat (?:do|d'?) you (?:think|make) of|\bdo you know|\bwhat(?:'s| is| about)|\btell me (?:more |a bit |a little )?about|"
                             r"\bwho(?:'s| is)|^\W*(?:is|can i trust|do you trust|do you like|should i trust)|\bhow(?:'s| is))\s+"
                             r"(?P<who>[a-z][a-z' ]{1,40})", re.IGNORECASE)
 _PRONOUNS = ("she", "he", "her", "him", "his", "hers", "she's", "he's")
@@ -467,3 +480,12 @@ def person_told(plan, npc: NpcDef, person: NpcDef) -> str:
 
 def person_words(person: NpcDef) -> tuple[str, ...]:
     return (*name_words(person), *role_nouns(person.role), *_PRONOUNS)
+
+
+def patron_asked(line: str, patrons: tuple[str, ...]) -> str:
+    """The other player standing here a line asks about ("Do you know Bram?"), or ""."""
+    m = _ABOUT_SOMEONE.search(line.strip())
+    if m is None or premise_claimed(line):
+        return ""
+    who = m.group("who").lower()
+    return next((p for p in patrons if who == p.lower() or who.startswith(p.lower() + " ") or who.startswith(p.lower() + "'")), "")

@@ -101,7 +101,8 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        own_earlier=tuple(dict.fromkeys([*(text for speaker, text in recent if speaker == "npc"),
                                                         *npc_replies_recent(game_id=plan.game_id, npc_slug=plan.npc)])),
                        heard=names_in([*(text for _, text in recent), *(m.text for m in recalled),
-                                       *(f.text for f in remembered), plan.situation.player_name or ""]),
+                                       *(f.text for f in remembered), plan.situation.player_name or "",
+                                       *plan.situation.present]),  # in a shared tavern, the other players standing here
                        canon=canon_kept(world, npc_slug=plan.npc),
                        recall=tuple(map(fact_answer, remembered)) or (answer.words if answer else ()),
                        recall_said=said_back(remembered) or (answer.said if answer else ""),

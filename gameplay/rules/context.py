@@ -91,6 +91,10 @@ class TurnContext:
     def present_npcs(self) -> list[NpcDef]:
         return [n for n in self.world.npcs.values() if self.npc_location(n) == self.state.location]
 
+    def present_patrons(self) -> tuple[str, ...]:
+        """The other players standing here, in a shared tavern, by the names they go by."""
+        return self.shared.others.get(self.state.location, ()) if self.shared is not None else ()
+
     def mind(self, slug: str) -> NpcMind:
         if slug not in self.minds:
             npc = self.world.npcs[slug]

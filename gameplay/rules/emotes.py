@@ -60,7 +60,7 @@ def gesture_said(ctx: TurnContext, line: str) -> str | None:
     absent = next((npc for _, npc in named if npc.slug not in present), None)
     if absent is not None:
         return f"You {phrase}, but {absent.name} is not here to see it."
-    patrons = _patrons_here(ctx)
+    patrons = ctx.present_patrons()
     phrase = _patrons_named(phrase, patrons)
     ctx.aloud = {"type": "room.emote", "text": "{name} " + _patrons_named(" ".join([_third_person_verb(words[0].lower()),
                                                                      *(_third_person(w, names) for w in words[1:])]), patrons) + "."}
@@ -70,11 +70,6 @@ def gesture_said(ctx: TurnContext, line: str) -> str | None:
     if watcher is not None:
         text += " " + rng.choice(REACTIONS).format(name=watcher.name)
     return text
-
-
-def _patrons_here(ctx: TurnContext) -> tuple[str, ...]:
-    """The names of the other players standing here, in a shared tavern."""
-    return ctx.shared.others.get(ctx.state.location, ()) if ctx.shared is not None else ()
 
 
 def _patrons_named(text: str, patrons: tuple[str, ...]) -> str:

@@ -45,7 +45,7 @@ def describe_here(ctx: TurnContext) -> str:
 def who_here(ctx: TurnContext) -> str:
     """Who stands here: the NPCs, and in a shared tavern the other players."""
     people = [f"{n.name} the {n.role}" for n in ctx.present_npcs()]
-    people += [f"{name}, a traveller like you" for name in (ctx.shared.others.get(ctx.state.location, ()) if ctx.shared else ())]
+    people += [f"{name}, a traveller like you" for name in ctx.present_patrons()]
     if not people:
         return "Nobody else is here just now."
     return "Here: " + ", ".join(people) + "."

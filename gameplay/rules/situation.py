@@ -13,11 +13,19 @@ def present_label(npc) -> str:
     return f"{npc.name} the {npc.role}"
 
 
+def patron_label(name: str) -> str:
+    """How the moment names another player standing here, in a shared tavern: "Bram, a traveller"."""
+    return f"{name}, {PATRON}"
+
+
+PATRON = "a traveller"
+
+
 def situation_for(ctx, npc_slug: str | None) -> Situation:
     """The moment as `npc_slug` sees it (None: as the narrator does)."""
     world, state = ctx.world, ctx.state
     loc = world.locations.get(state.location)
-    others = [present_label(n) for n in ctx.present_npcs() if n.slug != npc_slug]
+    others = [present_label(n) for n in ctx.present_npcs() if n.slug != npc_slug] + list(map(patron_label, ctx.present_patrons()))
     bounties = []
     for slug, step in state.bounties.items():
         b = world.bounties.get(slug)

@@ -58,8 +58,10 @@ def say_prepare(*, game_id: str, client_id: str | None, npc: str, text: str, pri
         if isinstance(opened, TurnResult):
             return opened
         game, ctx, _ = opened
-        if tavern_id is not None:  # nothing is claimed before the commit: the claims are not read
-            ctx.shared = SharedWorld(tavern_id=tavern_id, patron="")
+        if tavern_id is not None:  # nothing is claimed before the commit: the claims are not read; who stands where is
+            from ..tavern.selectors import patrons_by_location
+
+            ctx.shared = SharedWorld(tavern_id=tavern_id, patron="", others=patrons_by_location(tavern_id=tavern_id, but=str(game.pk)))
         try:
             addressed = talk.npc_to_address(ctx, npc)
         except Refusal as refusal:

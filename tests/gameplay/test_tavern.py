@@ -239,3 +239,29 @@ async def test_close__everyone_is_told_and_shown_out_and_nobody_comes_back_in(wo
     page = await sync_to_async(client.get)(f"/tavern/{TAVERN}/")
     assert page.status_code == 403 and "door is barred" in page.content.decode()
     assert await sync_to_async(Patron.objects.filter(sockets__gt=0).count)() == 0
+
+
+async def test_the_npcs_know_who_else_stands_here__the_other_players_by_name(world, fake_llm):
+    """Gareth, asked "Who's the fellow who just waved?" with another player beside, had answered
+    "I just waved at you, you know.": the moment names the other players standing here, a reply may
+    name them, and asked who is here, the game's answer names them too."""
+    from tests.llm.fake_openai import system_text
+
+    ann, ann_state = await enter()
+    ann_name = ann_state["tavern"]["you"]
+    bob, state = await enter()
+    bob_name = state["tavern"]["you"]
+    await ann.receive_json_from(timeout=5)  # bob came in
+    fake_llm.script(Reply(f"That's {bob_name}, friend, a traveller like yourself."), Reply("It's a quiet night, friend."))
+    said = await play(ann, "Who's the fellow who just waved?", "a1", kind="say")
+    assert said[-1]["source"] == "llm" and said[-1]["text"] == f"That's {bob_name}, friend, a traveller like yourself.", said[-1]
+    assert f"{bob_name}, a traveller" in system_text(fake_llm.chat_requests[0]).split("Also here:", 1)[1].split("\n", 1)[0]
+    asked = await play(ann, "Who else is here?", "a2", kind="say")
+    assert asked[-1]["source"] == "fallback" and f"{bob_name}, a traveller" in asked[-1]["text"], asked[-1]
+    fake_llm.script(Reply("He's in the kitchen, love; he's a barkeep."))
+    known = await play(ann, f"Do you know {bob_name}?", "a3", kind="say", npc="wren")
+    assert known[-1]["source"] == "fallback" and known[-1]["text"].startswith(f"{bob_name}? A traveller"), known[-1]
+    treat = await play(bob, f"buy ale for {ann_name.lower()}", "b1")
+    assert treat[-1]["type"] == "error" and treat[-1]["text"].startswith(f"{ann_name} keeps their own tab"), treat[-1]
+    for comm in (ann, bob):
+        await comm.disconnect()
