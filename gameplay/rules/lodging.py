@@ -75,7 +75,9 @@ def handle_wait_until(ctx: TurnContext, intent: Intent) -> None:
         raise Refusal("Wait until when? Morning, noon, evening or night.")
     until = clock.next_time_at(ctx.state.minute, hour)
     if until - ctx.state.minute > MAX_WAIT_BELLS * 60:
-        raise Refusal("That's a long while to sit; you'd be better off sleeping.")
+        how = ("Sleep ('sleep'), and wait on from the morning." if ctx.has_room else
+               "Rent a room and sleep ('rent a room', then 'sleep'), or wait a few bells at a time ('wait 6').")
+        raise Refusal(f"That's a long while to sit on a bench. {how}")
     ctx.advance(until - ctx.state.minute)
     ctx.say("You while away the time. " + _time_now(ctx))
 

@@ -609,3 +609,11 @@ def test_ask_someone_about_something__is_said_as_the_question():
 
     intent = intent_parse("ask gareth about the rats")
     assert (intent.verb, intent.npc, intent.target) == ("say", "gareth", "Tell me about the rats.")
+
+
+def test_wait_until__too_long_a_wait__says_how_to_pass_the_time(player):
+    player.do("wait until evening")
+    frame = player.do("wait until tomorrow evening")
+    assert frame["type"] == "error" and "'rent a room', then 'sleep'" in frame["text"] and "'wait 6'" in frame["text"]
+    player.do("rent a room")
+    assert "Sleep ('sleep')" in player.do("wait until evening")["text"]
