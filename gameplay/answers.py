@@ -57,6 +57,9 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
                       if a.lower() not in said)
         said = _voiced(plan, "goods", goods_said(goods))
         return GameAnswer(f"The traveller asks what you have; tell them: {said}", words, said)
+    if games_asked(plan.line) and "dealer" in role_nouns(npc.role):
+        said = games_said(world)
+        return GameAnswer(f"The traveller asks how the games are played; tell them: {said}", games_words(world), said)
     jobs = jobs_offered(world, plan, npc) if work_asked(plan.line) else ()
     if jobs:
         said = _voiced(plan, "work", jobs_said(world, plan, jobs))
@@ -489,3 +492,28 @@ def patron_asked(line: str, patrons: tuple[str, ...]) -> str:
         return ""
     who = m.group("who").lower()
     return next((p for p in patrons if who == p.lower() or who.startswith(p.lower() + " ") or who.startswith(p.lower() + "'")), "")
+
+
+# A line asking the dealer how the games go or what they take ("How do I play?", "What are the
+# stakes?"): a reply must name a game or a stake (the default model had Vesna answer "There's no need
+# to explain. This is my home." and "The stakes. The thing that makes a story worth telling.").
+_GAMES_ASKED = re.compile(r"\bhow (?:do|does|can|would|should) (?:i|you|one|we|it) (?:play|bet|gamble|win|join|work)\b|"
+                          r"\bwhat (?:games|can i play|do you play)\b|\bwhich games\b|\b(?:the |house |your )rules\b|\bstakes\b|"
+                          r"\bhow much (?:to|can i|do i|should i) (?:bet|stake|wager|start|play|put down)\b|\b(?:minimum|maximum|max|min) bet\b",
+                          re.IGNORECASE)
+
+
+def games_asked(line: str) -> bool:
+    return bool(_GAMES_ASKED.search(line))
+
+
+def games_said(world) -> str:
+    low, high = world.config.min_bet, world.config.max_bet
+    return (f"Dice, the coin or high card, from {low} gold to {high} a game: say 'dice 5', 'flip coin 3 heads' or "
+            "'high card 4', the figure being your stake.")
+
+
+def games_words(world) -> tuple[str, ...]:
+    figures = {world.config.min_bet, world.config.max_bet}
+    return ("dice", "coin", "card", "cards", *map(str, sorted(figures)),
+            *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))

@@ -105,6 +105,8 @@ def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str,
         value = _number(raw)
         if unit in OTHER_CURRENCY and value not in line_amounts:
             return False, text, "currency"
+        if bets_asked and value in world.bets:
+            continue  # a stake, when the line asks what the games take ("Dice, love. One gold buys you in.": no price of the bone dice)
         item = _item_near(unshared, match.start(), match.end(), world) or asked
         if item is not None and value != item.price and raw not in ("a",):
             if value in line_amounts:

@@ -790,3 +790,26 @@ async def test_say__a_line_that_hangs_on_the_one_before__keeps_its_facts_in_the_
     fact = "The rusted tankard vanished from its hook over the bar three nights ago"
     assert fact in first and fact in hanging and fact not in alone
     await comm.disconnect()
+
+
+async def test_say__the_dealer_asked_how_to_play__a_reply_naming_no_game_nor_stake_is_not_shown(fake_llm, session_cookie):
+    """Vesna answered "How do I play?" with "There's no need to explain. This is my home.": the game
+    says the games and the stakes the rules have."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("There's no need to explain. This is my home."), Reply("Dice, love. One gold buys you in."))
+    comm = await ready(cookie)
+    for n, text in enumerate(["wait 12", "wait 12", "wait 9", "go to the gambling den"]):  # Ironday, from the fifth bell of afternoon
+        await command(comm, text, f"c{n}")
+    end = (await say(comm, "Evening. How do I play?", npc="vesna", cid="g1"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("Dice, the coin or high card, from 1 gold to 20 a game"), end
+    end = (await say(comm, "What are the stakes here?", npc="vesna", cid="g2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "Dice, love. One gold buys you in.", end
+    await comm.disconnect()
+
+
+def test_games_asked():
+    from gameplay.answers import games_asked
+
+    assert all(map(games_asked, ["How do I play?", "What are the stakes?", "what games do you have", "How much can I bet?",
+                                 "what are the house rules"]))
+    assert not any(map(games_asked, ["Do you play the lute?", "How do I get to the cellar?", "What's the stake in the yard for?"]))
