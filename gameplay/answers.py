@@ -54,7 +54,7 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
         said = {w.lower() for w in re.findall(r"[A-Za-z]+", plan.line)}  # "Got anything that isn't ale?" is not answered by "ale"
         words = tuple(a for item in world.items.values() if item.kind == goods[0].kind and item.price > 0 for a in item.aliases
-                      if a.lower() not in said)
+                      if not {w for w in re.findall(r"[a-z]+", a.lower()) if len(w) > 2} & said)
         said = _voiced(plan, "goods", goods_said(goods))
         return GameAnswer(f"The traveller asks what you have; tell them: {said}", words, said)
     if games_asked(plan.line) and "dealer" in role_nouns(npc.role):

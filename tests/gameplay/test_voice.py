@@ -601,9 +601,10 @@ async def test_say__a_reply_reciting_what_it_was_told_to_say__the_game_says_it(f
 
 
 async def test_say__asked_for_a_drink_other_than_ale__ale_said_back_answers_nothing(fake_llm, session_cookie):
-    """An asked-set reply: "Got anything to drink that isn't ale?" was answered "It's not ale."."""
+    """Asked-set replies: "Got anything to drink that isn't ale?" was answered "It's not ale." and "A fine
+    mug of ale, friend."."""
     _, cookie = session_cookie
-    fake_llm.script(Reply("It's not ale."), Reply("Cider, love, three gold."))
+    fake_llm.script(Reply("A fine mug of ale, love."), Reply("Cider, love, three gold."))  # both asked-set replies
     comm = await ready(cookie)
     end = (await say(comm, "Got anything to drink that isn't ale?", npc="wren", cid="d1"))[-1]
     assert end["source"] == "fallback" and "a cup of cider for 3" in end["text"], end
