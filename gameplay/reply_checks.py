@@ -101,7 +101,8 @@ _STATE_CLAIM = re.compile(
     r"(?:he|she|they|someone|the \w+) (?:gives|hands|slides|passes|tosses|gave|handed) you) "
     r"(?:\d+|a hundred|a thousand|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty) (?:gold|coins?)\b|"
     r"\b(?:added|credited|transferred) (?:to )?your\b|"
-    r"\bi(?:'ll| will| shall| would| 'd|'d)?(?: be (?:happy|glad|pleased|delighted) to| gladly| happily| gonna| going to)? "
+    r"\bi(?:'ll| will| shall| would| 'd|'d)?(?: be (?:happy|glad|pleased|delighted) to| gladly| happily| gonna| going to|"
+    r" not hesitate to| hasten to| now)? "
     r"(?:give|hand|pass) you (?:my|your|his|her|the) (?:purse|gold|coins?|money|savings|takings)\b",
     re.IGNORECASE,
 )
