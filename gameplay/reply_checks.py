@@ -29,6 +29,7 @@ _OOC = re.compile(
     r"virtual assistant|ai assistant|my (?:programming|training|instructions|creators?|developers?)|system prompt|"
     r"these instructions|my prompt|the prompt|as a character|role-?play(?:ing)?|in this game|the game master|"
     r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|system:|assist you|"
+    r"(?:unable to|can't|cannot) (?:assist|help) with (?:that|this|your)|your request|"
     r"assistants?\b|the ai\b|(?-i:\bAI\b))",
     re.IGNORECASE,
 )
