@@ -381,7 +381,7 @@ async def test_say__asked_about_itself__a_reply_saying_neither_name_nor_trade_is
 
 
 def test_self_asked():
-    from gameplay.answers import self_asked
+    from gameplay.answers_people import self_asked
 
     assert all(map(self_asked, ["Tell me about yourself.", "tell me a bit about you", "What's your story?",
                                 "So what do you do here?", "Describe yourself."]))
@@ -404,7 +404,7 @@ async def test_say__asked_about_someone__a_reply_not_about_them_is_not_shown(fak
 
 
 def test_person_asked():
-    from gameplay.answers import person_asked
+    from gameplay.answers_people import person_asked
     from gameplay.world import world_current
 
     world = world_current()
@@ -450,7 +450,7 @@ async def test_say__asked_where_someone_is__a_reply_that_does_not_say_is_not_sho
 
 
 def test_whereabouts_asked():
-    from gameplay.answers import whereabouts_asked
+    from gameplay.answers_people import whereabouts_asked
     from gameplay.world import world_current
 
     world = world_current()
@@ -499,7 +499,7 @@ async def test_say__a_reply_said_many_exchanges_ago__is_not_said_again(fake_llm,
 
 
 def test_present_asked():
-    from gameplay.answers import present_asked
+    from gameplay.answers_people import present_asked
 
     assert all(map(present_asked, ["Who's that sitting by the fire?", "Who else is in tonight?", "who's here?",
                                    "Is anybody else here?", "Who is that woman at the bar?"]))
