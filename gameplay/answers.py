@@ -38,10 +38,11 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
                           "the reward is paid over the bar.", REPORT_WORDS, said)
     task = task_asked(plan.line, plan.tasks)
     if task is not None:
-        title, step = task
+        title, step, whose = task
         said = _voiced(plan, "task", OPENINGS["task"][0] + in_own_voice(step, npc))
-        return GameAnswer(f"The traveller took on your notice '{title}' and asks what to do; tell them: {said}",
-                          task_words(step, npc, line=plan.line), said)
+        said = f"That's {whose}'s notice, not mine. {said}" if whose else said
+        return GameAnswer(f"The traveller took on {whose + chr(39) + 's' if whose else 'your'} notice '{title}' and asks what to do; "
+                          f"tell them: {said}", task_words(step, npc, line=plan.line), said)
     if own_name_asked(plan.line):
         said = _voiced(plan, "name", f"{npc.name}, the {npc.role}.", name=npc.name, role=npc.role)
         return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc), said)
@@ -317,10 +318,11 @@ _TASK_NAMED = re.compile(r"\b(?:bounty|bounties|notice|errand|task|job you (?:po
 _BARE_TASK_WORDS = 7  # "So what do I do now?": asked with no more words than this, the one task held is meant
 
 
-def task_asked(line: str, tasks: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
-    """The (title, next step) of the bounty a line asks what to do for: one whose title's words it
-    says ("the rats"), or the only one held when it names a notice or asks barely ("What now?"); or
-    the one whose step's thing it asks where to get ("Where can I get the poison?")."""
+def task_asked(line: str, tasks: tuple[tuple[str, str, str], ...]) -> tuple[str, str, str] | None:
+    """The (title, next step, whose notice) of the bounty a line asks what to do for: one whose
+    title's words it says ("the rats"), or the one whose step's thing it asks where to get ("Where
+    can I get the poison?"); or, of the NPC's own, the only one when the line names a notice or asks
+    barely ("What now?")."""
     instructions, where = _TASK_ASKED.search(line), _WHERE_GET.search(line)
     if not tasks or not (instructions or where):
         return None
@@ -329,7 +331,8 @@ def task_asked(line: str, tasks: tuple[tuple[str, str], ...]) -> tuple[str, str]
     if named:
         return named[0]
     bare = len(re.findall(r"[A-Za-z']+", line)) <= _BARE_TASK_WORDS or _TASK_NAMED.search(line)
-    return tasks[0] if instructions and bare and len(tasks) == 1 else None
+    own = [task for task in tasks if not task[2]]
+    return own[0] if instructions and bare and len(own) == 1 else None
 
 
 _NAME = re.compile(r"(?<!^)\b[A-Z][\w']*")  # a step's names: "where can I find Vesna?" asks where she is

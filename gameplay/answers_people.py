@@ -145,5 +145,6 @@ def patron_asked(line: str, patrons: tuple[str, ...]) -> str:
     m = _ABOUT_SOMEONE.search(line.strip())
     if m is None or premise_claimed(line):
         return ""
-    who = m.group("who").lower()
-    return next((p for p in patrons if who == p.lower() or who.startswith(p.lower() + " ") or who.startswith(p.lower() + "'")), "")
+    asked = line[m.start("who"):]  # the name may hold a figure ("Wayfarer 2"), which the pattern's name does not
+    return next((p for p in sorted(patrons, key=len, reverse=True)
+                 if re.match(rf"{re.escape(p)}(?![\w-])", asked, re.IGNORECASE)), "")

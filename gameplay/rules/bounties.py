@@ -3,7 +3,7 @@ In a shared tavern a bounty's reward is paid once: the first player to complete 
 whole tavern, and the notice comes down for everyone (`TurnContext.claim`)."""
 from __future__ import annotations
 
-from npcs.persona import tier_at_least
+from npcs.persona import short_name, tier_at_least
 
 from ..world import BountyDef, ObjectiveDef
 from .context import Refusal, TurnContext
@@ -161,16 +161,24 @@ def _reports_to(ctx: TurnContext, npc_slug: str) -> list[BountyDef]:
     return due
 
 
-def tasks_for(ctx: TurnContext, npc_slug: str) -> tuple[tuple[str, str], ...]:
-    """(title, next step) of each bounty the player holds from this NPC, but those whose next step
-    is a report to it (`reports_due`): what the NPC tells a player who asks what to do."""
-    tasks = []
+def tasks_for(ctx: TurnContext, npc_slug: str) -> tuple[tuple[str, str, str], ...]:
+    """(title, next step, whose notice) of each bounty the player holds, its own first: what the NPC
+    tells a player who asks what to do. Whose notice is "" for the NPC's own, else what the tavern
+    calls its giver. Left out: the NPC's own whose next step is a report to it (`reports_due`), and
+    another's whose next step is about the NPC itself (the pie given to the Captain without saying
+    who sent it is not the Captain's to tell)."""
+    own, others = [], []
     for slug in ctx.state.bounties:
         bounty = ctx.world.bounties.get(slug)
-        step = current_objective(ctx, bounty) if bounty is not None and bounty.giver == npc_slug else None
-        if step is not None and not (step.kind == "report" and step.npc == npc_slug):
-            tasks.append((bounty.title, _sentence(step.text)))
-    return tuple(tasks)
+        step = current_objective(ctx, bounty) if bounty is not None else None
+        if step is None or (step.npc == npc_slug and (step.kind == "report" or bounty.giver != npc_slug)):
+            continue
+        if bounty.giver == npc_slug:
+            own.append((bounty.title, _sentence(step.text), ""))
+        else:
+            giver = ctx.world.npcs.get(bounty.giver or "")
+            others.append((bounty.title, _sentence(step.text), short_name(giver) if giver else "the board"))
+    return tuple(own + others)
 
 
 def reports_due(ctx: TurnContext, npc_slug: str) -> tuple[str, ...]:

@@ -41,7 +41,7 @@ class SayPlan:
     private: bool = False  # a whisper: only this player hears it answered (gameplay/tavern/memory.py)
     tavern_id: int | None = None  # the shared tavern it was said in; None in a private one
     reported: tuple[str, ...] = ()  # the bounties this word with the NPC reports done (their titles)
-    tasks: tuple[tuple[str, str], ...] = ()  # (title, next step) of the bounties the player holds from this NPC
+    tasks: tuple[tuple[str, str, str], ...] = ()  # (title, next step, whose notice: "" its own) of the bounties the player holds
 
     @property
     def memory_owner(self) -> str:

@@ -336,10 +336,24 @@ async def test_say__the_giver_of_a_bounty_held__asked_what_to_do__tells_the_next
     await comm.disconnect()
 
 
+async def test_say__asked_what_to_do_for_another_npcs_notice__says_whose_it_is_and_the_next_step(fake_llm, session_cookie):
+    """Gareth, asked "What do I do for the pie?" of Magda's notice, had said "You're a traveller, friend.
+    What's your name?"."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("You're a traveller, friend. What's your name?"))
+    comm = await ready(cookie)
+    await command(comm, "accept a pie for the captain", "c1")
+    end = (await say(comm, "What do I do for the pie?", cid="t1"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("That's Magda's notice, not mine. "), end
+    assert end["text"].endswith("buy a beef and ale pie from the bar."), end
+    assert "took on Magda's notice 'A Pie for the Captain'" in system_text(fake_llm.chat_requests[0])
+    await comm.disconnect()
+
+
 def test_task_asked__the_bounty_named_or_the_only_one_asked_barely():
     from gameplay.answers import task_asked
 
-    rats, pie = ("Rats in the Cellar", "Lay the poison by the rat holes in the cellar."), ("A Pie for the Captain", "Give the pie to Captain Varr.")
+    rats, pie = ("Rats in the Cellar", "Lay the poison by the rat holes in the cellar.", ""), ("A Pie for the Captain", "Give the pie to Captain Varr.", "")
     asked = {line: task_asked(line, (rats, pie)) for line in [
         "About the rats. What do I need to do?", "How do I get rid of the rat?", "what's next with the pie?", "What now?"]}
     assert asked == {"About the rats. What do I need to do?": rats, "How do I get rid of the rat?": rats,
@@ -349,7 +363,7 @@ def test_task_asked__the_bounty_named_or_the_only_one_asked_barely():
         "What do I need to do to rent a room?", "How much is an ale?", "Tell me about the rats.", "What do you do all day?"])
     assert task_asked("What now?", ()) is None
     assert task_asked("Where can I get the poison?", (rats, pie)) == rats  # a step's thing, asked where to get
-    luck = ("A Turn of Luck", "Buy a lucky coin from Vesna in the gambling den.")
+    luck = ("A Turn of Luck", "Buy a lucky coin from Vesna in the gambling den.", "")
     assert task_asked("Where can I find Vesna?", (luck,)) is None and task_asked("Where can I get a lucky coin?", (luck,)) == luck
     from gameplay.answers import task_words
     from gameplay.world import world_current
@@ -357,8 +371,10 @@ def test_task_asked__the_bounty_named_or_the_only_one_asked_barely():
     gareth = world_current().npcs["gareth"]
     assert task_words("Buy a twist of rat poison from Magda in the kitchen.", gareth, line="Where can I get the poison?") == (
         "twist", "magda", "kitchen")  # "In The Common Room, you can get the poison." says nothing new
-    lights = ("Lights on the Landing", "Buy a tallow candle from Gareth.")
+    lights = ("Lights on the Landing", "Buy a tallow candle from Gareth.", "")
     assert task_asked("what do I do for the lights?", (rats, lights)) == lights
+    magdas = ("A Pie for the Captain", "Buy a beef and ale pie from the bar.", "Magda")  # asked of another: named, never barely
+    assert task_asked("What do I do for the pie?", (magdas,)) == magdas and task_asked("What now?", (magdas,)) is None
 
 
 async def test_say__asked_about_itself__a_reply_saying_neither_name_nor_trade_is_not_shown(fake_llm, session_cookie):
@@ -417,6 +433,14 @@ def test_person_asked():
                      "Who is Vesna?": "vesna", "What's Wren's job?": "wren", "Tell me about Amos.": "amos",
                      "Is it true Wren stole the tankard?": None,  # a claim: the premise checks answer it
                      "What's the stew like?": None, "What do you think of Gareth?": None, "What do you think of the weather?": None}
+
+
+def test_patron_asked__by_the_name_they_go_by_figures_and_all():
+    from gameplay.answers_people import patron_asked
+
+    patrons = ("Wayfarer", "Wayfarer 2")
+    assert patron_asked("Do you know Wayfarer 2?", patrons) == "Wayfarer 2" and patron_asked("do you know wayfarer?", patrons) == "Wayfarer"
+    assert patron_asked("Do you know Bram?", ("Bramble",)) == "" and patron_asked("Do you know the way?", patrons) == ""
 
 
 def test_in_own_voice():
