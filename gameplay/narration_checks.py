@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from llm.prompts.narration import EXAMPLES
 from npcs.canon import english_words
 
-from .reply_checks import CheckWorld, anachronism
+from .reply_checks import anachronism
+from .reply_world import CheckWorld
 from .rules.deeds import AIMED_ONLY, KINDS
 
 MIN_WORDS, MAX_WORDS = 4, 32

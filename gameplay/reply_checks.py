@@ -12,16 +12,19 @@ regenerates once when the first one fails, and falls back to the NPC's authored 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 from llm.prompts import PROMPT_LABELS
 from npcs.canon import CanonDef, canon_contradicted, english_words
-from npcs.persona import role_nouns, says_any
+from npcs.persona import says_any
 
-from .reply_places import misplaces, places_of
-from .reply_prices import ItemPrice, amounts_in, priced, rates_in
-from .rules.situation import present_label
+from .reply_places import misplaces
+from .reply_prices import amounts_in, priced
+from .reply_world import CAPITAL as _CAPITAL
+from .reply_world import GOODS as _GOODS
+from .reply_world import WORD as _WORD
+from .reply_world import CheckWorld
 
 _OOC = re.compile(
     r"\b(as an ai|an ai\b|ai language|language model|large language|artificial intelligence|chat ?bot|chatgpt|openai|"
@@ -107,24 +110,15 @@ _STATE_CLAIM = re.compile(
     r"(?:give|hand|pass) you (?:my|your|his|her|the) (?:purse|gold|coins?|money|savings|takings)\b",
     re.IGNORECASE,
 )
-_GOODS = frozenset(
-    """beer mead whisky whiskey rum gin vodka brandy bourbon scotch lager stout porter sake champagne cocktail coffee
-    mocha espresso latte cocoa chocolate milk juice lemonade soda wine ale cider tea water stew soup bread loaf pie cake
-    cheese pickle steak beef pork chicken fish salmon trout eel eels sausage sausages ham bacon eggs egg porridge
-    potatoes potato fries chips pizza burger sandwich salad pasta rice noodles cookies biscuits pastry pastries tart
-    apples apple pear pears grapes berries""".split()
-)
 _SALE = re.compile(r"\b(?:serve|serves|served|sell|sells|selling|sold|buy|order|menu|on tap|we have|we've got|i have|"
                    r"i've got|get you|bring you|pour you|fancy a|try (?:the|a|our|my)|how about a|costs?|price)\b",
                    re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 # A sentence read off the NPC's notes on the player ("The player's name is Corwin."): memories are kept
 # in that third person, and a small model copies them out, whatever it was asked.
 _NOTES = re.compile(r"^\W*the (?:player|traveller)(?:'s\b|\s+(?:is|was|has|had|said|says|owes|lost|promised|told|paid|asked|asks|"
                     r"wants|wonders|needs)\b)|"
                     r"^\W*you feel (?:content|cheerful|weary|irritable|anxious|gloomy|wistful|calm)\W*$",  # its moment's mood line
                     re.IGNORECASE)
-_CAPITAL = re.compile(r"(?<![\w'-])([A-Z][a-z'-]+)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")
 _QUOTED = re.compile(r"[\"“']([^\"“”']{3,80})[\"”']")
 _HANDED = re.compile(r"\b(?:you are now|you're now|ur now|from now on you are|introduce yourself as|call yourself|"
@@ -138,24 +132,6 @@ ECHO_WORDS = 6
 ECHO_LINE_WORDS = 4  # a line this long said whole inside a sentence is an echo (as the playtest's scorecard reads one)
 REPEAT_MIN_WORDS = 6  # a shorter sentence said again is a catchphrase ("Aye, what'll it be?"), not a loop
 NOT_ENGLISH_SHARE = 0.7
-
-
-@dataclass(frozen=True)
-class CheckWorld:
-    """What the checks know of the world: plain values, built once per world version."""
-
-    items: tuple[ItemPrice, ...]
-    names: frozenset[str]  # every capitalised word the world's texts use, lower-cased
-    npc_names: dict[str, str]  # a word of an NPC's name (lower-cased) -> slug
-    npc_roles: dict[str, str]  # the last word of an NPC's role ("bard", "cook", "barkeep") -> slug
-    amounts: frozenset[int]  # every gold figure the world states (prices, pay, rewards, bets, figures in texts)
-    goods: frozenset[str]  # goods words the tavern has (item aliases' words)
-    rates: frozenset[tuple[int, int]] = frozenset()  # shares the world's texts state: "one coin in ten" is (1, 10)
-    places: dict[str, str] = field(default_factory=dict)  # a place's name or alias (lower-case, no "the") -> its name
-    npc_role_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> the words of its role, lower-case
-    labels: frozenset[str] = frozenset()  # how the moment names each NPC present ("wren abney the serving maid"), lower-case
-    bets: frozenset[int] = frozenset()  # the least and the most a game of chance takes
-    words: frozenset[str] = frozenset()  # every word of the world's texts, lower-case ("cider", "barkeep")
 
 
 @dataclass(frozen=True)
@@ -174,47 +150,12 @@ class ReplyFrame:
     here: str = ""  # the name of the place the player stands in ("The Common Room")
 
 
-def names_in(texts: Iterable[str]) -> frozenset[str]:
-    """The capitalised words of some texts, lower-cased: names a reply may use because it heard them."""
-    return frozenset(m.group(1).lower() for text in texts for m in _CAPITAL.finditer(text))
-
-
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     text: str  # the sentence to show (corrected when a price was wrong)
     reason: str = ""  # why it failed: canon, ooc, anachronism, template, role_label, prompt, identity, invented_name, price, currency, goods, echo, obeyed, repeat, premise, not_english, empty
     fact: CanonDef | None = None  # the canon fact a "canon" failure contradicts
-
-
-# The room key's price is a night's lodging: a figure said of "a room" is that price ("A room upstairs
-# costs 5 gold a night." is put right), but not of "the Common Room".
-_LODGING = ("a room", "the room", "your room", "room upstairs", "rooms upstairs", "a bed", "the beds", "a bed for the night")
-
-
-def check_world_from(world) -> CheckWorld:
-    """From gameplay.world.World (call through `check_world`, which caches it per world stamp)."""
-    items = tuple(
-        ItemPrice(tuple(sorted({a.lower() for a in (item.name, *item.aliases, *(_LODGING if item.kind == "key" else ())) if a},
-                               key=len, reverse=True)), item.price)
-        for item in world.items.values() if item.price > 0
-    )
-    texts = list(_world_texts(world))
-    names = {m.group(1).lower() for text in texts for m in _CAPITAL.finditer(text)}
-    npc_names = {word.lower(): npc.slug for npc in world.npcs.values() for word in _WORD.findall(npc.name)}
-    npc_roles = {nouns[0]: npc.slug for npc in world.npcs.values() if (nouns := role_nouns(npc.role))}
-    amounts = {item.price for item in world.items.values()} | {job.pay for job in world.jobs.values()}
-    amounts |= {b.reward_gold for b in world.bounties.values()} | {world.config.min_bet, world.config.max_bet}
-    amounts |= {amount for text in texts for amount, _ in amounts_in(text)}
-    goods = {word for item in items for alias in item.aliases for word in alias.split() if word in _GOODS}
-    rates = {rate for text in texts for rate, _ in rates_in(text)}
-    places = places_of(world)
-    return CheckWorld(items=items, names=frozenset(names | set(npc_names)), npc_names=npc_names, npc_roles=npc_roles,
-                      amounts=frozenset(amounts - {0}), goods=frozenset(goods), rates=frozenset(rates), places=places,
-                      npc_role_words={npc.slug: tuple(_WORD.findall(npc.role.lower())) for npc in world.npcs.values()},
-                      labels=frozenset(present_label(npc).lower() for npc in world.npcs.values()),
-                      bets=frozenset({world.config.min_bet, world.config.max_bet}),
-                      words=frozenset(w.lower() for text in texts for w in _WORD.findall(text)))
 
 
 # What the moment calls the player ("a traveller ... to you they are a stranger"), said by the NPC of itself.
@@ -232,40 +173,6 @@ def _mixes_up_people(text: str, world: CheckWorld) -> bool:
         if named is not None and of_role is not None and named != of_role:
             return True
     return False
-
-
-_by_stamp: dict[str, CheckWorld] = {}
-
-
-def check_world(world) -> CheckWorld:
-    found = _by_stamp.get(world.stamp)
-    if found is None:
-        _by_stamp.clear()  # one world at a time: an editor's change replaces it
-        found = _by_stamp[world.stamp] = check_world_from(world)
-    return found
-
-
-def _world_texts(world) -> Iterable[str]:
-    for loc in world.locations.values():
-        yield loc.name
-        yield loc.description
-    for item in world.items.values():
-        yield from (item.name, item.description, item.use_text, *item.aliases)
-    for job in world.jobs.values():
-        yield from (job.name, job.description, job.work_text)
-    for bounty in world.bounties.values():
-        yield from (bounty.title, bounty.description, bounty.complete_text, *(o.text for o in bounty.objectives))
-    for rumour in world.rumours:
-        yield rumour.text
-    if world.mystery is not None:
-        yield from (world.mystery.title, world.mystery.intro, *(clue.text for clue in world.mystery.clues))
-    for npc in world.npcs.values():
-        yield from (npc.name, npc.role, npc.appearance, npc.personality, npc.speech_style, *npc.knows, *npc.hides,
-                    *npc.greetings, *npc.idle_lines, *(line for topic in npc.topics for line in topic.lines),
-                    *(text for pair in npc.voice_examples for text in pair), *npc.denials,
-                    *npc.refusals)
-    for fact in getattr(world, "canon", ()):
-        yield from (fact.text, fact.value)
 
 
 def anachronism(text: str, line: str) -> str | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from .reply_checks import CheckWorld, ReplyFrame, Verdict, opener, sentence_check
+from .reply_checks import ReplyFrame, Verdict, opener, sentence_check
+from .reply_world import CheckWorld
 
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 MAX_SENTENCES = 2

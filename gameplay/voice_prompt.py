@@ -23,7 +23,8 @@ from .answers import game_answer
 from .canon import canon_kept, canon_picks
 from .leak_guard import CANARY
 from .prompt_reports import prompt_report, prompt_report_keep
-from .reply_checks import ReplyFrame, names_in, order_given, premise_claimed, premise_dated
+from .reply_checks import ReplyFrame, order_given, premise_claimed, premise_dated
+from .reply_world import names_in
 from .rules import clock
 from .selectors import npc_replies_recent
 from .world import world_aliases, world_current

@@ -3,7 +3,7 @@ as a player would (gameplay/rules/emotes.py, gameplay/narration_checks.py)."""
 import pytest
 
 from gameplay.narration_checks import narration_kept
-from gameplay.reply_checks import check_world
+from gameplay.reply_world import check_world
 from gameplay.world import world_current
 
 pytestmark = pytest.mark.django_db

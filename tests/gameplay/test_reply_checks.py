@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from gameplay.reply_checks import ReplyFrame, check_world, premise_claimed, premise_dated, sentence_check
+from gameplay.reply_checks import ReplyFrame, premise_claimed, premise_dated, sentence_check
+from gameplay.reply_world import check_world
 from gameplay.reply_gate import SentenceGate
 from tests.llm.fake_openai import Reply, system_text
 from tests.websocket import connect, until_final
