@@ -380,7 +380,7 @@ def games_asked(line: str) -> bool:
 def games_said(world) -> str:
     low, high = world.config.min_bet, world.config.max_bet
     return (f"Dice, the coin or high card, from {low} gold to {high} a game: say 'dice 5', 'flip coin 3 heads' or "
-            "'high card 4', the figure being your stake.")
+            "'high card 4', the figure being your stake. The house keeps one coin in ten of a win.")
 
 
 def games_words(world) -> tuple[str, ...]:

@@ -16,6 +16,9 @@ from .talk import bell_said, next_seen
 
 DEN = "gambling-den"
 GAMES = {"dice": ("dice", "die", "bones", "roll"), "coin": ("coin", "flip", "toss", "heads", "tails"), "card": ("card", "cards", "high", "draw")}
+# The house's cut of a win, as the dealer tells it ("House takes one coin in ten"): a whole coin for
+# every ten won, none on a win under ten.
+HOUSE_CUT = (1, 10)
 HOW = "Dice, coin or high card: say 'dice 5', 'flip coin 3 heads' or 'high card 4' (the number is your bet)."
 
 
@@ -46,8 +49,10 @@ def handle_gamble(ctx: TurnContext, intent: Intent) -> None:
         raise Refusal("Your eyes won't stay on the dice. Sleep first.")
     ctx.advance(10)
     outcome, story = {"dice": _dice, "coin": _coin, "card": _card}[game](ctx, words)
-    ctx.state.gold += bet * outcome
-    result = {1: f"You win {bet} gold.", 0: "Your stake comes back to you.", -1: f"You lose {bet} gold."}[outcome]
+    cut = bet * HOUSE_CUT[0] // HOUSE_CUT[1] if outcome == 1 else 0
+    ctx.state.gold += bet * outcome - cut
+    result = {1: f"You win {bet} gold" + (f"; the house keeps {cut}." if cut else "."), 0: "Your stake comes back to you.",
+              -1: f"You lose {bet} gold."}[outcome]
     ctx.say(f"{story} {result} You have {ctx.state.gold} gold.")
 
 

@@ -617,3 +617,22 @@ def test_wait_until__too_long_a_wait__says_how_to_pass_the_time(player):
     assert frame["type"] == "error" and "'rent a room', then 'sleep'" in frame["text"] and "'wait 6'" in frame["text"]
     player.do("rent a room")
     assert "Sleep ('sleep')" in player.do("wait until evening")["text"]
+
+
+def test_gamble__the_house_keeps_one_coin_in_ten_of_a_win(player):
+    """Vesna tells every player "House takes one coin in ten"; the games had paid even money."""
+    from gameplay.rules.state import state_checksum
+
+    at(player, day=1, hour=17)
+    game = Game.objects.get(pk=player.game_id)
+    data = dict(game.state, gold=500)  # enough for every round, however they fall
+    Game.objects.filter(pk=game.pk).update(state=data, checksum=state_checksum(data))
+    player.do("go to the gambling den")
+    seen = set()
+    for _ in range(16):
+        before = gold(player)
+        text = player.do("flip coin 10 heads")["text"]
+        change = gold(player) - before
+        seen.add(change)
+        assert change in {-10, 9} and (("the house keeps 1." in text) == (change == 9)), text
+    assert seen == {-10, 9}  # seeded per turn: both outcomes occur in sixteen
