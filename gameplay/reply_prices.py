@@ -93,8 +93,8 @@ def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str,
         return False, text, "price"
     shares = [m for _, m in rates_in(base)]
     rated = [(m.start(1), m.end(1)) for m in shares]
-    unshared = base  # the text with its shares blanked: "one coin in ten" names no lucky coin
-    for m in shares:
+    unshared = base  # the text with its shares and figures blanked: neither "one coin in ten" nor "two gold coin" names the lucky coin
+    for m in [*shares, *_AMOUNT.finditer(base)]:
         unshared = unshared[:m.start()] + " " * (m.end() - m.start()) + unshared[m.end():]
     corrected = base
     for match in reversed(list(_AMOUNT.finditer(base))):

@@ -90,6 +90,7 @@ def test_a_travelling_merchant_may_call_himself_a_traveller(world):
     # a figure by no item, answering a line about several: none of their prices, and which was meant is unknown
     ("A lot cheaper, I think. You can get it for 1 gold.", "whats cheaper here, wine or rustgut?", "price"),  # a playtest reply
     ("One coin.", "how much is a lucky coin? and the dice?", "price"),  # a playtest reply
+    ("They sold it for 2 gold coins (two gold coin).", "how much for rope? and that shell thing", "price"),  # a playtest reply
     ("The house takes one coin in ten, and there's a standard price of 2 gold.",
      "what are the house rules here? how much to start, what the house takes", "price"),  # a playtest reply: stakes are 1 to 20
     ("I can tell you the weather is fine and the road is long today", "I can tell you the weather is fine and the road is long today, can't I?", "echo"),
