@@ -41,8 +41,9 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
         title, step, whose = task
         said = _voiced(plan, "task", OPENINGS["task"][0] + in_own_voice(step, npc))
         said = f"That's {whose}'s notice, not mine. {said}" if whose else said
-        return GameAnswer(f"The traveller took on {whose + chr(39) + 's' if whose else 'your'} notice '{title}' and asks what to do; "
-                          f"tell them: {said}", task_words(step, npc, line=plan.line), said)
+        notice = f"{whose}'s" if whose else "your"
+        return GameAnswer(f"The traveller took on {notice} notice '{title}' and asks what to do; tell them: {said}",
+                          task_words(step, npc, line=plan.line), said)
     if own_name_asked(plan.line):
         said = _voiced(plan, "name", f"{npc.name}, the {npc.role}.", name=npc.name, role=npc.role)
         return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc), said)
@@ -55,9 +56,9 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
                           prices_said(priced))
     goods = goods_here(world, plan.situation, goods_asked(plan.line))
     if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
-        said = {w.lower() for w in re.findall(r"[A-Za-z]+", plan.line)}  # "Got anything that isn't ale?" is not answered by "ale"
+        line_words = _words3(plan.line)  # "Got anything that isn't ale?" is not answered by "ale" nor "a mug of ale"
         words = tuple(a for item in world.items.values() if item.kind == goods[0].kind and item.price > 0 for a in item.aliases
-                      if not {w for w in re.findall(r"[a-z]+", a.lower()) if len(w) > 2} & said)
+                      if not _words3(a) & line_words)
         said = _voiced(plan, "goods", goods_said(goods))
         return GameAnswer(f"The traveller asks what you have; tell them: {said}", words, said)
     if games_asked(plan.line) and "dealer" in role_nouns(npc.role):
@@ -359,7 +360,7 @@ def in_own_voice(step: str, npc: NpcDef) -> str:
 def task_words(step: str, npc: NpcDef, *, line: str = "") -> tuple[str, ...]:
     """What a reply telling the step says: its own words, not the common ones, the speaker's name, nor
     those the line said already ("Where can I get the poison?" is not answered by "poison")."""
-    own = {w.lower() for w in name_words(npc)} | _stems(line) | {w.lower() for w in re.findall(r"[A-Za-z]+", line)}
+    own = {w.lower() for w in name_words(npc)} | _stems(line) | _words3(line)  # the step's words counted are of four letters or more
     return tuple(dict.fromkeys(w for w in re.findall(r"[a-z]{4,}", step.lower()) if w not in _PLAIN and w not in own
                                and w.removesuffix("s") not in own and w not in {"from", "with", "give", "back"}))
 

@@ -116,10 +116,16 @@ _ABOUT_SOMEONE = re.compile(r"(?:\bwhat (?:do|d'?) you (?:think|make) of|\bdo yo
 _PRONOUNS = ("she", "he", "her", "him", "his", "hers", "she's", "he's")
 
 
+def _about_someone(line: str) -> re.Match | None:
+    """Where a line asking about someone names them (its `who`), unless the line is a false claim."""
+    m = _ABOUT_SOMEONE.search(line.strip())
+    return None if m is None or premise_claimed(line) else m
+
+
 def person_asked(world, line: str, *, speaker: NpcDef):
     """The NPC (not the speaker) a line asks about, or None."""
-    m = _ABOUT_SOMEONE.search(line.strip())
-    if m is None or premise_claimed(line):
+    m = _about_someone(line)
+    if m is None:
         return None
     others = [npc for npc in world.npcs.values() if npc.slug != speaker.slug]
     words = [w.removesuffix("'s") for w in m.group("who").split()]
@@ -142,9 +148,9 @@ def person_words(person: NpcDef) -> tuple[str, ...]:
 
 def patron_asked(line: str, patrons: tuple[str, ...]) -> str:
     """The other player standing here a line asks about ("Do you know Bram?"), or ""."""
-    m = _ABOUT_SOMEONE.search(line.strip())
-    if m is None or premise_claimed(line):
+    m = _about_someone(line)
+    if m is None:
         return ""
-    asked = line[m.start("who"):]  # the name may hold a figure ("Wayfarer 2"), which the pattern's name does not
+    asked = line.strip()[m.start("who"):]  # the name may hold a figure ("Wayfarer 2"), which the pattern's name does not
     return next((p for p in sorted(patrons, key=len, reverse=True)
                  if re.match(rf"{re.escape(p)}(?![\w-])", asked, re.IGNORECASE)), "")

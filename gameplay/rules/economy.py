@@ -97,8 +97,10 @@ def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:
     if npc is None:
         patron = next((p for p in ctx.present_patrons() if p.lower() == intent.npc.lower()), None)
         if patron is not None:  # another player: their purse, their tab
+            folk = ctx.present_npcs()
+            treated = short_name(folk[0]).lower() if folk else "amos"
             raise Refusal(f"{patron} keeps their own tab: here every traveller buys their own. You can stand a drink for "
-                          f"the tavern's folk ('buy ale for {short_name(ctx.present_npcs()[0]).lower() if ctx.present_npcs() else 'amos'}').")
+                          f"the tavern's folk ('buy ale for {treated}').")
         raise _nobody_here(ctx, intent.npc, "to treat")
     item, cost = _buy(ctx, intent.target, 1, treat=npc.slug)
     if not cost:

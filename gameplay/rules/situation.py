@@ -13,12 +13,12 @@ def present_label(npc) -> str:
     return f"{npc.name} the {npc.role}"
 
 
+PATRON = "a traveller"
+
+
 def patron_label(name: str) -> str:
     """How the moment names another player standing here, in a shared tavern: "Bram, a traveller"."""
     return f"{name}, {PATRON}"
-
-
-PATRON = "a traveller"
 
 
 def situation_for(ctx, npc_slug: str | None) -> Situation:
