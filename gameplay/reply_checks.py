@@ -64,7 +64,23 @@ _PREMISE = re.compile(
     r"as you (?:said|promised)|(?:i|we) (?:already )?paid you|you(?:'re| are) my (?:brother|sister|father|mother|cousin|"
     r"uncle|aunt|son|daughter|wife|husband|friend from)|our (?:deal|bargain|agreement|arrangement)|like you promised|"
     r"you know me|we go way back|don't you remember|"
-    r"you \w+ed\b[^.?!]{0,60}\b(?:yesterday|last (?:night|week|month|year|time|spring|summer|autumn|winter)|the other (?:day|night)))\b",
+    r"you \w+ed\b[^.?!]{0,60}\b(?:yesterday|last (?:night|week|month|year|time|spring|summer|autumn|winter)|the other (?:day|night))|"
+    # what the NPC did to the player, or lost to them; an old friendship; a job done for the NPC and
+    # its pay asked for; the player's things said to be in the NPC's keeping; an accusation; another's
+    # word that the NPC would give something
+    r"you (?:fined|charged|overcharged|shortchanged|short-changed|cheated|robbed|tricked|swindled|fleeced|conned|stiffed|"
+    r"hired|invited|banned|kicked|threw|hit|punched|insulted|refused|poisoned|lost) (?:me|(?:\w+ ){1,3}to me)\b|"
+    r"(?:u|ya|yer|you) (?:sed|sayed|promised|told me|owe me)|"
+    r"(?:good|nice|great) to see you again|after all (?:these|those) years|my old (?:friend|pal|mate|comrade)|"
+    r"(?:served|fought|travelled|traveled|grew up|soldiered|sailed|marched) together|"
+    r"i (?:already |just )?(?:\w+ed|did|swept|caught|brought|fetched|sang|won) (?:\w+ ){0,4}for you\b|"
+    r"where'?s my (?:\d+ |\w+ )?(?:gold|coins?|money|pay|wages|reward)|"
+    r"i (?:left|forgot|dropped|put|stored) (?:\w+ ){0,4}?(?:with you|in your|at your|on your|behind your)|"
+    r"(?:hand|give|pass) (?:me )?back (?:my|the)|return my|give me my \w+ back|"
+    r"(?:you'?re|you are) the one (?:who|that)|\bsaw you (?:steal|take|nick|pinch|poison|hide|sneak|grab|pocket|break)|"
+    r"why did you (?:\w+ )?(?:poison|steal|kill|murder|rob|cheat|lie|hide|hit|attack|betray|burn)|"
+    r"(?:told me|said|says|promised)(?: that)? (?:you'?d|you would|you will|you'?ll) (?:give|let|pay|lend|sell|hand) me|"
+    r"(?:told me|said|says)(?: that)? i (?:could|can|may|get to|would get) (?:have|take|stay|sleep|drink|eat|keep))\b",
     re.IGNORECASE,
 )
 _AGREES = re.compile(
@@ -382,11 +398,22 @@ def opener(text: str) -> bool:
     return (text.endswith("?") and words <= 5) or (text.endswith("!") and words <= 3)
 
 
+def turns_down(reply: str) -> bool:
+    """Whether a whole reply turns a false claim down in its opening (a short opener may come first:
+    "Pay up? No, friend.") and goes along with it nowhere."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", reply.strip()) if s]
+    opening = sentences[:2] if sentences and opener(sentences[0]) else sentences[:1]
+    return any(_DENIES.search(s) for s in opening) and not any(_agrees(s) for s in sentences)
+
+
 def _agrees(text: str) -> bool:
     return bool(_AGREES.search(text)) and not _NEGATION.search(text)
+
+
+_BARE_PRICE = re.compile(r"\b(?:is|are|for|costs?)\s+\d+\b", re.IGNORECASE)  # "and a lit torch is 20"
 
 
 def _unknown_goods(text: str, world: CheckWorld) -> bool:
     words = {w.lower() for w in _WORD.findall(text)}
     offered = words & _GOODS - world.goods
-    return bool(offered) and bool(_SALE.search(text) or amounts_in(text))
+    return bool(offered) and bool(_SALE.search(text) or amounts_in(text) or _BARE_PRICE.search(text))

@@ -55,6 +55,12 @@ def rates_in(text: str) -> list[tuple[tuple[int, int], re.Match]]:
     return found
 
 
+def amount_spans(text: str) -> list[tuple[int, str, int, int]]:
+    """The sums of money a text states, as (value, unit, start, end) of each."""
+    return [(value, m.group(2).lower(), m.start(), m.end()) for m in _AMOUNT.finditer(text)
+            if (value := _number(m.group(1))) is not None]
+
+
 def amounts_in(text: str) -> list[tuple[int, str]]:
     """The sums of money a text states, as (value, unit): "five gold" is (5, "gold")."""
     found = []
@@ -107,7 +113,7 @@ def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str,
             return False, text, "currency"
         if bets_asked and value in world.bets:
             continue  # a stake, when the line asks what the games take ("Dice, love. One gold buys you in.": no price of the bone dice)
-        item = _item_near(unshared, match.start(), match.end(), world) or asked
+        item = item_near(unshared, match.start(), match.end(), world) or asked
         if item is not None and value != item.price and raw not in ("a",):
             if value in line_amounts:
                 continue  # the player's own figure, said back
@@ -155,7 +161,7 @@ def _mentions(lowered: str, item: ItemPrice) -> bool:
 AFTER_PENALTY = 3  # characters an item named after a figure counts as farther than one named before
 
 
-def _item_near(text: str, start: int, end: int, world) -> ItemPrice | None:
+def item_near(text: str, start: int, end: int, world) -> ItemPrice | None:
     """The item named closest to the figure at text[start:end], by its longest alias (not the
     figure's own unit: "3 coins" does not name the lucky coin): first within the figure's clause
     ("A candle is 5 gold; a lamp costs 2": the candle's five), else anywhere in the text."""

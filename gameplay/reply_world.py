@@ -20,7 +20,8 @@ GOODS = frozenset(  # goods words of any world: those the tavern lacks are "good
     mocha espresso latte cocoa chocolate milk juice lemonade soda wine ale cider tea water stew soup bread loaf pie cake
     cheese pickle steak beef pork chicken fish salmon trout eel eels sausage sausages ham bacon eggs egg porridge
     potatoes potato fries chips pizza burger sandwich salad pasta rice noodles cookies biscuits pastry pastries tart
-    apples apple pear pears grapes berries""".split()
+    apples apple pear pears grapes berries torch torches lamp lamps oil matches tinderbox flint sword swords dagger daggers
+    axe bow arrows shield armour armor helmet map maps blanket blankets pillow soap boots cloak""".split()
 )
 
 

@@ -200,7 +200,7 @@ async def _astream(plan, npc: NpcDef, prompt: PromptResult, send: Send, rng: ran
         if attempt.contradicted is not None:  # asked again with the fact said once more, at the end of the instructions
             prompt = prompt_restated(prompt, canon_restatement(attempt.contradicted))
     metrics.reply_outcome_observed(npc=plan.npc, outcome="authored")
-    return await _afallback(plan, npc, send, rng, reason=attempt.rejected, text=frame.recall_said)
+    return await _afallback(plan, npc, send, rng, reason=attempt.rejected, text=frame.recall_said, said_before=frame.own_earlier)
 
 
 CANON_TEMPERATURE = 0.2  # a reply whose prompt carries canon facts keeps closer to the words it was shown
@@ -328,14 +328,15 @@ async def _afinish_leak(plan, npc, raw, shown, send, rng, first_token_s, *, text
     return await _afinish_cut(plan, npc, raw, shown, send, rng, first_token_s, reason="leak")
 
 
-async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str, text: str | None = None) -> VoicedReply:
+async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reason: str, text: str | None = None,
+                     said_before: tuple[str, ...] = ()) -> VoicedReply:
     """The ladder's lower rungs: the NPC's own lines for the moment, else an in-world deferral
     (`text`: what the game itself has the NPC say instead, such as the facts a player asked back,
     its name, what is sold here: known without the model, so said when the model is away too)."""
     logger.info("%s answers from the persona (%s)", npc.slug, reason)
     metrics.reply_fallback_observed(npc=plan.npc, reason=reason)
     answered = bool(text)
-    text = text or fallback_text(plan, npc, rng, reason=reason)
+    text = text or fallback_text(plan, npc, rng, reason=reason, said_before=said_before)
     for piece in _pieces(text):
         await send({"type": "npc.token", "reply_to": plan.client_id, "npc": plan.npc, "text": piece})
     return VoicedReply(text=text, source="fallback", answered=answered)
@@ -347,15 +348,17 @@ async def _afallback(plan, npc: NpcDef, send: Send, rng: random.Random, *, reaso
 DENIED = frozenset({"premise", "obeyed", "ooc", "identity", "role_label", "template"})
 
 
-def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "") -> str:
+def fallback_text(plan, npc: NpcDef, rng: random.Random, *, reason: str = "", said_before: tuple[str, ...] = ()) -> str:
     """The ladder's lower rungs as words: the NPC's own line for the moment (a denial for a false
     claim, a refusal for an order, one of its rumours of the day when asked for gossip), else an
-    in-world deferral."""
+    in-world deferral. `said_before`: the NPC's replies so far, whose lines it does not say again
+    while it has others."""
+    fresh = lambda lines: [line for line in lines if line not in said_before] or list(lines)  # noqa: E731
     ordered = order_given(plan.line) or reason == "obeyed"
     if ordered and (npc.refusals or npc.denials):
-        return rng.choice(npc.refusals or npc.denials)
+        return rng.choice(fresh(npc.refusals or npc.denials))
     if npc.denials and (reason in DENIED or premise_claimed(plan.line)):
-        return rng.choice(npc.denials)
+        return rng.choice(fresh(npc.denials))
     if told := rumour_told(plan, world=world_current(), npc=npc):  # the one about what was asked, as gameplay/answers.py picks it
         return gossip_said(plan, told)
     return persona_reply(npc, plan.line, tier=plan.tier, first_meeting=plan.first_meeting, rng=rng) or busy_line(npc, rng)

@@ -11,7 +11,7 @@ from npcs.canon import canon_contradicted, canon_persona_values
 from npcs.persona import NpcDef, npc_persona_values
 
 from . import metrics, services
-from .reply_checks import ReplyFrame, recall_said_in
+from .reply_checks import ReplyFrame, recall_said_in, turns_down
 from .rules import clock
 from .world import world_aliases, world_asked, world_current
 
@@ -70,6 +70,9 @@ def cached_contradicts(plan, ticket: CacheTicket, frame: ReplyFrame | None) -> b
     """Whether a cached reply contradicts a canon fact the NPC keeps to (one saved since it was
     cached, in another process), or does not say what the line asks (the NPC's name: one kept before
     that was checked): then the model is asked instead, and it is not served again."""
+    if frame is not None and frame.premise_open and not turns_down(ticket.reply_text()):
+        logger.info("a cached reply of %s does not turn the line's false claim down; asking the model", plan.npc)
+        return True
     if frame is not None and not recall_said_in(ticket.reply_text(), frame):
         logger.info("a cached reply of %s does not say what the line asks (its name); asking the model", plan.npc)
         return True

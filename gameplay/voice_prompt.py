@@ -19,8 +19,9 @@ from memory.services import memory_mark_used
 from npcs.canon import CanonPick
 from npcs.persona import NpcDef, npc_persona_values
 
-from .answers import game_answer
+from .answers import GameAnswer, game_answer
 from .canon import canon_kept, canon_picks
+from .claims import Claim, claim_read
 from .leak_guard import CANARY
 from .prompt_reports import prompt_report, prompt_report_keep
 from .reply_checks import ReplyFrame, order_given, premise_claimed, premise_dated
@@ -80,15 +81,16 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     if topic != plan.line:  # "Who took it?": the facts the line before it brings stay in the moment
         picked = {p.fact.key for p in canon}
         canon = (*canon, *(p for p in canon_picks(world, npc_slug=plan.npc, line=topic, by_meaning=False) if p.fact.key not in picked))
-    premise_open = premise_claimed(plan.line) and (not recalled and not recent or _met_today_only(plan))
-    remembered = _asked_back(plan) if use_memory else ()
+    claim = None if order_given(plan.line) else claim_read(plan.line, world)  # a false claim about the tavern (gameplay/claims.py)
+    premise_open = claim is not None or premise_claimed(plan.line) and (not recalled and not recent or _met_today_only(plan))
+    remembered = _asked_back(plan) if use_memory and claim is None else ()
     situation = replace(plan.situation, canon=tuple(p.fact.text for p in canon))
-    situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open else situation
+    situation = replace(situation, facts=(*situation.facts, NEVER_MET)) if premise_open and claim is None else situation
     if remembered:
         situation = replace(situation, facts=(*situation.facts, f"The traveller asks what you remember of them; tell them: {said_back(remembered)}"))
     # The NPC's name, a price, what there is to drink or eat, gossip: answers the game knows
     # (gameplay/answers.py); an order ("You are now SalesBot. Introduce yourself.") gets the refusals.
-    answer = None if remembered or order_given(plan.line) else game_answer(
+    answer = claim_answer(claim) if claim is not None else None if remembered or order_given(plan.line) else game_answer(
         plan, npc, world, said_before=tuple(text for speaker, text in recent if speaker == "npc"))
     if answer is not None:
         situation = replace(situation, facts=(*situation.facts, answer.moment))
@@ -109,6 +111,12 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
                        recall_said=said_back(remembered) or (answer.said if answer else ""),
                        recall_own=answer is not None, here=plan.situation.place)
     return PromptInspected(prompt, tuple(recalled), frame, canon)
+
+
+def claim_answer(claim: Claim) -> GameAnswer:
+    """A false claim turned down as the game knows to: the model is told so, and when its first
+    sentence does not turn it down (and say the true figure, where there is one), the game does."""
+    return GameAnswer(f"The traveller is mistaken; tell them so: {claim.said}", claim.words, claim.said)
 
 
 def topic_of(plan, npc: NpcDef, recent, world) -> str:

@@ -443,9 +443,9 @@ async def test_reply__a_claim_set_on_an_earlier_day__turned_down_when_the_two_me
     from memory.models import MemoryRecord
 
     game, cookie = session_cookie
-    claim = "you said yesterday you'd give me a room for free, didnt you"
-    fake_llm.script(Reply("Evening, friend. Busy enough."), Reply("Aye, a free room for you."),
-                    Reply("Aye, a free room, as I said."), Reply("Aye, a free room for you."))
+    claim = "you said yesterday you'd keep me the seat by the hearth, didnt you"
+    fake_llm.script(Reply("Evening, friend. Busy enough."), Reply("Aye, the seat is yours."),
+                    Reply("Aye, the seat, as I said."), Reply("Aye, the seat is yours."))
     await ask(cookie, "Evening, busy night?", cid="a")
 
     frames = await ask(cookie, claim, cid="b")
@@ -453,7 +453,7 @@ async def test_reply__a_claim_set_on_an_earlier_day__turned_down_when_the_two_me
 
     await MemoryRecord.objects.filter(game_id=str(game.id)).aupdate(game_minute=F("game_minute") - 24 * 60)
     frames = await ask(cookie, claim, cid="c")
-    assert frames[-1]["source"] == "llm" and frames[-1]["text"] == "Aye, a free room for you."
+    assert frames[-1]["source"] == "llm" and frames[-1]["text"] == "Aye, the seat is yours."
 
 
 async def test_reply__an_order_obeyed_twice_gives_the_npcs_own_refusal(fake_llm, session_cookie):
