@@ -16,7 +16,7 @@ NUMBER_WORDS = {
 }
 _AMOUNT = re.compile(
     r"\b(\d+|" + "|".join(sorted((w for w in NUMBER_WORDS if w != "a single"), key=len, reverse=True))
-    + r")\s+(gold pieces?|gold coins?|golds|gold|coins?|crowns?|pieces|coppers|copper|silvers|silver|pennies|shillings|marks"
+    + r")(?:\s*-\s*|\s+)(gold pieces?|gold coins?|golds|gold|gp|coins?|crowns?|pieces|coppers|copper|silvers|silver|pennies|shillings|marks"
     r"|dollars?|bucks|euros?|cents)\b",
     re.IGNORECASE,
 )

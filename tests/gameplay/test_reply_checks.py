@@ -144,6 +144,8 @@ def test_where_the_player_stands__is_the_rules_to_say(world, reply, ok):
      "A candle is worth 1 gold; a lamp costs 2 and you can't afford it."),
     # a room's price is the key's (a playtest reply to "that stew smells unreal")
     ("A room upstairs costs 5 gold a night.", "that stew smells unreal", "A room upstairs costs 8 gold a night."),
+    # a figure joined to its unit ("a 20-coin pie") is a figure all the same (the playtest's judge reads it so)
+    ("That pie's a 20-coin pie.", "how much is the pie", "That pie's a 4-coin pie."),
 ])
 def test_a_wrong_price_is_put_right_from_the_rules(world, reply, line, shown):
     result = verdict(reply, line)
