@@ -1,6 +1,7 @@
 """Answers the game knows, to questions a player puts to an NPC: its own name, what a thing costs,
 what there is to drink or eat, the work going, the gossip of the day, the next step of a bounty, how
-the games are played (and, in gameplay/answers_people.py, those about the tavern's people). The default 135M model got them wrong ("Moses.
+the games are played (those about the house's goods, prices, rooms and games are in
+gameplay/answers_goods.py, those about the tavern's people in gameplay/answers_people.py). The default 135M model got them wrong ("Moses.
 I'm a mason." for Gareth's name, kept in the reply cache and served to everyone; "That is a glass of
 wine." for its price), so the reply path holds it to them as it does to a fact the player asks back
 (gameplay/voice_prompt.py, docs/llm.md "Asked what the game knows"): the moment tells the model the
@@ -17,7 +18,10 @@ from .answers_people import (
     patron_asked, patrons_in, person_asked, person_told, person_words, present_asked, present_people, present_said, present_words,
     self_asked, self_told, whereabouts_asked, whereabouts_said,
 )
-from .reply_prices import NUMBER_WORDS
+from .answers_goods import (
+    ASKING, cheapest_asked, games_asked, games_said, games_words, goods_asked, goods_here, goods_said, lodging_asked, lodging_said,
+    places_here, price_words, prices_asked, prices_said, ranked_asked, ranked_said,
+)
 from .rules import clock
 from .rules.lookup import listed, place_said
 
@@ -50,6 +54,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     told = self_told(plan, npc) if self_asked(plan.line) else ""
     if told:
         return GameAnswer(f"The traveller asks about you; tell them: {told}", (*name_words(npc), *role_nouns(npc.role)), told)
+    ranked = ranked_asked(world, plan, npc)
+    if ranked is not None:
+        said = ranked_said(ranked, cheapest=cheapest_asked(plan.line))
+        return GameAnswer(f"The traveller asks what costs the least or the most; tell them: {said}", price_words((ranked,)), said)
     priced = prices_asked(world, plan.line)
     if priced:
         return GameAnswer(f"The traveller asks what it costs; tell them: {prices_said(priced)}", price_words(priced),
@@ -61,12 +69,17 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
                       if not _words3(a) & line_words)
         said = _voiced(plan, "goods", goods_said(goods))
         return GameAnswer(f"The traveller asks what you have; tell them: {said}", words, said)
+    if lodging_asked(plan.line) and "room-key" in world.items:
+        said = lodging_said(world, npc)
+        key = world.items["room-key"]
+        return GameAnswer(f"The traveller asks about a room; tell them: {said}", price_words((key,)), said)
     if games_asked(plan.line) and "dealer" in role_nouns(npc.role):
         said = games_said(world)
         return GameAnswer(f"The traveller asks how the games are played; tell them: {said}", games_words(world), said)
     jobs = jobs_offered(world, plan, npc) if work_asked(plan.line) else ()
     if jobs:
-        said = _voiced(plan, "work", jobs_said(world, plan, jobs))
+        said = jobs_said(world, plan, jobs, speaker=npc)
+        said = _voiced(plan, "work", said) if said.startswith(OPENINGS["work"][0]) else said
         return GameAnswer(f"The traveller asks for work; tell them: {said}", job_words(jobs), said)
     if present_asked(plan.line):
         others, patrons = present_people(world, plan.situation), patrons_in(plan.situation)
@@ -128,59 +141,20 @@ def rumour_in(text: str) -> str:
     return next((text.removeprefix(o) for o in OPENINGS["gossip"] if text.startswith(o)), text)
 
 
-# A line asking what there is to drink or eat: a reply must name something of that kind sold here
-# (the default model answered "What do you have to drink?" with "I have a glass of red wine in my cup.").
-_GOODS_ASKED = {
-    "drink": re.compile(r"\b(?:drinks|to drink|a drink|pouring|on tap|beverages?)\b", re.IGNORECASE),  # not "do you drink?"
-    "food": re.compile(r"\b(?:food|to eat|hungry|starving|menu|cooking|meals?|supper|dinner|grub)\b", re.IGNORECASE),
-}
-_ASKING = re.compile(r"\?\s*$|^\W*(?:what|which|any|got|do you|have you|can i|could i|is there|are there|whats|what's)\b", re.IGNORECASE)
-
-
-# Offering the NPC something ("Would you like a drink?", "Can I buy you a drink?") asks nothing of the house's goods.
-_OFFER = re.compile(r"\b(?:would|do|will|d'?) ?you (?:like|want|fancy|care for|take)\b|\b(?:buy|get|stand|pour|order) you\b|"
-                    r"\bfancy (?:a|another|some)\b|\bjoin me\b", re.IGNORECASE)
-
-
-def goods_asked(line: str) -> str | None:
-    """The kind of goods ("drink", "food") a question asks what there is of, or None."""
-    if not _ASKING.search(line) or _OFFER.search(line):
-        return None
-    kinds = [kind for kind, pattern in _GOODS_ASKED.items() if pattern.search(line)]
-    return kinds[0] if len(kinds) == 1 else None
-
-
-def goods_here(world, situation, kind: str | None) -> tuple:
-    """The items of that kind for sale where the player stands, cheapest first."""
-    if kind is None:
-        return ()
-    here = _places_here(world, situation)
-    return tuple(item for item in sorted(world.items.values(), key=lambda i: (i.price, i.name))
-                 if item.kind == kind and item.price > 0 and item.sold_at & here)
-
-
-def _places_here(world, situation) -> set[str]:
-    """The slugs of the place the moment is in (a situation names its place, not its slug)."""
-    return {slug for slug, location in world.locations.items() if location.name == situation.place}
-
-
-def goods_said(items: tuple) -> str:
-    """ "There's a mug of ale for 3 gold, a cup of cider for 3 and a glass of red wine for 5." """
-    if not items:
-        return ""
-    parts = [f"a {item.name} for {item.price}" + (" gold" if n == 0 else "") for n, item in enumerate(items)]
-    return f"There's {listed(parts)}."
-
-
 # A line asking for work ("Is there any work going?"): a reply must name a job the rules offer (the
 # default model answered Gareth's with "No, friend. The morning is done.", though he has two).
 _WORK_ASKED = re.compile(r"\b(?:any|some|find|need|needs?|looking for|got|there|have you|offer)\s+(?:\w+\s+)?(?:paid\s+)?(?:work|jobs?)\b|"
                          r"\bjobs?\b|\bwork (?:going|for me|to be had|around here)\b|\bhiring\b|"
-                         r"\bearn (?:some |a few |a little |my )?(?:coin|coins|money|gold|keep|silver)\b", re.IGNORECASE)
+                         r"\b(?:earn|make) (?:some |a few |a little |my )?(?:coin|coins|money|gold|keep|silver)\b|"
+                         r"\bneed (?:some |a little |a bit of )?(?:coin|money|gold)\b|\b(?:i'?m|i am) (?:broke|skint|short of (?:coin|money))\b|"
+                         r"\b(?:help|work) out\b|\blend a hand\b|\banything i can do\b", re.IGNORECASE)
+# The player offering their labour ("I could help out in the kitchen if you pay me") asks for work too.
+_LABOUR_OFFERED = re.compile(r"\b(?:i could|i can|i'd|i would|let me)\s+(?:\w+\s+)?(?:help|work|lend|do)\b|\bif you pay me\b",
+                             re.IGNORECASE)
 
 
 def work_asked(line: str) -> bool:
-    return bool(_ASKING.search(line) and _WORK_ASKED.search(line))
+    return bool((ASKING.search(line) or _LABOUR_OFFERED.search(line)) and _WORK_ASKED.search(line))
 
 
 def jobs_offered(world, plan, npc: NpcDef) -> tuple:
@@ -188,16 +162,20 @@ def jobs_offered(world, plan, npc: NpcDef) -> tuple:
     where the player stands."""
     allowed = [j for j in world.jobs.values() if tier_at_least(plan.tier, j.min_tier)]
     own = [j for j in allowed if j.giver == npc.slug]
-    here = _places_here(world, plan.situation)
+    here = places_here(world, plan.situation)
     return tuple(sorted(own or [j for j in allowed if j.location in here], key=lambda j: -j.pay))[:3]
 
 
-def jobs_said(world, plan, jobs: tuple) -> str:
-    """ "I could use someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8." """
-    here = _places_here(world, plan.situation)
+def jobs_said(world, plan, jobs: tuple, *, speaker: NpcDef | None = None) -> str:
+    """ "I could use someone to wait tables, for 10 gold, or to haul casks in the Cellar, for 8." Work
+    another gives is said as theirs: "There's work to be had: to wait tables, for 10 gold (ask Gareth)." """
+    here = places_here(world, plan.situation)
+    own = speaker is None or all(j.giver == speaker.slug for j in jobs)
     parts = [f"to {j.name}" + ("" if j.location in here else f" in {place_said(world.locations[j.location].name)}")
-             + f", for {j.pay}" + (" gold" if n == 0 else "") for n, j in enumerate(jobs)]
-    return "I could use someone " + listed(parts, ", or ") + "."
+             + f", for {j.pay}" + (" gold" if n == 0 else "")
+             + ("" if own or not j.giver or j.giver not in world.npcs else f" (ask {world.npcs[j.giver].name.split()[0]})")
+             for n, j in enumerate(jobs)]
+    return ("I could use someone " if own else "There's work to be had: ") + listed(parts, ", or ") + "."
 
 
 def job_words(jobs: tuple) -> tuple[str, ...]:
@@ -205,41 +183,6 @@ def job_words(jobs: tuple) -> tuple[str, ...]:
     plain = {"the", "common", "room", "out"}
     return tuple(dict.fromkeys([*(w for j in jobs for w in j.name.split() if len(w) > 3 and w not in plain),
                                 *(a for j in jobs for a in j.aliases)]))
-
-
-# A line asking what a thing costs ("how much for an ale?"): a reply must say its price (the
-# default model answered "how much is a glass of wine" with "That is a glass of wine.").
-_PRICE_ASKED = re.compile(r"\b(?:how much|how many (?:gold|coins?)|what(?:'s| is| does| do)?\b.{0,40}\bcosts?|prices?|go(?:es)? for)\b",
-                          re.IGNORECASE)
-PRICES_SAID = 3  # at most this many items' prices said at once
-
-
-def prices_asked(world, line: str) -> tuple:
-    """The items with a price that a line asking a price names, in the order named."""
-    if not _PRICE_ASKED.search(line):
-        return ()
-    lowered = line.lower()
-    found = []
-    for item in world.items.values():
-        places = [m.start() for a in item.aliases for m in re.finditer(rf"\b{re.escape(a.lower())}s?\b", lowered)]
-        if item.price > 0 and places:
-            found.append((min(places), item))
-    return tuple(item for _, item in sorted(found, key=lambda pair: pair[0]))[:PRICES_SAID]
-
-
-def price_words(items: tuple) -> tuple[str, ...]:
-    """How a reply may say these items' prices: as figures or words ("3", "three")."""
-    return tuple(dict.fromkeys(w for item in items for w in (str(item.price), *(k for k, v in NUMBER_WORDS.items() if v == item.price
-                                                                                 and k not in ("a", "a single")))))
-
-
-def prices_said(items: tuple) -> str:
-    """ "A mug of ale is 3 gold." or "A mug of ale is 3 gold, and a bowl of mutton stew 5." """
-    if not items:
-        return ""
-    first, *rest = items
-    said = f"A {first.name} is {first.price} gold"
-    return said + ("".join(f", and a {item.name} {item.price}" for item in rest) + ".")
 
 
 # A line asking for the talk of the town: a reply must tell one of the NPC's rumours of the day.
@@ -363,28 +306,3 @@ def task_words(step: str, npc: NpcDef, *, line: str = "") -> tuple[str, ...]:
     own = {w.lower() for w in name_words(npc)} | _stems(line) | _words3(line)  # the step's words counted are of four letters or more
     return tuple(dict.fromkeys(w for w in re.findall(r"[a-z]{4,}", step.lower()) if w not in _PLAIN and w not in own
                                and w.removesuffix("s") not in own and w not in {"from", "with", "give", "back"}))
-
-
-# A line asking the dealer how the games go or what they take ("How do I play?", "What are the
-# stakes?"): a reply must name a game or a stake (the default model had Vesna answer "There's no need
-# to explain. This is my home." and "The stakes. The thing that makes a story worth telling.").
-_GAMES_ASKED = re.compile(r"\bhow (?:do|does|can|would|should) (?:i|you|one|we|it) (?:play|bet|gamble|win|join|work)\b|"
-                          r"\bwhat (?:games|can i play|do you play)\b|\bwhich games\b|\b(?:the |house |your )rules\b|\bstakes\b|"
-                          r"\bhow much (?:to|can i|do i|should i) (?:bet|stake|wager|start|play|put down)\b|\b(?:minimum|maximum|max|min) bet\b",
-                          re.IGNORECASE)
-
-
-def games_asked(line: str) -> bool:
-    return bool(_GAMES_ASKED.search(line))
-
-
-def games_said(world) -> str:
-    low, high = world.config.min_bet, world.config.max_bet
-    return (f"Dice, the coin or high card, from {low} gold to {high} a game: say 'dice 5', 'flip coin 3 heads' or "
-            "'high card 4', the figure being your stake. The house keeps one coin in ten of a win.")
-
-
-def games_words(world) -> tuple[str, ...]:
-    figures = {world.config.min_bet, world.config.max_bet}
-    return ("dice", "coin", "card", "cards", *map(str, sorted(figures)),
-            *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))

@@ -1,0 +1,178 @@
+"""What the house sells and what it costs, as the game answers a player asking (gameplay/answers.py):
+what there is to drink or eat, a thing's price, the cheapest or dearest, a room for the night and
+its chest, how the dealer's games are played."""
+from __future__ import annotations
+
+import re
+
+from npcs.persona import NpcDef
+
+from .reply_prices import NUMBER_WORDS
+from .rules.lookup import listed
+
+
+# A line asking what there is to drink or eat: a reply must name something of that kind sold here
+# (the default model answered "What do you have to drink?" with "I have a glass of red wine in my cup.").
+_GOODS_ASKED = {
+    "drink": re.compile(r"\b(?:drinks|to drink|a drink|pouring|on tap|beverages?)\b", re.IGNORECASE),  # not "do you drink?"
+    "food": re.compile(r"\b(?:food|to eat|hungry|starving|menu|cooking|meals?|supper|dinner|grub)\b", re.IGNORECASE),
+}
+ASKING = re.compile(r"\?(?:\s|$)|^\W*(?:what|which|any|got|do you|have you|can i|could i|is there|are there|whats|what's|wots|wot's|wats)\b",
+                     re.IGNORECASE)
+
+
+# Offering the NPC something ("Would you like a drink?", "Can I buy you a drink?") asks nothing of the house's goods.
+_OFFER = re.compile(r"\b(?:would|do|will|d'?) ?you (?:like|want|fancy|care for|take)\b|\b(?:buy|get|stand|pour|order) you\b|"
+                    r"\bfancy (?:a|another|some)\b|\bjoin me\b", re.IGNORECASE)
+
+
+def goods_asked(line: str) -> str | None:
+    """The kind of goods ("drink", "food") a question asks what there is of, or None."""
+    if not ASKING.search(line) or _OFFER.search(line):
+        return None
+    kinds = [kind for kind, pattern in _RANKED_KINDS.items() if pattern.search(line)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def goods_here(world, situation, kind: str | None) -> tuple:
+    """The items of that kind for sale where the player stands, cheapest first."""
+    if kind is None:
+        return ()
+    here = places_here(world, situation)
+    return tuple(item for item in sorted(world.items.values(), key=lambda i: (i.price, i.name))
+                 if item.kind == kind and item.price > 0 and item.sold_at & here)
+
+
+def places_here(world, situation) -> set[str]:
+    """The slugs of the place the moment is in (a situation names its place, not its slug)."""
+    return {slug for slug, location in world.locations.items() if location.name == situation.place}
+
+
+def goods_said(items: tuple) -> str:
+    """ "There's a mug of ale for 3 gold, a cup of cider for 3 and a glass of red wine for 5." """
+    if not items:
+        return ""
+    parts = [f"a {item.name} for {item.price}" + (" gold" if n == 0 else "") for n, item in enumerate(items)]
+    return f"There's {listed(parts)}."
+
+
+# A line asking what a thing costs ("how much for an ale?"): a reply must say its price (the
+# default model answered "how much is a glass of wine" with "That is a glass of wine.").
+_PRICE_ASKED = re.compile(r"\b(?:how much|how many (?:gold|coins?)|what(?:'s| is| does| do)?\b.{0,40}\bcosts?|prices?|go(?:es)? for|"
+                          r"set (?:me|you|us) back|what'?s the damage|how dear|expensive|cheap|pricey|cost me)\b", re.IGNORECASE)
+PRICES_SAID = 3  # at most this many items' prices said at once
+
+
+def prices_asked(world, line: str) -> tuple:
+    """The items with a price that a line asking a price names, in the order named."""
+    if not _PRICE_ASKED.search(line):
+        return ()
+    lowered = line.lower()
+    found = []
+    for item in world.items.values():
+        places = [m.start() for a in item.aliases for m in re.finditer(rf"\b{re.escape(a.lower())}s?\b", lowered)]
+        if item.price > 0 and places:
+            found.append((min(places), item))
+    return tuple(item for _, item in sorted(found, key=lambda pair: pair[0]))[:PRICES_SAID]
+
+
+# "What's the cheapest thing to eat?", "What's the most expensive thing you sell?"
+_CHEAPEST = re.compile(r"\b(?:cheapest|least (?:expensive|costly|dear))\b", re.IGNORECASE)
+_DEAREST = re.compile(r"\b(?:most (?:expensive|costly)|dearest|priciest)\b", re.IGNORECASE)
+
+
+_RANKED_KINDS = {  # "the cheapest drink", "the cheapest thing to eat"
+    "drink": re.compile(r"\b(?:drinks?|to drink|pints?|beverages?)\b", re.IGNORECASE),
+    "food": re.compile(r"\b(?:food|eat|meals?|dish(?:es)?|supper|dinner|grub|bite)\b", re.IGNORECASE),
+}
+
+
+def ranked_asked(world, plan, npc: NpcDef):
+    """The cheapest or dearest thing a line asks for: of the kind it names ("to eat"), among what the
+    NPC sells when it asks what "you" sell, else what is sold where the player stands; or None."""
+    line = plan.line
+    if not (_CHEAPEST.search(line) or _DEAREST.search(line)):
+        return None
+    kinds = [kind for kind, pattern in _RANKED_KINDS.items() if pattern.search(line)]
+    items = [i for i in world.items.values() if i.price > 0 and (not kinds or i.kind in kinds)]
+    here = places_here(world, plan.situation)
+    own = [i for i in items if i.seller == npc.slug] if re.search(r"\byou\b", line, re.IGNORECASE) else []
+    pool = own or [i for i in items if i.sold_at & here] or items
+    if not pool:
+        return None
+    return min(pool, key=lambda i: (i.price, i.name)) if _CHEAPEST.search(line) else max(pool, key=lambda i: (i.price, i.name))
+
+
+def cheapest_asked(line: str) -> bool:
+    return bool(_CHEAPEST.search(line))
+
+
+def ranked_said(item, *, cheapest: bool) -> str:
+    """ "The cheapest is a heel of brown bread, at 1 gold." """
+    return f"The {'cheapest' if cheapest else 'dearest'} is a {item.name}, at {item.price} gold."
+
+
+def price_words(items: tuple) -> tuple[str, ...]:
+    """How a reply may say these items' prices: as figures or words ("3", "three")."""
+    return tuple(dict.fromkeys(w for item in items for w in (str(item.price), *(k for k, v in NUMBER_WORDS.items() if v == item.price
+                                                                                 and k not in ("a", "a single")))))
+
+
+def prices_said(items: tuple) -> str:
+    """ "A mug of ale is 3 gold." or "A mug of ale is 3 gold, and a bowl of mutton stew 5." """
+    if not items:
+        return ""
+    first, *rest = items
+    said = f"A {first.name} is {first.price} gold"
+    return said + ("".join(f", and a {item.name} {item.price}" for item in rest) + ".")
+
+
+# A line asking the dealer how the games go or what they take ("How do I play?", "What are the
+# stakes?"): a reply must name a game or a stake (the default model had Vesna answer "There's no need
+# to explain. This is my home." and "The stakes. The thing that makes a story worth telling.").
+_GAMES_ASKED = re.compile(r"\bhow (?:do|does|can|would|should) (?:i|you|one|we|it) (?:play|bet|gamble|win|join|work)\b|"
+                          r"\b(?:easiest|simplest|best|quickest|safest) game\b|\bgames? (?:for|to learn)\b|"
+                          r"\bwhat (?:games|can i play|do you play)\b|\bwhich games\b|\b(?:the |house |your )rules\b|\bstakes\b|"
+                          r"\bhow much (?:to|can i|do i|should i) (?:bet|stake|wager|start|play|put down)\b|\b(?:minimum|maximum|max|min) bet\b",
+                          re.IGNORECASE)
+
+
+# "How do I get a room?", "can I leave my stuff somewhere safe?": the rules of lodging, and its chest.
+_LODGING_ASKED = re.compile(
+    r"\b(?:how (?:do|can|would) i|can i|could i|where (?:can|do|could) i|i need|i want|i'd like|looking for|any)\b"
+    r"[^.?!]{0,30}?\b(?:get|rent|have|take|find|book)?\s*(?:a |the |your )?(?:room|bed|key to a room|place to (?:sleep|stay)|"
+    r"somewhere to (?:sleep|stay)|lodging)s?\b(?! key\b)|"
+    r"\b(?:leave|keep|store|stash|lock up) my (?:stuff|things|gear|bags?|belongings|pack|gold|coin)\b|\bsomewhere safe\b|"
+    r"\bwhere (?:can|do|could|should|will) i (?:sleep|stay|rest|kip)\b",
+    re.IGNORECASE)
+_NOT_LODGING = re.compile(r"\b(?:common|card|gambling) room\b|\bmy room\b|\b(?:get|go|way) (?:back |up )?to (?:the|your) room\b",
+                          re.IGNORECASE)
+
+
+def lodging_asked(line: str) -> bool:
+    return bool(_LODGING_ASKED.search(line)) and not _NOT_LODGING.search(line)
+
+
+def lodging_said(world, npc: NpcDef) -> str:
+    """ "A room upstairs is 8 gold a night, with a stout chest for your things: say 'rent a room' to Gareth at the bar." """
+    key = world.items["room-key"]
+    seller = world.npcs.get(key.seller) if key.seller else None
+    whom = "here" if seller is None else "to me" if seller.slug == npc.slug else f"to {seller.name.split()[0]} at the bar"
+    return (f"A room upstairs is {key.price} gold a night, with a stout chest for your things: "
+            f"say 'rent a room' {whom}.")
+
+
+def games_asked(line: str) -> bool:
+    return bool(_GAMES_ASKED.search(line))
+
+
+def games_said(world) -> str:
+    low, high = world.config.min_bet, world.config.max_bet
+    return (f"Dice, the coin or high card, from {low} gold to {high} a game: say 'dice 5', 'flip coin 3 heads' or "
+            "'high card 4', the figure being your stake. The house keeps one coin in ten of a win.")
+
+
+def games_words(world) -> tuple[str, ...]:
+    figures = {world.config.min_bet, world.config.max_bet}
+    return ("dice", "coin", "card", "cards", *map(str, sorted(figures)),
+            *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))

@@ -1,0 +1,94 @@
+"""What the house sells and what it costs, as the game answers (gameplay/answers_goods.py), and work
+asked of an NPC who gives none (gameplay/answers.py)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from gameplay.answers import work_asked
+from gameplay.answers_goods import games_asked, lodging_asked, lodging_said, prices_asked, prices_said, ranked_asked, ranked_said
+from tests.gameplay.test_voice import command, ready, say
+from tests.llm.fake_openai import Reply
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("line, said", [
+    ("what would a glass of red and a honey cake set me back", "A glass of red wine is 5 gold, and a honey cake 2."),
+    ("i need rope and a lantern, what's the damage", "A coil of rope is 3 gold, and a shuttered lantern 5."),
+    ("r candles expensive?", "A tallow candle is 1 gold."),
+    ("Is the ale good?", ""),  # no price asked
+])
+def test_prices_asked__in_a_players_own_words(world, line, said):
+    assert prices_said(prices_asked(world, line)) == said
+
+
+class _Plan:
+    def __init__(self, line: str, place: str = "The Common Room"):
+        self.line = line
+        self.situation = SimpleNamespace(place=place)
+
+
+@pytest.mark.parametrize("line, npc, said", [
+    ("wots the cheapest thing to eat here", "gareth", "The cheapest is a plate of cheese and pickle, at 3 gold."),
+    ("whats the most expensive thing you sell", "quince", "The dearest is a humming shell, at 7 gold."),
+    ("what's the cheapest drink?", "gareth", "The cheapest is a cup of cider, at 3 gold."),  # herb tea is the kitchen's
+])
+def test_ranked__the_cheapest_or_dearest_thing_asked_for(world, line, npc, said):
+    item = ranked_asked(world, _Plan(line), world.npcs[npc])
+    assert item is not None and ranked_said(item, cheapest="cheapest" in line) == said
+
+
+def test_ranked__a_line_asking_no_such_thing(world):
+    assert ranked_asked(world, _Plan("what's your best ale?"), world.npcs["gareth"]) is None
+
+
+@pytest.mark.parametrize("line, asked", [
+    ("how do i get a key to a room", True),
+    ("can i leave my stuff somewhere safe while i look around?", True),
+    ("where can I sleep tonight", True),
+    ("i need a bed for the night", True),
+    ("how do i get to my room", False),  # the way there
+    ("where's the common room", False),
+    ("the room is cold", False),
+])
+def test_lodging_asked(line, asked):
+    assert lodging_asked(line) is asked
+
+
+def test_lodging_said__who_lets_the_rooms(world):
+    assert lodging_said(world, world.npcs["wren"]) == ("A room upstairs is 8 gold a night, with a stout chest for your things: "
+                                                       "say 'rent a room' to Gareth at the bar.")
+    assert lodging_said(world, world.npcs["gareth"]).endswith("say 'rent a room' to me.")
+
+
+def test_games_asked__the_easiest_game():
+    assert games_asked("whats the easiest game for a beginner")
+    assert not games_asked("that was a good game of cards last night")
+
+
+def test_work_asked__in_a_players_own_words():
+    assert all(map(work_asked, ["i could help out in the kitchen if you pay me", "anything i can do to help? i need coin",
+                                "I'm broke, can I lend a hand?"]))
+    assert not any(map(work_asked, ["I could do with a drink", "the coin is on the table"]))
+
+
+async def test_say__work_asked_of_one_who_gives_none__says_whose_it_is(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("The river's low this year."))
+    comm = await ready(cookie)
+    await command(comm, "wait 2", "w")  # Amos comes in at ten
+    end = (await say(comm, "anything i can do to help? i need coin", npc="amos", cid="v1"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("There's work to be had: to wait tables, for 10 gold (ask Gareth)"), end
+    await comm.disconnect()
+
+
+async def test_say__asked_for_a_room__the_rules_of_lodging(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("To get a key to your room, you need to find the lock."))
+    comm = await ready(cookie)
+    end = (await say(comm, "how do i get a key to a room", npc="gareth", cid="r1"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("A room upstairs is 8 gold a night"), end
+    await command(comm, "rent a room", "r2")  # and what it says works
+    await comm.disconnect()
