@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from npcs.persona import NpcDef, name_words, own_name_asked, role_nouns, says_any, tier_at_least
 
 from .answers_people import (
-    patron_asked, patrons_in, person_asked, person_told, person_words, present_asked, present_people, present_said, present_words,
+    owner_asked, owner_said, patron_asked, patrons_in, person_asked, person_told, person_words, present_asked, present_people, present_said, present_words,
     self_asked, self_told, whereabouts_asked, whereabouts_said,
 )
 from .answers_goods import (
@@ -90,6 +90,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if sought is not None:
         said, words = whereabouts_said(world, plan, sought)
         return GameAnswer(f"The traveller asks where {sought.name} is; tell them: {said}", words, said)
+    owner = owner_said(world, npc) if owner_asked(plan.line) else None
+    if owner is not None:
+        said, words = owner
+        return GameAnswer(f"The traveller asks who owns the house; tell them: {said}", words, said)
     person = person_asked(world, plan.line, speaker=npc)
     told = person_told(plan, npc, person) if person is not None else ""
     if told:
@@ -147,7 +151,8 @@ _WORK_ASKED = re.compile(r"\b(?:any|some|find|need|needs?|looking for|got|there|
                          r"\bjobs?\b|\bwork (?:going|for me|to be had|around here)\b|\bhiring\b|"
                          r"\b(?:earn|make) (?:some |a few |a little |my )?(?:coin|coins|money|gold|keep|silver)\b|"
                          r"\bneed (?:some |a little |a bit of )?(?:coin|money|gold)\b|\b(?:i'?m|i am) (?:broke|skint|short of (?:coin|money))\b|"
-                         r"\b(?:help|work) out\b|\blend a hand\b|\banything i can do\b", re.IGNORECASE)
+                         r"\b(?:help|work) out\b|\b(?:lend|need) a hand\b|\banything i can do\b|\bshort (?:on|of) (?:coin|money|gold)\b|"
+                         r"\bmake (?:a bit of|a little|some|a few) (?:money|coin|gold)\b|\b(?:any|some) help\b", re.IGNORECASE)
 # The player offering their labour ("I could help out in the kitchen if you pay me") asks for work too.
 _LABOUR_OFFERED = re.compile(r"\b(?:i could|i can|i'd|i would|let me)\s+(?:\w+\s+)?(?:help|work|lend|do)\b|\bif you pay me\b",
                              re.IGNORECASE)
@@ -240,7 +245,7 @@ def rumour_words(*rumours: str) -> tuple[str, ...]:
 
 # A player taking leave ("Goodnight, Gareth."): a reply must bid them go (the default model answered
 # "It's a moon, friend.").
-_FAREWELL = re.compile(r"^\W*(?:(?:ok|okay|right|well|alright|anyway)\W+)*(?:good ?night|good ?bye|bye|farewell|see you|so long|i'?m off|i'?ll be off|i'?d best be off|"
+_FAREWELL = re.compile(r"^\W*(?:(?:ok|okay|right|well|alright|anyway|thanks|thank you|cheers|ta)(?:,? (?:love|friend|mate|all|again))?\W+)*(?:good ?night|good ?bye|bye|farewell|see you|so long|i'?m off|i'?ll be off|i'?d best be off|"
                        r"i (?:must|should|have to|need to) (?:go|be going|be off)|take care|night,? (?:then|all)|cheerio)\b", re.IGNORECASE)
 FAREWELL_WORDS = ("night", "bye", "farewell", "safe", "see you", "take care", "mind how", "come back", "go well", "rest",
                   "sleep", "home", "soon", "tomorrow", "off with you", "away with you", "again")

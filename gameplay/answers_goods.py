@@ -30,7 +30,7 @@ def goods_asked(line: str) -> str | None:
     """The kind of goods ("drink", "food") a question asks what there is of, or None."""
     if not ASKING.search(line) or _OFFER.search(line):
         return None
-    kinds = [kind for kind, pattern in _RANKED_KINDS.items() if pattern.search(line)]
+    kinds = [kind for kind, pattern in _GOODS_ASKED.items() if pattern.search(line)]
     return kinds[0] if len(kinds) == 1 else None
 
 
@@ -77,13 +77,14 @@ def prices_asked(world, line: str) -> tuple:
 
 
 # "What's the cheapest thing to eat?", "What's the most expensive thing you sell?"
-_CHEAPEST = re.compile(r"\b(?:cheapest|least (?:expensive|costly|dear))\b", re.IGNORECASE)
+_CHEAPEST = re.compile(r"\b(?:cheapest|least (?:expensive|costly|dear)|won'?t (?:empty|break|cost|ruin) (?:my|the|me)|on a budget)\b",
+                       re.IGNORECASE)
 _DEAREST = re.compile(r"\b(?:most (?:expensive|costly)|dearest|priciest)\b", re.IGNORECASE)
 
 
 _RANKED_KINDS = {  # "the cheapest drink", "the cheapest thing to eat"
-    "drink": re.compile(r"\b(?:drinks?|to drink|pints?|beverages?)\b", re.IGNORECASE),
-    "food": re.compile(r"\b(?:food|eat|meals?|dish(?:es)?|supper|dinner|grub|bite)\b", re.IGNORECASE),
+    "drink": re.compile(r"\b(?:drinks?|drinking|to drink|pints?|beverages?)\b", re.IGNORECASE),
+    "food": re.compile(r"\b(?:food|eat|eating|meals?|dish(?:es)?|supper|dinner|grub|bite)\b", re.IGNORECASE),
 }
 
 
@@ -96,7 +97,7 @@ def ranked_asked(world, plan, npc: NpcDef):
     kinds = [kind for kind, pattern in _RANKED_KINDS.items() if pattern.search(line)]
     items = [i for i in world.items.values() if i.price > 0 and (not kinds or i.kind in kinds)]
     here = places_here(world, plan.situation)
-    own = [i for i in items if i.seller == npc.slug] if re.search(r"\byou\b", line, re.IGNORECASE) else []
+    own = [i for i in items if i.seller == npc.slug] if re.search(r"\byour?\b", line, re.IGNORECASE) else []
     pool = own or [i for i in items if i.sold_at & here] or items
     if not pool:
         return None
@@ -133,7 +134,8 @@ def prices_said(items: tuple) -> str:
 _GAMES_ASKED = re.compile(r"\bhow (?:do|does|can|would|should) (?:i|you|one|we|it) (?:play|bet|gamble|win|join|work)\b|"
                           r"\b(?:easiest|simplest|best|quickest|safest) game\b|\bgames? (?:for|to learn)\b|"
                           r"\bwhat (?:games|can i play|do you play)\b|\bwhich games\b|\b(?:the |house |your )rules\b|\bstakes\b|"
-                          r"\bhow much (?:to|can i|do i|should i) (?:bet|stake|wager|start|play|put down)\b|\b(?:minimum|maximum|max|min) bet\b",
+                          r"\bhow much (?:to|can i|do i|should i) (?:bet|stake|wager|start|play|put down)\b|\b(?:minimum|maximum|max|min) bet\b|"
+                          r"\b(?:least|most) (?:i|you|one) (?:can|may) (?:bet|stake|wager|put down|play)\b|\b(?:smallest|biggest|largest) (?:bet|stake)\b",
                           re.IGNORECASE)
 
 
@@ -142,6 +144,8 @@ _LODGING_ASKED = re.compile(
     r"\b(?:how (?:do|can|would) i|can i|could i|where (?:can|do|could) i|i need|i want|i'd like|looking for|any)\b"
     r"[^.?!]{0,30}?\b(?:get|rent|have|take|find|book)?\s*(?:a |the |your )?(?:room|bed|key to a room|place to (?:sleep|stay)|"
     r"somewhere to (?:sleep|stay)|lodging)s?\b(?! key\b)|"
+    r"\b(?:somewhere|anywhere) (?:i|we) (?:can|could|might|may) (?:\w+ ){0,3}?(?:sleep|stay|kip|rest)\b|\b(?:a |to )kip\b|"
+    r"\b(?:a|one) night (?:here|upstairs)\b|"
     r"\b(?:leave|keep|store|stash|lock up) my (?:stuff|things|gear|bags?|belongings|pack|gold|coin)\b|\bsomewhere safe\b|"
     r"\bwhere (?:can|do|could|should|will) i (?:sleep|stay|rest|kip)\b",
     re.IGNORECASE)

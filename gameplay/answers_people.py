@@ -154,3 +154,23 @@ def patron_asked(line: str, patrons: tuple[str, ...]) -> str:
     asked = line.strip()[m.start("who"):]  # the name may hold a figure ("Wayfarer 2"), which the pattern's name does not
     return next((p for p in sorted(patrons, key=len, reverse=True)
                  if re.match(rf"{re.escape(p)}(?![\w-])", asked, re.IGNORECASE)), "")
+
+
+# "Who's in charge around here?", "who owns this place?": the owner, by the role the world gives.
+_OWNER_ASKED = re.compile(r"\bwho(?:'s| is)? (?:in charge|the owner|the boss|the landlord|the landlady)\b(?! of the (?:den|kitchen|watch|stall))|"
+                          r"\bwho (?:runs|owns|keeps) (?:this|the) (?:place|tavern|inn|tankard|house|joint)\b", re.IGNORECASE)
+
+
+def owner_asked(line: str) -> bool:
+    return bool(_OWNER_ASKED.search(line))
+
+
+def owner_said(world, npc: NpcDef) -> tuple[str, tuple[str, ...]] | None:
+    """ "That's Gareth Rusk, the barkeep and owner." and the words a reply must say, or None."""
+    owner = next((n for n in world.npcs.values() if "owner" in n.role.lower()), None)
+    if owner is None:
+        return None
+    if owner.slug == npc.slug:
+        return f"That's me: {owner.name}, the {owner.role}.", ("i am", "i do", "me", "mine", *name_words(owner))
+    return f"That's {owner.name}, the {owner.role}.", name_words(owner)
+

@@ -61,7 +61,7 @@ def _price_claimed(line: str, world) -> Claim | None:
 
 _FREE = re.compile(
     r"\b(?:(?:for|4)\s?free|free of charge|on the house|gratis|no charge|at no cost|without paying|"
-    r"half[- ]price|half off|at a discount|(?:is|are|'s|was|were|be|comes?|come)\s+(?:always\s+|still\s+|now\s+|all\s+)?free|"
+    r"half[- ]price|half off|(?:a|any|the|some) discount|(?:is|are|'s|was|were|be|comes?|come)\s+(?:always\s+|still\s+|now\s+|all\s+)?free|"
     r"(?:drink|drinks|eat|eats|ale|beer|food|meals?|stew|pie|cider|wine|tea)\s+(?:\w+\s+)?free|"
     r"free\s+(?:ale|beer|drinks?|pints?|food|meals?|lodging|stew|pie|bread|cider|wine|tea|rounds?|refills?))\b",
     re.IGNORECASE,

@@ -84,7 +84,7 @@ _PREMISE = re.compile(
     r"(?:hand|give|pass) (?:me )?back (?:my|the)|return my|give me my \w+ back|"
     r"(?:you'?re|you are) the one (?:who|that)|\bsaw you (?:steal|take|nick|pinch|poison|hide|sneak|grab|pocket|break)|"
     r"why did you (?:\w+ )?(?:poison|steal|kill|murder|rob|cheat|lie|hide|hit|attack|betray|burn)|"
-    r"(?:told me|said|says|promised)(?: that)? (?:you'?d|you would|you will|you'?ll) (?:give|let|pay|lend|sell|hand) me|"
+    r"(?:told me|said|says|promised)(?: that)? (?:you'?d|you would|you will|you'?ll) (?:give|let|pay|lend|sell|hand|do) me|"
     r"(?:told me|said|says)(?: that)? i (?:could|can|may|get to|would get) (?:have|take|stay|sleep|drink|eat|keep))\b",
     re.IGNORECASE,
 )

@@ -122,7 +122,22 @@ def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str,
                 value not in {i.price for i in line_items} if line_items else
                 value not in world.bets if bets_asked else value not in world.amounts):
             return False, text, "price"
+    corrected = _bare_priced(corrected, world, line_amounts)
     return True, corrected, "price_corrected" if corrected != text else ""
+
+
+def _bare_priced(text: str, world, line_amounts: set[int]) -> str:
+    """A figure with no unit said as a thing's price ("and a pie is 3.") is put right too."""
+    for item in world.items:
+        for alias in item.aliases:
+            pattern = rf"\b({re.escape(alias)}s?\s+(?:is|are|'s|costs?|goes for|for|at)\s+)(\d+)(?=\s*(?:[.,;!?]|$|and\b|or\b))"
+
+            def fixed(m: re.Match, price: int = item.price) -> str:
+                value = int(m.group(2))
+                return m.group(0) if value == price or value in line_amounts else m.group(1) + str(price)
+
+            text = re.sub(pattern, fixed, text, flags=re.IGNORECASE)
+    return text
 
 
 def _rated(text: str, line: str, world) -> str | None:

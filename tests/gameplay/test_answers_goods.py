@@ -33,11 +33,15 @@ class _Plan:
 @pytest.mark.parametrize("line, npc, said", [
     ("wots the cheapest thing to eat here", "gareth", "The cheapest is a plate of cheese and pickle, at 3 gold."),
     ("whats the most expensive thing you sell", "quince", "The dearest is a humming shell, at 7 gold."),
+    ("whats your cheapest thing", "quince", "The cheapest is a coil of rope, at 3 gold."),  # the merchant's own wares
+    ("what's worth drinking here that won't empty my purse", "gareth", "The cheapest is a cup of cider, at 3 gold."),
     ("what's the cheapest drink?", "gareth", "The cheapest is a cup of cider, at 3 gold."),  # herb tea is the kitchen's
 ])
 def test_ranked__the_cheapest_or_dearest_thing_asked_for(world, line, npc, said):
     item = ranked_asked(world, _Plan(line), world.npcs[npc])
-    assert item is not None and ranked_said(item, cheapest="cheapest" in line) == said
+    from gameplay.answers_goods import cheapest_asked
+
+    assert item is not None and ranked_said(item, cheapest=cheapest_asked(line)) == said
 
 
 def test_ranked__a_line_asking_no_such_thing(world):
@@ -70,7 +74,8 @@ def test_games_asked__the_easiest_game():
 
 def test_work_asked__in_a_players_own_words():
     assert all(map(work_asked, ["i could help out in the kitchen if you pay me", "anything i can do to help? i need coin",
-                                "I'm broke, can I lend a hand?"]))
+                                "I'm broke, can I lend a hand?", "do you need a hand back here? i'm short on coin",
+                                "how does a fellow make a bit of money round here?"]))
     assert not any(map(work_asked, ["I could do with a drink", "the coin is on the table"]))
 
 
@@ -92,3 +97,32 @@ async def test_say__asked_for_a_room__the_rules_of_lodging(fake_llm, session_coo
     assert end["source"] == "fallback" and end["text"].startswith("A room upstairs is 8 gold a night"), end
     await command(comm, "rent a room", "r2")  # and what it says works
     await comm.disconnect()
+
+
+@pytest.mark.parametrize("line, asked", [
+    ("who's in charge around here", True),
+    ("who owns this place?", True),
+    ("who runs the card room", False),  # Vesna's, not the house's owner
+    ("who built this place", False),
+])
+def test_owner_asked(line, asked):
+    from gameplay.answers_people import owner_asked
+
+    assert owner_asked(line) is asked
+
+
+def test_owner_said__by_the_role_the_world_gives(world):
+    from gameplay.answers_people import owner_said
+
+    assert owner_said(world, world.npcs["wren"])[0] == "That's Gareth Rusk, the barkeep and owner."
+    assert owner_said(world, world.npcs["gareth"])[0] == "That's me: Gareth Rusk, the barkeep and owner."
+
+
+@pytest.mark.parametrize("line", ["what does a night here run me", "i'm knackered, is there anywhere i can kip?",
+                                  "is there somewhere i could wash up and sleep?"])
+def test_lodging_asked__in_a_players_own_words(line):
+    assert lodging_asked(line)
+
+
+def test_games_asked__the_least_stake():
+    assert games_asked("whats the least i can put down")

@@ -141,11 +141,13 @@ def test_where_the_player_stands__is_the_rules_to_say(world, reply, ok):
      "A candle is 1 gold, a lantern's price: 5 gold."),
     # the item in the figure's own clause, over a nearer one past a break (a playtest reply)
     ("A candle is worth 5 gold; a lamp costs 2 and you can't afford it.", "how much is a lantern? and a candle",
-     "A candle is worth 1 gold; a lamp costs 2 and you can't afford it."),
+     "A candle is worth 1 gold; a lamp costs 5 and you can't afford it."),  # the lamp's bare figure put right too
     # a room's price is the key's (a playtest reply to "that stew smells unreal")
     ("A room upstairs costs 5 gold a night.", "that stew smells unreal", "A room upstairs costs 8 gold a night."),
     # a figure joined to its unit ("a 20-coin pie") is a figure all the same (the playtest's judge reads it so)
     ("That pie's a 20-coin pie.", "how much is the pie", "That pie's a 4-coin pie."),
+    # a figure with no unit said as a thing's price (a playtest reply to "pint and a pie, how much altogether")
+    ("A mug of ale is 3 gold, and a pie is 3.", "pint and a pie, how much altogether", "A mug of ale is 3 gold, and a pie is 4."),
 ])
 def test_a_wrong_price_is_put_right_from_the_rules(world, reply, line, shown):
     result = verdict(reply, line)
