@@ -20,7 +20,7 @@ from .answers_people import (
 )
 from .answers_goods import (
     ASKING, cheapest_asked, games_asked, games_said, games_words, goods_asked, goods_here, goods_said, lodging_asked, lodging_said,
-    places_here, price_words, prices_asked, prices_said, ranked_asked, ranked_said,
+    places_here, price_asked, price_words, prices_asked, prices_said, ranked_asked, ranked_said,
 )
 from .rules import clock
 from .rules.lookup import listed, place_said
@@ -33,9 +33,11 @@ class GameAnswer:
     said: str  # what the game says when it does not
 
 
-def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) -> GameAnswer | None:
+def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), topic: str = "") -> GameAnswer | None:
     """The first answer the line asks for that the game knows, or None. `said_before`: the NPC's
-    replies so far in this conversation (a rumour is not told twice)."""
+    replies so far in this conversation (a rumour is not told twice). `topic`: the line with the
+    player's line before it, when this one hangs on it ("and how much would that be?" after asking
+    for a room: gameplay/voice_prompt.topic_of)."""
     if plan.reported:  # the word itself reports a bounty done: the rules pay it as the reply ends
         said = _voiced(plan, "report", "Good work; thank you for seeing to it.")
         return GameAnswer(f"The traveller has come back to tell you it is done: {plan.reported[0]}. Thank them for it; "
@@ -59,6 +61,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
         said = ranked_said(ranked, cheapest=cheapest_asked(plan.line))
         return GameAnswer(f"The traveller asks what costs the least or the most; tell them: {said}", price_words((ranked,)), said)
     priced = prices_asked(world, plan.line)
+    if not priced and topic and topic != plan.line and price_asked(plan.line):
+        if lodging_asked(topic) and "room-key" in world.items:  # "and how much would that be?" of a room
+            return _lodging_answer(world, npc)
+        priced = prices_asked(world, topic)
     if priced:
         return GameAnswer(f"The traveller asks what it costs; tell them: {prices_said(priced)}", price_words(priced),
                           prices_said(priced))
@@ -70,12 +76,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
         said = _voiced(plan, "goods", goods_said(goods))
         return GameAnswer(f"The traveller asks what you have; tell them: {said}", words, said)
     if lodging_asked(plan.line) and "room-key" in world.items:
-        said = lodging_said(world, npc)
-        key = world.items["room-key"]
-        return GameAnswer(f"The traveller asks about a room; tell them: {said}", price_words((key,)), said)
+        return _lodging_answer(world, npc)
     if games_asked(plan.line) and "dealer" in role_nouns(npc.role):
         said = games_said(world)
-        return GameAnswer(f"The traveller asks how the games are played; tell them: {said}", games_words(world), said)
+        return GameAnswer(f"The traveller asks how the games are played; tell them: {said}", games_words(world, plan.line), said)
     jobs = jobs_offered(world, plan, npc) if work_asked(plan.line) else ()
     if jobs:
         said = jobs_said(world, plan, jobs, speaker=npc)
@@ -110,6 +114,11 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = ()) 
     if rumour:  # any of its rumours of the day will do
         return GameAnswer(f"The traveller asks for gossip; tell them: {rumour}", rumour_words(*known), gossip_said(plan, rumour))
     return None
+
+
+def _lodging_answer(world, npc: NpcDef) -> GameAnswer:
+    said = lodging_said(world, npc)
+    return GameAnswer(f"The traveller asks about a room; tell them: {said}", price_words((world.items["room-key"],)), said)
 
 
 # How the game has an NPC say what it knows: the first form, or another, by the turn's seed, so that

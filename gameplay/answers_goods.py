@@ -63,6 +63,11 @@ _PRICE_ASKED = re.compile(r"\b(?:how much|how many (?:gold|coins?)|what(?:'s| is
 PRICES_SAID = 3  # at most this many items' prices said at once
 
 
+def price_asked(line: str) -> bool:
+    """Whether a line asks what something costs, named or not ("and how much would that be?")."""
+    return bool(_PRICE_ASKED.search(line))
+
+
 def prices_asked(world, line: str) -> tuple:
     """The items with a price that a line asking a price names, in the order named."""
     if not _PRICE_ASKED.search(line):
@@ -176,7 +181,14 @@ def games_said(world) -> str:
             "'high card 4', the figure being your stake. The house keeps one coin in ten of a win.")
 
 
-def games_words(world) -> tuple[str, ...]:
+# A line asking what the games take ("how much can I bet?", "what are the stakes?"): a game's name is
+# no answer to it (a playtest reply said "The game of dice is very fair, and the house takes one gold.").
+_STAKES_ASKED = re.compile(r"\b(?:how much|stakes?|bets?|least|most|minimum|maximum|max|min|smallest|biggest|put down)\b", re.IGNORECASE)
+
+
+def games_words(world, line: str = "") -> tuple[str, ...]:
+    """What a reply about the games must say: the least or the most bet when the line asks what they
+    take, else a game or a stake."""
     figures = {world.config.min_bet, world.config.max_bet}
-    return ("dice", "coin", "card", "cards", *map(str, sorted(figures)),
-            *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))
+    stakes = (*map(str, sorted(figures)), *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))
+    return stakes if _STAKES_ASKED.search(line) else ("dice", "coin", "card", "cards", *stakes)

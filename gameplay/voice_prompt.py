@@ -91,7 +91,7 @@ def prompt_inspect(plan, npc: NpcDef, *, use_memory: bool = True, mark_used: boo
     # The NPC's name, a price, what there is to drink or eat, gossip: answers the game knows
     # (gameplay/answers.py); an order ("You are now SalesBot. Introduce yourself.") gets the refusals.
     answer = claim_answer(claim) if claim is not None else None if remembered or order_given(plan.line) else game_answer(
-        plan, npc, world, said_before=tuple(text for speaker, text in recent if speaker == "npc"))
+        plan, npc, world, said_before=tuple(text for speaker, text in recent if speaker == "npc"), topic=topic)
     if answer is not None:
         situation = replace(situation, facts=(*situation.facts, answer.moment))
     prompt = build_npc_messages(

@@ -126,3 +126,24 @@ def test_lodging_asked__in_a_players_own_words(line):
 
 def test_games_asked__the_least_stake():
     assert games_asked("whats the least i can put down")
+
+
+async def test_say__a_price_asked_of_what_was_spoken_of_just_before(fake_llm, session_cookie):
+    """ "And how much would that be?" hangs on the line before: the room, or the thing it named."""
+    _, cookie = session_cookie
+    fake_llm.script(*[Reply("The three steps up, you say?")] * 6)
+    comm = await ready(cookie)
+    await say(comm, "is there somewhere i could wash up and sleep?", npc="wren", cid="a1")
+    end = (await say(comm, "and how much would that be", npc="wren", cid="a2"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("A room upstairs is 8 gold a night"), end
+    await say(comm, "do you sell ale here?", npc="gareth", cid="b1")
+    end = (await say(comm, "how much is it?", npc="gareth", cid="b2"))[-1]
+    assert end["source"] == "fallback" and end["text"] == "A mug of ale is 3 gold.", end
+    await comm.disconnect()
+
+
+def test_games_words__a_line_asking_the_stakes_wants_a_stake_said(world):
+    from gameplay.answers_goods import games_words
+
+    assert "dice" in games_words(world, "how do i play?")
+    assert "dice" not in games_words(world, "how much can i bet") and "20" in games_words(world, "how much can i bet")
