@@ -79,7 +79,7 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
         return _lodging_answer(world, npc)
     if games_asked(plan.line) and "dealer" in role_nouns(npc.role):
         said = games_said(world)
-        return GameAnswer(f"The traveller asks how the games are played; tell them: {said}", games_words(world, plan.line), said)
+        return GameAnswer(f"The traveller asks how the games are played; tell them: {said}", games_words(world), said)
     jobs = jobs_offered(world, plan, npc) if work_asked(plan.line) else ()
     if jobs:
         said = jobs_said(world, plan, jobs, speaker=npc)

@@ -181,14 +181,7 @@ def games_said(world) -> str:
             "'high card 4', the figure being your stake. The house keeps one coin in ten of a win.")
 
 
-# A line asking what the games take ("how much can I bet?", "what are the stakes?"): a game's name is
-# no answer to it (a playtest reply said "The game of dice is very fair, and the house takes one gold.").
-_STAKES_ASKED = re.compile(r"\b(?:how much|stakes?|bets?|least|most|minimum|maximum|max|min|smallest|biggest|put down)\b", re.IGNORECASE)
-
-
-def games_words(world, line: str = "") -> tuple[str, ...]:
-    """What a reply about the games must say: the least or the most bet when the line asks what they
-    take, else a game or a stake."""
+def games_words(world) -> tuple[str, ...]:
     figures = {world.config.min_bet, world.config.max_bet}
-    stakes = (*map(str, sorted(figures)), *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))
-    return stakes if _STAKES_ASKED.search(line) else ("dice", "coin", "card", "cards", *stakes)
+    return ("dice", "coin", "card", "cards", *map(str, sorted(figures)),
+            *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))

@@ -141,9 +141,3 @@ async def test_say__a_price_asked_of_what_was_spoken_of_just_before(fake_llm, se
     assert end["source"] == "fallback" and end["text"] == "A mug of ale is 3 gold.", end
     await comm.disconnect()
 
-
-def test_games_words__a_line_asking_the_stakes_wants_a_stake_said(world):
-    from gameplay.answers_goods import games_words
-
-    assert "dice" in games_words(world, "how do i play?")
-    assert "dice" not in games_words(world, "how much can i bet") and "20" in games_words(world, "how much can i bet")
