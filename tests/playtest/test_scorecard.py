@@ -385,7 +385,8 @@ def _flat(entries: list) -> list[dict]:
     return [line for e in entries for line in (e if isinstance(e, list) else [e])]
 
 
-@pytest.mark.parametrize("name", ["lines.json", "heldout.json", "canon.json", "asked.json"])
+@pytest.mark.parametrize("name", ["lines.json", "heldout.json", "canon.json", "asked.json", "claims.json", "orders.json",
+                                  "newcomer.json", "newcomer2.json", "newcomer3.json"])
 def test_line_sets__every_line_is_playable_and_scorable(world, name):
     if not (LINE_SETS / name).exists():
         pytest.skip(f"no {name} here")  # canon.json comes with the canon facts
