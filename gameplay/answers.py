@@ -21,6 +21,7 @@ from .answers_people import (
 from .answers_goods import (
     ASKING, cheapest_asked, games_asked, games_said, games_words, goods_asked, goods_here, goods_said, lodging_asked, lodging_said,
     places_here, price_asked, price_words, prices_asked, prices_said, ranked_asked, ranked_said,
+    wanted_asked, wanted_said,
 )
 from .rules import clock
 from .rules.lookup import listed, place_said
@@ -68,6 +69,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
     if priced:
         return GameAnswer(f"The traveller asks what it costs; tell them: {prices_said(priced)}", price_words(priced),
                           prices_said(priced))
+    wanted = wanted_asked(world, plan.line)
+    if wanted:
+        said = wanted_said(world, wanted, npc)
+        return GameAnswer(f"The traveller wants to buy; tell them: {said}", price_words(wanted), said)
     goods = goods_here(world, plan.situation, goods_asked(plan.line))
     if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
         line_words = _words3(plan.line)  # "Got anything that isn't ale?" is not answered by "ale" nor "a mug of ale"
@@ -255,7 +260,9 @@ def rumour_words(*rumours: str) -> tuple[str, ...]:
 # A player taking leave ("Goodnight, Gareth."): a reply must bid them go (the default model answered
 # "It's a moon, friend.").
 _FAREWELL = re.compile(r"^\W*(?:(?:ok|okay|right|well|alright|anyway|thanks|thank you|cheers|ta)(?:,? (?:love|friend|mate|all|again))?\W+)*(?:good ?night|good ?bye|bye|farewell|see you|so long|i'?m off|i'?ll be off|i'?d best be off|"
-                       r"i (?:must|should|have to|need to) (?:go|be going|be off)|take care|night,? (?:then|all)|cheerio)\b", re.IGNORECASE)
+                       r"i (?:must|should|have to|need to) (?:go|be going|be off)|take care|night,? (?:then|all)|cheerio|"
+                       r"(?:(?:i )?think )?(?:i'?ll|ill|i'?m going to|i'?m gonna|time to) (?:turn in|head (?:up|off|to bed)|go (?:up )?to bed|"
+                       r"get some sleep|hit the hay))\b", re.IGNORECASE)
 FAREWELL_WORDS = ("night", "bye", "farewell", "safe", "see you", "take care", "mind how", "come back", "go well", "rest",
                   "sleep", "home", "soon", "tomorrow", "off with you", "away with you", "again")
 

@@ -8,7 +8,7 @@ import re
 from npcs.persona import NpcDef
 
 from .reply_prices import NUMBER_WORDS
-from .rules.lookup import listed
+from .rules.lookup import listed, place_said
 
 
 # A line asking what there is to drink or eat: a reply must name something of that kind sold here
@@ -17,8 +17,10 @@ _GOODS_ASKED = {
     "drink": re.compile(r"\b(?:drinks|to drink|a drink|pouring|on tap|beverages?)\b", re.IGNORECASE),  # not "do you drink?"
     "food": re.compile(r"\b(?:food|to eat|hungry|starving|menu|cooking|meals?|supper|dinner|grub)\b", re.IGNORECASE),
 }
-ASKING = re.compile(r"\?(?:\s|$)|^\W*(?:what|which|any|got|do you|have you|can i|could i|is there|are there|whats|what's|wots|wot's|wats)\b",
-                     re.IGNORECASE)
+# A question: a question mark, or a question's first words at the start of the line or of a clause
+# after a greeting ("evening! what can a tired traveller get to eat round here").
+ASKING = re.compile(r"\?(?:\s|$)|(?:^|[.!,;]\s*)\W*(?:what|which|any|got|do you|have you|can i|could i|is there|are there|whats|what's|wots|"
+                    r"wot's|wats)\b", re.IGNORECASE)
 
 
 # Offering the NPC something ("Would you like a drink?", "Can I buy you a drink?") asks nothing of the house's goods.
@@ -63,6 +65,41 @@ _PRICE_ASKED = re.compile(r"\b(?:how much|how many (?:gold|coins?)|what(?:'s| is
 PRICES_SAID = 3  # at most this many items' prices said at once
 
 
+# "i need poison for the rats", "can I get a candle?": a thing of the house the player wants.
+_WANTS = re.compile(r"\b(?:i need|i want|i'?d like|i would like|(?:can|could|may) i (?:get|have|buy)|give me|sell me|got any|"
+                    r"do you (?:have|sell|do)|have you got|where (?:can|do|could) i (?:get|buy|find))\b", re.IGNORECASE)
+
+
+def wanted_asked(world, line: str) -> tuple:
+    """The things with a price a line says the player wants, in the order named; none for a line
+    asking the price (answered as such) or offering the NPC something."""
+    if not _WANTS.search(line) or _PRICE_ASKED.search(line) or _OFFER.search(line):
+        return ()
+    return _items_in(world, _MONEY.sub(" ", line))  # "i need coin" wants money, not the lucky coin
+
+
+_MONEY = re.compile(r"(?<!lucky )\b(?:coins?|gold|money)\b", re.IGNORECASE)
+
+
+def wanted_said(world, items: tuple, npc: NpcDef) -> str:
+    """ "A twist of rat poison is 2 gold: say 'buy rat poison'." or, sold by another,
+    "A twist of rat poison is 2 gold, from Magda in the Kitchen." """
+    parts = []
+    for item in items:
+        seller = world.npcs.get(item.seller) if item.seller else None
+        if seller is None or seller.slug == npc.slug:
+            parts.append(f"a {item.name} is {item.price} gold: say 'buy {_shortest(item)}'")
+        else:
+            place = next((world.locations[s].name for s in sorted(item.sold_at) if s in world.locations), "")
+            parts.append(f"a {item.name} is {item.price} gold, from {seller.name.split()[0]}" + (f" in {place_said(place)}" if place else ""))
+    said = "; ".join(parts)
+    return said[:1].upper() + said[1:] + "."
+
+
+def _shortest(item) -> str:
+    return min((a for a in item.aliases if a), key=len, default=item.name)
+
+
 def price_asked(line: str) -> bool:
     """Whether a line asks what something costs, named or not ("and how much would that be?")."""
     return bool(_PRICE_ASKED.search(line))
@@ -72,6 +109,10 @@ def prices_asked(world, line: str) -> tuple:
     """The items with a price that a line asking a price names, in the order named."""
     if not _PRICE_ASKED.search(line):
         return ()
+    return _items_in(world, line)
+
+
+def _items_in(world, line: str) -> tuple:
     lowered = line.lower()
     found = []
     for item in world.items.values():

@@ -106,10 +106,13 @@ def handle_buy_for(ctx: TurnContext, intent: Intent) -> None:
     if not cost:
         return
     ctx.state.take_item(item.slug)
-    ctx.say(f"You pay {cost} gold and set {with_article(item.name)} before {npc.name}.")
-    ctx.adjust_relationship(npc.slug, 5 if item.kind in {"drink", "food"} else 3)
+    treat = item.kind in {"drink", "food"}
+    ctx.say(f"You pay {cost} gold and {'set' if treat else 'hand'} {with_article(item.name)} "
+            f"{'before' if treat else 'to'} {npc.name}.")
+    ctx.adjust_relationship(npc.slug, 5 if treat else 3)
     ctx.set_mood(npc.slug, "cheerful")
-    ctx.say(f"{npc.name} raises it to you with a grin.")
+    thanks = {"drink": "raises it to you with a grin", "food": "tucks in with a grin"}.get(item.kind, "takes it with a nod of thanks")
+    ctx.say(f"{npc.name} {thanks}.")
 
 
 def handle_use(ctx: TurnContext, intent: Intent) -> None:

@@ -141,3 +141,34 @@ async def test_say__a_price_asked_of_what_was_spoken_of_just_before(fake_llm, se
     assert end["source"] == "fallback" and end["text"] == "A mug of ale is 3 gold.", end
     await comm.disconnect()
 
+
+
+@pytest.mark.parametrize("line, npc, said", [
+    ("hi, i need poison for the rats", "magda", "A twist of rat poison is 2 gold: say 'buy poison'."),
+    ("can i get a candle? the landing's dark", "gareth", "A tallow candle is 1 gold: say 'buy light'."),
+    ("i need poison for the rats", "gareth", "A twist of rat poison is 2 gold, from Magda in the Kitchen."),
+])
+def test_wanted__a_thing_the_player_wants_and_who_sells_it(world, line, npc, said):
+    from gameplay.answers_goods import wanted_asked, wanted_said
+
+    assert wanted_said(world, wanted_asked(world, line), world.npcs[npc]) == said
+
+
+@pytest.mark.parametrize("line", ["how much is the poison?", "can i buy you an ale?", "i need a rest", "do you have a minute?"])
+def test_wanted__nothing_wanted(world, line):
+    from gameplay.answers_goods import wanted_asked
+
+    assert wanted_asked(world, line) == ()
+
+
+def test_goods_asked__a_question_after_a_greeting():
+    from gameplay.answers_goods import goods_asked
+
+    assert goods_asked("evening! what can a tired traveller get to eat round here") == "food"
+
+
+def test_wanted__money_is_not_the_lucky_coin(world):
+    from gameplay.answers_goods import wanted_asked
+
+    assert wanted_asked(world, "i need coin, any work?") == ()
+    assert [i.slug for i in wanted_asked(world, "i need a lucky coin for amos")] == ["lucky-coin"]

@@ -502,8 +502,10 @@ def test_farewell_said():
     from gameplay.answers import farewell_said
 
     assert all(map(farewell_said, ["Goodnight, Gareth.", "bye!", "I'm off to bed.", "I must be going.", "See you tomorrow.",
-                                   "ok im off to find my scarf, see ya love"]))
-    assert not any(map(farewell_said, ["Good evening!", "Is it a good night for cards?", "Where's the byre?", "Take a seat?"]))
+                                   "ok im off to find my scarf, see ya love", "right, think ill turn in soon",
+                                   "thanks love, see you later"]))
+    assert not any(map(farewell_said, ["Good evening!", "Is it a good night for cards?", "Where's the byre?", "Take a seat?",
+                                       "will you turn in soon?"]))
 
 
 async def test_say__a_reply_said_many_exchanges_ago__is_not_said_again(fake_llm, session_cookie):
