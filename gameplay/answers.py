@@ -111,6 +111,9 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
     if patron:
         said = f"{patron}? A traveller, like yourself, here in the room with us."
         return GameAnswer(f"The traveller asks about {patron}, another traveller here; tell them: {said}", (patron,), said)
+    if guidance_asked(plan.line):
+        said = guidance_said(world)
+        return GameAnswer(f"The traveller is new and asks what to do; tell them: {said}", GUIDANCE_WORDS, said)
     if farewell_said(plan.line):
         said = _voiced(plan, "farewell", "Safe home, then, and come back soon.")
         return GameAnswer("The traveller is leaving; bid them goodnight.", FAREWELL_WORDS, said)
@@ -265,6 +268,25 @@ _FAREWELL = re.compile(r"^\W*(?:(?:ok|okay|right|well|alright|anyway|thanks|than
                        r"get some sleep|hit the hay))\b", re.IGNORECASE)
 FAREWELL_WORDS = ("night", "bye", "farewell", "safe", "see you", "take care", "mind how", "come back", "go well", "rest",
                   "sleep", "home", "soon", "tomorrow", "off with you", "away with you", "again")
+
+
+# A newcomer asking what to do ("im new here, what should i do first?"): the game's ways in.
+_GUIDANCE = re.compile(r"\bwhat (?:should|shall|can|do|could|would) (?:i|a (?:newcomer|stranger|traveller)) do\b|"
+                       r"\bwhat(?:'s| is) there to do\b|\bwhere (?:do|should|can) i (?:start|begin)\b|\bany (?:advice|tips)\b|"
+                       r"\bhow does (?:this place|it all|everything) work\b", re.IGNORECASE)
+GUIDANCE_WORDS = ("board", "notice", "jobs", "work", "drink", "hook", "tankard")
+
+
+def guidance_asked(line: str) -> bool:
+    return bool(_GUIDANCE.search(line))
+
+
+def guidance_said(world) -> str:
+    """ "Sit and have a drink, ask after work ('jobs'), or look at the notice board ('board'): ..." """
+    said = "Sit and have a drink, ask after work ('jobs'), or look at the notice board ('board') for a task with a reward."
+    if world.mystery is not None:
+        said += " And if you've sharp eyes, everyone's talking about the empty hook over the bar."
+    return said
 
 
 def farewell_said(line: str) -> bool:

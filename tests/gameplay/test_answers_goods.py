@@ -172,3 +172,25 @@ def test_wanted__money_is_not_the_lucky_coin(world):
 
     assert wanted_asked(world, "i need coin, any work?") == ()
     assert [i.slug for i in wanted_asked(world, "i need a lucky coin for amos")] == ["lucky-coin"]
+
+
+@pytest.mark.parametrize("line, asked", [
+    ("hi! im new here, what should i do first?", True),
+    ("where do i start?", True),
+    ("any tips for a newcomer?", True),
+    ("what should i drink?", False),
+    ("what do you do here?", False),
+])
+def test_guidance_asked__a_newcomer_asking_what_to_do(line, asked):
+    from gameplay.answers import guidance_asked
+
+    assert guidance_asked(line) is asked
+
+
+async def test_say__a_newcomer_asking_what_to_do_hears_the_ways_in(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("You're welcome, friend. What brings you to the Common Room?"))
+    comm = await ready(cookie)
+    end = (await say(comm, "hi! im new here, what should i do first?", cid="g1"))[-1]
+    assert end["source"] == "fallback" and "('board')" in end["text"] and "('jobs')" in end["text"], end
+    await comm.disconnect()
