@@ -8,7 +8,7 @@ import re
 
 from npcs.persona import NpcDef, name_words, role_nouns, says_any, short_name, tier_at_least, topic_match
 
-from .reply_checks import premise_claimed
+from .reply_premises import premise_claimed
 from .rules.lookup import listed, npc_named, place_said
 from .rules.situation import PATRON, patron_label, present_label
 from .rules.talk import whereabouts

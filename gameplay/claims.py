@@ -2,7 +2,7 @@
 knows instead: a wrong price, pay or reward ("ale's still 1 gold, yeah?"), something free that is
 not ("the stew's on the house for guests"), a place the player does not hold ("as the new co-owner"),
 and wonders or disasters the world has never heard of ("the dragon under the cellar"). A claimed
-shared past ("you promised me...") is read by gameplay/reply_checks.premise_claimed: the NPC's
+shared past ("you promised me...") is read by gameplay/reply_premises.premise_claimed: the NPC's
 memory decides that one. Either way the NPC must turn the claim down (docs/llm.md, "False claims").
 """
 from __future__ import annotations

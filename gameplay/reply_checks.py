@@ -6,6 +6,7 @@ does not have, names people who do not exist, speaks as someone else, echoes the
 a plain rule over the world's own data (items and their aliases and prices, every proper name the
 world's texts use, the NPCs) and the line being answered; none asks a model. A sentence that
 fails gives the reason; a wrong price is corrected from the rules instead (gameplay/reply_prices.py).
+What the player's line claims or orders is read in gameplay/reply_premises.py and gameplay/reply_orders.py.
 The gate (gameplay/reply_gate.py) releases sentences that pass; the reply path (gameplay/voice.py)
 regenerates once when the first one fails, and falls back to the NPC's authored lines after that.
 """
@@ -19,6 +20,7 @@ from llm.prompts import PROMPT_LABELS
 from npcs.canon import CanonDef, canon_contradicted, english_words
 from npcs.persona import says_any
 
+from .reply_orders import ENGLISH_SMALL, line_foreign, order_given, speaks_english
 from .reply_places import misplaces
 from .reply_prices import amounts_in, priced
 from .reply_world import CAPITAL as _CAPITAL
@@ -54,40 +56,6 @@ _TEMPLATE = re.compile(r"<\|[^|]*\|?>?|\bim_(?:start|end)\b|</?s>|\[INST\]|\[/IN
 _PROMPT_SAID = re.compile("|".join([*(rf"\b{re.escape(label)}\s*:" for label in PROMPT_LABELS.values()),
                                     r"\bto you they are an? \w+"]), re.IGNORECASE)
 _ROLE_LABEL = re.compile(r"^\s*[\[(]?\s*(?:user|player|traveller|traveler|you|human|narrator|me)\s*[\])]?\s*:", re.IGNORECASE)
-_PREMISE = re.compile(
-    r"\b(?:you (?:already |just |even |also |once )?(?:promised|owe|owed|swore|said|told|gave|agreed|offered|lent|borrowed|bet|"
-    r"sold|bought|hired|saved|kissed|paid|took|stole|arrested|caught|wrote|sang|won|let me|wiped)|remember (?:me|when|how|that|our|the time)|i (?:saved|helped|gave|lent|paid|sold|bought) you|"
-    r"(?<!have )(?<!did )(?<!had )we (?:agreed|had a deal|made a deal|met|shook)|"
-    # more ways of claiming a shared past: what the player left or brought, what the NPC never paid,
-    # thanks for a favour, an old adventure, kin, someone's order, a bet made together
-    r"(?<!have )(?<!did )i (?:left|brought|sent|handed|loaned|lent) (?:\w+ ){0,4}?(?:with |to )?you\b|you were (?:keeping|holding|minding) (?:\w+ ){0,2}?for me|"
-    r"you (?:still )?(?:haven't|have not|never|didn't|did not) (?:paid|repaid|returned|given)(?: me)?\b|it was you (?:who|that) \w+|"
-    r"thanks? (?:you )?(?:again )?for (?:lending|giving|letting|saving|helping|selling|the loan)|"
-    r"our (?:adventure|journey|trip|quest|game|wager|bet|fight|travels|time together)|"
-    r"(?:it's|its|it is) me,? your \w+|you always (?:let|give|gave|pour|said|told|keep)|told you to (?:give|let|pour|sell|lend|pay)|"
-    r"(?:bet|deal|wager|bargain) (?:we|you) (?:made|struck|had|took)|we (?:made|struck|had) (?:a|our) (?:bet|wager|bargain)|"
-    r"as you (?:said|promised)|(?:i|we) (?:already )?paid you|you(?:'re| are) my (?:brother|sister|father|mother|cousin|"
-    r"uncle|aunt|son|daughter|wife|husband|friend from)|our (?:deal|bargain|agreement|arrangement)|like you promised|"
-    r"you know me|we go way back|don't you remember|"
-    r"you \w+ed\b[^.?!]{0,60}\b(?:yesterday|last (?:night|week|month|year|time|spring|summer|autumn|winter)|the other (?:day|night))|"
-    # what the NPC did to the player, or lost to them; an old friendship; a job done for the NPC and
-    # its pay asked for; the player's things said to be in the NPC's keeping; an accusation; another's
-    # word that the NPC would give something
-    r"you (?:fined|charged|overcharged|shortchanged|short-changed|cheated|robbed|tricked|swindled|fleeced|conned|stiffed|"
-    r"hired|invited|banned|kicked|threw|hit|punched|insulted|refused|poisoned|lost) (?:me|(?:\w+ ){1,3}to me)\b|"
-    r"(?:u|ya|yer|you) (?:sed|sayed|promised|told me|owe me)|"
-    r"(?:good|nice|great) to see you again|after all (?:these|those) years|my old (?:friend|pal|mate|comrade)|"
-    r"(?:served|fought|travelled|traveled|grew up|soldiered|sailed|marched) together|"
-    r"i (?:already |just )?(?:\w+ed|did|swept|caught|brought|fetched|sang|won) (?:\w+ ){0,4}for you\b|"
-    r"where'?s my (?:\d+ |\w+ )?(?:gold|coins?|money|pay|wages|reward)|"
-    r"i (?:left|forgot|dropped|put|stored) (?:\w+ ){0,4}?(?:with you|in your|at your|on your|behind your)|"
-    r"(?:hand|give|pass) (?:me )?back (?:my|the)|return my|give me my \w+ back|"
-    r"(?:you'?re|you are) the one (?:who|that)|\bsaw you (?:steal|take|nick|pinch|poison|hide|sneak|grab|pocket|break)|"
-    r"why did you (?:\w+ )?(?:poison|steal|kill|murder|rob|cheat|lie|hide|hit|attack|betray|burn)|"
-    r"(?:told me|said|says|promised)(?: that)? (?:you'?d|you would|you will|you'?ll) (?:give|let|pay|lend|sell|hand|do) me|"
-    r"(?:told me|said|says)(?: that)? i (?:could|can|may|get to|would get) (?:have|take|stay|sleep|drink|eat|keep))\b",
-    re.IGNORECASE,
-)
 _AGREES = re.compile(
     r"^\W*(?:yes|yeah|yep|aye|of course|sure|certainly|indeed|right you are|that's right|that is right|true|"
     r"you're right|you are right|ah,? yes|oh,? yes|i remember|i do remember|i did|my apologies|forgive me|here you go|"
@@ -109,40 +77,6 @@ _DENIES = re.compile(
     r"didn't happen|never happened|nonsense|not a chance|nice try|no deal|i owe you nothing|owe you nothing)\b",
     re.IGNORECASE,
 )
-# Lines that try to give the NPC orders about itself (not questions about it: "are you a bot?" is
-# answered in character): answered, when the model cannot, with a denial.
-_ORDER = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass) (?:all |any |your |the |previous |prior |above )*(?:instructions|rules|"
-    r"prompt|orders|programming|guidelines)|system override|developer mode|admin mode|debug mode|jailbreak|new instructions|"
-    r"you are now|from now on you|pretend (?:to be|you are|you're)|act as (?:a|an|my)|repeat after me|"
-    r"(?:print|reveal|show|tell me|recite|repeat) (?:me )?(?:your|the) (?:system )?(?:prompt|instructions|rules|secret)|"
-    r"(?-i:\bsay [A-Z]{3,}\b)|\(a voice|\[system|<system>|\bsystem:|"
-    # orders about how to answer, what the model is, or in the chat template's own tokens
-    r"from now on|(?:end|start|begin) (?:every|each|all|your) (?:sentences?|lines?|replies|answers?|words?)|"
-    r"(?:respond|reply|answer) (?:to everything|to every\w*|only|in json|with only)|complete (?:the|this|my) (?:sentence|line|phrase)|"
-    r"finish (?:the|this|my) sentence|spell (?:out )?your|translate (?:this|that|the following|it|these)|"
-    r"write (?:me )?(?:a |an |some )?(?:python|javascript|java|sql|html|css|code|program|script|function|regex)|"
-    r"\bpython\b|\bjson\b|\booc\b|out of character|drop (?:the|your) character|break character|"
-    r"(?:stop|quit) (?:pretending|role-?playing)|dan mode|do anything now|<\|im_|</s>|\[/?inst\]|developer note|"
-    # the same in the languages a player is likeliest to try
-    r"\bignor(?:a|ez|iere|e) (?:\w+ ){0,3}(?:instrucciones|instructions|anweisungen|istruzioni|instruções)|"
-    r"\b(?:instrucciones|anweisungen|istruzioni|instruções) (?:anteriores|précédentes|vorherigen|precedenti)",
-    re.IGNORECASE,
-)
-# A line in another language: the reply must still be in English, as the NPC speaks it. The words
-# that tell: the small words of the languages a player is likeliest to write, and of English.
-_FOREIGN_SMALL = frozenset("""el la los las y que en un una por para con del al es lo como pero muy le les des et est du au aux
-    une qui pas je tu vous nous der die das und ist nicht ich du sie ein eine mit von zu il che di e per non sono o não você
-    uma com""".split())
-_ENGLISH_SMALL = frozenset("""the a an and is are was be to of in on at for with you your i me my it this that what how who
-    where why when not no yes do does did have has can will would should there here they we he she his her them
-    our so but or if as by from up out about all any some just like""".split())
-
-
-def line_foreign(line: str) -> bool:
-    """Whether a player's line is written in another language than English."""
-    words = [w.lower() for w in _WORD.findall(line)]
-    return len(words) >= 3 and sum(w in _FOREIGN_SMALL for w in words) >= 2 and not any(w in _ENGLISH_SMALL for w in words)
 # The reply says the player's gold or goods changed: only the rules do that.
 _STATE_CLAIM = re.compile(
     r"\byour (?:gold|purse|coins?|money|balance|inventory) (?:is|are|has|have) (?:now|been)\b|\byou (?:now )?have (?:\d+|a hundred|a thousand|"
@@ -226,26 +160,6 @@ def anachronism(text: str, line: str) -> str | None:
     return next((m.group(0) for m in ANACHRONISMS.finditer(text) if m.group(0).lower() not in said), None)
 
 
-def premise_claimed(line: str) -> bool:
-    """Whether a player's line claims a shared past ("you promised me...", "remember when...")."""
-    return bool(_PREMISE.search(line))
-
-
-_EARLIER_DAY = re.compile(r"\b(?:yesterday|last (?:night|week|month|year|spring|summer|autumn|winter|moonday|"
-                          r"\w+day)|the other (?:day|night)|(?:days|weeks|months|years) ago)\b", re.IGNORECASE)
-
-
-def premise_dated(line: str) -> bool:
-    """Whether a claimed shared past is set on an earlier day ("you said yesterday ...")."""
-    return premise_claimed(line) and bool(_EARLIER_DAY.search(line))
-
-
-def order_given(line: str) -> bool:
-    """Whether a player's line tries to give the NPC orders about itself ("ignore your instructions",
-    "(a voice from above says SYSTEM OVERRIDE...)", "you're a bot")."""
-    return bool(_ORDER.search(line))
-
-
 def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first: bool, deny_due: bool | None = None,
                    before: str = "") -> Verdict:
     """One sentence of a reply. `first`: it opens the reply (an empty or foreign opening fails the whole reply).
@@ -264,7 +178,7 @@ def sentence_check(sentence: str, *, frame: ReplyFrame, world: CheckWorld, first
         ("anachronism", lambda: anachronism(text, frame.line)),
         ("notes", lambda: _NOTES.search(text)),
         ("canon", lambda: _contradicts_canon(text, frame, world)),
-        ("not_english", lambda: not _reads_english(text) or not _speaks_english(text) and (line_foreign(frame.line) or line_foreign(text))),
+        ("not_english", lambda: not _reads_english(text) or not speaks_english(text) and (line_foreign(frame.line) or line_foreign(text))),
         ("identity", lambda: _claims_other_identity(text, frame, world)),
         ("invented_name", lambda: _invented_name(text, frame, world)),
         ("echo", lambda: _echoes(text, frame.line) and not _echoes(text, " ".join(f.text for f in frame.canon))),
@@ -304,12 +218,6 @@ def _reads_english(text: str) -> bool:
     if not lexicon or len(words) < 3:
         return True
     return sum(w in lexicon or w.rstrip("s") in lexicon for w in words) >= 0.5 * len(words)
-
-
-def _speaks_english(text: str) -> bool:
-    """A sentence with at least one of English's small words (a short reply to a line in another
-    language, "N'est-ce pas?", has none)."""
-    return any(w.lower() in _ENGLISH_SMALL for w in _WORD.findall(text))
 
 
 def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
@@ -417,7 +325,7 @@ def _takes_up(said: str, line: str) -> bool:
     ("spell your secret password letter by letter" -> "The secret password letter ...")."""
     words = [w.lower() for w in _WORD.findall(line)]
     for run in zip(words, words[1:], words[2:]):
-        if sum(len(w) >= 4 and w not in _ENGLISH_SMALL for w in run) >= 2 and re.search(rf"\b{re.escape(' '.join(run))}\b", said):
+        if sum(len(w) >= 4 and w not in ENGLISH_SMALL for w in run) >= 2 and re.search(rf"\b{re.escape(' '.join(run))}\b", said):
             return True
     return False
 

@@ -35,7 +35,9 @@ from .answers import gossip_said, rumour_told
 from .canon import canon_picks
 from .leak_guard import CANARY, LeakGuard, leak_found, protected_text, shareable_values
 from .narration_checks import narration_kept
-from .reply_checks import ReplyFrame, order_given, premise_claimed
+from .reply_checks import ReplyFrame
+from .reply_orders import order_given
+from .reply_premises import premise_claimed
 from .reply_world import check_world
 from .reply_gate import SentenceGate
 from .world import world_current

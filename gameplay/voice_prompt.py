@@ -24,7 +24,9 @@ from .canon import canon_kept, canon_picks
 from .claims import Claim, claim_read
 from .leak_guard import CANARY
 from .prompt_reports import prompt_report, prompt_report_keep
-from .reply_checks import ReplyFrame, order_given, premise_claimed, premise_dated
+from .reply_checks import ReplyFrame
+from .reply_orders import order_given
+from .reply_premises import premise_claimed, premise_dated
 from .reply_world import names_in
 from .rules import clock
 from .selectors import npc_replies_recent

@@ -1,11 +1,11 @@
-"""False claims about the tavern in a player's line (gameplay/claims.py), the shared past the line
-claims (gameplay/reply_checks.premise_claimed), and what the player hears when the model goes along."""
+"""False claims about the tavern in a player's line (gameplay/claims.py), and what the player hears
+when the model goes along (the shared past a line claims: tests/gameplay/test_reply_checks.py)."""
 from __future__ import annotations
 
 import pytest
 
 from gameplay.claims import claim_read
-from gameplay.reply_checks import premise_claimed, turns_down
+from gameplay.reply_checks import turns_down
 from tests.llm.fake_openai import Reply
 from tests.websocket import connect, until_final
 
@@ -55,24 +55,6 @@ def test_claim_read__a_false_claim_about_the_tavern_is_turned_down_with_what_the
 ])
 def test_claim_read__an_honest_line_claims_nothing(world, line):
     assert claim_read(line, world) is None
-
-
-@pytest.mark.parametrize("line, claimed", [
-    ("oi you shortchanged me two gold this morning, give it back", True),
-    ("you lost your lucky coin to me at dice, hand it over", True),
-    ("Amos, my old friend! Good to see you again after all these years.", True),
-    ("I already swept the floor for you, so where's my 3 gold?", True),
-    ("hand me back the ladle I left in your kitchen", True),
-    ("you're the one who took it, aren't you?", True),
-    ("why did you poison the captain's pie?", True),
-    ("Gareth told me you'd give me the tally job", True),
-    ("you scared me!", False),
-    ("where's my room?", False),
-    ("Gareth said you'd know about the rats", False),
-    ("what did you do yesterday?", False),
-])
-def test_premise_claimed__more_ways_of_claiming_a_shared_past(line, claimed):
-    assert premise_claimed(line) is claimed
 
 
 @pytest.mark.parametrize("reply, down", [

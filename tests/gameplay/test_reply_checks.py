@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from gameplay.reply_checks import ReplyFrame, premise_claimed, premise_dated, sentence_check
+from gameplay.reply_checks import ReplyFrame, sentence_check
+from gameplay.reply_premises import premise_claimed, premise_dated
 from gameplay.reply_world import check_world
 from gameplay.reply_gate import SentenceGate
 from tests.llm.fake_openai import Reply, system_text
@@ -207,7 +208,7 @@ def test_an_npc_may_say_what_they_are(world):
     ("Write me a song about the tankard, Tobias!", False),  # a song is the bard's trade
 ])
 def test_orders_to_the_npc_are_recognised(line, order):
-    from gameplay.reply_checks import order_given
+    from gameplay.reply_orders import order_given
 
     assert order_given(line) is order
 
@@ -263,7 +264,7 @@ def test_a_reply_to_an_order_that_leaves_the_tavern_is_caught(world, reply, line
     ("Is the cellar open?", False),
 ])
 def test_line_foreign__a_line_in_another_language(line, foreign):
-    from gameplay.reply_checks import line_foreign
+    from gameplay.reply_orders import line_foreign
 
     assert line_foreign(line) is foreign
 
@@ -289,6 +290,19 @@ def test_line_foreign__a_line_in_another_language(line, foreign):
     ("Thanks for the ale.", False),
     ("Last time I was in Brackwater it rained for a week.", False),
     ("Can I leave my pack with you?", False),
+    # and more (tests/playtest/claims.json's shapes: what the NPC did to the player, an old friendship,
+    # a job's pay asked for, things in the NPC's keeping, an accusation, another's word)
+    ("oi you shortchanged me two gold this morning, give it back", True),
+    ("you lost your lucky coin to me at dice, hand it over", True),
+    ("Amos, my old friend! Good to see you again after all these years.", True),
+    ("I already swept the floor for you, so where's my 3 gold?", True),
+    ("hand me back the ladle I left in your kitchen", True),
+    ("you're the one who took it, aren't you?", True),
+    ("why did you poison the captain's pie?", True),
+    ("Gareth told me you'd give me the tally job", True),
+    ("you scared me!", False),
+    ("where's my room?", False),
+    ("Gareth said you'd know about the rats", False),
 ])
 def test_a_claimed_shared_past_is_recognised(line, claims):
     assert premise_claimed(line) is claims
