@@ -51,6 +51,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
         notice = f"{whose}'s" if whose else "your"
         return GameAnswer(f"The traveller took on {notice} notice '{title}' and asks what to do; tell them: {said}",
                           task_words(step, npc, line=plan.line), said)
+    notice = notice_asked(world, plan, npc)
+    if notice is not None:
+        said, words = notice_said(notice, npc, plan)
+        return GameAnswer(f"The traveller asks about your notice '{notice.title}'; tell them: {said}", words, said)
     if own_name_asked(plan.line):
         said = _voiced(plan, "name", f"{npc.name}, the {npc.role}.", name=npc.name, role=npc.role)
         return GameAnswer(f"The traveller asks who you are; tell them your name, {npc.name}.", name_words(npc), said)
@@ -330,6 +334,51 @@ _TITLE_PLAIN = frozenset({"the", "for", "and", "turn", "eye", "down", "from", "w
 def _stems(text: str) -> set[str]:
     """A title's or a step's words of three letters or more, lowered, without a plural's "s"."""
     return {w.lower().removesuffix("s") for w in re.findall(r"[A-Za-z]{3,}", text)}
+
+
+# A player asking the giver of a notice not yet taken about it ("tell me about the rats then"): what
+# it asks, in the giver's voice, and how to take it on (the default model said "The rats. They are not
+# as deadly as you imagine, no one can say.").
+_NOTICE_ASKED = re.compile(r"\b(?:tell me (?:more |a bit )?about|what about|about (?:the|your|this|that)|how do i|"
+                           r"what do (?:i|you) (?:need|want)|more about|explain|what(?:'s| is) (?:involved|the job))\b", re.IGNORECASE)
+_NOTICE_PLAIN = frozenset({"the", "a", "for", "on", "in", "of", "down", "turn", "to"})
+
+
+def notice_asked(world, plan, npc: NpcDef):
+    """The NPC's own notice, not held by the player, that the line asks about, or None."""
+    if not _NOTICE_ASKED.search(plan.line):
+        return None
+    held = {title for title, _, _ in plan.tasks}
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", plan.line)}
+    common = _notice_common(world)
+    for bounty in world.bounties.values():
+        if bounty.giver != npc.slug or bounty.title in held:
+            continue
+        own = {w for w in bounty.title.lower().split() if w not in common and len(w) > 3}
+        if bounty.title.lower() in plan.line.lower() or own & words:
+            return bounty
+    return None
+
+
+def _notice_common(world) -> set[str]:
+    """Words a notice's title shares with the places, the goods and the people ("the cellar" asks
+    about the place, not 'Rats in the Cellar')."""
+    places = {w.lower() for loc in world.locations.values() for w in loc.name.split()}
+    goods = {w.lower() for item in world.items.values() for a in (item.name, *item.aliases) for w in a.split()}
+    people = {w.lower() for n in world.npcs.values() for w in (*n.name.split(), *n.role.split())}
+    return places | goods | people | _NOTICE_PLAIN
+
+
+def notice_said(bounty, npc: NpcDef, plan) -> tuple[str, tuple[str, ...]]:
+    """ "'Rats in the Cellar': buy a twist of rat poison from Magda in the kitchen, then lay the poison
+    by the rat holes in the cellar. 15 gold for it: say 'accept rats in the cellar' to take it on." """
+    if not tier_at_least(plan.tier, bounty.min_tier):
+        return (f"'{bounty.title}' is for folk I know better; come back when we're better acquainted.",
+                ("know", "acquainted", "better", "later"))
+    steps = [in_own_voice(o.text, npc).rstrip(".") for o in bounty.objectives if o.kind != "report"] or [bounty.title]
+    said = (f"'{bounty.title}': " + ", then ".join(steps) + f". {bounty.reward_gold} gold for it: "
+            f"say 'accept {bounty.title.lower()}' to take it on.")
+    return said, (*task_words(steps[0], npc, line=plan.line), str(bounty.reward_gold))
 
 
 def in_own_voice(step: str, npc: NpcDef) -> str:

@@ -36,7 +36,7 @@ _OOC = re.compile(
     r"knowledge cutoff|i cannot (?:assist|help) with that|i'm sorry, but i can't|user:|system:|assist you|"
     r"(?:unable to|can't|cannot) (?:assist|help) with (?:that|this|your)|your request|"
     r"assistants?\b|the ai\b|(?-i:\bAI\b)|(?:i am|i'm) an? (?:[\w-]+,? ){0,3}model\b|(?:hidden|secret) instructions|"
-    r"(?:my|your|the) instructions say|(?:in|from|by) (?:my|your|the) instructions)",
+    r"(?:my|your|the) instructions say|(?:in|from|by) (?:my|your|the) instructions|the user(?:'s)?\b)",
     re.IGNORECASE,
 )
 # Things nobody in the tavern's world has heard of (a reply once had Wren "just going to the lorry"),

@@ -173,6 +173,7 @@ def test_guidance_asked__a_newcomer_asking_what_to_do(line, asked):
     (["wait 2"], "amos", "anything i can do to help? i need coin", "There's work to be had: to wait tables, for 10 gold (ask Gareth)"),
     ([], "gareth", "how do i get a key to a room", "A room upstairs is 8 gold a night"),
     ([], "gareth", "hi! im new here, what should i do first?", "Sit and have a drink, ask after work ('jobs'), or look at the notice board"),
+    ([], "gareth", "tell me about the rats then", "'Rats in the Cellar': buy a twist of rat poison from Magda"),
 ])
 async def test_say__the_game_answers_when_the_model_does_not(fake_llm, session_cookie, commands, npc, line, said):
     _, cookie = session_cookie
@@ -183,3 +184,30 @@ async def test_say__the_game_answers_when_the_model_does_not(fake_llm, session_c
     end = (await say(comm, line, npc=npc, cid="s1"))[-1]
     assert end["source"] == "fallback" and end["text"].startswith(said), end
     await comm.disconnect()
+
+
+@pytest.mark.parametrize("line, npc, title", [
+    ("tell me about the rats then", "gareth", "Rats in the Cellar"),
+    ("what do you need doing about the landing lights?", "wren", "Lights on the Landing"),
+    ("tell me about the cellar", "gareth", None),  # the place
+    ("tell me about the rats", "wren", None),  # Gareth's notice, not hers
+    ("what are the rats like?", "gareth", None),  # not asked about
+])
+def test_notice_asked__the_givers_own_notice(world, line, npc, title):
+    from gameplay.answers import notice_asked
+
+    plan = SimpleNamespace(line=line, tasks=(), tier="stranger")
+    found = notice_asked(world, plan, world.npcs[npc])
+    assert (found.title if found else None) == title
+
+
+def test_notice_said__what_it_asks_in_the_givers_voice(world):
+    from gameplay.answers import notice_said
+
+    plan = SimpleNamespace(line="tell me about the rats then", tasks=(), tier="stranger")
+    said, words = notice_said(world.bounties["rats-in-the-cellar"], world.npcs["gareth"], plan)
+    assert said == ("'Rats in the Cellar': buy a twist of rat poison from Magda in the kitchen, then lay the poison by the rat "
+                    "holes in the cellar. 15 gold for it: say 'accept rats in the cellar' to take it on.")
+    assert "15" in words
+    said, _ = notice_said(world.bounties["eyes-on-the-tables"], world.npcs["varr"], plan)
+    assert said.startswith("'Eyes on the Tables' is for folk I know better")
