@@ -95,7 +95,7 @@ _SALE = re.compile(r"\b(?:serve|serves|served|sell|sells|selling|sold|buy|order|
 # A sentence read off the NPC's notes on the player ("The player's name is Corwin."): memories are kept
 # in that third person, and a small model copies them out, whatever it was asked.
 _NOTES = re.compile(r"^\W*the (?:player|traveller)(?:'s\b|\s+(?:is|was|has|had|said|says|owes|lost|promised|told|paid|asked|asks|"
-                    r"wants|wonders|needs)\b)|"
+                    r"wants|wonders|needs|thinks|believes|claims|knows|tells)\b)|"
                     r"^\W*you feel (?:content|cheerful|weary|irritable|anxious|gloomy|wistful|calm)\W*$",  # its moment's mood line
                     re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“”(\[—–-]\s*|\n)\s*$")
