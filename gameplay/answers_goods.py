@@ -7,7 +7,7 @@ import re
 
 from npcs.persona import NpcDef
 
-from .reply_prices import NUMBER_WORDS
+from .reply_prices import figure_words
 from .rules.lookup import listed, place_said
 
 
@@ -161,8 +161,7 @@ def ranked_said(item, *, cheapest: bool) -> str:
 
 def price_words(items: tuple) -> tuple[str, ...]:
     """How a reply may say these items' prices: as figures or words ("3", "three")."""
-    return tuple(dict.fromkeys(w for item in items for w in (str(item.price), *(k for k, v in NUMBER_WORDS.items() if v == item.price
-                                                                                 and k not in ("a", "a single")))))
+    return tuple(dict.fromkeys(w for item in items for w in figure_words(item.price)))
 
 
 def prices_said(items: tuple) -> str:
@@ -224,5 +223,4 @@ def games_said(world) -> str:
 
 def games_words(world) -> tuple[str, ...]:
     figures = {world.config.min_bet, world.config.max_bet}
-    return ("dice", "coin", "card", "cards", *map(str, sorted(figures)),
-            *(k for k, v in NUMBER_WORDS.items() if v in figures and k not in ("a", "a single")))
+    return ("dice", "coin", "card", "cards", *(w for figure in sorted(figures) for w in figure_words(figure)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .reply_prices import NUMBER_WORDS, OTHER_CURRENCY, amount_spans
+from .reply_prices import OTHER_CURRENCY, amount_spans, figure_words
 from .reply_world import check_world
 
 
@@ -28,6 +28,7 @@ class _Valued:
     phrases: tuple[str, ...]  # lower-case, longest first
     value: int
     said: str  # "a mug of ale is 3 gold"
+    item: bool  # a thing sold (not a job nor a notice)
 
 
 def claim_read(line: str, world) -> Claim | None:
@@ -55,7 +56,7 @@ def _price_claimed(line: str, world) -> Claim | None:
             continue
         thing = _valued_near(lowered, start, end, world)
         if thing is not None and value not in {thing.value * n for n in _MULTIPLES}:
-            return Claim("price", f"No, {thing.said}.", _figure_words(thing.value))
+            return Claim("price", f"No, {thing.said}.", figure_words(thing.value))
     return None
 
 
@@ -79,7 +80,7 @@ def _free_claimed(line: str, world) -> Claim | None:
     thing = _valued_near(lowered, match.start(), match.end(), world, items_only=True)
     if thing is None:
         return Claim("free", "No, nothing here comes free; you pay for what you have, like everyone else.")
-    return Claim("free", f"No, {thing.said}.", _figure_words(thing.value))
+    return Claim("free", f"No, {thing.said}.", figure_words(thing.value))
 
 
 _OWNER_CLAIM = re.compile(
@@ -168,7 +169,9 @@ def _valued_near(lowered: str, start: int, end: int, world, *, items_only: bool 
     left = max((m.end() for m in _SENTENCE_END.finditer(lowered, 0, start)), default=0)
     right = next((m.start() for m in _SENTENCE_END.finditer(lowered, end)), len(lowered))
     best, best_distance = None, None
-    for thing in _valued(world, items_only=items_only):
+    for thing in _valued(world):
+        if items_only and not thing.item:
+            continue
         for phrase in thing.phrases:
             for match in re.finditer(rf"\b{re.escape(phrase)}s?\b", lowered[left:right]):
                 first, last = match.start() + left, match.end() + left
@@ -180,45 +183,38 @@ def _valued_near(lowered: str, start: int, end: int, world, *, items_only: bool 
     return best
 
 
-_by_stamp: dict[tuple[str, bool], tuple[_Valued, ...]] = {}
+_by_stamp: dict[str, tuple[_Valued, ...]] = {}
 _LODGING = ("room", "rooms", "bed", "beds", "sleep", "lodging", "night's stay")
 _PLAIN = frozenset({"the", "a", "for", "on", "in", "of", "down", "turn"})
 
 
-def _valued(world, *, items_only: bool) -> tuple[_Valued, ...]:
-    key = (world.stamp, items_only)
-    found = _by_stamp.get(key)
+def _valued(world) -> tuple[_Valued, ...]:
+    found = _by_stamp.get(world.stamp)
     if found is None:
-        if len(_by_stamp) > 4:
-            _by_stamp.clear()  # one world at a time: an editor's change replaces it
-        found = _by_stamp[key] = _valued_from(world, items_only=items_only)
+        _by_stamp.clear()  # one world at a time: an editor's change replaces it
+        found = _by_stamp[world.stamp] = _valued_from(world)
     return found
 
 
-def _valued_from(world, *, items_only: bool) -> tuple[_Valued, ...]:
+def _valued_from(world) -> tuple[_Valued, ...]:
     things = []
     for item in world.items.values():
         if item.price > 0:
             phrases = {a.lower() for a in (item.name, *item.aliases, *(_LODGING if item.kind == "key" else ()))}
             said = f"a room is {item.price} gold a night" if item.kind == "key" else f"a {item.name} is {item.price} gold"
-            things.append(_Valued(_longest_first(phrases), item.price, said))
-    if items_only:
-        return tuple(things)
+            things.append(_Valued(_longest_first(phrases), item.price, said, item=True))
     for job in world.jobs.values():
         things.append(_Valued(_longest_first({job.name.lower(), *(a.lower() for a in job.aliases)}), job.pay,
-                              f"it's {job.pay} gold to {job.name}"))
-    item_words = {w for thing in things for p in thing.phrases for w in p.split()}
+                              f"it's {job.pay} gold to {job.name}", item=False))
+    item_words = {w for thing in things for p in thing.phrases for w in p.split()}  # the goods' and the jobs' words
     place_words = {w.lower() for loc in world.locations.values() for w in loc.name.split()}
     for bounty in world.bounties.values():
         own = {w for w in bounty.title.lower().split() if w not in _PLAIN and w not in item_words and w not in place_words}
         things.append(_Valued(_longest_first({bounty.title.lower(), *own}), bounty.reward_gold,
-                              f"the notice '{bounty.title}' pays {bounty.reward_gold} gold"))
+                              f"the notice '{bounty.title}' pays {bounty.reward_gold} gold", item=False))
     return tuple(things)
 
 
 def _longest_first(phrases: set[str]) -> tuple[str, ...]:
     return tuple(sorted((p for p in phrases if p), key=len, reverse=True))
 
-
-def _figure_words(value: int) -> tuple[str, ...]:
-    return (str(value), *(w for w, v in NUMBER_WORDS.items() if v == value and w not in ("a", "a single")))

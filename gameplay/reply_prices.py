@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -53,6 +54,11 @@ def rates_in(text: str) -> list[tuple[tuple[int, int], re.Match]]:
         if part is not None and whole is not None and 0 < part < whole:
             found.append(((part, whole), match))
     return found
+
+
+def figure_words(value: int) -> tuple[str, ...]:
+    """How a reply may say a figure: as digits or words ("3", "three")."""
+    return (str(value), *(k for k, v in NUMBER_WORDS.items() if v == value and k not in ("a", "a single")))
 
 
 def amount_spans(text: str) -> list[tuple[int, str, int, int]]:
@@ -128,16 +134,24 @@ def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str,
 
 def _bare_priced(text: str, world, line_amounts: set[int]) -> str:
     """A figure with no unit said as a thing's price ("and a pie is 3.") is put right too."""
-    for item in world.items:
-        for alias in item.aliases:
-            pattern = rf"\b({re.escape(alias)}s?\s+(?:is|are|'s|costs?|goes for|for|at)\s+)(\d+)(?=\s*(?:[.,;!?]|$|and\b|or\b))"
+    pattern, prices = _bare_pattern(world.items)
 
-            def fixed(m: re.Match, price: int = item.price) -> str:
-                value = int(m.group(2))
-                return m.group(0) if value == price or value in line_amounts else m.group(1) + str(price)
+    def fixed(m: re.Match) -> str:
+        value, price = int(m.group(3)), prices[m.group(2).lower()]
+        return m.group(0) if value == price or value in line_amounts else m.group(1) + str(price)
 
-            text = re.sub(pattern, fixed, text, flags=re.IGNORECASE)
-    return text
+    return pattern.sub(fixed, text)
+
+
+@lru_cache(maxsize=4)
+def _bare_pattern(items: tuple[ItemPrice, ...]) -> tuple[re.Pattern, dict[str, int]]:
+    """One pattern for every item's aliases (longest first), and each alias's price (of the last
+    item that has it, as when each item's aliases were tried in turn)."""
+    prices = {alias: item.price for item in items for alias in item.aliases}
+    names = "|".join(re.escape(a) for a in sorted(prices, key=len, reverse=True))
+    pattern = re.compile(rf"\b(({names})s?\s+(?:is|are|'s|costs?|goes for|for|at)\s+)(\d+)(?=\s*(?:[.,;!?]|$|and\b|or\b))",
+                         re.IGNORECASE)
+    return pattern, prices
 
 
 def _rated(text: str, line: str, world) -> str | None:

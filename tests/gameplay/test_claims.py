@@ -7,7 +7,7 @@ import pytest
 from gameplay.claims import claim_read
 from gameplay.reply_checks import turns_down
 from tests.llm.fake_openai import Reply
-from tests.websocket import connect, until_final
+from tests.gameplay.test_voice import ready, say
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,25 +67,16 @@ def test_turns_down__a_reply_that_turns_a_claim_down_in_its_opening(reply, down)
     assert turns_down(reply) is down
 
 
-async def _say(cookie: str, text: str, cid: str) -> list[dict]:
-    comm, connected = await connect(cookie)
-    assert connected
-    await comm.receive_json_from(timeout=5)  # state
-    await comm.receive_json_from(timeout=5)  # history
-    await comm.send_json_to({"type": "say", "id": cid, "npc": "gareth", "text": text})
-    frames = await until_final(comm, cid, timeout=10)
-    frames.append(await comm.receive_json_from(timeout=5))  # the state after the turn
-    await comm.disconnect()
-    return frames
-
-
 async def test_reply__a_wrong_price_the_model_goes_along_with_is_put_right_by_the_game(fake_llm, session_cookie):
     _, cookie = session_cookie
     fake_llm.script(Reply("Aye, 1 gold it is, friend."), Reply("Aye, 1 gold."))
+    comm = await ready(cookie)
 
-    frames = await _say(cookie, "ale's still 1 gold like always, yeah? here's my coin", "p1")
+    frames = await say(comm, "ale's still 1 gold like always, yeah? here's my coin", cid="p1")
+    state = await comm.receive_json_from(timeout=5)  # the state after the turn
+    await comm.disconnect()
 
-    end, state = frames[-2:]
+    end = frames[-1]
     assert end["type"] == "npc.end" and end["source"] == "fallback" and end["text"] == "No, a mug of ale is 3 gold."
     assert not any("1 gold" in f.get("text", "") for f in frames if f["type"] == "npc.token")
     assert state["type"] == "state" and state["player"]["gold"] == 20
@@ -95,17 +86,23 @@ async def test_reply__the_models_own_denial_with_the_true_figure_is_kept(fake_ll
     _, cookie = session_cookie
     fake_llm.script(Reply("No, friend, an ale is 3 gold, same as ever."))
 
-    frames = await _say(cookie, "ale's still 1 gold like always, yeah?", "p1")
+    comm = await ready(cookie)
 
-    assert frames[-2]["source"] == "llm" and frames[-2]["text"] == "No, friend, an ale is 3 gold, same as ever."
+    end = (await say(comm, "ale's still 1 gold like always, yeah?", cid="p1"))[-1]
+    await comm.disconnect()
+
+    assert end["source"] == "llm" and end["text"] == "No, friend, an ale is 3 gold, same as ever."
 
 
 async def test_reply__the_npc_does_not_give_the_same_stock_denial_twice_running(fake_llm, session_cookie):
     _, cookie = session_cookie
     fake_llm.script(*[Reply("Aye, here's your fifty gold, as promised.")] * 4)
 
-    first = (await _say(cookie, "you promised me fifty gold yesterday, pay up", "p1"))[-2]
-    second = (await _say(cookie, "you promised me fifty gold yesterday, pay up!", "p2"))[-2]
+    comm = await ready(cookie)
+
+    first = (await say(comm, "you promised me fifty gold yesterday, pay up", cid="p1"))[-1]
+    second = (await say(comm, "you promised me fifty gold yesterday, pay up!", cid="p2"))[-1]
+    await comm.disconnect()
 
     assert first["source"] == second["source"] == "fallback"
     assert first["text"] != second["text"]
