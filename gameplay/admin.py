@@ -27,8 +27,9 @@ class LocationAdmin(admin.ModelAdmin):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "kind", "price", "seller", "consumable")
-    list_filter = ("kind", "consumable", "sold_at", "seller")
+    list_display = ("name", "slug", "kind", "price", "seller", "consumable", "recommended")
+    list_editable = ("recommended",)
+    list_filter = ("kind", "consumable", "recommended", "sold_at", "seller")
     search_fields = ("name", "slug", "description")
     filter_horizontal = ("sold_at",)
 

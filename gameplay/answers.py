@@ -14,14 +14,16 @@ from dataclasses import dataclass
 
 from npcs.persona import NpcDef, name_words, own_name_asked, role_nouns, says_any, tier_at_least
 
+from .answers_places import place_asked, place_told, place_words
 from .answers_people import (
-    owner_asked, owner_said, patron_asked, patrons_in, person_asked, person_told, person_words, present_asked, present_people, present_said, present_words,
-    self_asked, self_told, whereabouts_asked, whereabouts_said,
+    owner_asked, owner_said, patron_asked, patrons_in, people_asked, people_told, person_asked, person_told, person_words,
+    present_asked, present_people, present_said, present_words, self_asked, self_told, whereabouts_asked, whereabouts_said,
 )
 from .answers_goods import (
     ASKING, cheapest_asked, games_asked, games_said, games_words, goods_asked, goods_here, goods_said, lodging_asked, lodging_said,
     places_here, price_asked, price_words, prices_asked, prices_said, ranked_asked, ranked_said,
-    wanted_asked, wanted_said,
+    described_asked, described_said, described_words, recommended_asked, recommended_said, recommended_words, wanted_asked,
+    wanted_said,
 )
 from .rules import clock
 from .rules.lookup import listed, place_said
@@ -65,6 +67,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
     if ranked is not None:
         said = ranked_said(ranked, cheapest=cheapest_asked(plan.line))
         return GameAnswer(f"The traveller asks what costs the least or the most; tell them: {said}", price_words((ranked,)), said)
+    liked = recommended_asked(world, plan, npc)
+    if liked:
+        said = recommended_said(liked, npc)
+        return GameAnswer(f"The traveller asks what is good here; tell them: {said}", recommended_words(liked), said)
     priced = prices_asked(world, plan.line)
     if not priced and topic and topic != plan.line and price_asked(plan.line):
         if lodging_asked(topic) and "room-key" in world.items:  # "and how much would that be?" of a room
@@ -77,6 +83,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
     if wanted:
         said = wanted_said(world, wanted, npc)
         return GameAnswer(f"The traveller wants to buy; tell them: {said}", price_words(wanted), said)
+    about = described_asked(world, plan.line)
+    if about is not None:
+        said = described_said(about, npc)
+        return GameAnswer(f"The traveller asks about the {about.name}; tell them: {said}", described_words(about, plan.line), said)
     goods = goods_here(world, plan.situation, goods_asked(plan.line))
     if goods:  # any of the house's goods of that kind answers: Magda in the kitchen speaks of the stew sold at the bar
         line_words = _words3(plan.line)  # "Got anything that isn't ale?" is not answered by "ale" nor "a mug of ale"
@@ -99,6 +109,13 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
         said = present_said(others, patrons)
         said = _voiced(plan, "present", said) if others or patrons else said
         return GameAnswer(f"The traveller asks who is here; tell them: {said}", present_words(others, patrons), said)
+    if people_asked(plan.line):
+        said, words = people_told(world, plan, npc)
+        return GameAnswer(f"The traveller asks about the people of the house; tell them: {said}", words, said)
+    place = place_asked(world, plan.line)
+    if place is not None:
+        said = place_told(place)
+        return GameAnswer(f"The traveller asks what {place.name} is like; tell them: {said}", place_words(place, plan.line), said)
     sought = whereabouts_asked(world, plan.line, speaker=npc)
     if sought is not None:
         said, words = whereabouts_said(world, plan, sought)

@@ -224,3 +224,104 @@ def games_said(world) -> str:
 def games_words(world) -> tuple[str, ...]:
     figures = {world.config.min_bet, world.config.max_bet}
     return ("dice", "coin", "card", "cards", *(w for figure in sorted(figures) for w in figure_words(figure)))
+
+
+# "What's good here?", "What would you recommend?", "What's the best thing on the menu?": a reply must
+# name one of the things it recommends (the default model answered the first with "Hail, dear
+# friend! Hope you're well." and the second with "The one you asked. What is it?").
+_RECOMMEND_ASKED = re.compile(
+    r"\bwh?at'?s? (?:is )?good\b(?=\s*(?:here|to (?:eat|drink|have)|tonight|today|on (?:the menu|tap)|in this place|"
+    r"a?round here|[?!.]*$))|"
+    r"\banything (?:good|worth (?:having|trying|eating|drinking|a try))\b|"
+    r"(?<!who )\b(?:would|do|can|could|what) (?:you )?(?:recommend|suggest)\b|\brecommendations?\b|"
+    r"\bwhat(?:'?s| is) (?:the |your )?(?:best|nicest|finest|tastiest)\b(?! (?:way|place|game|bet|job|work|room|time|route|thing to do))|"
+    r"\b(?:house|your) (?:special(?:i?ty)?|favou?rite|pride)\b|"
+    r"\bwhat (?:should|shall) i (?:have|get|try|order|eat|drink)\b(?! (?:for|to|done))|"
+    r"\bwhat do (?:folk|people|most folk|most people|the regulars|locals) (?:usually |mostly |tend to )?(?:have|drink|order|eat)\b",
+    re.IGNORECASE)
+
+
+def recommended_asked(world, plan, npc: NpcDef) -> tuple:
+    """What the NPC recommends to a line asking what is good: of the kind the line names (to eat, to
+    drink; else one of each), among what it sells where the player stands, else what the house sells
+    there (a merchant with no food nor drink, its own wares); of each kind the thing the world marks
+    `recommended`, else the cheapest."""
+    if not _RECOMMEND_ASKED.search(plan.line):
+        return ()
+    here = places_here(world, plan.situation)
+    sold = sorted((i for i in world.items.values() if i.price > 0 and i.sold_at & here),
+                  key=lambda i: (not i.recommended, i.price, i.name))
+    own = [i for i in sold if i.seller == npc.slug]
+    asked = [kind for kind, pattern in _RANKED_KINDS.items() if pattern.search(plan.line)]
+    kinds = asked or ["food", "drink"]
+    pool = [i for i in own if i.kind in kinds]
+    if not pool and own and not asked:
+        pool, kinds = own, [own[0].kind]
+    pool = pool or [i for i in sold if i.kind in kinds]
+    return tuple(next(i for i in pool if i.kind == kind) for kind in kinds if any(i.kind == kind for i in pool))
+
+
+_DETERMINERS = frozenset("a an the some two three four five six seven eight nine ten twenty this that".split())
+
+
+def recommended_said(items: tuple, npc: NpcDef) -> str:
+    """ "Try the bowl of mutton stew, 5 gold: Magda's famous mutton and barley stew, thick enough to
+    stand a spoon in. And the mug of ale, 3 gold: a foaming mug of Brackwater Bitter..." """
+    own = f"{npc.name.split()[0]}'s "
+    parts = []
+    for item in items:
+        about = item.description.replace(own, "my ")
+        first = about.split(" ", 1)[0]
+        about = about[:1].lower() + about[1:] if first.lower() in _DETERMINERS else about  # not "Magda's"
+        parts.append(f"the {item.name}, {item.price} gold: {about}")
+    return "Try " + " And ".join(parts)
+
+
+def recommended_words(items: tuple) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for item in items for a in (item.name, *item.aliases)))
+
+
+# "What's in the stew?", "is the ale any good?", "what's rustgut like?": a thing sold here asked about
+# is its description (the default model had Gareth answer the first "I am Magda's mum").
+_DESCRIBE_ASKED = tuple(re.compile(p, re.IGNORECASE) for p in (
+    r"\bwhat(?:'?s| is| are| goes) (?:in|into) (?:the |your |that |this |a |an )?§",
+    r"\bwhat(?:'?s| is| are) (?:the |your |that |this |a |an )?(?:\w+ )?§s?(?: like| made (?:of|from|with))?\s*[?!.]*$",
+    r"\b(?:tell me (?:about|of)|describe) (?:the |your |that |this |a |an )?§",
+    r"\bis (?:the |your |that |this )?§s? (?:any |much |very |really )?(?:good|nice|fresh|strong|decent|worth|tasty|safe)\b",
+    r"\bhow(?:'?s| is| are) (?:the |your |that |this )?§s?\s*[?!.]*$",
+    r"\bwhat (?:kind|sort) of §",
+))
+_PLAIN = re.compile(r"\b[a-z][a-z']{4,}")  # a plain word, not a name
+_AMBIGUOUS = frozenset({"line", "light", "sweet", "spirit", "spirits", "key", "my key", "shot", "tot", "coin"})  # "what's your line?"
+
+
+def described_asked(world, line: str):
+    """The thing with a price a line asks to hear about, or None."""
+    lowered = line.lower()
+    for item in sorted(world.items.values(), key=lambda i: i.slug):
+        if item.price <= 0 or not item.description:
+            continue
+        for alias in sorted(set(item.aliases) - _AMBIGUOUS, key=len, reverse=True):
+            marked, found = re.subn(rf"\b{re.escape(alias.lower())}\b", "§", lowered, count=1)
+            if found and any(p.search(marked) for p in _DESCRIBE_ASKED):
+                return item
+            if found:
+                break
+    return None
+
+
+def described_said(item, npc: NpcDef) -> str:
+    """ "A foaming mug of Brackwater Bitter, brown as a riverbank and twice as honest. 3 gold a mug of ale." """
+    about = item.description.replace(f"{npc.name.split()[0]}'s ", "my ")
+    return f"{about} {item.price} gold, the {item.name}."
+
+
+def described_words(item, line: str) -> tuple[str, ...]:
+    """What a reply describing it must say: a word of its description the line did not bring."""
+    asked = set(_PLAIN.findall(line.lower()))
+    plain = (w.strip("'").removesuffix("'s") for w in _PLAIN.findall(item.description))
+    return tuple(dict.fromkeys(w for w in plain if w not in asked and w not in _DESCRIPTION_COMMON))
+
+
+_DESCRIPTION_COMMON = frozenset("about after again their there these those which while would could should thick enough "
+                                "other every under still".split())

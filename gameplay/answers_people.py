@@ -174,3 +174,35 @@ def owner_said(world, npc: NpcDef) -> tuple[str, tuple[str, ...]] | None:
         return f"That's me: {owner.name}, the {owner.role}.", ("i am", "i do", "me", "mine", *name_words(owner))
     return f"That's {owner.name}, the {owner.role}.", name_words(owner)
 
+
+
+# "Who works here?", "who are the regulars?", "who should I talk to?": a reply must name people of the
+# house (the default model had Gareth answer "That's a lady, you know it. She's a servant of the common
+# room."). The NPC's own authored words on them, where it has some naming two or more; else who they are.
+_PEOPLE_ASKED = re.compile(
+    r"\bwho (?:else )?(?:works|work|serves|drinks|comes|drops in|lives|stays|sits) (?:here|in here|round here|around here|at this|in this)\b|"
+    r"\bwho (?:are|r) (?:the |your )?(?:regulars|staff|locals|folk|people|others)\b|"
+    r"\bwho(?:'s| is) who\b|\bwho (?:do|does) (?:the )?(?:work|cooking|serving)\b|"
+    r"\bwho (?:should|ought|could|might) i (?:know|meet|talk to|speak to|speak with|ask)(?: around)? ?(?:here|around here)?\s*\??$|"
+    r"\b(?:tell me|what) about (?:the )?(?:people|folk|regulars|staff|locals)(?: here| around here)?\b|"
+    r"\bwhat are (?:the )?(?:people|folk|regulars|staff|locals) like\b|\bwho (?:are|r) your (?:staff|regulars|customers)\b",
+    re.IGNORECASE)
+PEOPLE_TOLD = 2  # at most this many of the NPC's own lines
+
+
+def people_asked(line: str) -> bool:
+    return bool(_PEOPLE_ASKED.search(line))
+
+
+def people_told(world, plan, npc: NpcDef) -> tuple[str, tuple[str, ...]]:
+    """What the NPC says of the house's people, and the names it says."""
+    others = [person for person in world.npcs.values() if person.slug != npc.slug]
+    topic = next((topic_match(npc, key, tier=plan.tier) for key in ("people", "staff", "regulars")
+                  if topic_match(npc, key, tier=plan.tier) is not None), None)
+    lines = [line for line in (topic.lines if topic else ()) if sum(says_any(line, name_words(p)) for p in others) >= 2]
+    if lines:
+        said = " ".join(lines[:PEOPLE_TOLD])
+        return said, tuple(w for p in others if says_any(said, name_words(p)) for w in name_words(p))
+    parts = [f"{p.name}, the {p.role}" for p in others]
+    said = "Under this roof you'll meet " + "; ".join(parts[:-1]) + ("; and " if len(parts) > 1 else "") + parts[-1] + "."
+    return said, tuple(w for p in others for w in name_words(p))

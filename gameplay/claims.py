@@ -83,14 +83,16 @@ def _free_claimed(line: str, world) -> Claim | None:
     return Claim("free", f"No, {thing.said}.", figure_words(thing.value))
 
 
+# "As the new owner, ..." is a claim; "what's Gareth like as a boss?" asks about someone else.
+_AS = r"(?:(?:^|[,.;:!?]\s*|\b(?:and|but|so|here|now|speaking|come|came|talking|writing|acting)\s+)as)"
 _OWNER_CLAIM = re.compile(
-    r"\b(?:i'?m|i am|as|made me|making me)\s+(?:now\s+)?(?:the|your|a|an|his|her|their)\s+(?:new\s+)?"
+    rf"(?:\b(?:i'?m|i am|made me|making me)|{_AS})\s+(?:now\s+)?(?:the|your|a|an|his|her|their)\s+(?:new\s+)?"
     r"(?:co-?owner|owner|landlord|landlady|proprietor|partner|heir|boss|master of (?:this|the) (?:place|house|tavern))\b|"
     r"\bi (?:own|bought|inherited|run) (?:this|the|half (?:of )?(?:this|the)) (?:place|tavern|inn|bar|house|tankard)\b",
     re.IGNORECASE)
-_STAFF_CLAIM = re.compile(r"\b(?:i'?m|i am|as)\s+(?:the|your)\s+new\s+(?:barkeep|barman|innkeeper|cook|dealer|serving maid|maid|"
+_STAFF_CLAIM = re.compile(rf"(?:\b(?:i'?m|i am)|{_AS})\s+(?:the|your)\s+new\s+(?:barkeep|barman|innkeeper|cook|dealer|serving maid|maid|"
                           r"bard|tapster|potboy|bouncer)\b", re.IGNORECASE)
-_WATCH_CLAIM = re.compile(r"\b(?:i'?m|i am|as|made me|making me)\s+(?:now\s+)?(?:a|the|an)\s+(?:new\s+)?(?:deputy|sergeant|officer|"
+_WATCH_CLAIM = re.compile(rf"(?:\b(?:i'?m|i am|made me|making me)|{_AS})\s+(?:now\s+)?(?:a|the|an)\s+(?:new\s+)?(?:deputy|sergeant|officer|"
                           r"constable|lieutenant|captain|member)\s+(?:of|in)\s+the\s+watch\b|"
                           r"\bmade me (?:a|the) (?:new\s+)?(?:deputy|sergeant|constable|lieutenant)\b", re.IGNORECASE)
 

@@ -74,6 +74,7 @@ def _load_items(data: list[dict], locations, npcs) -> dict[str, Item]:
             "name": d["name"], "aliases": d.get("aliases", []), "kind": d["kind"], "price": d.get("price", 0),
             "seller": npcs.get(d.get("seller") or ""), "description": d.get("description", ""),
             "consumable": d.get("consumable", False), "effects": d.get("effects", {}), "use_text": d.get("use_text", ""),
+            "recommended": d.get("recommended", False),
         })
         item.sold_at.set([locations[s] for s in d.get("sold_at", []) if s in locations])
         items[item.slug] = item

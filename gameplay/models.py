@@ -57,6 +57,9 @@ class Item(models.Model):
     consumable = models.BooleanField(default=False)
     effects = models.JSONField(default=dict, blank=True, help_text='e.g. {"tiredness": -5, "hunger": -20}')
     use_text = models.TextField(blank=True)
+    recommended = models.BooleanField(
+        default=False, help_text="What its seller (or anyone where it is sold) recommends when a player asks what is good here: "
+        "mark one of each kind.")
 
     class Meta:
         ordering = ["kind", "price", "slug"]

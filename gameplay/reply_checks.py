@@ -143,6 +143,21 @@ _PLAYERS_PART = re.compile(r"\b(?:i am|i'm)\s+(?:just\s+|only\s+)?(?:a|the)\s+(?
 _NAMED_ROLE = re.compile(r"\b(?:the|a)\s+([a-z]+),?\s+([A-Z][a-z'-]+)\b(?!'s)|\b([A-Z][a-z'-]+),?\s+(?:the|a)\s+([a-z]+)\b(?!'s)")
 
 
+_KIN = r"(?:mum|mother|ma|father|dad|pa|son|daughter|wife|husband|brother|sister|cousin|niece|nephew|uncle|aunt|gran|granny|grandfather|grandmother|grandson|granddaughter)"
+_KIN_CLAIMED = re.compile(rf"\b(?i:i am|i'm|i was)\s+([A-Z][a-z]+)'s\s+(?:own\s+|old\s+)?{_KIN}\b|"
+                          rf"\b([A-Z][a-z]+) (?:is|was) (?i:my)\s+(?:own\s+|old\s+|dear\s+)?{_KIN}\b|\b(?i:my) {_KIN},? ([A-Z][a-z]+)\b")
+
+
+def _claims_kin(text: str, frame: ReplyFrame, world: CheckWorld) -> bool:
+    """Whether the sentence makes the speaker kin of another of the world's people, which no persona
+    does (Gareth asked what is in the stew: "I am Magda's mum")."""
+    for match in _KIN_CLAIMED.finditer(text):
+        name = next(g for g in match.groups() if g)
+        if world.npc_names.get(name.lower()) not in (None, frame.npc_slug):
+            return True
+    return False
+
+
 def _mixes_up_people(text: str, world: CheckWorld) -> bool:
     """Whether the sentence gives one of the world's people another's trade: "the bard Amos Fennick"
     (Tobias is the bard), "Magda, the barkeep"."""
@@ -237,7 +252,7 @@ def _claims_other_identity(text: str, frame: ReplyFrame, world: CheckWorld) -> b
         for match in re.finditer(rf"\b{re.escape(word)}\b,?\s+(?:the|a|an)\s+([a-z]+)\b", text, re.IGNORECASE):
             if world.npc_roles.get(match.group(1).lower()) not in (None, frame.npc_slug):
                 return True
-    if _mixes_up_people(text, world):
+    if _mixes_up_people(text, world) or _claims_kin(text, frame, world):
         return True
     for match in re.finditer(r"\b(?:i am|i'm)\s+(?:a|an|the)\s+((?:[a-z]+\s+){0,2}[a-z]+)", text, re.IGNORECASE):
         if set(match.group(1).lower().split()) & _GOODS:

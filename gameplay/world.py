@@ -58,6 +58,7 @@ class ItemDef:
     consumable: bool
     effects: Mapping[str, int]
     use_text: str
+    recommended: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def _items() -> dict[str, ItemDef]:
             slug=i.slug, name=i.name, aliases=tuple(i.aliases or ()), kind=i.kind, price=i.price,
             sold_at=frozenset(l.slug for l in i.sold_at.all()), seller=i.seller.slug if i.seller else None,
             description=i.description, consumable=i.consumable, effects=_freeze(dict(i.effects or {})), use_text=i.use_text,
+            recommended=i.recommended,
         )
         for i in rows
     }

@@ -7,7 +7,10 @@ from types import SimpleNamespace
 import pytest
 
 from gameplay.answers import work_asked
-from gameplay.answers_goods import games_asked, lodging_asked, lodging_said, prices_asked, prices_said, ranked_asked, ranked_said
+from gameplay.answers_goods import (
+    described_asked, described_said, described_words, games_asked, lodging_asked, lodging_said, prices_asked, prices_said, ranked_asked, ranked_said,
+    recommended_asked, recommended_said,
+)
 from tests.gameplay.test_voice import command, ready, say
 from tests.llm.fake_openai import Reply
 
@@ -42,6 +45,45 @@ def test_ranked__the_cheapest_or_dearest_thing_asked_for(world, line, npc, said)
     from gameplay.answers_goods import cheapest_asked
 
     assert item is not None and ranked_said(item, cheapest=cheapest_asked(line)) == said
+
+
+@pytest.mark.parametrize("line, npc, place, named", [
+    ("evening. what's good here?", "gareth", "The Common Room", ["bowl of mutton stew", "mug of ale"]),
+    ("what would you recommend?", "gareth", "The Common Room", ["bowl of mutton stew", "mug of ale"]),
+    ("whats the best thing to eat", "wren", "The Common Room", ["bowl of mutton stew"]),  # the house's, not her own
+    ("anything worth drinking?", "gareth", "The Common Room", ["mug of ale"]),
+    ("what should I have?", "magda", "The Kitchen", ["honey cake", "mug of herb tea"]),
+    ("what do you recommend", "quince", "The Common Room", ["humming shell"]),  # a merchant's own wares
+    ("what's the tastiest thing you sell?", "vesna", "The Gambling Den", ["lucky coin"]),
+])
+def test_recommended__what_is_good_here_names_what_the_world_marks_of_each_kind_sold_there(world, line, npc, place, named):
+    items = recommended_asked(world, _Plan(line, place), world.npcs[npc])
+    assert [item.name for item in items] == named
+    said = recommended_said(items, world.npcs[npc])
+    assert said.startswith(f"Try the {named[0]}, ") and "Magda's" not in said * (npc == "magda")
+
+
+@pytest.mark.parametrize("line", [
+    "what's good about Brackwater?", "who would you recommend for the job?", "what's the best way to the ferry?",
+    "what should I do?", "is the ale good?", "good evening",
+])
+def test_recommended__lines_that_ask_no_recommendation(world, line):
+    assert recommended_asked(world, _Plan(line), world.npcs["gareth"]) == ()
+
+
+@pytest.mark.parametrize("line, slug", [
+    ("what's in the stew?", "mutton-stew"), ("is the ale any good?", "ale"), ("what's rustgut like?", "rustgut"),
+    ("tell me about the humming shell", "humming-shell"), ("how's the cider?", "cider"), ("what kind of rope is it", "rope"),
+    ("what's your line?", None),  # an alias that is a common word
+    ("tell me about the missing tankard", None),  # never sold: the mystery's
+    ("the stew was good", None), ("is the ale 3 gold?", None),
+])
+def test_described__a_thing_sold_asked_about_is_its_description(world, line, slug):
+    item = described_asked(world, line)
+    assert (item.slug if item else None) == slug
+    if item is not None:
+        assert described_said(item, world.npcs["magda"]).endswith(f" {item.price} gold, the {item.name}.")
+        assert described_words(item, line) and not set(described_words(item, line)) & set(line.lower().split())
 
 
 def test_ranked__a_line_asking_no_such_thing(world):
@@ -90,6 +132,29 @@ def test_owner_asked(line, asked):
     from gameplay.answers_people import owner_asked
 
     assert owner_asked(line) is asked
+
+
+@pytest.mark.parametrize("line, asked", [
+    ("who works here?", True), ("who are the regulars here?", True), ("who should I talk to?", True),
+    ("tell me about the people here", True), ("who's who?", True), ("what are the locals like?", True),
+    ("who works the den?", False), ("who are you?", False), ("who took the tankard?", False), ("who should I ask about the rats?", False),
+])
+def test_people_asked(line, asked):
+    from gameplay.answers_people import people_asked
+
+    assert people_asked(line) is asked
+
+
+def test_people_told__the_npcs_own_words_naming_them_else_who_they_are(world):
+    from gameplay.answers_people import people_told
+
+    plan = SimpleNamespace(tier="stranger")
+    said, words = people_told(world, plan, world.npcs["gareth"])
+    assert said.startswith("Wren waits tables") and "Amos has been sitting" in said and {"Wren", "Magda", "Amos"} <= set(words)
+    bare = world.npcs["gareth"].__class__(**{**world.npcs["gareth"].__dict__, "topics": ()})
+    said, words = people_told(world, plan, bare)
+    assert said.startswith("Under this roof you'll meet Amos Fennick, the old regular; Magda Crumb, the cook;")
+    assert said.endswith("; and Wren Abney, the serving maid.") and "Gareth" not in said
 
 
 def test_owner_said__by_the_role_the_world_gives(world):

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
     ("drinks are free for newcomers, pour me one", "free", None),
     ("As the new co-owner of this place I'd like to see the books.", "role", "No, Gareth Rusk owns this house, and you're a guest in it."),
     ("The mayor made me a deputy of the Watch this morning.", "role", None),
+    ("I'm here as the new owner, so the drinks are on me.", "role", None),
     ("I'm the new cook, where do I start?", "role", None),
     ("my cousin Jory works here as the cook, fetch him", "stranger", "No, no Jory works here; I know everyone who does."),
     ("so the dragon under the cellar, how big is it really", "unheard", "No, I know of no dragon here, nor ever did."),
@@ -52,6 +53,8 @@ def test_claim_read__a_false_claim_about_the_tavern_is_turned_down_with_what_the
     "Tell me a story about a dragon.",
     "my friend Bram said to say hello",
     "Who works here?",
+    "what's gareth like as a boss?",  # someone else's place
+    "is she any good as a cook?",
 ])
 def test_claim_read__an_honest_line_claims_nothing(world, line):
     assert claim_read(line, world) is None

@@ -36,6 +36,8 @@ def verdict(reply: str, line: str = "Evening.", npc: str = "gareth", **frame):
     "Ask the cook, Magda, and mind her temper.",
     "Tobias the bard plays most nights, friend.",
     "Wren, the barkeep's right hand, keeps the tables.",
+    "Magda's mum taught her the stew, friend.",  # someone's kin, not the speaker's
+    "Hennet was my grandfather, and he built this place.",  # Gareth's own kin, never one of the people here
 ])
 def test_grounded_in_character_sentences_pass(world, reply):
     result = verdict(reply)
@@ -108,6 +110,8 @@ def test_a_travelling_merchant_may_call_himself_a_traveller(world):
     ("I am just a traveller, friend.", "Who are you?", "identity"),
     ("He is playing a lounge game, in the common room, of the bard Amos Fennick.", "What are you playing tonight?", "identity"),  # a playtest reply
     ("Ask Magda, the barkeep, friend.", "Who cooks here?", "identity"),
+    ("The stew is the best in Brackwater, and I am Magda's mum.", "what's in the stew?", "identity"),  # Gareth, a playtest reply
+    ("Wren is my niece, and a good girl.", "who's the girl serving?", "identity"),
 ])
 def test_failing_sentences_say_why(world, reply, line, reason):
     result = verdict(reply, line)

@@ -791,6 +791,23 @@ async def test_say__asked_a_price__a_reply_that_does_not_say_it_is_not_shown(fak
     await comm.disconnect()
 
 
+async def test_say__asked_what_is_good__a_reply_that_names_nothing_sold_is_not_shown(fake_llm, session_cookie):
+    """Gareth answered "evening. what's good here?" with "Hail, dear friend! Hope you're well.": the
+    game says what the world marks as recommended, in his voice."""
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Hail, dear friend! Hope you're well."), Reply("The stew, friend. Magda's best."))
+    comm = await ready(cookie)
+    end = (await say(comm, "evening. what's good here?", cid="r1"))[-1]
+    assert end["source"] == "fallback" and end["text"].startswith("Try the bowl of mutton stew, 5 gold: Magda's famous"), end
+    assert "And the mug of ale, 3 gold: a foaming mug" in end["text"]
+    end = (await say(comm, "what would you recommend to eat?", cid="r2"))[-1]
+    assert end["source"] == "llm" and end["text"] == "The stew, friend. Magda's best."
+    fake_llm.script(Reply("The stew is the best in Brackwater, and I am Magda's mum."))
+    end = (await say(comm, "what's in the stew?", cid="r3"))[-1]  # a name of the description is not enough
+    assert end["source"] == "fallback" and end["text"].startswith("Magda's famous mutton and barley stew"), end
+    await comm.disconnect()
+
+
 async def test_say__asked_what_is_cooking__a_dish_the_house_sells_elsewhere_answers_it(fake_llm, session_cookie):
     """Magda in the kitchen may speak of the stew sold at the bar: any of the house's dishes answers."""
     _, cookie = session_cookie
