@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from .reply_world import WORD as _WORD
+# A word in any alphabet: "día" is one word, not "d" and the English "a".
+_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 
 # Lines that try to give the NPC orders about itself (not questions about it: "are you a bot?" is
 # answered in character): answered, when the model cannot, with a denial.
