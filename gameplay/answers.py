@@ -20,10 +20,10 @@ from .answers_people import (
     present_asked, present_people, present_said, present_words, self_asked, self_told, whereabouts_asked, whereabouts_said,
 )
 from .answers_goods import (
-    ASKING, cheapest_asked, games_asked, games_said, games_words, goods_asked, goods_here, goods_said, lodging_asked, lodging_said,
-    places_here, price_asked, price_words, prices_asked, prices_said, ranked_asked, ranked_said,
-    described_asked, described_said, described_words, recommended_asked, recommended_said, recommended_words, wanted_asked,
-    wanted_said,
+    ASKING, cheapest_asked, described_asked, described_said, described_words, games_asked, games_said, games_words, goods_asked,
+    goods_here, goods_said, lodging_asked, lodging_said, offered_drink, offered_said, offered_words, places_here, price_asked,
+    price_words, prices_asked, prices_said, ranked_asked, ranked_said, recommended_asked, recommended_said, recommended_words,
+    wanted_asked, wanted_said,
 )
 from .rules import clock
 from .rules.lookup import listed, place_said
@@ -71,6 +71,10 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
     if liked:
         said = recommended_said(liked, npc)
         return GameAnswer(f"The traveller asks what is good here; tell them: {said}", recommended_words(liked), said)
+    drink = offered_drink(world, plan, npc)
+    if drink is not None:
+        said = offered_said(drink, npc)
+        return GameAnswer(f"The traveller offers to buy you a drink; take it, and tell them: {said}", offered_words(drink), said)
     priced = prices_asked(world, plan.line)
     if not priced and topic and topic != plan.line and price_asked(plan.line):
         if lodging_asked(topic) and "room-key" in world.items:  # "and how much would that be?" of a room

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from npcs.persona import NpcDef
+from npcs.persona import NpcDef, short_name
 
 from .reply_prices import figure_words
 from .rules.lookup import listed, place_said
@@ -325,3 +325,39 @@ def described_words(item, line: str) -> tuple[str, ...]:
 
 _DESCRIPTION_COMMON = frozenset("about after again their there these those which while would could should thick enough "
                                 "other every under still".split())
+
+
+# "Can I buy you a drink?", "fancy an ale, Amos?": the NPC takes it, names what it would have and how
+# the player stands it (the default model had Amos answer "I am not here. I have no idea how to make a drink").
+_DRINK_OFFERED = re.compile(r"\b(?:drinks?|pints?|rounds?|ales?|beers?|ciders?|wines?|something (?:to drink|strong))\b", re.IGNORECASE)
+ACCEPT_WORDS = ("thank", "thanks", "kind", "aye", "yes", "please", "generous", "credit", "gladly", "won't say no", "wouldn't say no")
+
+
+def offered_drink(world, plan, npc: NpcDef):
+    """The drink a line offers the NPC (one it names sold here; else the one the NPC's own words on
+    drink name; else the house's recommended drink there), or None when it offers none."""
+    if not (_OFFER.search(plan.line) and _DRINK_OFFERED.search(plan.line)):
+        return None
+    here = places_here(world, plan.situation)
+    drinks = sorted((i for i in world.items.values() if i.kind == "drink" and i.price > 0 and i.sold_at & here),
+                    key=lambda i: (not i.recommended, i.price, i.name))
+    named = [i for i in _items_in(world, plan.line) if i in drinks]
+    liked = [i for i in drinks for line in _drink_lines(npc) if any(re.search(rf"\b{re.escape(a)}\b", line, re.IGNORECASE) for a in i.aliases)]
+    return (named or liked or drinks or [None])[0]
+
+
+def _drink_lines(npc: NpcDef) -> list[str]:
+    """The NPC's own words on being stood a drink (a topic on "buy you a drink", a round, thirst; not its menu)."""
+    return [line for topic in npc.topics if {"buy you a drink", "round", "thirsty"} & {k.lower() for k in topic.keywords}
+            for line in topic.lines]
+
+
+def offered_said(drink, npc: NpcDef) -> str:
+    """ "A drink? Young 'un, you're a credit to your mother. Ale, if you're asking. ... Say 'buy ale for amos'." """
+    own = next((line for line in _drink_lines(npc) if any(re.search(rf"\b{re.escape(a)}\b", line, re.IGNORECASE) for a in drink.aliases)),
+               f"Kind of you. A {drink.name} wouldn't go amiss.")
+    return f"{own} Say 'buy {_shortest(drink)} for {short_name(npc).lower()}'."
+
+
+def offered_words(drink) -> tuple[str, ...]:
+    return (*ACCEPT_WORDS, *drink.aliases)

@@ -86,6 +86,31 @@ def test_described__a_thing_sold_asked_about_is_its_description(world, line, slu
         assert described_words(item, line) and not set(described_words(item, line)) & set(line.lower().split())
 
 
+@pytest.mark.parametrize("npc, line, said", [
+    ("amos", "can I buy you a drink, old timer?", "A drink? Young 'un, you're a credit to your mother. Ale, if you're asking. "
+                                                  "Rustgut, if you're feeling generous. Say 'buy ale for amos'."),  # his own words
+    ("varr", "fancy a glass of wine, captain?", "Kind of you. A glass of red wine wouldn't go amiss. Say 'buy wine for varr'."),
+    ("gareth", "I'll stand you a pint", "Kind of you. A mug of ale wouldn't go amiss. Say 'buy ale for gareth'."),  # not his menu
+    ("amos", "would you like to hear a story?", None), ("tobias", "do you want one of these?", None),
+])
+def test_offered_drink__the_npc_takes_it_and_says_how_to_stand_it(world, npc, line, said):
+    from gameplay.answers_goods import offered_drink, offered_said
+
+    drink = offered_drink(world, _Plan(line), world.npcs[npc])
+    assert (offered_said(drink, world.npcs[npc]) if drink else None) == said
+
+
+async def test_say__a_drink_offered__a_reply_that_takes_nothing_is_not_shown(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("I am not here. I have no idea how to make a drink."))
+    comm = await ready(cookie)
+    end = (await say(comm, "would you like a cider, Wren?", npc="wren", cid="d1"))[-1]
+    assert end["source"] == "fallback" and end["text"] == "Kind of you. A cup of cider wouldn't go amiss. Say 'buy cider for wren'.", end
+    end = (await command(comm, "buy cider for wren", "d2"))[-1]
+    assert "Wren" in end["text"] and "3 gold" in end["text"], end
+    await comm.disconnect()
+
+
 def test_ranked__a_line_asking_no_such_thing(world):
     assert ranked_asked(world, _Plan("what's your best ale?"), world.npcs["gareth"]) is None
 
