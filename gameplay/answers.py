@@ -26,7 +26,7 @@ from .answers_goods import (
     wanted_asked, wanted_said,
 )
 from .rules import clock
-from .rules.lookup import listed, place_said
+from .rules.lookup import listed, place_in
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def jobs_said(world, plan, jobs: tuple, *, speaker: NpcDef | None = None) -> str
     another gives is said as theirs: "There's work to be had: to wait tables, for 10 gold (ask Gareth)." """
     here = places_here(world, plan.situation)
     own = speaker is None or all(j.giver == speaker.slug for j in jobs)
-    parts = [f"to {j.name}" + ("" if j.location in here else f" in {place_said(world.locations[j.location].name)}")
+    parts = [f"to {j.name}" + ("" if j.location in here else f" {place_in(world.locations[j.location].name)}")
              + f", for {j.pay}" + (" gold" if n == 0 else "")
              + ("" if own or not j.giver or j.giver not in world.npcs else f" (ask {world.npcs[j.giver].name.split()[0]})")
              for n, j in enumerate(jobs)]

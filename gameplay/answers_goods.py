@@ -8,7 +8,7 @@ import re
 from npcs.persona import NpcDef, short_name
 
 from .reply_prices import figure_words
-from .rules.lookup import listed, place_said
+from .rules.lookup import listed, place_in
 
 
 # A line asking what there is to drink or eat: a reply must name something of that kind sold here
@@ -91,7 +91,7 @@ def wanted_said(world, items: tuple, npc: NpcDef) -> str:
             parts.append(f"a {item.name} is {item.price} gold: say 'buy {_shortest(item)}'")
         else:
             place = next((world.locations[s].name for s in sorted(item.sold_at) if s in world.locations), "")
-            parts.append(f"a {item.name} is {item.price} gold, from {seller.name.split()[0]}" + (f" in {place_said(place)}" if place else ""))
+            parts.append(f"a {item.name} is {item.price} gold, from {seller.name.split()[0]}" + (f" {place_in(place)}" if place else ""))
     said = "; ".join(parts)
     return said[:1].upper() + said[1:] + "."
 

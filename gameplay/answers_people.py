@@ -9,7 +9,7 @@ import re
 from npcs.persona import NpcDef, name_words, role_nouns, says_any, short_name, tier_at_least, topic_match
 
 from .reply_premises import premise_claimed
-from .rules.lookup import listed, npc_named, place_said
+from .rules.lookup import listed, npc_named, place_in
 from .rules.situation import PATRON, patron_label, present_label
 from .rules.talk import whereabouts
 
@@ -82,7 +82,7 @@ def whereabouts_said(world, plan, sought) -> tuple[str, tuple[str, ...]]:
     if place is not None and place.name == plan.situation.place:
         return f"{first} is right here.", (first, "here")
     if place is not None:
-        return f"You'd find {first} in {place_said(place.name)} just now.", (place.name.removeprefix("The "),)
+        return f"You'd find {first} {place_in(place.name)} just now.", (place.name.removeprefix("The "),)
     if back:
         return f"{first} is out just now, back about the {back}.", ("out", "back", "away", "gone")
     return f"{first} is out, and I couldn't say when {first} will be back.", ("out", "away", "gone")

@@ -69,6 +69,14 @@ def place_said(name: str) -> str:
     return "the " + name[4:] if name.startswith("The ") else name
 
 
+_ON = ("landing", "stairs", "roof", "terrace", "porch", "deck", "balcony", "bridge", "quay", "jetty")
+
+
+def place_in(name: str) -> str:
+    """Where someone is, inside a sentence: "in the Cellar", "on the Upstairs Landing"."""
+    return ("on " if name.lower().endswith(_ON) else "in ") + place_said(name)
+
+
 def listed(parts: list[str], last: str = " and ") -> str:
     """ "a, b and c" (`last`: what joins the last one: " and ", ", and ", ", or ")."""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + last + parts[-1]

@@ -7,7 +7,7 @@ from npcs.persona import NpcDef, npc_location_at, short_name
 from . import bounties, clock, mystery
 from .context import Refusal, SayRequest, TurnContext
 from ..world import LocationDef
-from .lookup import find_npc, place_said
+from .lookup import find_npc, place_in
 from .parser import Intent
 
 MINUTES_PER_EXCHANGE = 5
@@ -28,7 +28,7 @@ def not_here(ctx: TurnContext, npc: NpcDef) -> Refusal:
     room they are in, or when they are next about."""
     place, back = whereabouts(ctx.world, npc, ctx.state.minute)
     if place is not None:
-        found = f" You'd find {short_name(npc)} in {place_said(place.name)}."
+        found = f" You'd find {short_name(npc)} {place_in(place.name)}."
     else:
         found = f" {short_name(npc)} is out, due back at the {back}." if back else ""
     return Refusal(f"{npc.name} isn't here just now.{found}", code="npc_absent")

@@ -40,3 +40,11 @@ async def test_say__asked_what_is_upstairs__a_reply_saying_nothing_of_it_is_not_
     end = (await say(comm, "and what's it like up in the landing?", cid="u2"))[-1]
     assert end["source"] == "llm" and end["text"] == "Rooms, friend, off a creaking landing."
     await comm.disconnect()
+
+
+@pytest.mark.parametrize("name, said", [("The Upstairs Landing", "on the Upstairs Landing"), ("The Cellar", "in the Cellar"),
+                                        ("The Yard", "in the Yard")])
+def test_place_in__where_someone_is_inside_a_sentence(name, said):
+    from gameplay.rules.lookup import place_in
+
+    assert place_in(name) == said
