@@ -206,3 +206,33 @@ def people_told(world, plan, npc: NpcDef) -> tuple[str, tuple[str, ...]]:
     parts = [f"{p.name}, the {p.role}" for p in others]
     said = "Under this roof you'll meet " + "; ".join(parts[:-1]) + ("; and " if len(parts) > 1 else "") + parts[-1] + "."
     return said, tuple(w for p in others for w in name_words(p))
+
+
+# A question on something the NPC has its own authored words about ("what happened to your lute
+# strings?", "what was it like here in the old days?"): the model is told them, and a reply must say a
+# word of them (the default model had Tobias answer the first "They're not working, they are. I was
+# just out of the shop"). Asked only when the line names the topic clearly: a phrase of it, two of its
+# words, or one long word ("brackwater").
+_TOPIC_COMMON = frozenset("about after again their there these those which while would could should other every under still "
+                          "never always being thing things something nothing anything everyone everybody people what's whats "
+                          "that this with your have like from tell know think".split())
+_TOPIC_WORD = re.compile(r"\b[A-Za-z][a-z']{4,}")
+
+
+def topic_told(plan, npc: NpcDef, *, said_before: tuple[str, ...] = ()) -> tuple[str, str, tuple[str, ...]] | None:
+    """(the topic's first keyword, one of its lines not said before, the words a reply must say one
+    of), or None."""
+    topic = topic_match(npc, plan.line, tier=plan.tier)
+    if topic is None or not topic.lines:
+        return None
+    lowered, words = f" {plan.line.lower()} ", set(re.findall(r"[a-z']+", plan.line.lower()))
+    hits = [k.lower() for k in topic.keywords if (" " in k and f" {k.lower()}" in lowered) or k.lower() in words]
+    if not (len(hits) >= 2 or any(" " in k or len(k) >= 6 for k in hits)):
+        return None
+    fresh = [line for line in topic.lines if line not in said_before] or list(topic.lines)
+    asked = {w[:5] for w in words if len(w) >= 4 and w not in _TOPIC_COMMON}  # "why's it called the LIVING ..." is the line on "Living"
+    shared = {line: (sum(says_any(line, (k,)) for k in hits), len(asked & {w.lower()[:5] for w in _TOPIC_WORD.findall(line)}))
+              for line in fresh}  # the topic's words the line names first, then any other
+    said = random.Random(f"{plan.seed}:topic").choice([line for line in fresh if shared[line] == max(shared.values())])
+    plain = (w.lower().removesuffix("'s").strip("'") for line in topic.lines for w in _TOPIC_WORD.findall(line))
+    return hits[0], said, tuple(dict.fromkeys(w for w in plain if w not in words and w not in _TOPIC_COMMON))

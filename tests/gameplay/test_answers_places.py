@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from channels.db import database_sync_to_async
+
 from gameplay.answers_places import place_asked, place_told, place_words
+from gameplay.world import world_current
 from tests.gameplay.test_voice import ready, say
 from tests.llm.fake_openai import Reply
 
@@ -48,3 +51,37 @@ def test_place_in__where_someone_is_inside_a_sentence(name, said):
     from gameplay.rules.lookup import place_in
 
     assert place_in(name) == said
+
+
+@pytest.mark.parametrize("npc, line, about, opening", [
+    ("tobias", "what happened to your lute strings?", "strings", None),
+    ("gareth", "why's it called the LIVING rusted tankard anyway", "rusted tankard", "Why 'Living'?"),  # the line on its word
+    ("gareth", "who built this place", "this place", "My grandfather Hennet built her"),
+    ("amos", "tell me about brackwater", "brackwater", None),  # one long word of the topic
+    ("magda", "can you help me?", None, None),  # one short word: not clear enough
+    ("gareth", "what do you think of the guild?", None, None),  # a topic for friends only
+])
+def test_topic_told__a_question_naming_a_topic_clearly_gets_the_npcs_own_words(world, npc, line, about, opening):
+    """The NPC's authored topic lines (gameplay/answers_people.topic_told), as a game answer."""
+    from types import SimpleNamespace
+
+    from gameplay.answers_people import topic_told
+
+    told = topic_told(SimpleNamespace(line=line, tier="stranger", seed=7), world.npcs[npc])
+    assert (told[0] if told else None) == about
+    if told is not None:
+        _, said, words = told
+        assert said in next(t.lines for t in world.npcs[npc].topics if said in t.lines) and words
+        assert opening is None or said.startswith(opening)
+
+
+async def test_say__a_topic_asked__a_reply_saying_none_of_the_npcs_words_on_it_is_not_shown(fake_llm, session_cookie):
+    _, cookie = session_cookie
+    fake_llm.script(Reply("Brackwater is a place, friend, and the sky is blue."), Reply("Busy, friend; the river's up again."))
+    comm = await ready(cookie)
+    end = (await say(comm, "tell me about brackwater", cid="t1"))[-1]
+    lines = next(t.lines for t in (await database_sync_to_async(world_current)()).npcs["gareth"].topics if "brackwater" in t.keywords)
+    assert end["source"] == "fallback" and end["text"] in lines, end
+    end = (await say(comm, "and what's brackwater like these days?", cid="t2"))[-1]  # "river": a word of his own on it
+    assert end["source"] == "llm" and end["text"] == "Busy, friend; the river's up again.", end
+    await comm.disconnect()
