@@ -101,7 +101,7 @@ def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str,
         asked = said_before[0] if len(said_before) == 1 else None
     bets_asked = _BETS_ASKED.search(line) is not None  # a figure with no thing beside it is a stake
     base = _rated(text, line, world)
-    if base is None:
+    if base is None or _flat_cut(base, world):
         return False, text, "price"
     shares = [m for _, m in rates_in(base)]
     rated = [(m.start(1), m.end(1)) for m in shares]
@@ -130,6 +130,21 @@ def priced(text: str, line: str, world, *, before: str = "") -> tuple[bool, str,
             return False, text, "price"
     corrected = _bare_priced(corrected, world, line_amounts)
     return True, corrected, "price_corrected" if corrected != text else ""
+
+
+# "The house takes a coin, 1 gold.": the house's take said as a sum where the world states a share.
+_CUT = re.compile(r"\b(?:house(?:'s)? (?:takes|keeps|gets|cut)|(?:the|its|my|a) cut)\b(?P<after>[^.;!?]{0,30})", re.IGNORECASE)
+_STAKED = re.compile(r"\b(?:bets?|stakes?|wagers?|games?|plays?)\b", re.IGNORECASE)
+
+
+def _flat_cut(text: str, world) -> bool:
+    if not world.rates or rates_in(text):
+        return False
+    for m in _CUT.finditer(text):
+        amount = _AMOUNT.search(m.group("after"))
+        if amount is not None and not _STAKED.search(m.group("after")[:amount.start()]):
+            return True
+    return False
 
 
 def _bare_priced(text: str, world, line_amounts: set[int]) -> str:

@@ -36,6 +36,7 @@ def verdict(reply: str, line: str = "Evening.", npc: str = "gareth", **frame):
     "Ask the cook, Magda, and mind her temper.",
     "Tobias the bard plays most nights, friend.",
     "Wren, the barkeep's right hand, keeps the tables.",
+    "The house takes bets from 1 gold to 20, friend.",
     "Magda's mum taught her the stew, friend.",  # someone's kin, not the speaker's
     "Hennet was my grandfather, and he built this place.",  # Gareth's own kin, never one of the people here
 ])
@@ -96,6 +97,7 @@ def test_a_travelling_merchant_may_call_himself_a_traveller(world):
     ("They sold it for 2 gold coins (two gold coin).", "how much for rope? and that shell thing", "price"),  # a playtest reply
     ("The house takes one coin in ten, and there's a standard price of 2 gold.",
      "what are the house rules here? how much to start, what the house takes", "price"),  # a playtest reply: stakes are 1 to 20
+    ("The house takes a coin, 1 gold.", "what are the house rules here?", "price"),  # a playtest reply: the take is a share, not a sum
     ("I can tell you the weather is fine and the road is long today", "I can tell you the weather is fine and the road is long today, can't I?", "echo"),
     ("Evening Captain.", "evening captain", "echo"),
     # money of another world (playtest replies)
