@@ -2,6 +2,14 @@
 
 from django.db import migrations, models
 
+# What the shipped world file marks: a database made before the field gets the same, without a
+# loadworld (an item an editor removed or renamed is left alone).
+SHIPPED = ("ale", "herb-tea", "mutton-stew", "honey-cake", "lucky-coin", "humming-shell")
+
+
+def _mark_shipped(apps, schema_editor):
+    apps.get_model("gameplay", "Item").objects.filter(slug__in=SHIPPED).update(recommended=True)
+
 
 class Migration(migrations.Migration):
 
@@ -15,4 +23,5 @@ class Migration(migrations.Migration):
             name='recommended',
             field=models.BooleanField(default=False, help_text='What its seller (or anyone where it is sold) recommends when a player asks what is good here: mark one of each kind.'),
         ),
+        migrations.RunPython(_mark_shipped, migrations.RunPython.noop),
     ]
