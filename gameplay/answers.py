@@ -65,7 +65,7 @@ def game_answer(plan, npc: NpcDef, world, *, said_before: tuple[str, ...] = (), 
         return GameAnswer(f"The traveller asks about you; tell them: {told}", (*name_words(npc), *role_nouns(npc.role)), told)
     ranked = ranked_asked(world, plan, npc)
     if ranked is not None:
-        said = ranked_said(ranked, cheapest=cheapest_asked(plan.line))
+        said = ranked_said(ranked, cheapest=cheapest_asked(plan.line), line=plan.line)
         return GameAnswer(f"The traveller asks what costs the least or the most; tell them: {said}", price_words((ranked,)), said)
     liked = recommended_asked(world, plan, npc)
     if liked:

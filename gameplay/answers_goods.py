@@ -134,10 +134,19 @@ _RANKED_KINDS = {  # "the cheapest drink", "the cheapest thing to eat"
 }
 
 
+# "whats cheaper here, wine or rustgut?": of the things the line names.
+_CHEAPER = re.compile(r"\b(?:cheaper|less (?:expensive|costly|dear))\b", re.IGNORECASE)
+_DEARER = re.compile(r"\b(?:dearer|pricier|more (?:expensive|costly))\b", re.IGNORECASE)
+
+
 def ranked_asked(world, plan, npc: NpcDef):
     """The cheapest or dearest thing a line asks for: of the kind it names ("to eat"), among what the
-    NPC sells when it asks what "you" sell, else what is sold where the player stands; or None."""
+    NPC sells when it asks what "you" sell, else what is sold where the player stands; or, asked which
+    of the things it names is cheaper or dearer, that one; or None."""
     line = plan.line
+    named = _items_in(world, line)
+    if len(named) >= 2 and (_CHEAPER.search(line) or _DEARER.search(line)):
+        return min(named, key=lambda i: i.price) if _CHEAPER.search(line) else max(named, key=lambda i: i.price)
     if not (_CHEAPEST.search(line) or _DEAREST.search(line)):
         return None
     kinds = [kind for kind, pattern in _RANKED_KINDS.items() if pattern.search(line)]
@@ -151,12 +160,14 @@ def ranked_asked(world, plan, npc: NpcDef):
 
 
 def cheapest_asked(line: str) -> bool:
-    return bool(_CHEAPEST.search(line))
+    return bool(_CHEAPEST.search(line) or _CHEAPER.search(line))
 
 
-def ranked_said(item, *, cheapest: bool) -> str:
-    """ "The cheapest is a heel of brown bread, at 1 gold." """
-    return f"The {'cheapest' if cheapest else 'dearest'} is a {item.name}, at {item.price} gold."
+def ranked_said(item, *, cheapest: bool, line: str = "") -> str:
+    """ "The cheapest is a heel of brown bread, at 1 gold." ("The cheaper is ..." of two things named)."""
+    compared = bool(_CHEAPER.search(line) or _DEARER.search(line))
+    word = ("cheaper" if cheapest else "dearer") if compared else ("cheapest" if cheapest else "dearest")
+    return f"The {word} is a {item.name}, at {item.price} gold."
 
 
 def price_words(items: tuple) -> tuple[str, ...]:

@@ -39,12 +39,14 @@ class _Plan:
     ("whats your cheapest thing", "quince", "The cheapest is a coil of rope, at 3 gold."),  # the merchant's own wares
     ("what's worth drinking here that won't empty my purse", "gareth", "The cheapest is a cup of cider, at 3 gold."),
     ("what's the cheapest drink?", "gareth", "The cheapest is a cup of cider, at 3 gold."),  # herb tea is the kitchen's
+    ("whats cheaper here, wine or rustgut?", "wren", "The cheaper is a glass of red wine, at 5 gold."),  # of the two named
+    ("which is dearer, the pie or the stew", "gareth", "The dearer is a bowl of mutton stew, at 5 gold."),
 ])
 def test_ranked__the_cheapest_or_dearest_thing_asked_for(world, line, npc, said):
     item = ranked_asked(world, _Plan(line), world.npcs[npc])
     from gameplay.answers_goods import cheapest_asked
 
-    assert item is not None and ranked_said(item, cheapest=cheapest_asked(line)) == said
+    assert item is not None and ranked_said(item, cheapest=cheapest_asked(line), line=line) == said
 
 
 @pytest.mark.parametrize("line, npc, place, named", [
