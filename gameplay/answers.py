@@ -12,7 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from npcs.persona import NpcDef, name_words, own_name_asked, role_nouns, says_any, tier_at_least
+from npcs.persona import NpcDef, name_words, names_pattern, own_name_asked, own_possessive, role_nouns, says_any, tier_at_least
 
 from .answers_places import place_asked, place_told, place_words
 from .answers_people import (
@@ -406,10 +406,7 @@ def in_own_voice(step: str, npc: NpcDef) -> str:
     """A step as its NPC says it: its name is "me", its name's "'s" is "my" ("Give the strings to Tobias."
     said by Tobias: "Give the strings to me."; "Quince's cart": "my cart"); the first letter lowered
     after an opening."""
-    names = sorted({npc.name, *name_words(npc)}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(n) for n in names)
-    text = re.sub(rf"\b(?:Captain )?(?:{alternatives})'s\b", "my", step)
-    text = re.sub(rf"\b(?:Captain )?(?:{alternatives})\b", "me", text)
+    text = re.sub(rf"\b{names_pattern(npc)}\b", "me", own_possessive(step, npc))
     return text[:1].lower() + text[1:]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from npcs.persona import NpcDef, short_name
+from npcs.persona import NpcDef, own_possessive, says_any, short_name
 
 from .reply_prices import figure_words
 from .rules.lookup import listed, place_in
@@ -252,6 +252,13 @@ _RECOMMEND_ASKED = re.compile(
     re.IGNORECASE)
 
 
+def _sold_here(world, situation) -> list:
+    """The things with a price sold where the player stands: what the world marks `recommended`
+    first, then the cheapest."""
+    here = places_here(world, situation)
+    return sorted((i for i in world.items.values() if i.price > 0 and i.sold_at & here), key=lambda i: (not i.recommended, i.price, i.name))
+
+
 def recommended_asked(world, plan, npc: NpcDef) -> tuple:
     """What the NPC recommends to a line asking what is good: of the kind the line names (to eat, to
     drink; else one of each), among what it sells where the player stands, else what the house sells
@@ -259,9 +266,7 @@ def recommended_asked(world, plan, npc: NpcDef) -> tuple:
     `recommended`, else the cheapest."""
     if not _RECOMMEND_ASKED.search(plan.line):
         return ()
-    here = places_here(world, plan.situation)
-    sold = sorted((i for i in world.items.values() if i.price > 0 and i.sold_at & here),
-                  key=lambda i: (not i.recommended, i.price, i.name))
+    sold = _sold_here(world, plan.situation)
     own = [i for i in sold if i.seller == npc.slug]
     asked = [kind for kind, pattern in _RANKED_KINDS.items() if pattern.search(plan.line)]
     kinds = asked or ["food", "drink"]
@@ -278,10 +283,9 @@ _DETERMINERS = frozenset("a an the some two three four five six seven eight nine
 def recommended_said(items: tuple, npc: NpcDef) -> str:
     """ "Try the bowl of mutton stew, 5 gold: Magda's famous mutton and barley stew, thick enough to
     stand a spoon in. And the mug of ale, 3 gold: a foaming mug of Brackwater Bitter..." """
-    own = f"{npc.name.split()[0]}'s "
     parts = []
     for item in items:
-        about = item.description.replace(own, "my ")
+        about = own_possessive(item.description, npc)
         first = about.split(" ", 1)[0]
         about = about[:1].lower() + about[1:] if first.lower() in _DETERMINERS else about  # not "Magda's"
         parts.append(f"the {item.name}, {item.price} gold: {about}")
@@ -302,7 +306,6 @@ _DESCRIBE_ASKED = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"\bhow(?:'?s| is| are) (?:the |your |that |this )?§s?\s*[?!.]*$",
     r"\bwhat (?:kind|sort) of §",
 ))
-_PLAIN = re.compile(r"\b[a-z][a-z']{4,}")  # a plain word, not a name
 _AMBIGUOUS = frozenset({"line", "light", "sweet", "spirit", "spirits", "key", "my key", "shot", "tot", "coin"})  # "what's your line?"
 
 
@@ -323,19 +326,27 @@ def described_asked(world, line: str):
 
 def described_said(item, npc: NpcDef) -> str:
     """ "A foaming mug of Brackwater Bitter, brown as a riverbank and twice as honest. 3 gold a mug of ale." """
-    about = item.description.replace(f"{npc.name.split()[0]}'s ", "my ")
-    return f"{about} {item.price} gold, the {item.name}."
+    return f"{own_possessive(item.description, npc)} {item.price} gold, the {item.name}."
 
 
 def described_words(item, line: str) -> tuple[str, ...]:
     """What a reply describing it must say: a word of its description the line did not bring."""
-    asked = set(_PLAIN.findall(line.lower()))
-    plain = (w.strip("'").removesuffix("'s") for w in _PLAIN.findall(item.description))
-    return tuple(dict.fromkeys(w for w in plain if w not in asked and w not in _DESCRIPTION_COMMON))
+    return unsaid_words(item.description, line, common=frozenset({"thick", "enough"}))
 
 
-_DESCRIPTION_COMMON = frozenset("about after again their there these those which while would could should thick enough "
-                                "other every under still".split())
+# What a reply speaking of a thing, a place or a topic must say one of: a word of five letters or
+# more of what the world says of it, not one the player's line brought, nor one that says nothing of
+# it ("about", "would").
+_PLAIN = re.compile(r"\b[a-z][a-z']{4,}")  # a plain word, not a name
+_WORD = re.compile(r"\b[A-Za-z][a-z']{4,}")
+COMMON_WORDS = frozenset("about after again their there these those which while would could should other every under still".split())
+
+
+def unsaid_words(text: str, line: str, *, names: bool = False, common: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The words of `text` such a reply may say (with `names`, capitalised ones too), lowered."""
+    said = {w for token in re.findall(r"[a-z']+", line.lower()) for w in (token, token.strip("'"))}
+    plain = (w.lower().strip("'").removesuffix("'s") for w in (_WORD if names else _PLAIN).findall(text))
+    return tuple(dict.fromkeys(w for w in plain if w not in said and w not in COMMON_WORDS and w not in common))
 
 
 # "Can I buy you a drink?", "fancy an ale, Amos?": the NPC takes it, names what it would have and how
@@ -349,11 +360,9 @@ def offered_drink(world, plan, npc: NpcDef):
     drink name; else the house's recommended drink there), or None when it offers none."""
     if not (_OFFER.search(plan.line) and _DRINK_OFFERED.search(plan.line)):
         return None
-    here = places_here(world, plan.situation)
-    drinks = sorted((i for i in world.items.values() if i.kind == "drink" and i.price > 0 and i.sold_at & here),
-                    key=lambda i: (not i.recommended, i.price, i.name))
+    drinks = [i for i in _sold_here(world, plan.situation) if i.kind == "drink"]
     named = [i for i in _items_in(world, plan.line) if i in drinks]
-    liked = [i for i in drinks for line in _drink_lines(npc) if any(re.search(rf"\b{re.escape(a)}\b", line, re.IGNORECASE) for a in i.aliases)]
+    liked = [i for i in drinks for line in _drink_lines(npc) if says_any(line, i.aliases)]
     return (named or liked or drinks or [None])[0]
 
 
@@ -365,7 +374,7 @@ def _drink_lines(npc: NpcDef) -> list[str]:
 
 def offered_said(drink, npc: NpcDef) -> str:
     """ "A drink? Young 'un, you're a credit to your mother. Ale, if you're asking. ... Say 'buy ale for amos'." """
-    own = next((line for line in _drink_lines(npc) if any(re.search(rf"\b{re.escape(a)}\b", line, re.IGNORECASE) for a in drink.aliases)),
+    own = next((line for line in _drink_lines(npc) if says_any(line, drink.aliases)),
                f"Kind of you. A {drink.name} wouldn't go amiss.")
     return f"{own} Say 'buy {_shortest(drink)} for {short_name(npc).lower()}'."
 

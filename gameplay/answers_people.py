@@ -8,6 +8,7 @@ import re
 
 from npcs.persona import NpcDef, name_words, role_nouns, says_any, short_name, tier_at_least, topic_match
 
+from .answers_goods import unsaid_words
 from .reply_premises import premise_claimed
 from .rules.lookup import listed, npc_named, place_in
 from .rules.situation import PATRON, patron_label, present_label
@@ -197,8 +198,7 @@ def people_asked(line: str) -> bool:
 def people_told(world, plan, npc: NpcDef) -> tuple[str, tuple[str, ...]]:
     """What the NPC says of the house's people, and the names it says."""
     others = [person for person in world.npcs.values() if person.slug != npc.slug]
-    topic = next((topic_match(npc, key, tier=plan.tier) for key in ("people", "staff", "regulars")
-                  if topic_match(npc, key, tier=plan.tier) is not None), None)
+    topic = next((t for key in ("people", "staff", "regulars") if (t := topic_match(npc, key, tier=plan.tier)) is not None), None)
     lines = [line for line in (topic.lines if topic else ()) if sum(says_any(line, name_words(p)) for p in others) >= 2]
     if lines:
         said = " ".join(lines[:PEOPLE_TOLD])
@@ -234,5 +234,4 @@ def topic_told(plan, npc: NpcDef, *, said_before: tuple[str, ...] = ()) -> tuple
     shared = {line: (sum(says_any(line, (k,)) for k in hits), len(asked & {w.lower()[:5] for w in _TOPIC_WORD.findall(line)}))
               for line in fresh}  # the topic's words the line names first, then any other
     said = random.Random(f"{plan.seed}:topic").choice([line for line in fresh if shared[line] == max(shared.values())])
-    plain = (w.lower().removesuffix("'s").strip("'") for line in topic.lines for w in _TOPIC_WORD.findall(line))
-    return hits[0], said, tuple(dict.fromkeys(w for w in plain if w not in words and w not in _TOPIC_COMMON))
+    return hits[0], said, unsaid_words(" ".join(topic.lines), plan.line, names=True, common=_TOPIC_COMMON)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from .answers_goods import unsaid_words
+
 # A reply must say something of the place (the default model had Gareth answer "What's upstairs?"
 # with "Upstairs, I'm afraid. The common room up in the middle of the street is a little room...").
 _PLACE_ASKED = tuple(re.compile(p, re.IGNORECASE) for p in (
@@ -17,9 +19,7 @@ _PLACE_ASKED = tuple(re.compile(p, re.IGNORECASE) for p in (
 # outside" the town.
 _TOO_WIDE = frozenset({"tavern", "room", "outside", "passage", "stairs", "downstairs", "my room", "down below"})
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_PLAIN = re.compile(r"\b[a-z][a-z']{4,}")
-_COMMON = frozenset("about after again their there these those which while would could should enough other every under "
-                    "still behind three everyone knows single where since along".split())
+_COMMON = frozenset("enough behind three everyone knows single where since along".split())  # besides answers_goods.COMMON_WORDS
 
 
 def place_asked(world, line: str):
@@ -41,6 +41,4 @@ def place_told(location) -> str:
 
 def place_words(location, line: str) -> tuple[str, ...]:
     """What a reply about it must say: a plain word of what is said of it that the line did not bring."""
-    asked = set(_PLAIN.findall(line.lower()))
-    return tuple(dict.fromkeys(w.removesuffix("'s") for w in _PLAIN.findall(place_told(location))
-                               if w not in asked and w not in _COMMON))
+    return unsaid_words(place_told(location), line, common=_COMMON)

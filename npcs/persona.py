@@ -177,6 +177,18 @@ def name_words(npc: NpcDef) -> tuple[str, ...]:
     return tuple(w for w in npc.name.replace("-", " ").split() if w.lower() not in NAME_TITLES and len(w) > 1)
 
 
+def names_pattern(npc: NpcDef) -> str:
+    """A pattern for the NPC's name or a word of it, longest first, with its title ("Captain Varr")."""
+    names = sorted({npc.name, *name_words(npc)}, key=len, reverse=True)
+    return r"(?:Captain )?(?:" + "|".join(re.escape(n) for n in names) + ")"
+
+
+def own_possessive(text: str, npc: NpcDef) -> str:
+    """A text as the NPC says it of its own things: its name's "'s" is "my" ("Magda's famous stew",
+    said by Magda: "my famous stew")."""
+    return re.sub(rf"\b{names_pattern(npc)}'s\b", "my", text)
+
+
 def short_name(npc: NpcDef) -> str:
     """What the tavern calls the NPC in passing: "Varr" for Captain Isolde Varr, else the first name."""
     words = npc.name.split()
