@@ -309,17 +309,23 @@ _DESCRIBE_ASKED = tuple(re.compile(p, re.IGNORECASE) for p in (
 _AMBIGUOUS = frozenset({"line", "light", "sweet", "spirit", "spirits", "key", "my key", "shot", "tot", "coin"})  # "what's your line?"
 
 
+def asked_in_shape(line: str, name: str, shapes: tuple[re.Pattern, ...]) -> bool | None:
+    """None when the line does not name `name`; else whether it asks of it in one of `shapes`
+    (patterns with "§" where the name stands; a "§" the player typed is no name)."""
+    marked, found = re.subn(rf"\b{re.escape(name.lower())}\b", "§", line.lower().replace("§", " "), count=1)
+    return any(p.search(marked) for p in shapes) if found else None
+
+
 def described_asked(world, line: str):
-    """The thing with a price a line asks to hear about, or None."""
-    lowered = line.lower()
+    """The thing with a price a line asks to hear about (by its longest name the line says), or None."""
     for item in sorted(world.items.values(), key=lambda i: i.slug):
         if item.price <= 0 or not item.description:
             continue
         for alias in sorted(set(item.aliases) - _AMBIGUOUS, key=len, reverse=True):
-            marked, found = re.subn(rf"\b{re.escape(alias.lower())}\b", "§", lowered, count=1)
-            if found and any(p.search(marked) for p in _DESCRIBE_ASKED):
-                return item
-            if found:
+            asked = asked_in_shape(line, alias, _DESCRIBE_ASKED)
+            if asked is not None:
+                if asked:
+                    return item
                 break
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .answers_goods import unsaid_words
+from .answers_goods import asked_in_shape, unsaid_words
 
 # A reply must say something of the place (the default model had Gareth answer "What's upstairs?"
 # with "Upstairs, I'm afraid. The common room up in the middle of the street is a little room...").
@@ -24,13 +24,10 @@ _COMMON = frozenset("enough behind three everyone knows single where since along
 
 def place_asked(world, line: str):
     """The place (a LocationDef) a line asks what is there, or None."""
-    lowered = line.lower()
     for location in world.locations.values():
         names = {location.name.lower().removeprefix("the "), *location.aliases} - _TOO_WIDE
-        for name in sorted(names, key=len, reverse=True):
-            marked, found = re.subn(rf"\b{re.escape(name.lower())}\b", "§", lowered, count=1)
-            if found and any(p.search(marked) for p in _PLACE_ASKED):
-                return location
+        if any(asked_in_shape(line, name, _PLACE_ASKED) for name in sorted(names, key=len, reverse=True)):
+            return location
     return None
 
 

@@ -79,6 +79,7 @@ def test_recommended__lines_that_ask_no_recommendation(world, line):
     ("what's your line?", None),  # an alias that is a common word
     ("tell me about the missing tankard", None),  # never sold: the mystery's
     ("the stew was good", None), ("is the ale 3 gold?", None),
+    ("what's in the § and the stew was good", None),  # the shapes' marker, typed by the player
 ])
 def test_described__a_thing_sold_asked_about_is_its_description(world, line, slug):
     item = described_asked(world, line)

@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
     ("tell me about the tavern", None),  # its history, not its common room
     ("where's the cellar?", None),  # the way, not what is there
     ("what's in the cellar that's worth stealing?", None),
+    ("tell me about the § not the cellar", None),  # the marker the shapes use, typed by the player
 ])
 def test_place_asked(world, line, slug):
     place = place_asked(world, line)
